@@ -1,0 +1,36 @@
+# Two entry points: `make run` and `make test`. Both bootstrap .venv from a bare python3.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+DB     ?= data/insight.duckdb
+DEMO   ?= data/demo
+
+.PHONY: run test venv demo bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+# Demo data is generated and imported only when there is no store yet.
+$(DB): | $(STAMP)
+	test -d $(DEMO) || $(PY) -m insight demo --out $(DEMO)
+	$(PY) -m insight import --db $(DB) $(DEMO)
+
+demo: $(DB)
+
+run: $(STAMP) $(DB)
+	INSIGHT_DB=$(DB) $(VENV)/bin/streamlit run app.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/pipeline.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

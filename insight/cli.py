@@ -1,0 +1,150 @@
+"""Command line: ``python -m insight import|metrics|demo|docs``.
+
+Errors end with a non-zero exit and one line on stderr that says what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import InsightError, UsageError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        raise UsageError(f"参数错误: {message}（用 --help 查看用法）")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--channel", default="all", choices=["all", "manual", "robot"])
+    p.add_argument("--stage", default="all", choices=["all", "presale", "aftersale"])
+    p.add_argument("--hours", default="all", choices=["all", "work", "off"])
+    p.add_argument("--agent", default=None, help="子账号 agent_id")
+    p.add_argument("--attribution", default="order_first", choices=["order", "payment", "order_first"])
+    p.add_argument("--valid-days", type=int, default=2, help="询单有效时长（天）")
+    p.add_argument("--no-followup-rule", action="store_true",
+                   help="关闭“客服主动跟进不算询单流失”")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m insight", description="服务洞察 · Service Insight")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("import", help="导入数据文件或目录到数据库")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--db", default=None, help="数据库文件（默认 $INSIGHT_DB 或 data/insight.duckdb）")
+    p.add_argument("--replace", action="store_true", help="主键已存在且内容不同时覆盖旧行")
+    p.add_argument("--report-dir", default=None, help="导入报告与被拒绝行的保存目录")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出导入报告")
+
+    p = sub.add_parser("metrics", help="计算一个店铺一个周期的全部指标")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="数据目录：先导入临时内存库再计算")
+    src.add_argument("--db", help="数据库文件")
+    p.add_argument("--shop", required=True)
+    p.add_argument("--start", required=True)
+    p.add_argument("--end", required=True)
+    _add_filters(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("demo", help="生成演示数据集（DATA.md 格式）")
+    p.add_argument("--out", required=True)
+    p.add_argument("--shops", type=int, default=40)
+    p.add_argument("--days", type=int, default=120)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--end", default=None, help="最后一天 YYYY-MM-DD（默认昨天）")
+    p.add_argument("--sessions-per-day", type=float, default=None, help="每店每天平均会话数")
+    p.add_argument("--format", default="csv", choices=["csv", "parquet"])
+
+    p = sub.add_parser("docs", help="用指标注册表重新生成 README 中的指标说明")
+    p.add_argument("--readme", default="README.md")
+    return parser
+
+
+def _cmd_import(args) -> int:
+    from .importer import import_paths
+    from .store import Store, default_db_path
+
+    db = default_db_path(args.db)
+    report_dir = Path(args.report_dir) if args.report_dir else db.parent / "imports"
+    with Store(db) as store:
+        report = import_paths(store, args.paths, replace=args.replace, progress=sys.stderr.isatty(),
+                              report_dir=report_dir / "latest" if not args.report_dir else report_dir)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(report.summary())
+        print(f"用时 {report.seconds:.1f} 秒，数据库 {db}")
+    return 0
+
+
+def _cmd_metrics(args) -> int:
+    from .derive import SalesSettings
+    from .importer import import_paths
+    from .metrics import Filters, MetricEngine
+    from .periods import Period, parse_date
+    from .store import Store
+
+    period = Period(parse_date(args.start, "--start"), parse_date(args.end, "--end"))
+    filters = Filters(args.channel, args.stage, args.hours, args.agent).validate()
+    settings = SalesSettings(args.attribution, args.valid_days, not args.no_followup_rule).validate()
+    if args.data:
+        if not Path(args.data).exists():
+            raise UsageError(f"--data 目录不存在: {args.data}")
+        store = Store(None)
+        import_paths(store, [args.data])
+    else:
+        if not Path(args.db).exists():
+            raise UsageError(f"--db 文件不存在: {args.db}")
+        store = Store(args.db, read_only=True)
+    with store:
+        result = MetricEngine(store).report(args.shop, period, filters, settings)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        from .registry import registry
+        from .formatting import format_value
+
+        for metric in registry():
+            value = result["metrics"][metric.key]
+            shown = format_value(metric, value) if value is not None else f"— {result['unavailable'].get(metric.key, '')}"
+            print(f"{metric.name:<16}\t{shown}")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .demo import DemoConfig, write_demo
+    from .periods import parse_date
+
+    cfg = DemoConfig(shops=args.shops, days=args.days, seed=args.seed,
+                     end=parse_date(args.end, "--end") if args.end else None,
+                     sessions_per_day=args.sessions_per_day, fmt=args.format)
+    summary = write_demo(args.out, cfg)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _cmd_docs(args) -> int:
+    from .docs import update_readme
+
+    update_readme(Path(args.readme))
+    print(f"已更新 {args.readme} 的指标说明")
+    return 0
+
+
+def main(argv=None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        return {"import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo, "docs": _cmd_docs}[
+            args.command](args)
+    except InsightError as exc:
+        print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断，数据库未改变", file=sys.stderr)
+        return 130

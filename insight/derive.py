@@ -1,0 +1,483 @@
+"""Derivation, as SQL run inside the engine: sessions, channel, stage, waits, rounds,
+FCR follow-ups, inquiries and attribution, and the additive parts every metric reads.
+
+Everything is set-based SQL (window functions, joins, GROUP BY) over the shops in
+scope, so the same statements could run on a distributed engine; no Python loops
+over rows. ``refresh`` recomputes the shops an import touched and leaves the others.
+
+Grain of the parts: shop × agent × day × channel × stage × hours bucket, where each
+unit lands by its anchor time (METRICS.md). Dimensions a unit does not have are
+stored as ``'none'`` (e.g. a refund has no channel); the metric registry declares
+which filters a metric cannot honour, so such rows are never filtered wrongly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "refresh",
+    "refresh_sales",
+    "SalesSettings",
+    "derived_ddl",
+    "PART_MEASURES",
+    "SALES_MEASURES",
+    "GRAIN",
+    "REPLY_SLA_SECONDS",
+    "FCR_WINDOW_HOURS",
+    "WORK_START_HOUR",
+    "WORK_END_HOUR",
+]
+
+REPLY_SLA_SECONDS = 180  # 3 分钟
+FCR_WINDOW_HOURS = 72
+RESOLUTION_LOOKBACK_DAYS = 15
+WORK_START_HOUR, WORK_END_HOUR = 8, 23  # 考核时间 [08:00:00, 23:00:00)
+
+GRAIN = ("shop_id", "agent_id", "day", "channel", "stage", "hours")
+
+# Measures of the ``parts`` table. ``*_ag`` are agent-view variants: the agent's own
+# waits (from max(message, assigned_at)) or units counted once per agent.
+PART_MEASURES = (
+    # evaluations (anchor invited_at)
+    "ev_invited", "ev_invited_by_agent", "ev_invited_by_buyer", "ev_invited_by_system",
+    "ev_rated", "ev_r1", "ev_r2", "ev_r3", "ev_r4", "ev_r5",
+    # sessions (anchor started_at)
+    "ses_manual", "ses_robot", "ses_no_service", "ses_3min_ok", "ses_3min_ok_ag",
+    "frt_n", "frt_sum", "frt_sum_ag", "fcr_n", "fcr_repeat", "fcr_pending",
+    # messages (anchor sent_at)
+    "msg_buyer_mp", "msg_3min_ok", "msg_3min_ok_ag", "msg_agent",
+    # rounds (anchor round start)
+    "rnd_answered", "rnd_wait_sum", "rnd_wait_sum_ag",
+    # (buyer, day) pairs with rounds: shop view and agent view
+    "bd_n", "bd_ok", "bd_n_ag", "bd_ok_ag",
+    # (buyer, day) pairs who consulted / were replied to
+    "cb_n", "rb_n", "cb_n_ag", "rb_n_ag",
+    # after-sale
+    "res_demand", "res_escalated", "rf_n", "rf_sum",
+)
+
+SALES_MEASURES = (
+    "inq_n", "inq_order", "inq_paid", "inq_order_paid",
+    "inq_n_ag", "inq_order_ag", "inq_paid_ag", "inq_order_paid_ag",
+    "sales_agent", "sales_silent", "pay_buyers", "pay_buyers_ag",
+)
+
+ATTRIBUTION_RULES = ("order", "payment", "order_first")
+
+
+@dataclass(frozen=True)
+class SalesSettings:
+    """客服绩效 settings: 下单/付款/下单优先判定, 询单有效时长, 客服主动跟进不算询单流失."""
+
+    attribution: str = "order_first"
+    valid_days: int = 2
+    followup_not_loss: bool = True
+
+    def validate(self) -> "SalesSettings":
+        from .errors import UsageError
+
+        if self.attribution not in ATTRIBUTION_RULES:
+            raise UsageError(f"--attribution 应为 {'|'.join(ATTRIBUTION_RULES)}，收到 {self.attribution!r}")
+        if not isinstance(self.valid_days, int) or not 1 <= self.valid_days <= 30:
+            raise UsageError(f"--valid-days 应为 1–30 的整数，收到 {self.valid_days!r}")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"attr={self.attribution};valid={self.valid_days};followup={int(self.followup_not_loss)}"
+
+
+def _hours(ts: str) -> str:
+    return (f"CASE WHEN hour({ts}) >= {WORK_START_HOUR} AND hour({ts}) < {WORK_END_HOUR} "
+            f"THEN 'work' ELSE 'off' END")
+
+
+def _secs(later: str, earlier: str) -> str:
+    return f"(epoch({later}) - epoch({earlier}))"
+
+
+def derived_ddl() -> list[str]:
+    grain = "shop_id VARCHAR, agent_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR, hours VARCHAR"
+    parts = ", ".join(f"{m} DOUBLE" for m in PART_MEASURES)
+    sales = ", ".join(f"{m} DOUBLE" for m in SALES_MEASURES)
+    return [
+        f"CREATE TABLE IF NOT EXISTS parts ({grain}, {parts})",
+        f"CREATE TABLE IF NOT EXISTS parts_sales (settings_key VARCHAR, {grain}, {sales})",
+        f"CREATE TABLE IF NOT EXISTS parts_tags ({grain}, tag VARCHAR, n DOUBLE, n_bad DOUBLE)",
+        """CREATE TABLE IF NOT EXISTS f_sessions (
+            shop_id VARCHAR, session_id VARCHAR, buyer_id VARCHAR, agent_id VARCHAR,
+            started_at TIMESTAMP, ended_at TIMESTAMP, transferred_at TIMESTAMP, assigned_at TIMESTAMP,
+            channel VARCHAR, stage VARCHAR, day DATE, hours VARCHAR, first_role VARCHAR, source VARCHAR,
+            n_messages INTEGER, n_mp INTEGER, n_agent_after INTEGER, n_rounds INTEGER, n_answered INTEGER,
+            wait_sum DOUBLE, wait_sum_ag DOUBLE, first_wait DOUBLE, first_wait_ag DOUBLE,
+            is_manual_unit BOOLEAN, fcr_state VARCHAR)""",
+        "CREATE TABLE IF NOT EXISTS f_shop_span (shop_id VARCHAR, data_start TIMESTAMP, data_end TIMESTAMP)",
+    ]
+
+
+# -- session and message facts ---------------------------------------------------------
+
+def _session_sql(window_days: int) -> list[str]:
+    sla = REPLY_SLA_SECONDS
+    return [
+        # Messages in scope, ordered within their session by (sent_at, file order).
+        f"""CREATE OR REPLACE TEMP TABLE _msg AS
+        SELECT m.shop_id, m.session_id, m.buyer_id, m.sender_role AS role, m.agent_id, m.sent_at,
+            row_number() OVER w AS ord,
+            min(CASE WHEN m.sender_role = 'agent' THEN m.sent_at END)
+                OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_reply_at,
+            last_value(CASE WHEN m.sender_role IN ('buyer', 'agent') THEN m.sender_role END IGNORE NULLS)
+                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_role,
+            last_value(CASE WHEN m.sender_role IN ('buyer', 'agent') THEN m.sent_at END IGNORE NULLS)
+                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_at,
+            count(CASE WHEN m.sender_role IN ('robot', 'system') THEN 1 END)
+                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bots_upto
+        FROM messages m WHERE m.shop_id IN (SELECT shop_id FROM _scope)
+        WINDOW w AS (PARTITION BY m.shop_id, m.session_id ORDER BY m.sent_at, m._seq)""",
+        # Per session from its messages: span, first agent, robot messages before it.
+        """CREATE OR REPLACE TEMP TABLE _sess_msg AS
+        SELECT shop_id, session_id,
+            arg_min(buyer_id, ord) AS buyer_id, min(sent_at) AS started_at, max(sent_at) AS ended_at,
+            arg_min(role, ord) AS first_role, count(*) AS n_messages,
+            min(ord) FILTER (WHERE role = 'agent') AS first_agent_ord,
+            arg_min(sent_at, ord) FILTER (WHERE role = 'agent') AS first_agent_at,
+            arg_min(agent_id, ord) FILTER (WHERE role = 'agent') AS first_agent_id,
+            arg_min(bots_upto, ord) FILTER (WHERE role = 'agent') AS bots_before_agent
+        FROM _msg GROUP BY shop_id, session_id""",
+        # 转人工: the first buyer message after the last robot/system message that precedes the
+        # first agent message (bots_upto counts robot/system messages seen so far).
+        """CREATE OR REPLACE TEMP TABLE _transfer AS
+        WITH buyer_by_bots AS (
+            SELECT shop_id, session_id, bots_upto, min(sent_at) AS first_buyer_at
+            FROM _msg WHERE role = 'buyer' GROUP BY ALL)
+        SELECT s.shop_id, s.session_id, min(b.first_buyer_at) AS first_buyer_after_bot
+        FROM _sess_msg s JOIN buyer_by_bots b
+          ON b.shop_id = s.shop_id AND b.session_id = s.session_id AND b.bots_upto >= s.bots_before_agent
+        WHERE s.first_agent_ord IS NOT NULL
+        GROUP BY ALL""",
+        # Sessions: imported rows win; sessions only seen in messages are derived.
+        """CREATE OR REPLACE TEMP TABLE _sess0 AS
+        SELECT s.shop_id, s.session_id, s.buyer_id, s.started_at, s.ended_at, s.transferred_at, s.assigned_at,
+            coalesce(s.agent_id, d.first_agent_id) AS agent_id, d.first_role, 'imported' AS source,
+            coalesce(d.n_messages, 0) AS n_messages
+        FROM sessions s LEFT JOIN _sess_msg d ON d.shop_id = s.shop_id AND d.session_id = s.session_id
+        WHERE s.shop_id IN (SELECT shop_id FROM _scope)
+        UNION ALL
+        SELECT d.shop_id, d.session_id, d.buyer_id, d.started_at, d.ended_at,
+            CASE WHEN d.first_agent_ord IS NOT NULL
+                 THEN coalesce(t.first_buyer_after_bot, d.first_agent_at) END AS transferred_at,
+            NULL AS assigned_at, d.first_agent_id, d.first_role, 'derived', d.n_messages
+        FROM _sess_msg d
+        LEFT JOIN _transfer t ON t.shop_id = d.shop_id AND t.session_id = d.session_id
+        WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = d.session_id)""",
+        # Channel, stage (a paid order on D−W … D−1), anchor day and hours bucket.
+        f"""CREATE OR REPLACE TEMP TABLE _sess AS
+        WITH paid_days AS (
+            SELECT DISTINCT shop_id, buyer_id, CAST(paid_at AS DATE) AS paid_day
+            FROM orders WHERE paid_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope))
+        SELECT s.*,
+            CASE WHEN s.transferred_at IS NOT NULL THEN 'manual' ELSE 'robot' END AS channel,
+            CASE WHEN EXISTS (SELECT 1 FROM paid_days p WHERE p.shop_id = s.shop_id AND p.buyer_id = s.buyer_id
+                     AND p.paid_day BETWEEN CAST(s.started_at AS DATE) - {int(window_days)}
+                                        AND CAST(s.started_at AS DATE) - 1)
+                 THEN 'aftersale' ELSE 'presale' END AS stage,
+            CAST(s.started_at AS DATE) AS day, {_hours('s.started_at')} AS hours
+        FROM _sess0 s""",
+        # Messages of manual sessions with waits (shop view and agent view) and round starts.
+        f"""CREATE OR REPLACE TEMP TABLE _mf AS
+        SELECT m.shop_id, m.session_id, m.buyer_id, m.role, m.sent_at, m.ord, m.next_reply_at,
+            s.agent_id, s.stage, s.transferred_at,
+            (m.role = 'buyer' AND m.sent_at >= s.transferred_at) AS is_mp,
+            {_secs('m.next_reply_at', 'm.sent_at')} AS wait,
+            greatest(0, {_secs('m.next_reply_at', 'greatest(m.sent_at, coalesce(s.assigned_at, m.sent_at))')})
+                AS wait_ag,
+            (m.role = 'buyer' AND m.sent_at >= s.transferred_at
+             AND NOT coalesce(m.prev_role = 'buyer' AND m.prev_at >= s.transferred_at, false)) AS round_start
+        FROM _msg m JOIN _sess s ON s.shop_id = m.shop_id AND s.session_id = m.session_id
+        WHERE s.channel = 'manual'""",
+        # Per manual session: manual-phase counts and round waits.
+        """CREATE OR REPLACE TEMP TABLE _sr AS
+        SELECT shop_id, session_id,
+            count(*) FILTER (WHERE is_mp) AS n_mp,
+            count(*) FILTER (WHERE role = 'agent' AND sent_at >= transferred_at) AS n_agent_after,
+            count(*) FILTER (WHERE round_start) AS n_rounds,
+            count(wait) FILTER (WHERE round_start) AS n_answered,
+            sum(wait) FILTER (WHERE round_start) AS wait_sum,
+            sum(wait_ag) FILTER (WHERE round_start) AS wait_sum_ag,
+            arg_min({'w': wait, 'a': wait_ag}, ord) FILTER (WHERE round_start) AS first_round
+        FROM _mf GROUP BY shop_id, session_id""",
+        """CREATE OR REPLACE TEMP TABLE _span AS
+        SELECT shop_id, min(t0) AS data_start, max(t1) AS data_end FROM (
+            SELECT shop_id, started_at AS t0, greatest(ended_at, started_at) AS t1 FROM _sess
+            UNION ALL SELECT shop_id, min(sent_at), max(sent_at) FROM _msg GROUP BY shop_id)
+        GROUP BY shop_id""",
+        # FCR: a manual after-sale session followed within 72 h by another one of the same buyer.
+        f"""CREATE OR REPLACE TEMP TABLE _fsess AS
+        WITH base AS (
+            SELECT s.*, coalesce(r.n_mp, 0) AS n_mp, coalesce(r.n_agent_after, 0) AS n_agent_after,
+                coalesce(r.n_rounds, 0) AS n_rounds, coalesce(r.n_answered, 0) AS n_answered,
+                r.wait_sum, r.wait_sum_ag, r.first_round.w AS first_wait, r.first_round.a AS first_wait_ag,
+                (s.channel = 'manual' AND coalesce(r.n_mp, 0) > 0) AS is_manual_unit
+            FROM _sess s LEFT JOIN _sr r ON r.shop_id = s.shop_id AND r.session_id = s.session_id),
+        units AS (
+            SELECT shop_id, session_id,
+                lead(started_at) OVER (PARTITION BY shop_id, buyer_id ORDER BY started_at, session_id) AS next_start
+            FROM base WHERE is_manual_unit AND stage = 'aftersale')
+        SELECT b.*, CASE
+                WHEN u.session_id IS NULL THEN NULL
+                WHEN b.started_at > sp.data_end - INTERVAL {FCR_WINDOW_HOURS} HOUR THEN 'pending'
+                WHEN u.next_start <= b.started_at + INTERVAL {FCR_WINDOW_HOURS} HOUR THEN 'repeat'
+                ELSE 'resolved' END AS fcr_state
+        FROM base b
+        LEFT JOIN units u ON u.shop_id = b.shop_id AND u.session_id = b.session_id
+        LEFT JOIN _span sp ON sp.shop_id = b.shop_id""",
+    ]
+
+
+# -- facts that feed the parts ------------------------------------------------------------
+
+def _fact(select_grain: str, measures: dict[str, str], source: str, all_measures=PART_MEASURES) -> str:
+    cols = [f"CAST({measures[m]} AS DOUBLE) AS {m}" if m in measures else f"CAST(0 AS DOUBLE) AS {m}"
+            for m in all_measures]
+    return f"SELECT {select_grain}, {', '.join(cols)} {source}"
+
+
+def _grain(agent="agent_id", day="day", channel="channel", stage="stage", hours="hours", shop="shop_id") -> str:
+    return (f"{shop} AS shop_id, {agent} AS agent_id, CAST({day} AS DATE) AS day, {channel} AS channel, "
+            f"{stage} AS stage, {hours} AS hours")
+
+
+def _b(cond: str) -> str:
+    return f"CASE WHEN {cond} THEN 1 ELSE 0 END"
+
+
+def _part_facts() -> list[str]:
+    sla = REPLY_SLA_SECONDS
+    unit = "is_manual_unit"
+    facts = [
+        _fact(_grain(), {
+            "ses_manual": _b(unit),
+            "ses_robot": _b("channel = 'robot'"),
+            "ses_no_service": _b(f"{unit} AND n_agent_after = 0"),
+            "ses_3min_ok": _b(f"{unit} AND n_answered = n_rounds AND wait_sum / n_rounds <= {sla}"),
+            "ses_3min_ok_ag": _b(f"{unit} AND n_answered = n_rounds AND wait_sum_ag / n_rounds <= {sla}"),
+            "frt_n": _b(f"{unit} AND first_wait IS NOT NULL"),
+            "frt_sum": f"CASE WHEN {unit} THEN coalesce(first_wait, 0) ELSE 0 END",
+            "frt_sum_ag": f"CASE WHEN {unit} THEN coalesce(first_wait_ag, 0) ELSE 0 END",
+            "fcr_n": _b("fcr_state IN ('repeat', 'resolved')"),
+            "fcr_repeat": _b("fcr_state = 'repeat'"),
+            "fcr_pending": _b("fcr_state = 'pending'"),
+        }, "FROM _fsess"),
+        _fact(_grain(day="sent_at", channel="'manual'", hours=_hours("sent_at")), {
+            "msg_buyer_mp": _b("is_mp"),
+            "msg_3min_ok": _b(f"is_mp AND wait <= {sla}"),
+            "msg_3min_ok_ag": _b(f"is_mp AND wait_ag <= {sla}"),
+            "msg_agent": _b("role = 'agent'"),
+        }, "FROM _mf"),
+        _fact(_grain(day="sent_at", channel="'manual'", hours=_hours("sent_at")), {
+            "rnd_answered": _b("wait IS NOT NULL"),
+            "rnd_wait_sum": "coalesce(wait, 0)",
+            "rnd_wait_sum_ag": "coalesce(wait_ag, 0)",
+        }, "FROM _mf WHERE round_start"),
+        # A (buyer, day) pair lands on its first round's agent, stage and hours bucket.
+        _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=_hours("f.t")), {
+            "bd_n": "1", "bd_ok": _b("ok"),
+        }, f"""FROM (SELECT shop_id, buyer_id, CAST(sent_at AS DATE) AS day,
+                   arg_min({{'a': agent_id, 's': stage, 't': sent_at}}, ord) AS f,
+                   bool_and(coalesce(wait <= {sla}, false)) AS ok
+               FROM _mf WHERE round_start GROUP BY ALL)"""),
+        _fact(_grain(channel="'manual'", stage="f.s", hours=_hours("f.t")), {
+            "bd_n_ag": "1", "bd_ok_ag": _b("ok"),
+        }, f"""FROM (SELECT shop_id, buyer_id, agent_id, CAST(sent_at AS DATE) AS day,
+                   arg_min({{'s': stage, 't': sent_at}}, ord) AS f,
+                   bool_and(coalesce(wait_ag <= {sla}, false)) AS ok
+               FROM _mf WHERE round_start GROUP BY ALL)"""),
+        _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=_hours("f.t")), {
+            "cb_n": "1", "rb_n": _b("replied"),
+        }, """FROM (SELECT shop_id, buyer_id, CAST(sent_at AS DATE) AS day,
+                   arg_min({'a': agent_id, 's': stage, 't': sent_at}, sent_at) AS f,
+                   bool_or(wait IS NOT NULL) AS replied
+               FROM _mf WHERE is_mp GROUP BY ALL)"""),
+        _fact(_grain(channel="'manual'", stage="f.s", hours=_hours("f.t")), {
+            "cb_n_ag": "1", "rb_n_ag": _b("replied"),
+        }, """FROM (SELECT shop_id, buyer_id, agent_id, CAST(sent_at AS DATE) AS day,
+                   arg_min({'s': stage, 't': sent_at}, sent_at) AS f,
+                   bool_or(wait IS NOT NULL) AS replied
+               FROM _mf WHERE is_mp GROUP BY ALL)"""),
+        # Evaluations land by invited_at; channel, stage and agent come from the session.
+        _fact(_grain(agent="s.agent_id", day="e.invited_at", channel="coalesce(s.channel, 'unknown')",
+                     stage="coalesce(s.stage, 'unknown')", hours=_hours("e.invited_at"), shop="e.shop_id"), {
+            "ev_invited": "1",
+            "ev_invited_by_agent": _b("e.invited_by = 'agent'"),
+            "ev_invited_by_buyer": _b("e.invited_by = 'buyer'"),
+            "ev_invited_by_system": _b("e.invited_by = 'system'"),
+            "ev_rated": _b("e.rating IS NOT NULL"),
+            **{f"ev_r{k}": _b(f"e.rating = {k}") for k in range(1, 6)},
+        }, """FROM evaluations e LEFT JOIN _fsess s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
+              WHERE e.shop_id IN (SELECT shop_id FROM _scope)"""),
+        # 售后解决率: per day, buyers with an after-sale request and those among them who escalated.
+        _fact(_grain(agent="CAST(NULL AS VARCHAR)", channel="'none'", stage="'aftersale'", hours="'none'"), {
+            "res_demand": "1", "res_escalated": _b("escalated"),
+        }, f"""FROM (
+            WITH req AS (
+                SELECT shop_id, buyer_id, day FROM _fsess WHERE stage = 'aftersale'
+                UNION SELECT shop_id, buyer_id, CAST(created_at AS DATE) FROM refunds
+                    WHERE shop_id IN (SELECT shop_id FROM _scope)
+                UNION SELECT shop_id, buyer_id, CAST(created_at AS DATE) FROM escalations
+                    WHERE shop_id IN (SELECT shop_id FROM _scope)),
+            esc AS (SELECT DISTINCT shop_id, buyer_id, CAST(created_at AS DATE) AS day FROM escalations
+                    WHERE shop_id IN (SELECT shop_id FROM _scope))
+            SELECT r.shop_id, r.buyer_id, r.day,
+                (e.buyer_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM req q WHERE q.shop_id = r.shop_id AND q.buyer_id = r.buyer_id
+                      AND q.day BETWEEN r.day - {RESOLUTION_LOOKBACK_DAYS} AND r.day)) AS escalated
+            FROM req r LEFT JOIN esc e ON e.shop_id = r.shop_id AND e.buyer_id = r.buyer_id AND e.day = r.day)"""),
+        _fact(_grain(agent="CAST(NULL AS VARCHAR)", day="finished_at", channel="'none'", stage="'aftersale'",
+                     hours=_hours("finished_at")), {
+            "rf_n": "1", "rf_sum": _secs("finished_at", "created_at"),
+        }, """FROM refunds WHERE finished_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope)"""),
+    ]
+    return facts
+
+
+def _parts_insert(table: str, facts: list[str], measures, prefix_cols: str = "", prefix_vals: str = "") -> str:
+    sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
+    grain = ", ".join(GRAIN)
+    return (f"INSERT INTO {table} SELECT {prefix_vals}{grain}, {sums} FROM ("
+            + " UNION ALL ".join(facts) + f") GROUP BY {grain}")
+
+
+_TAGS_SQL = f"""INSERT INTO parts_tags
+    SELECT shop_id, agent_id, day, channel, stage, hours, tag, count(*) AS n,
+           count(*) FILTER (WHERE rating <= 3) AS n_bad
+    FROM (
+        SELECT DISTINCT e.shop_id, s.agent_id, CAST(e.invited_at AS DATE) AS day,
+            coalesce(s.channel, 'unknown') AS channel, coalesce(s.stage, 'unknown') AS stage,
+            {_hours('e.invited_at')} AS hours, e.session_id, e.rating,
+            trim(unnest(string_split(replace(replace(e.tags, '；', ';'), '，', ';'), ';'))) AS tag
+        FROM evaluations e LEFT JOIN _fsess s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
+        WHERE e.rating IS NOT NULL AND e.tags IS NOT NULL AND e.shop_id IN (SELECT shop_id FROM _scope))
+    WHERE tag <> ''
+    GROUP BY ALL"""
+
+
+# -- sales (客服绩效), settings-dependent -----------------------------------------------------
+
+def _sales_facts(s: SalesSettings) -> list[str]:
+    n = int(s.valid_days)
+    followup = "true" if s.followup_not_loss else "false"
+    rule = {"order": "o.by_order", "payment": "o.by_pay", "order_first": "coalesce(o.by_order, o.by_pay)"}[
+        s.attribution]
+    inquiries = f"""
+        WITH sess AS (
+            SELECT shop_id, buyer_id, day, agent_id, started_at, session_id, (first_role = 'agent') AS agent_first
+            FROM f_sessions WHERE channel = 'manual' AND stage = 'presale'
+              AND shop_id IN (SELECT shop_id FROM _scope)),
+        pairs AS (
+            SELECT shop_id, buyer_id, day, {{group_agent}} min(started_at) AS fc,
+                arg_min({{'a': agent_id}}, {{'t': started_at, 's': session_id}}).a AS first_agent,
+                bool_and(agent_first) AS all_agent_first
+            FROM sess GROUP BY ALL),
+        conv AS (
+            SELECT p.*,
+                EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
+                        AND o.created_at > p.fc AND CAST(o.created_at AS DATE) BETWEEN p.day AND p.day + {n - 1})
+                    AS conv_order,
+                EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
+                        AND o.paid_at > p.fc AND CAST(o.paid_at AS DATE) BETWEEN p.day AND p.day + {n - 1})
+                    AS conv_paid
+            FROM pairs p)
+        SELECT * FROM conv WHERE NOT ({followup} AND all_agent_first) OR conv_order"""
+    attributed = f"""
+        WITH paid AS (
+            SELECT order_id, shop_id, buyer_id, created_at, paid_at, amount FROM orders
+            WHERE paid_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope)),
+        am AS (
+            SELECT shop_id, buyer_id, agent_id, sent_at, _seq FROM messages
+            WHERE sender_role = 'agent' AND shop_id IN (SELECT shop_id FROM _scope)),
+        by_order AS (
+            SELECT p.order_id, arg_max(a.agent_id, {{'t': a.sent_at, 's': a._seq}}) AS agent_id
+            FROM paid p JOIN am a ON a.shop_id = p.shop_id AND a.buyer_id = p.buyer_id
+              AND a.sent_at < p.created_at AND CAST(a.sent_at AS DATE) >= CAST(p.created_at AS DATE) - {n - 1}
+            GROUP BY p.order_id),
+        by_pay AS (
+            SELECT p.order_id, arg_max(a.agent_id, {{'t': a.sent_at, 's': a._seq}}) AS agent_id
+            FROM paid p JOIN am a ON a.shop_id = p.shop_id AND a.buyer_id = p.buyer_id
+              AND a.sent_at < p.paid_at AND CAST(a.sent_at AS DATE) >= CAST(p.paid_at AS DATE) - {n - 1}
+            GROUP BY p.order_id),
+        o AS (
+            SELECT p.*, bo.agent_id AS by_order, bp.agent_id AS by_pay FROM paid p
+            LEFT JOIN by_order bo USING (order_id) LEFT JOIN by_pay bp USING (order_id))
+        SELECT o.*, {rule} AS agent FROM o"""
+    conv_measures = lambda sfx: {  # noqa: E731 - four columns, two variants
+        f"inq_n{sfx}": "1", f"inq_order{sfx}": _b("conv_order"), f"inq_paid{sfx}": _b("conv_paid"),
+        f"inq_order_paid{sfx}": _b("conv_order AND conv_paid")}
+    return [
+        _fact(_grain(agent="first_agent", day="day", channel="'manual'", stage="'presale'", hours=_hours("fc")),
+              conv_measures(""), f"FROM ({inquiries.replace('{group_agent}', '')})", SALES_MEASURES),
+        _fact(_grain(agent="agent_id", day="day", channel="'manual'", stage="'presale'", hours=_hours("fc")),
+              conv_measures("_ag"), f"FROM ({inquiries.replace('{group_agent}', 'agent_id,')}) "
+                                    f"WHERE agent_id IS NOT NULL", SALES_MEASURES),
+        _fact(_grain(agent="agent", day="paid_at",
+                     channel="CASE WHEN agent IS NULL THEN 'none' ELSE 'manual' END",
+                     stage="'none'", hours=_hours("paid_at")), {
+            "sales_agent": "CASE WHEN agent IS NOT NULL THEN amount ELSE 0 END",
+            "sales_silent": "CASE WHEN agent IS NULL THEN amount ELSE 0 END",
+        }, f"FROM ({attributed})", SALES_MEASURES),
+        # Paying buyers of attributed orders, once per payment day (shop view) / per agent too.
+        _fact(_grain(agent="f.a", day="pay_day", channel="'manual'", stage="'none'", hours=_hours("f.t")),
+              {"pay_buyers": "1"},
+              f"""FROM (SELECT shop_id, buyer_id, CAST(paid_at AS DATE) AS pay_day,
+                        arg_min({{'a': agent, 't': paid_at}}, paid_at) AS f
+                    FROM ({attributed}) WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
+        _fact(_grain(agent="agent", day="pay_day", channel="'manual'", stage="'none'", hours=_hours("t")),
+              {"pay_buyers_ag": "1"},
+              f"""FROM (SELECT shop_id, buyer_id, agent, CAST(paid_at AS DATE) AS pay_day, min(paid_at) AS t
+                    FROM ({attributed}) WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
+    ]
+
+
+def _set_scope(con, shops) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _scope (shop_id VARCHAR)")
+    if shops is None:
+        con.execute("INSERT INTO _scope SELECT shop_id FROM shops")
+    else:
+        con.execute("INSERT INTO _scope SELECT DISTINCT unnest(?::VARCHAR[])", [list(shops)])
+
+
+def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_sales") -> None:
+    """(Re)compute the sales parts for ``settings`` and the shops in scope."""
+    settings.validate()
+    _set_scope(con, shops)
+    con.execute(f"DELETE FROM {table} WHERE settings_key = ? AND shop_id IN (SELECT shop_id FROM _scope)",
+                [settings.key])
+    con.execute(_parts_insert(table, _sales_facts(settings), SALES_MEASURES,
+                              prefix_vals=f"'{settings.key}' AS settings_key, "))
+
+
+def refresh(con, shops=None, settings=None) -> None:
+    """Re-derive facts and parts for ``shops`` (None: every shop) inside the caller's transaction."""
+    from .store import StoreSettings
+
+    settings = settings or StoreSettings()
+    if shops is not None and not list(shops):
+        return
+    _set_scope(con, shops)
+    for sql in _session_sql(settings.stage_window_days):
+        con.execute(sql)
+    scoped = "WHERE shop_id IN (SELECT shop_id FROM _scope)"
+    for table in ("parts", "parts_tags", "f_sessions", "f_shop_span"):
+        con.execute(f"DELETE FROM {table} {scoped}")
+    # Other settings' sales parts are recomputed on demand.
+    con.execute(f"DELETE FROM parts_sales {scoped}")
+    con.execute("""INSERT INTO f_sessions SELECT shop_id, session_id, buyer_id, agent_id, started_at, ended_at,
+        transferred_at, assigned_at, channel, stage, day, hours, first_role, source, n_messages, n_mp,
+        n_agent_after, n_rounds, n_answered, wait_sum, wait_sum_ag, first_wait, first_wait_ag,
+        is_manual_unit, fcr_state FROM _fsess""")
+    con.execute("INSERT INTO f_shop_span SELECT * FROM _span")
+    con.execute(_parts_insert("parts", _part_facts(), PART_MEASURES))
+    con.execute(_TAGS_SQL)
+    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    refresh_sales(con, SalesSettings(), shops)

@@ -1,0 +1,36 @@
+"""One exception tree for the library: catch ``InsightError`` to catch them all."""
+
+__all__ = [
+    "InsightError",
+    "UsageError",
+    "DataError",
+    "ImportFailed",
+    "StoreError",
+]
+
+
+class InsightError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+class UsageError(InsightError):
+    """A caller passed bad arguments (unknown shop, bad date, unknown metric…)."""
+
+
+class DataError(InsightError):
+    """Input data cannot be used as given."""
+
+
+class ImportFailed(DataError):
+    """An import was aborted; the store is unchanged.
+
+    ``report`` carries what was read before the failure, when there is one.
+    """
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+class StoreError(InsightError):
+    """The store file cannot be opened or is not a Service Insight store."""

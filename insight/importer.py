@@ -1,0 +1,494 @@
+"""Import a dataset (DATA.md) into the store: validate, reject with reasons, merge, derive.
+
+The whole import is one transaction: if anything fails, or the process is killed,
+the store is as it was. Importing the same rows again changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+
+from . import derive
+from .errors import ImportFailed, InsightError
+from .readers import SourceFile, discover, load_staging
+from .schema import IMPORT_ORDER, TABLES, Column, Table
+
+__all__ = ["import_paths", "ImportReport", "TableReport", "RejectedRow"]
+
+MAX_REASONS = 20
+
+# Values users meet in Chinese platform exports, mapped to the contract's codes.
+_ENUM_SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
+    ("messages", "sender_role"): {"买家": "buyer", "顾客": "buyer", "客服": "agent", "人工": "agent",
+                                  "机器人": "robot", "系统": "system"},
+    ("agents", "kind"): {"人工": "human", "客服": "human", "机器人": "robot"},
+    ("evaluations", "invited_by"): {"客服": "agent", "买家": "buyer", "系统": "system", "客服邀评": "agent",
+                                    "买家自主": "buyer", "系统邀评": "system"},
+    ("shops", "platform"): {"淘宝": "taobao", "天猫": "tmall", "抖音": "douyin", "快手": "kuaishou",
+                            "京东": "jd", "拼多多": "pdd", "其他": "other"},
+    ("refunds", "status"): {"成功": "success", "退款成功": "success", "关闭": "closed", "退款关闭": "closed",
+                            "进行中": "open", "处理中": "open"},
+    ("refunds", "kind"): {"仅退款": "refund_only", "退货退款": "return_refund", "换货": "exchange"},
+    ("escalations", "kind"): {"平台咨询": "platform_consult", "纠纷": "dispute", "投诉": "complaint",
+                              "投诉介入": "complaint"},
+}
+for _key in list(_ENUM_SYNONYMS):
+    if _key[0] == "shops":
+        _ENUM_SYNONYMS[("peers", _key[1])] = _ENUM_SYNONYMS[_key]
+
+
+@dataclass
+class RejectedRow:
+    file: str
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass
+class TableReport:
+    table: str
+    files: list[str] = field(default_factory=list)
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0  # identical to a stored row or to another row of this import
+    superseded: int = 0  # evaluations: an older version than the one stored
+    rejected: int = 0
+    reasons: list[RejectedRow] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return self.read - self.rejected
+
+
+@dataclass
+class ImportReport:
+    import_id: int | None
+    tables: dict[str, TableReport]
+    notes: list[str]
+    affected_shops: list[str]
+    rejected_dir: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return any(t.inserted or t.updated for t in self.tables.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(t.rejected for t in self.tables.values())
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        for name, t in self.tables.items():
+            out["tables"][name]["accepted"] = t.accepted
+        return out
+
+    def summary(self) -> str:
+        lines = []
+        for t in self.tables.values():
+            lines.append(
+                f"{t.table}: 读取 {t.read}，接受 {t.accepted}（新增 {t.inserted}，更新 {t.updated}，"
+                f"未变 {t.unchanged}{f'，旧版本 {t.superseded}' if t.superseded else ''}），拒绝 {t.rejected}")
+            for r in t.reasons[:5]:
+                lines.append(f"  - {r.file} 第 {r.line} 行，列 {r.column}: {r.reason}")
+            if t.rejected > 5:
+                lines.append(f"  … 共 {t.rejected} 行被拒绝")
+            if t.ignored_columns:
+                lines.append(f"  已忽略未知列: {', '.join(t.ignored_columns)}")
+        lines.extend(self.notes)
+        if self.rejected_dir and self.rejected:
+            lines.append(f"被拒绝的行已保存到 {self.rejected_dir}")
+        if not self.changed:
+            lines.append("数据库没有变化（所有行都已导入过或被拒绝）")
+        return "\n".join(lines)
+
+
+# -- SQL expression builders -----------------------------------------------------
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _raw(col: str) -> str:
+    return f"r_{col}"
+
+
+def _timestamp_expr(raw: str) -> str:
+    """Shop-local wall clock as is; ISO-8601 with an offset converted to the shop's zone."""
+    has_offset = (f"(right({raw}, 1) IN ('Z', 'z') OR strpos(substr({raw}, 11), '+') > 0 "
+                  f"OR (length({raw}) > 19 AND regexp_matches(substr({raw}, 11), '-\\d{{2}}(:?\\d{{2}})?$')))")
+    return (f"CASE WHEN {raw} IS NULL THEN NULL "
+            f"WHEN {has_offset} THEN timezone(_tz, try_cast({raw} AS TIMESTAMPTZ)) "
+            f"WHEN strpos({raw}, ':') > 0 THEN try_cast(replace({raw}, '/', '-') AS TIMESTAMP) END")
+
+
+def _rating_expr(raw: str) -> str:
+    # Three-level sources (失望/一般/满意) map 满意 to 5; five-level ones map it to 4.
+    return (f"CASE {raw} WHEN '非常不满意' THEN 1 WHEN '失望' THEN 1 WHEN '不满意' THEN 2 "
+            f"WHEN '一般' THEN 3 WHEN '满意' THEN (CASE WHEN _three_level THEN 5 ELSE 4 END) "
+            f"WHEN '非常满意' THEN 5 ELSE "
+            f"(CASE WHEN try_cast({raw} AS DOUBLE) BETWEEN 1 AND 5 "
+            f"AND try_cast({raw} AS DOUBLE) = floor(try_cast({raw} AS DOUBLE)) "
+            f"THEN CAST(try_cast({raw} AS DOUBLE) AS TINYINT) END) END")
+
+
+def _enum_expr(table: str, col: Column, raw: str) -> str:
+    synonyms = _ENUM_SYNONYMS.get((table, col.name), {})
+    if not synonyms:
+        return f"lower({raw})"
+    whens = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in synonyms.items())
+    return f"CASE {raw} {whens} ELSE lower({raw}) END"
+
+
+def _typed_expr(table: str, col: Column) -> str:
+    raw = _raw(col.name)
+    if col.default is not None:
+        raw = f"coalesce({raw}, {_q(col.default)})"
+    return {
+        "text": raw,
+        "enum": _enum_expr(table, col, raw),
+        "int": f"try_cast(try_cast({raw} AS DOUBLE) AS INTEGER)",
+        "decimal": f"try_cast(replace(replace(replace({raw}, ',', ''), '¥', ''), '￥', '') AS DECIMAL(18,2))",
+        "timestamp": _timestamp_expr(raw),
+        "date": f"try_cast(replace({raw}, '/', '-') AS DATE)",
+        "float": f"try_cast({raw} AS DOUBLE)",
+        "rating": _rating_expr(raw),
+    }[col.type]
+
+
+_TYPE_HINT = {
+    "int": "整数", "decimal": "金额（数字）", "timestamp": "时间 YYYY-MM-DD HH:MM:SS 或带时区的 ISO-8601",
+    "date": "日期 YYYY-MM-DD", "float": "数字", "rating": "1–5 的整数（或 非常不满意/不满意/一般/满意/非常满意/失望）",
+}
+
+
+def _column_checks(table: Table) -> list[tuple[str, str, str]]:
+    """(condition, column, reason SQL) for every per-column rule, in column order."""
+    checks = []
+    for col in table.columns:
+        raw, typed = _raw(col.name), col.name
+        if col.required and col.default is None:
+            checks.append((f"{raw} IS NULL", col.name, _q(f"必填值为空（{col.label}）")))
+        if col.type in _TYPE_HINT:
+            checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", col.name,
+                           f"'无法解析 ''' || {raw} || '''，应为' || {_q(_TYPE_HINT[col.type])}"))
+        if col.type == "enum":
+            allowed = ", ".join(col.choices)
+            checks.append((f"{typed} IS NOT NULL AND {typed} NOT IN ({', '.join(_q(c) for c in col.choices)})",
+                           col.name, f"'取值 ''' || {raw} || ''' 无效，应为 ' || {_q(allowed)}"))
+    return checks
+
+
+def _table_checks(table: Table) -> list[tuple[str, str, str]]:
+    """Cross-column and cross-table rules. They see the typed row as ``v`` and joined context."""
+    name = table.name
+    checks: list[tuple[str, str, str]] = []
+    if table.shop_scoped:
+        checks.append(("_known_shop IS NULL", "shop_id",
+                       "'未知店铺 ''' || shop_id || '''（请先导入或一并导入 shops 表）'"))
+    if name == "shops":
+        checks.append(("_tz_ok IS NULL", "timezone", "'未知时区 ''' || timezone || '''，应为 IANA 名称如 Asia/Shanghai'"))
+        checks.append(("tier IS NOT NULL AND tier < 0", "tier", _q("层级不能为负数")))
+    if name == "messages":
+        checks.append(("sender_role IN ('agent', 'robot') AND agent_id IS NULL", "agent_id",
+                       _q("人工或机器人消息必须填写 agent_id")))
+        checks.append(("_s_shop IS NOT NULL AND _s_shop <> shop_id", "session_id",
+                       "'会话属于另一店铺 ''' || _s_shop || ''''"))
+        checks.append(("_s_buyer IS NOT NULL AND _s_buyer <> buyer_id", "buyer_id",
+                       "'与会话的买家 ''' || _s_buyer || ''' 不一致'"))
+        checks.append(("_s_start IS NOT NULL AND sent_at < _s_start", "sent_at",
+                       "'消息时间早于会话开始时间 ' || CAST(_s_start AS VARCHAR)"))
+    if name == "sessions":
+        checks.append(("ended_at < started_at", "ended_at", _q("结束时间早于开始时间")))
+        checks.append(("transferred_at < started_at", "transferred_at", _q("转人工时间早于会话开始时间")))
+    if name == "orders":
+        checks.append(("paid_at < created_at", "paid_at", _q("付款时间早于下单时间")))
+        checks.append(("amount < 0", "amount", _q("金额不能为负数")))
+    if name == "refunds":
+        checks.append(("finished_at < created_at", "finished_at", _q("完结时间早于申请时间")))
+    if name == "evaluations":
+        checks.append(("rated_at < invited_at", "rated_at", _q("评价时间早于邀评时间")))
+    if name == "peers":
+        checks.append(("period_end < period_start", "period_end", _q("周期结束早于周期开始")))
+    return checks
+
+
+def _case(checks: list[tuple[str, str, str]], pick: int) -> str:
+    if not checks:
+        return "NULL"
+    value = (lambda c: _q(c[1])) if pick == 1 else (lambda c: c[2])
+    return "CASE " + " ".join(f"WHEN {c[0]} THEN {value(c)}" for c in checks) + " END"
+
+
+def _key_expr(table: Table, prefix: str = "") -> str:
+    cols = [f"{prefix}{k}" for k in table.key]
+    return cols[0] if len(cols) == 1 else "(" + ", ".join(cols) + ")"
+
+
+def _key_text(table: Table) -> str:
+    return " || '/' || ".join(f"CAST({k} AS VARCHAR)" for k in table.key)
+
+
+# -- the import ------------------------------------------------------------------
+
+class _Importer:
+    def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress):
+        self.store = store
+        self.con = store.con
+        self.files = files
+        self.replace = replace
+        self.progress = progress
+        self.report = ImportReport(import_id=None, tables={}, notes=list(notes), affected_shops=[])
+        self.staged: dict[str, list[tuple[int, SourceFile, list[str]]]] = {}
+
+    def _tick(self, label: str, n: int = 1) -> None:
+        if self.progress is not None:
+            self.progress.set_description_str(label)
+            self.progress.update(n)
+
+    def stage_files(self) -> None:
+        for idx, src in enumerate(self.files):
+            self._tick(f"读取 {src.path.name}", 0)
+            staging = f"_stg_{idx}"
+            cols, fmt = load_staging(self.con, src, staging)
+            table = TABLES[src.table]
+            missing = [c.name for c in table.columns if c.required and c.default is None and c.name not in cols]
+            if missing:
+                raise ImportFailed(
+                    f"{src.path}: 缺少必需的列 {', '.join(missing)}（{table.name} 表需要: "
+                    f"{', '.join(c.name for c in table.columns if c.required)}）")
+            self.staged.setdefault(src.table, []).append((idx, src, cols))
+            rep = self.report.tables.setdefault(src.table, TableReport(src.table))
+            rep.files.append(str(src.path))
+            extra = [c for c in cols if c not in table.column_names]
+            rep.ignored_columns.extend(c for c in extra if c not in rep.ignored_columns)
+            if fmt == "gb18030":
+                self.report.notes.append(f"{src.path.name}: 按 GBK/GB18030 编码读取")
+            self._tick(f"读取 {src.path.name}")
+
+    def _union_sql(self, table: Table) -> str:
+        parts = []
+        for idx, src, cols in self.staged[table.name]:
+            select = [f"nullif(trim(CAST(\"{c.name}\" AS VARCHAR)), '') AS {_raw(c.name)}" if c.name in cols
+                      else f"CAST(NULL AS VARCHAR) AS {_raw(c.name)}" for c in table.columns]
+            extra = [c for c in cols if c not in table.column_names]
+            extra_sql = ("to_json(struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in extra) + "))"
+                         if extra else "CAST(NULL AS VARCHAR)")
+            parts.append(f"SELECT {', '.join(select)}, {_q(str(src.path))} AS _file, {idx} AS _file_idx, "
+                         f"_line, {extra_sql} AS _extra FROM _stg_{idx}")
+        return " UNION ALL ".join(parts)
+
+    def validate_and_merge(self, table: Table, import_id: int) -> None:
+        con, name = self.con, table.name
+        rep = self.report.tables[name]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _u AS {self._union_sql(table)}")
+        rep.read = int(con.execute("SELECT count(*) FROM _u").fetchone()[0])
+
+        # Context each row needs: the shop's zone, whether the shop exists, its session.
+        ctx_cols, ctx_join = ["NULL AS _tz", "NULL AS _known_shop"], ""
+        if table.shop_scoped:
+            ctx_cols = ["coalesce(sh.timezone, 'Asia/Shanghai') AS _tz", "sh.shop_id AS _known_shop"]
+            ctx_join = "LEFT JOIN shops sh ON sh.shop_id = u.r_shop_id"
+        if name == "shops":
+            ctx_cols = ["'UTC' AS _tz", "NULL AS _known_shop"]
+        if name == "evaluations":
+            ctx_cols.append("bool_or(u.r_rating = '失望') OVER (PARTITION BY u._file_idx) AS _three_level")
+        typed = [f"{_typed_expr(name, c)} AS {c.name}" for c in table.columns]
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _t AS
+            SELECT u.*, {', '.join(ctx_cols)} FROM _u u {ctx_join}""")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _t2 AS SELECT _t.*, {', '.join(typed)} FROM _t")
+
+        extra_ctx, extra_join = "", ""
+        if name == "shops":
+            extra_ctx = ", tz.name AS _tz_ok"
+            extra_join = "LEFT JOIN (SELECT DISTINCT name FROM pg_timezone_names()) tz ON tz.name = v.timezone"
+        if name == "messages":
+            extra_ctx = ", s.shop_id AS _s_shop, s.buyer_id AS _s_buyer, s.started_at AS _s_start"
+            extra_join = "LEFT JOIN sessions s ON s.session_id = v.session_id"
+        checks = _column_checks(table) + _table_checks(table)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _v AS
+            SELECT w.*, {_case(checks, 2)} AS _reason, {_case(checks, 1)} AS _column
+            FROM (SELECT v.* {extra_ctx} FROM _t2 v {extra_join}) w""")
+        self._reject("_reason IS NOT NULL", table, import_id, "_reason", "_column")
+
+        cols = table.column_names
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _ok AS
+            SELECT {', '.join(cols)}, hash({', '.join(cols)}) AS _hash, _file, _file_idx, _line, _extra,
+                   {', '.join(_raw(c) for c in cols)}
+            FROM _v WHERE _reason IS NULL""")
+
+        key = _key_expr(table)
+        if name == "evaluations":
+            # A buyer may change a rating: the latest rated_at (else invited_at) wins; later rows win ties.
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand AS
+                SELECT * FROM _ok QUALIFY row_number() OVER (
+                    PARTITION BY {key} ORDER BY coalesce(rated_at, invited_at) DESC, _file_idx DESC, _line DESC) = 1""")
+        else:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _conflict AS
+                SELECT {key} AS _k FROM _ok GROUP BY {key} HAVING count(DISTINCT _hash) > 1""")
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _ok AS
+                SELECT _ok.*, (_conflict._k IS NOT NULL) AS _dup_conflict
+                FROM _ok LEFT JOIN _conflict ON _conflict._k = {_key_expr(table, '_ok.')}""")
+            key_cols = ", ".join(table.key)
+            self._reject("_dup_conflict", table, import_id,
+                         f"'主键 ''' || {_key_text(table)} || ''' 在本次导入中出现多次且内容不同'", _q(key_cols))
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand AS
+                SELECT * FROM _ok WHERE NOT _dup_conflict
+                QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _file_idx, _line) = 1""")
+        n_ok = int(con.execute("SELECT count(*) FROM _ok").fetchone()[0])
+        n_cand = int(con.execute("SELECT count(*) FROM _cand").fetchone()[0])
+        conflicts_in_batch = (int(con.execute("SELECT count(*) FROM _ok WHERE _dup_conflict").fetchone()[0])
+                              if name != "evaluations" else 0)
+        batch_dupes = n_ok - n_cand - conflicts_in_batch  # identical repeats (or older evaluation versions)
+
+        # Compare with what is stored.
+        join_on = " AND ".join(f"c.{k} = s.{k}" for k in table.key)
+        if name == "evaluations":
+            status = ("CASE WHEN s._hash IS NULL THEN 'new' WHEN s._hash = c._hash THEN 'same' "
+                      "WHEN coalesce(c.rated_at, c.invited_at) >= coalesce(s.rated_at, s.invited_at) THEN 'update' "
+                      "ELSE 'older' END")
+        else:
+            status = ("CASE WHEN s._hash IS NULL THEN 'new' WHEN s._hash = c._hash THEN 'same' "
+                      f"ELSE {_q('update' if self.replace else 'conflict')} END")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand AS
+            SELECT c.*, {status} AS _status FROM _cand c LEFT JOIN {name} s ON {join_on}""")
+        self._reject("_status = 'conflict'", table, import_id,
+                     f"'主键 ''' || {_key_text(table)} || ''' 已存在且内容不同（如需覆盖请加 --replace）'",
+                     _q(", ".join(table.key)))
+        counts = dict(con.execute("SELECT _status, count(*) FROM _cand GROUP BY 1").fetchall())
+        rep.inserted += counts.get("new", 0)
+        rep.updated += counts.get("update", 0)
+        rep.unchanged += counts.get("same", 0) + (batch_dupes if name != "evaluations" else 0)
+        rep.superseded += counts.get("older", 0) + (batch_dupes if name == "evaluations" else 0)
+
+        if counts.get("update"):
+            con.execute(f"DELETE FROM {name} s WHERE EXISTS (SELECT 1 FROM _cand c "
+                        f"WHERE c._status = 'update' AND {join_on})")
+        if counts.get("new") or counts.get("update"):
+            insert_cols = list(cols) + ["_hash", "_import_id", "_extra"]
+            select = list(cols) + ["_hash", str(import_id), "_extra"]
+            if name == "messages":
+                base = int(self.store.get_meta("next_seq") or 0)
+                insert_cols.append("_seq")
+                select.append(f"{base} + row_number() OVER (ORDER BY _file_idx, _line)")
+                self.store.set_meta("next_seq", str(base + counts.get("new", 0) + counts.get("update", 0) + 1))
+            con.execute(f"INSERT INTO {name} ({', '.join(insert_cols)}) "
+                        f"SELECT {', '.join(select)} FROM _cand WHERE _status IN ('new', 'update')")
+            if "shop_id" in cols:
+                shops = [r[0] for r in con.execute(
+                    "SELECT DISTINCT shop_id FROM _cand WHERE _status IN ('new', 'update')").fetchall()]
+                self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
+        rep.rejected = int(con.execute("SELECT count(*) FROM _rej WHERE table_name = ?", [name]).fetchone()[0])
+        rep.reasons = [RejectedRow(*r) for r in con.execute(
+            "SELECT file, line, column_name, reason FROM _rej WHERE table_name = ? "
+            "ORDER BY file, line LIMIT ?", [name, MAX_REASONS]).fetchall()]
+
+    def _reject(self, where: str, table: Table, import_id: int, reason_sql: str, column_sql: str) -> None:
+        raw = "to_json(struct_pack(" + ", ".join(f"{c.name} := {_raw(c.name)}" for c in table.columns) + "))"
+        source = "_v" if where == "_reason IS NOT NULL" else ("_ok" if where == "_dup_conflict" else "_cand")
+        self.con.execute(f"""INSERT INTO _rej SELECT {import_id}, {_q(table.name)}, _file, _line,
+            {column_sql}, {reason_sql}, {raw} FROM {source} WHERE {where}""")
+
+    def run(self, report_dir: Path | None) -> ImportReport:
+        con = self.con
+        started = time.time()
+        self.stage_files()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0])
+            con.execute("""CREATE OR REPLACE TEMP TABLE _rej (import_id INTEGER, table_name VARCHAR, file VARCHAR,
+                line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)""")
+            for name in IMPORT_ORDER:
+                if name in self.staged:
+                    self._tick(f"校验 {name}", 0)
+                    self.validate_and_merge(TABLES[name], import_id)
+                    self._tick(f"校验 {name}")
+            self._require_core_tables()
+            if self.report.changed:
+                self._tick("计算指标", 0)
+                shops_changed = self.report.tables.get("shops")
+                if "peers" in self.staged and not self.report.affected_shops and not (
+                        shops_changed and (shops_changed.inserted or shops_changed.updated)):
+                    pass  # peers only: nothing to derive
+                else:
+                    derive.refresh(con, shops=self.report.affected_shops, settings=self.store.settings)
+                self.report.import_id = import_id
+                summary = json.dumps(self.report.to_dict(), ensure_ascii=False, default=str)
+                con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?)", [
+                    import_id, dt.datetime.fromtimestamp(started), dt.datetime.now(),
+                    json.dumps([str(f.path) for f in self.files], ensure_ascii=False), summary])
+                con.execute("INSERT INTO import_rejects SELECT * FROM _rej")
+                self._tick("计算指标")
+            pause = os.environ.get("INSIGHT_IMPORT_PAUSE_BEFORE_COMMIT")
+            if pause:  # test hook: lets the atomicity test kill the process mid-import
+                print("INSIGHT: about to commit", flush=True)
+                time.sleep(float(pause))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            for idx in range(len(self.files)):
+                con.execute(f"DROP TABLE IF EXISTS _stg_{idx}")
+        self.report.seconds = time.time() - started
+        if report_dir is not None and self.report.rejected:
+            self._write_rejects(report_dir)
+        return self.report
+
+    def _require_core_tables(self) -> None:
+        for name in ("shops", "messages"):
+            if not self.store.has_rows(name):
+                rep = self.report.tables.get(name)
+                why = "没有一行被接受" if rep else "没有提供该表的文件"
+                raise ImportFailed(f"缺少必需的表 {name}（{why}）：数据集至少需要 shops 和 messages 两张表",
+                                   report=self.report)
+
+    def _write_rejects(self, report_dir: Path) -> None:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        for name in self.report.tables:
+            if not self.report.tables[name].rejected:
+                continue
+            path = report_dir / f"rejected_{name}.csv"
+            self.con.execute(
+                f"""COPY (SELECT file AS _file, line AS _line, column_name AS _column, reason AS _reason, raw
+                    FROM _rej WHERE table_name = {_q(name)} ORDER BY file, line)
+                    TO {_q(str(path))} (HEADER, DELIMITER ',')""")
+        (report_dir / "report.json").write_text(
+            json.dumps(self.report.to_dict(), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        self.report.rejected_dir = str(report_dir)
+
+
+def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.PathLike | None = None,
+                 progress: bool = False) -> ImportReport:
+    """Import files and folders into ``store`` atomically; return the report.
+
+    Raises ``ImportFailed`` (store unchanged) for problems that stop the whole import:
+    unreadable files, missing required columns or tables. Bad rows do not stop it:
+    they are rejected, counted and explained in the report.
+    """
+    files, notes = discover(paths)
+    if not files:
+        raise ImportFailed("没有找到可导入的文件（文件名应为表名，如 shops.csv、messages.csv）")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=2 * len(files) + 2 * len({f.table for f in files}) + 1, unit="步", leave=False)
+    importer = _Importer(store, files, notes, replace=replace, progress=bar)
+    try:
+        rdir = Path(report_dir) if report_dir else None
+        return importer.run(rdir)
+    except InsightError:
+        raise
+    except Exception as exc:
+        raise ImportFailed(f"导入失败，数据库未改变: {exc}", report=importer.report) from exc
+    finally:
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,320 @@
+"""Metric values from the additive parts: any period and filters are sums of parts.
+
+``MetricEngine`` sums measures in SQL (one GROUP BY per request) and evaluates every
+registry metric from the sums, with the reason whenever a value is unavailable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field, asdict
+
+import numpy as np
+import pandas as pd
+
+from .derive import SalesSettings, refresh_sales
+from .errors import UsageError
+from .periods import Period, TREND_GRAINS, change, trend_window
+from .registry import Metric, registry
+
+__all__ = ["Filters", "MetricValue", "MetricEngine", "MIN_PEERS", "CHANNELS", "STAGES", "HOURS"]
+
+CHANNELS = {"all": "全部", "manual": "人工", "robot": "机器人"}
+STAGES = {"all": "全部", "presale": "售前", "aftersale": "售后"}
+HOURS = {"all": "全天", "work": "工作时间", "off": "非工作时间"}
+MIN_PEERS = 5
+# Percentiles of peer shop values: (peer average, peer excellent) by direction.
+PEER_PERCENTILES = {"up": (60, 90), "down": (40, 10)}
+_FILTER_LABELS = {"channel": CHANNELS, "stage": STAGES, "hours": HOURS}
+
+
+@dataclass(frozen=True)
+class Filters:
+    channel: str = "all"
+    stage: str = "all"
+    hours: str = "all"
+    agent: str | None = None
+
+    def validate(self) -> "Filters":
+        for name, allowed in (("channel", CHANNELS), ("stage", STAGES), ("hours", HOURS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise UsageError(f"--{name} 应为 {'|'.join(allowed)}，收到 {value!r}")
+        return self
+
+    def without_agent(self) -> "Filters":
+        return Filters(self.channel, self.stage, self.hours, None)
+
+
+@dataclass
+class MetricValue:
+    key: str
+    value: float | None
+    reason: str | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    pending: float | None = None
+
+    @property
+    def n(self) -> float | None:
+        """Sample size behind the value (the denominator's unit count, or the count itself)."""
+        return self.denominator if self.denominator is not None else self.numerator
+
+
+def _none_if_nan(x):
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+class MetricEngine:
+    """Computes registry metrics for a store. Cheap to create; holds per-store caches."""
+
+    def __init__(self, store):
+        self.store = store
+        self.con = store.con
+        self.reg = registry()
+        self._present = None
+        self._sales_tables: dict[str, str] = {}
+
+    # -- inputs ------------------------------------------------------------------
+    @property
+    def present_tables(self) -> set[str]:
+        if self._present is None:
+            self._present = self.store.present_tables()
+        return self._present
+
+    def _sales_table(self, settings: SalesSettings) -> str:
+        settings.validate()
+        if settings.key == SalesSettings().key:
+            return "parts_sales"
+        if settings.key not in self._sales_tables:
+            # Other settings are derived on demand into a session-local table, so a
+            # read-only store (the app) can still answer them.
+            self.con.execute("CREATE TEMP TABLE IF NOT EXISTS parts_sales_live AS "
+                             "SELECT * FROM parts_sales WHERE false")
+            refresh_sales(self.con, settings, shops=None, table="parts_sales_live")
+            self._sales_tables[settings.key] = "parts_sales_live"
+        return self._sales_tables[settings.key]
+
+    def sums(self, shops: list[str] | None, period: Period, filters: Filters,
+             settings: SalesSettings | None = None, group_by: str | None = None) -> pd.DataFrame:
+        """Σ of every measure, one row per group (``group_by``: None, 'shop', 'agent' or a trend grain).
+
+        With an agent filter, or grouped by agent, measures with an agent view read it.
+        """
+        settings = settings or SalesSettings()
+        filters.validate()
+        agent_view = filters.agent is not None or group_by == "agent"
+        group_sql = {None: "'all'", "shop": "shop_id", "agent": "agent_id"}.get(group_by)
+        if group_sql is None:
+            group_sql = TREND_GRAINS[group_by][2]
+        frames = []
+        for table in ("parts", "parts_sales"):
+            names = [m for m in self.reg.measures.values() if m.table == table]
+            cols = ", ".join(
+                f"coalesce(sum({(m.agent_variant if agent_view and m.agent_variant else m.name)}), 0) AS {m.name}"
+                for m in names)
+            where, params = ["day BETWEEN ? AND ?"], [period.start, period.end]
+            source = table
+            if table == "parts_sales":
+                source = self._sales_table(settings)
+                where.append("settings_key = ?")
+                params.append(settings.key)
+            if shops is not None:
+                where.append("shop_id IN (SELECT unnest(?::VARCHAR[]))")
+                params.append(list(shops))
+            for dim in ("channel", "stage", "hours"):
+                value = getattr(filters, dim)
+                if value != "all":
+                    where.append(f"{dim} = ?")
+                    params.append(value)
+            if filters.agent is not None:
+                where.append("agent_id = ?")
+                params.append(filters.agent)
+            sql = (f"SELECT {group_sql} AS g, {cols} FROM {source} WHERE {' AND '.join(where)} "
+                   f"GROUP BY g")
+            frames.append(self.con.execute(sql, params).df().set_index("g"))
+        out = frames[0].join(frames[1], how="outer").fillna(0.0)
+        if group_by is None and out.empty:
+            out = pd.DataFrame([{c: 0.0 for c in list(frames[0].columns) + list(frames[1].columns)}],
+                               index=pd.Index(["all"], name="g"))
+        return out
+
+    # -- evaluation -----------------------------------------------------------------
+    def _static_reason(self, metric: Metric, filters: Filters, grouped_by_agent: bool = False) -> str | None:
+        for dim, bad in metric.not_applicable.items():
+            if dim == "agent":
+                if bad and (filters.agent is not None or grouped_by_agent):
+                    return "该指标是店铺级指标，不按客服统计"
+                continue
+            value = getattr(filters, dim)
+            if value in bad:
+                label = _FILTER_LABELS[dim][value]
+                return f"该指标不适用于“{label}”筛选"
+        missing = [t for t in metric.requires if t not in self.present_tables]
+        if missing:
+            return f"缺少 {', '.join(missing)} 表，无法计算（请在数据管理中导入）"
+        if filters.stage != "all" and "orders" not in self.present_tables:
+            return "缺少 orders 表，无法区分售前/售后（售后 = 买家在会话前 21 天内有付款订单）"
+        return None
+
+    def evaluate(self, sums: pd.DataFrame, filters: Filters, grouped_by_agent: bool = False):
+        """(values, reasons, numerators, denominators) frames, one column per metric."""
+        values, reasons, nums, dens = {}, {}, {}, {}
+        for metric in self.reg:
+            static = self._static_reason(metric, filters, grouped_by_agent)
+            num = sums[list(metric.numerator)].sum(axis=1)
+            den = sums[list(metric.denominator)].sum(axis=1) if metric.denominator else None
+            nums[metric.key], dens[metric.key] = num, den
+            if static:
+                values[metric.key] = pd.Series(np.nan, index=sums.index)
+                reasons[metric.key] = pd.Series(static, index=sums.index, dtype=object)
+                continue
+            if metric.type in ("count", "sum"):
+                values[metric.key] = num.astype(float)
+                reasons[metric.key] = pd.Series(None, index=sums.index, dtype=object)
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(den > 0, num / den.where(den > 0, 1), np.nan)
+            if metric.complement:
+                ratio = 1 - ratio
+            values[metric.key] = pd.Series(ratio, index=sums.index)
+            empty = f"所选范围内没有{metric.base}（分母为 0）"
+            reason = pd.Series(np.where(den > 0, None, empty), index=sums.index, dtype=object)
+            if metric.pending:
+                pending = sums[metric.pending]
+                reason = reason.where(~((den <= 0) & (pending > 0)),
+                                      "会话距数据末尾不足 72 小时，尚在观察期（待定），暂不能计算")
+            reasons[metric.key] = reason
+        return (pd.DataFrame(values), pd.DataFrame(reasons), pd.DataFrame(nums),
+                pd.DataFrame({k: v for k, v in dens.items() if v is not None}))
+
+    def compute(self, shop_id: str, period: Period, filters: Filters = Filters(),
+                settings: SalesSettings | None = None) -> dict[str, MetricValue]:
+        sums = self.sums([shop_id], period, filters, settings)
+        values, reasons, nums, dens = self.evaluate(sums, filters)
+        out = {}
+        for metric in self.reg:
+            k = metric.key
+            out[k] = MetricValue(
+                key=k,
+                value=_none_if_nan(values[k].iloc[0]),
+                reason=reasons[k].iloc[0],
+                numerator=float(nums[k].iloc[0]),
+                denominator=float(dens[k].iloc[0]) if k in dens else None,
+                pending=float(sums[metric.pending].iloc[0]) if metric.pending else None,
+            )
+        return out
+
+    # -- peers ----------------------------------------------------------------------
+    def peer_shops(self, shop_id: str) -> list[str]:
+        shop = self.store.shop(shop_id)
+        rows = self.con.execute(
+            "SELECT shop_id FROM shops WHERE platform = ? AND category = ? AND tier = ? ORDER BY shop_id",
+            [shop["platform"], shop["category"], shop["tier"]]).fetchall()
+        return [r[0] for r in rows]
+
+    def peers(self, shop_id: str, period: Period, filters: Filters = Filters(),
+              settings: SalesSettings | None = None) -> dict[str, dict]:
+        """同行同层: {key: {peer_avg, peer_excellent, n_shops, source, reason}}."""
+        shop = self.store.shop(shop_id)
+        group = self.peer_shops(shop_id)
+        shop_filters = filters.without_agent()
+        sums = self.sums(group, period, shop_filters, settings, group_by="shop")
+        values, _, _, _ = self.evaluate(sums, shop_filters)
+        imported = self._imported_peers(shop, period) if shop_filters == Filters() else {}
+        out = {}
+        for metric in self.reg:
+            entry = {"peer_avg": None, "peer_excellent": None, "n_shops": 0, "source": "computed",
+                     "reason": None}
+            if metric.key in imported:
+                avg, exc = imported[metric.key]
+                entry.update(peer_avg=avg, peer_excellent=exc, source="imported")
+            elif metric.direction == "none":
+                entry["reason"] = "该指标没有好坏方向，不设同行基准"
+            else:
+                col = values[metric.key] if metric.key in values else pd.Series(dtype=float)
+                vals = col.dropna().to_numpy(dtype=float)
+                entry["n_shops"] = int(len(vals))
+                static = self._static_reason(metric, shop_filters)
+                if static:
+                    entry["reason"] = static
+                elif len(vals) < MIN_PEERS:
+                    entry["reason"] = f"同行同层店铺不足 {MIN_PEERS} 家（有数据的 {len(vals)} 家）"
+                else:
+                    p_avg, p_exc = PEER_PERCENTILES[metric.direction]
+                    entry["peer_avg"] = float(np.percentile(vals, p_avg))
+                    entry["peer_excellent"] = float(np.percentile(vals, p_exc))
+            out[metric.key] = entry
+        return out
+
+    def _imported_peers(self, shop: dict, period: Period) -> dict[str, tuple]:
+        rows = self.con.execute(
+            "SELECT metric, peer_avg, peer_excellent FROM peers WHERE platform = ? AND category = ? AND tier = ? "
+            "AND period_start = ? AND period_end = ?",
+            [shop["platform"], shop["category"], shop["tier"], period.start, period.end]).fetchall()
+        return {m: (a, e) for m, a, e in rows if m in self.reg.metrics}
+
+    # -- views the pages and the CLI need ---------------------------------------------
+    def trend(self, shop_id: str, grain: str, end: dt.date, filters: Filters = Filters(),
+              settings: SalesSettings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Values and reasons per bucket (every bucket of the window present, empty ones null)."""
+        window = trend_window(grain, end)
+        sums = self.sums([shop_id], window, filters, settings, group_by=grain)
+        buckets = _bucket_starts(grain, window)
+        sums = sums.reindex(buckets, fill_value=0.0)
+        values, reasons, _, dens = self.evaluate(sums, filters)
+        values.index.name = reasons.index.name = "bucket"
+        return values, reasons
+
+    def by_agent(self, shop_id: str, period: Period, filters: Filters = Filters(),
+                 settings: SalesSettings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        sums = self.sums([shop_id], period, filters, settings, group_by="agent")
+        sums = sums[sums.index.notna()]
+        values, _, nums, dens = self.evaluate(sums, filters, grouped_by_agent=True)
+        return values, dens
+
+    def report(self, shop_id: str, period: Period, filters: Filters = Filters(),
+               settings: SalesSettings | None = None) -> dict:
+        """Everything ``metrics --json`` prints: values, reasons, previous period, peers."""
+        settings = settings or SalesSettings()
+        self.store.shop(shop_id)  # raises UsageError for an unknown shop
+        current = self.compute(shop_id, period, filters, settings)
+        prev_period = period.previous()
+        previous = self.compute(shop_id, prev_period, filters, settings)
+        peers = self.peers(shop_id, period, filters, settings)
+        return {
+            "shop_id": shop_id,
+            "period": {"start": str(period.start), "end": str(period.end)},
+            "previous_period": {"start": str(prev_period.start), "end": str(prev_period.end)},
+            "filters": asdict(filters),
+            "settings": asdict(settings),
+            "metrics": {k: v.value for k, v in current.items()},
+            "unavailable": {k: v.reason for k, v in current.items() if v.value is None and v.reason},
+            "n": {k: v.n for k, v in current.items()},
+            "previous": {k: v.value for k, v in previous.items()},
+            "change": {k: change(current[k].value, previous[k].value, is_rate=self.reg[k].is_rate)
+                       for k in current},
+            "peers": {k: {"peer_avg": p["peer_avg"], "peer_excellent": p["peer_excellent"]}
+                      for k, p in peers.items()},
+            "peers_info": {k: {"n_shops": p["n_shops"], "source": p["source"], "reason": p["reason"]}
+                           for k, p in peers.items()},
+        }
+
+
+def _bucket_starts(grain: str, window: Period) -> list[dt.date]:
+    out, day = [], window.start
+    while day <= window.end:
+        if grain == "day":
+            out.append(day)
+            day += dt.timedelta(days=1)
+        elif grain == "week":
+            out.append(day - dt.timedelta(days=day.weekday()))
+            day = out[-1] + dt.timedelta(days=7)
+        else:
+            out.append(day.replace(day=1))
+            day = (out[-1] + dt.timedelta(days=32)).replace(day=1)
+    return out

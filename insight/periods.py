@@ -1,0 +1,109 @@
+"""Periods (日/自然周/自然月/近7天/近30天/自定义), the previous period, trend buckets, 环比."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+__all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "TREND_GRAINS"]
+
+PRESETS = {"day": "日", "week": "自然周", "month": "自然月", "last7": "近7天", "last30": "近30天",
+           "custom": "自定义"}
+# grain -> (label, number of buckets, SQL bucket expression over a DATE column ``day``)
+TREND_GRAINS = {
+    "day": ("按日（近30天）", 30, "day"),
+    "week": ("按周（近12周）", 12, "CAST(date_trunc('week', day) AS DATE)"),
+    "month": ("按月（近12个月）", 12, "CAST(date_trunc('month', day) AS DATE)"),
+}
+
+
+def parse_date(text: str | dt.date, what: str = "日期") -> dt.date:
+    if isinstance(text, dt.date):
+        return text
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise UsageError(f"{what} {text!r} 不是 YYYY-MM-DD 格式的日期") from None
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+
+    def __post_init__(self):
+        if self.end < self.start:
+            raise UsageError(f"结束日期 {self.end} 早于开始日期 {self.start}")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Period":
+        """上期: the period of equal length right before (METRICS.md)."""
+        end = self.start - dt.timedelta(days=1)
+        return Period(end - dt.timedelta(days=self.days - 1), end)
+
+    @property
+    def label(self) -> str:
+        return str(self.start) if self.days == 1 else f"{self.start} ~ {self.end}"
+
+
+def preset(kind: str, anchor: dt.date, start: dt.date | None = None, end: dt.date | None = None) -> Period:
+    """The period of preset ``kind`` that contains (or, for 近N天, ends at) ``anchor``."""
+    if kind == "day":
+        return Period(anchor, anchor)
+    if kind == "week":
+        monday = anchor - dt.timedelta(days=anchor.weekday())
+        return Period(monday, monday + dt.timedelta(days=6))
+    if kind == "month":
+        first = anchor.replace(day=1)
+        nxt = (first + dt.timedelta(days=32)).replace(day=1)
+        return Period(first, nxt - dt.timedelta(days=1))
+    if kind in ("last7", "last30"):
+        n = 7 if kind == "last7" else 30
+        return Period(anchor - dt.timedelta(days=n - 1), anchor)
+    if kind == "custom":
+        if start is None or end is None:
+            raise UsageError("自定义周期需要开始和结束日期")
+        return Period(start, end)
+    raise UsageError(f"未知的周期类型 {kind!r}，应为 {'/'.join(PRESETS)}")
+
+
+def trend_window(grain: str, end: dt.date) -> Period:
+    """The span of a trend chart that ends with the bucket containing ``end``."""
+    if grain not in TREND_GRAINS:
+        raise UsageError(f"未知的趋势粒度 {grain!r}")
+    n = TREND_GRAINS[grain][1]
+    if grain == "day":
+        return Period(end - dt.timedelta(days=n - 1), end)
+    if grain == "week":
+        monday = end - dt.timedelta(days=end.weekday())
+        return Period(monday - dt.timedelta(weeks=n - 1), end)
+    first = end.replace(day=1)
+    year, month = first.year, first.month - (n - 1)
+    while month <= 0:
+        month += 12
+        year -= 1
+    return Period(dt.date(year, month, 1), end)
+
+
+def change(current, previous, *, is_rate: bool):
+    """环比: points for rates (current − previous), relative change for everything else.
+
+    None when either side is missing, or (relative) when the previous value is 0.
+    """
+    if current is None or previous is None or _nan(current) or _nan(previous):
+        return None
+    if is_rate:
+        return current - previous
+    if previous == 0:
+        return None
+    return current / previous - 1
+
+
+def _nan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)

@@ -1,0 +1,200 @@
+"""Load one input file (CSV in any of the accepted encodings, XLSX, Parquet) into a
+staging table of VARCHAR columns plus ``_line``, the line a user sees in the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .errors import ImportFailed
+from .schema import table_for_file_stem
+
+__all__ = ["SourceFile", "discover", "load_staging", "SUPPORTED_SUFFIXES"]
+
+SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    table: str
+
+    @property
+    def kind(self) -> str:
+        return self.path.suffix.lower().lstrip(".")
+
+
+def discover(paths) -> tuple[list[SourceFile], list[str]]:
+    """Files to import from folders and single files; plus notes on files passed over.
+
+    A named file whose name is not a table is an error (the user meant it); in a
+    folder such files are passed over with a note (reports, READMEs…).
+    """
+    found: list[SourceFile] = []
+    notes: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if not child.is_file() or child.name.startswith("."):
+                    continue
+                table = table_for_file_stem(child.stem)
+                if child.suffix.lower() in SUPPORTED_SUFFIXES and table:
+                    found.append(SourceFile(child, table))
+                else:
+                    notes.append(f"已跳过 {child}: 文件名不是表名或格式不支持")
+        elif path.is_file():
+            table = table_for_file_stem(path.stem)
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise ImportFailed(f"{path}: 不支持的文件格式 {path.suffix!r}，请使用 .csv、.xlsx 或 .parquet")
+            if table is None:
+                raise ImportFailed(
+                    f"{path}: 无法从文件名判断是哪张表，文件名应以表名开头，如 messages.csv、orders_2024-05.xlsx")
+            found.append(SourceFile(path, table))
+        else:
+            raise ImportFailed(f"{path}: 文件或目录不存在")
+    return found, notes
+
+
+def _normalise_header(name: str) -> str:
+    name = (name or "").strip().lstrip("\ufeff").strip().lower()
+    return re.sub(r"\s+", "_", name)
+
+
+def _rename_columns(con, staging: str) -> list[str]:
+    cols = [r[0] for r in con.execute(f"DESCRIBE {staging}").fetchall()]
+    out = []
+    for col in cols:
+        new = _normalise_header(col)
+        if new != col and new not in cols:
+            con.execute(f'ALTER TABLE {staging} RENAME COLUMN "{col}" TO "{new}"')
+            out.append(new)
+        else:
+            out.append(col)
+    return out
+
+
+def _transcode_to_utf8(path: Path) -> Path:
+    """GBK/GB18030 → a temporary UTF-8 file, streamed (files can be gigabytes)."""
+    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="insight-utf8-")
+    decoder = codecs.getincrementaldecoder("gb18030")(errors="strict")
+    try:
+        with open(path, "rb") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
+            while chunk := src.read(1 << 22):
+                dst.write(decoder.decode(chunk))
+            dst.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as exc:
+        os.unlink(tmp)
+        raise ImportFailed(
+            f"{path}: 无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030，第 {exc.start} 字节附近），"
+            "请另存为 UTF-8 CSV") from exc
+    return Path(tmp)
+
+
+def _csv_sql(path: Path) -> str:
+    quoted = str(path).replace("'", "''")
+    # all_varchar: every value is validated by our own rules, never guessed by the reader.
+    return (f"SELECT *, CAST(row_number() OVER () + 1 AS BIGINT) AS _line "
+            f"FROM read_csv('{quoted}', all_varchar = true, header = true, "
+            f"auto_detect = true, strict_mode = true, null_padding = false)")
+
+
+def _is_encoding_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "unicode" in text or "utf-8" in text or "utf8" in text or "encoding" in text
+
+
+def _load_csv(con, src: SourceFile, staging: str) -> str:
+    """Returns the encoding that was detected."""
+    try:
+        con.execute(f"CREATE TEMP TABLE {staging} AS {_csv_sql(src.path)}")
+        return "utf-8"
+    except duckdb.Error as exc:
+        if not _is_encoding_error(exc):
+            raise ImportFailed(f"{src.path}: CSV 格式错误: {_first_line(exc)}") from exc
+    tmp = _transcode_to_utf8(src.path)
+    try:
+        con.execute(f"CREATE TEMP TABLE {staging} AS {_csv_sql(tmp)}")
+    except duckdb.Error as exc:
+        raise ImportFailed(f"{src.path}: CSV 格式错误: {_first_line(exc)}") from exc
+    finally:
+        os.unlink(tmp)
+    return "gb18030"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _load_xlsx(con, src: SourceFile, staging: str) -> str:
+    import openpyxl
+    import pyarrow as pa
+
+    try:
+        book = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several unrelated types for bad files
+        raise ImportFailed(f"{src.path}: 无法读取 Excel 文件: {exc}") from exc
+    try:
+        sheet = book[src.table] if src.table in book.sheetnames else book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if not header:
+            raise ImportFailed(f"{src.path}: 工作表为空，第一行应为列名")
+        names = [_normalise_header(str(h)) if h is not None else f"column{i + 1}" for i, h in enumerate(header)]
+        columns: list[list] = [[] for _ in names]
+        lines: list[int] = []
+        for excel_row, values in enumerate(rows, start=2):
+            if values is None or all(v is None for v in values):
+                continue  # Excel keeps formatted empty rows; they are not data
+            lines.append(excel_row)
+            for i in range(len(names)):
+                columns[i].append(_cell_text(values[i]) if i < len(values) else None)
+    finally:
+        book.close()
+    arrays = {name: pa.array(col, type=pa.string()) for name, col in zip(names, columns)}
+    arrays["_line"] = pa.array(lines, type=pa.int64())
+    con.register(f"{staging}_arrow", pa.table(arrays))
+    con.execute(f"CREATE TEMP TABLE {staging} AS SELECT * FROM {staging}_arrow")
+    con.unregister(f"{staging}_arrow")
+    return "xlsx"
+
+
+def _load_parquet(con, src: SourceFile, staging: str) -> str:
+    quoted = str(src.path).replace("'", "''")
+    try:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{quoted}')").fetchall()]
+        select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
+        con.execute(
+            f"CREATE TEMP TABLE {staging} AS SELECT {select}, CAST(row_number() OVER () AS BIGINT) AS _line "
+            f"FROM read_parquet('{quoted}')")
+    except duckdb.Error as exc:
+        raise ImportFailed(f"{src.path}: 无法读取 Parquet 文件: {_first_line(exc)}") from exc
+    return "parquet"
+
+
+def load_staging(con, src: SourceFile, staging: str) -> tuple[list[str], str]:
+    """Create ``staging`` from ``src``; return its (normalised) data columns and the format read."""
+    loader = {"csv": _load_csv, "xlsx": _load_xlsx, "parquet": _load_parquet}[src.kind]
+    fmt = loader(con, src, staging)
+    cols = [c for c in _rename_columns(con, staging) if c != "_line"]
+    return cols, fmt

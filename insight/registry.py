@@ -1,0 +1,123 @@
+"""Load and check the metric registry (``registry.yaml``): one declaration per metric."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .derive import PART_MEASURES, SALES_MEASURES
+
+__all__ = ["Measure", "Metric", "Registry", "registry", "FORMATS", "DIRECTIONS"]
+
+FORMATS = ("count", "percent", "seconds", "yuan", "ratio")
+DIRECTIONS = {"up": "↑", "down": "↓", "none": ""}
+TYPES = ("count", "sum", "ratio", "mean")
+FILTER_NAMES = ("channel", "stage", "hours", "agent")
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    table: str
+    description: str
+    agent_variant: str | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    name: str
+    family: str
+    type: str
+    unit: str
+    direction: str
+    format: str
+    description: str
+    numerator: tuple[str, ...] = ()
+    denominator: tuple[str, ...] = ()
+    complement: bool = False
+    pending: str | None = None
+    base: str = ""
+    requires: tuple[str, ...] = ()
+    not_applicable: dict = field(default_factory=dict)
+
+    @property
+    def is_rate(self) -> bool:
+        """Rates change by percentage points; everything else by relative change."""
+        return self.format == "percent"
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return self.numerator + self.denominator + ((self.pending,) if self.pending else ())
+
+    @property
+    def arrow(self) -> str:
+        return DIRECTIONS[self.direction]
+
+    def label(self) -> str:
+        return f"{self.name}{self.arrow}"
+
+
+class Registry:
+    def __init__(self, measures: dict[str, Measure], metrics: list[Metric], families: dict[str, str]):
+        self.measures = measures
+        self.metrics = {m.key: m for m in metrics}
+        self.families = families
+
+    def __iter__(self):
+        return iter(self.metrics.values())
+
+    def __getitem__(self, key: str) -> Metric:
+        return self.metrics[key]
+
+    def keys(self) -> list[str]:
+        return list(self.metrics)
+
+    def by_family(self, family: str) -> list[Metric]:
+        return [m for m in self if m.family == family]
+
+
+def _as_tuple(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list) else (value,)
+
+
+def _check(measures: dict[str, Measure], metrics: list[Metric]) -> None:
+    known = {"parts": set(PART_MEASURES), "parts_sales": set(SALES_MEASURES)}
+    for m in measures.values():
+        assert m.name in known.get(m.table, ()), f"measure {m.name} is not a column of {m.table}"
+        assert m.agent_variant is None or m.agent_variant in measures, f"{m.name}: unknown variant"
+    seen = set()
+    for metric in metrics:
+        assert metric.key not in seen, f"duplicate metric {metric.key}"
+        seen.add(metric.key)
+        assert metric.type in TYPES and metric.format in FORMATS and metric.direction in DIRECTIONS, metric.key
+        assert metric.numerator, f"{metric.key}: no measure"
+        if metric.type in ("ratio", "mean"):
+            assert metric.denominator, f"{metric.key}: ratio without denominator"
+        for name in metric.measures:
+            assert name in measures, f"{metric.key}: unknown measure {name}"
+        tables = {measures[n].table for n in metric.measures}
+        assert len(tables) == 1, f"{metric.key}: measures from several tables"
+        assert set(metric.not_applicable) <= set(FILTER_NAMES), metric.key
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    raw = yaml.safe_load((Path(__file__).with_name("registry.yaml")).read_text(encoding="utf-8"))
+    measures = {name: Measure(name=name, **spec) for name, spec in raw["measures"].items()}
+    metrics = []
+    for spec in raw["metrics"]:
+        spec = dict(spec)
+        if "measure" in spec:
+            spec["numerator"] = spec.pop("measure")
+        for k in ("numerator", "denominator", "requires"):
+            spec[k] = _as_tuple(spec.get(k))
+        spec["not_applicable"] = dict(spec.get("not_applicable") or {})
+        metrics.append(Metric(**spec))
+    _check(measures, metrics)
+    return Registry(measures, metrics, raw["families"])

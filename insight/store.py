@@ -1,0 +1,179 @@
+"""The embedded store: one DuckDB file holding imported tables, derived facts and parts."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, asdict
+from pathlib import Path
+
+import duckdb
+
+from .errors import StoreError, UsageError
+from .schema import TABLES
+
+__all__ = ["Store", "StoreSettings", "default_db_path", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = "1"
+DEFAULT_DB = Path("data") / "insight.duckdb"
+
+
+def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
+    """``--db`` wins over ``INSIGHT_DB``, which wins over ``data/insight.duckdb``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("INSIGHT_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Settings that change derived facts; changing one re-derives the whole store."""
+
+    stage_window_days: int = 21  # 售后: a paid order on D−N … D−1
+
+    def validate(self) -> "StoreSettings":
+        if not 1 <= self.stage_window_days <= 365:
+            raise UsageError("stage_window_days 必须在 1–365 之间")
+        return self
+
+
+def _canonical_ddl(name: str) -> str:
+    table = TABLES[name]
+    cols = [f"{c.name} {c.sql_type}" for c in table.columns]
+    cols += ["_hash UBIGINT", "_import_id INTEGER", "_extra VARCHAR"]
+    if name == "messages":
+        cols.append("_seq BIGINT")  # file order: ties on sent_at keep the order of the export
+    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})"
+
+
+_META_DDL = [
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS imports (
+        import_id INTEGER PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP,
+        files VARCHAR, summary VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS import_rejects (
+        import_id INTEGER, table_name VARCHAR, file VARCHAR, line BIGINT,
+        column_name VARCHAR, reason VARCHAR, raw VARCHAR)""",
+]
+
+
+class Store:
+    """A DuckDB connection with the Service Insight schema.
+
+    ``path=None`` opens an in-memory store (used by ``metrics --data`` and tests).
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False,
+                 memory_limit: str | None = None):
+        self.path = Path(path) if path else None
+        self.read_only = read_only
+        if self.path is not None:
+            if read_only and not self.path.exists():
+                raise StoreError(f"数据库文件不存在: {self.path}（请先导入数据: python -m insight import --db {self.path} 数据目录）")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+        except duckdb.Error as exc:  # locked by another writer, not a DuckDB file, …
+            raise StoreError(f"无法打开数据库 {self.path}: {exc}") from exc
+        limit = memory_limit or os.environ.get("INSIGHT_MEMORY_LIMIT")
+        if limit:
+            self.con.execute(f"SET memory_limit = '{limit}'")
+        self.con.execute("SET preserve_insertion_order = true")
+        if not read_only:
+            self._ensure_schema()
+        elif not self._has_table("meta"):
+            raise StoreError(f"{self.path} 不是服务洞察数据库")
+
+    # -- schema -----------------------------------------------------------------
+    def _has_table(self, name: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
+            [name]).fetchone()[0])
+
+    def _ensure_schema(self) -> None:
+        from . import derive  # derived tables are declared next to the SQL that fills them
+
+        for ddl in _META_DDL:
+            self.con.execute(ddl)
+        for name in TABLES:
+            self.con.execute(_canonical_ddl(name))
+        for ddl in derive.derived_ddl():
+            self.con.execute(ddl)
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+            self.set_meta("settings", json.dumps(asdict(StoreSettings())))
+            self.set_meta("next_seq", "0")
+        elif version != SCHEMA_VERSION:
+            raise StoreError(f"数据库版本 {version} 与程序版本 {SCHEMA_VERSION} 不一致，请重新导入数据")
+
+    # -- meta -------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    @property
+    def settings(self) -> StoreSettings:
+        raw = self.get_meta("settings")
+        return StoreSettings(**json.loads(raw)) if raw else StoreSettings()
+
+    def update_settings(self, settings: StoreSettings) -> None:
+        """Store new settings and re-derive everything they touch, in one transaction."""
+        from . import derive
+
+        settings.validate()
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.set_meta("settings", json.dumps(asdict(settings)))
+            derive.refresh(self.con, shops=None, settings=settings)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    # -- reading ----------------------------------------------------------------
+    def row_count(self, table: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def has_rows(self, table: str) -> bool:
+        return self.con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+
+    def present_tables(self) -> set[str]:
+        """Imported tables that hold at least one row."""
+        return {name for name in TABLES if self.has_rows(name)}
+
+    def shops(self):
+        return self.con.execute(
+            "SELECT shop_id, shop_name, platform, category, tier, timezone FROM shops ORDER BY shop_id").df()
+
+    def shop(self, shop_id: str) -> dict:
+        row = self.con.execute(
+            "SELECT shop_id, shop_name, platform, category, tier, timezone FROM shops WHERE shop_id = ?",
+            [shop_id]).fetchone()
+        if row is None:
+            known = [r[0] for r in self.con.execute("SELECT shop_id FROM shops ORDER BY 1 LIMIT 5").fetchall()]
+            hint = f"，已有店铺: {', '.join(known)}" if known else "，数据库中还没有店铺"
+            raise UsageError(f"未知店铺 {shop_id!r}{hint}")
+        return dict(zip(("shop_id", "shop_name", "platform", "category", "tier", "timezone"), row))
+
+    def data_range(self, shop_id: str | None = None):
+        """(first day, last day) of messages, optionally for one shop; (None, None) when empty."""
+        sql = "SELECT CAST(min(sent_at) AS DATE), CAST(max(sent_at) AS DATE) FROM messages"
+        params: list = []
+        if shop_id:
+            sql += " WHERE shop_id = ?"
+            params.append(shop_id)
+        return tuple(self.con.execute(sql, params).fetchone())
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

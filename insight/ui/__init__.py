@@ -1,0 +1,1 @@
+"""Streamlit-facing helpers (caching, widgets, state). The only place that imports streamlit."""

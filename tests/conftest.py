@@ -1,0 +1,95 @@
+"""Shared helpers: build tiny datasets by hand, import them, read metrics."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from insight import Filters, MetricEngine, Period, SalesSettings, Store, import_paths
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+SHOP = {"shop_id": "S1", "shop_name": "测试店", "platform": "taobao", "category": "服饰", "tier": 3}
+
+
+def write_csv(path: Path, rows: list[dict], encoding: str = "utf-8") -> Path:
+    cols: list[str] = []
+    for row in rows:
+        cols.extend(c for c in row if c not in cols)
+    with open(path, "w", newline="", encoding=encoding) as fh:
+        writer = csv.DictWriter(fh, fieldnames=cols)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return path
+
+
+def write_dataset(folder: Path, **tables: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    tables.setdefault("shops", [SHOP])
+    for name, rows in tables.items():
+        if rows:
+            write_csv(folder / f"{name}.csv", rows)
+    return folder
+
+
+class Chat:
+    """Builds the messages of one session: ``Chat('c1', 'b1').buyer('10:00:00', '在吗').agent(...)``."""
+
+    counter = 0
+
+    def __init__(self, session_id: str, buyer_id: str = "b1", day: str = "2024-05-10", shop_id: str = "S1"):
+        self.session_id, self.buyer_id, self.day, self.shop_id = session_id, buyer_id, day, shop_id
+        self.rows: list[dict] = []
+
+    def _add(self, role: str, time: str, content: str = "", agent_id: str | None = None) -> "Chat":
+        Chat.counter += 1
+        at = time if " " in time else f"{self.day} {time}"
+        self.rows.append({"message_id": f"m{Chat.counter:06d}", "shop_id": self.shop_id,
+                          "session_id": self.session_id, "buyer_id": self.buyer_id, "sender_role": role,
+                          "agent_id": agent_id, "sent_at": at, "content": content or role})
+        return self
+
+    def buyer(self, time, content="") -> "Chat":
+        return self._add("buyer", time, content)
+
+    def agent(self, time, content="", agent_id="A1") -> "Chat":
+        return self._add("agent", time, content, agent_id)
+
+    def robot(self, time, content="") -> "Chat":
+        return self._add("robot", time, content, "BOT")
+
+    def system(self, time, content="") -> "Chat":
+        return self._add("system", time, content)
+
+
+def messages_of(*chats: Chat) -> list[dict]:
+    return [row for chat in chats for row in chat.rows]
+
+
+def load(tmp_path: Path, **tables) -> Store:
+    folder = write_dataset(tmp_path / f"ds{len(list(tmp_path.iterdir()))}", **tables)
+    store = Store(None)
+    import_paths(store, [folder])
+    return store
+
+
+def metric_values(store: Store, start: str, end: str | None = None, shop: str = "S1",
+                  settings: SalesSettings | None = None, **filters):
+    period = Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end or start))
+    return MetricEngine(store).compute(shop, period, Filters(**filters), settings)
+
+
+def values(store, start, end=None, **kw) -> dict:
+    return {k: v.value for k, v in metric_values(store, start, end, **kw).items()}
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.exists():
+        pytest.skip("../shared is not present")
+    return SHARED
