@@ -265,7 +265,8 @@ class MetricEngine:
         window = trend_window(grain, end)
         sums = self.sums([shop_id], window, filters, settings, group_by=grain)
         buckets = _bucket_starts(grain, window)
-        sums = sums.reindex(buckets, fill_value=0.0)
+        sums.index = pd.Index([pd.Timestamp(x).date() for x in sums.index], dtype=object)
+        sums = sums.reindex(pd.Index(buckets, dtype=object), fill_value=0.0)
         values, reasons, _, dens = self.evaluate(sums, filters)
         values.index.name = reasons.index.name = "bucket"
         return values, reasons

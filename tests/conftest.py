@@ -48,7 +48,7 @@ class Chat:
 
     def _add(self, role: str, time: str, content: str = "", agent_id: str | None = None) -> "Chat":
         Chat.counter += 1
-        at = time if " " in time else f"{self.day} {time}"
+        at = time if len(time) > 8 else f"{self.day} {time}"
         self.rows.append({"message_id": f"m{Chat.counter:06d}", "shop_id": self.shop_id,
                           "session_id": self.session_id, "buyer_id": self.buyer_id, "sender_role": role,
                           "agent_id": agent_id, "sent_at": at, "content": content or role})

@@ -1,0 +1,116 @@
+"""Peers (同行同层), periods, previous period and 环比."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from conftest import Chat, messages_of, load
+from insight import Filters, MetricEngine, Period, preset
+from insight.errors import UsageError
+from insight.periods import change, trend_window
+
+
+def _peer_store(tmp_path, n_shops, with_other_group=True):
+    shops, chats, evals = [], [], []
+    for i in range(n_shops):
+        sid = f"P{i}"
+        shops.append({"shop_id": sid, "shop_name": sid, "platform": "douyin", "category": "美妆", "tier": 2})
+        # Shop i: i+1 rated sessions, i of them satisfied → satisfaction i/(i+1); reply wait 10·(i+1) s.
+        for j in range(i + 1):
+            session = f"{sid}-c{j}"
+            chats.append(Chat(session, f"{sid}-b{j}", "2024-05-10", shop_id=sid)
+                         .buyer("10:00:00").agent(f"10:00:{10 * (i + 1):02d}" if i < 5 else "10:01:00"))
+            evals.append({"session_id": session, "shop_id": sid, "buyer_id": f"{sid}-b{j}", "invited_by": "agent",
+                          "invited_at": "2024-05-10 11:00:00", "rating": 5 if j < i else 2,
+                          "rated_at": "2024-05-10 11:01:00"})
+    if with_other_group:  # another tier is not a peer
+        shops.append({"shop_id": "X", "shop_name": "X", "platform": "douyin", "category": "美妆", "tier": 3})
+        chats.append(Chat("x1", "xb", "2024-05-10", shop_id="X").buyer("10:00:00").agent("10:00:01"))
+    return load(tmp_path, shops=shops, messages=messages_of(*chats), evaluations=evals)
+
+
+def test_too_few_peers_is_null_with_reason(tmp_path):
+    store = _peer_store(tmp_path, 4)
+    peers = MetricEngine(store).peers("P0", Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10)))
+    assert peers["satisfaction_rate"]["peer_avg"] is None
+    assert "不足 5 家" in peers["satisfaction_rate"]["reason"]
+    assert peers["satisfaction_rate"]["n_shops"] == 4
+
+
+def test_five_peers_give_p60_p90_and_p40_p10(tmp_path):
+    store = _peer_store(tmp_path, 5)
+    period = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
+    peers = MetricEngine(store).peers("P0", period)
+    sat = [i / (i + 1) for i in range(5)]
+    assert peers["satisfaction_rate"]["peer_avg"] == pytest.approx(np.percentile(sat, 60))
+    assert peers["satisfaction_rate"]["peer_excellent"] == pytest.approx(np.percentile(sat, 90))
+    waits = [10.0 * (i + 1) for i in range(5)]  # ↓ metric: P40 and P10
+    assert peers["first_response_time"]["peer_avg"] == pytest.approx(np.percentile(waits, 40))
+    assert peers["first_response_time"]["peer_excellent"] == pytest.approx(np.percentile(waits, 10))
+    assert peers["manual_sessions"]["peer_avg"] is None  # no direction, no benchmark
+
+
+def test_imported_peers_take_precedence(tmp_path):
+    store = _peer_store(tmp_path, 5)
+    from conftest import write_dataset
+    from insight import import_paths
+
+    folder = write_dataset(tmp_path / "peers", peers=[
+        {"platform": "douyin", "category": "美妆", "tier": 2, "metric": "satisfaction_rate",
+         "period_start": "2024-05-10", "period_end": "2024-05-10", "peer_avg": 0.8, "peer_excellent": 0.95}])
+    import_paths(store, [folder / "peers.csv"])
+    peers = MetricEngine(store).peers("P0", Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10)))
+    assert peers["satisfaction_rate"]["peer_avg"] == 0.8
+    assert peers["satisfaction_rate"]["source"] == "imported"
+    assert peers["bad_rate"]["source"] == "computed"
+
+
+def test_presets_and_previous_period():
+    d = dt.date(2024, 5, 15)  # a Wednesday
+    assert preset("day", d) == Period(d, d)
+    week = preset("week", d)
+    assert (week.start, week.end) == (dt.date(2024, 5, 13), dt.date(2024, 5, 19))
+    assert week.previous() == Period(dt.date(2024, 5, 6), dt.date(2024, 5, 12))
+    month = preset("month", d)
+    assert (month.start, month.end) == (dt.date(2024, 5, 1), dt.date(2024, 5, 31))
+    assert month.previous() == Period(dt.date(2024, 3, 31), dt.date(2024, 4, 30))  # equal length
+    assert preset("last7", d) == Period(dt.date(2024, 5, 9), d)
+    assert preset("last30", d).days == 30
+    with pytest.raises(UsageError):
+        Period(d, d - dt.timedelta(days=1))
+
+
+def test_change_is_points_for_rates_and_relative_otherwise():
+    assert change(0.9, 0.85, is_rate=True) == pytest.approx(0.05)
+    assert change(120, 100, is_rate=False) == pytest.approx(0.2)
+    assert change(5, 0, is_rate=False) is None
+    assert change(None, 3, is_rate=False) is None
+
+
+def test_trend_windows():
+    end = dt.date(2024, 5, 15)
+    assert trend_window("day", end).days == 30
+    assert trend_window("week", end).start == dt.date(2024, 2, 26)  # 12 Mondays back
+    assert trend_window("month", end).start == dt.date(2023, 6, 1)
+
+
+def test_trend_has_every_bucket_and_nulls_for_empty_ones(tmp_path):
+    store = _peer_store(tmp_path, 1, with_other_group=False)
+    values, reasons = MetricEngine(store).trend("P0", "day", dt.date(2024, 5, 12))
+    assert len(values) == 30
+    assert values.loc[dt.date(2024, 5, 10), "manual_sessions"] == 1
+    assert np.isnan(values.loc[dt.date(2024, 5, 11), "satisfaction_rate"])
+    assert "分母为 0" in reasons.loc[dt.date(2024, 5, 11), "satisfaction_rate"]
+
+
+def test_any_period_is_a_sum_of_parts_not_a_mean_of_ratios(tmp_path):
+    # Day 1: 1 of 1 message within 3 min; day 2: 1 of 3. Two days: 2/4, not mean(1, 1/3).
+    chats = [Chat("d1", "b1", "2024-05-10").buyer("10:00:00").agent("10:00:10"),
+             Chat("d2", "b2", "2024-05-11").buyer("10:00:00").agent("10:00:10").buyer("10:05:00")
+             .buyer("10:05:05").agent("10:10:00")]
+    store = load(tmp_path, messages=messages_of(*chats))
+    engine = MetricEngine(store)
+    both = engine.compute("S1", Period(dt.date(2024, 5, 10), dt.date(2024, 5, 11)), Filters())
+    assert both["reply_3min_rate_msg"].value == pytest.approx(2 / 4)
+    assert both["reply_3min_rate_msg"].denominator == 4
