@@ -16,6 +16,7 @@ FORMATS = ("count", "percent", "seconds", "yuan", "ratio")
 DIRECTIONS = {"up": "↑", "down": "↓", "none": ""}
 TYPES = ("count", "sum", "ratio", "mean")
 FILTER_NAMES = ("channel", "stage", "hours", "agent")
+CHANNEL_VALUES, STAGE_VALUES, HOURS_VALUES = ("manual", "robot"), ("presale", "aftersale"), ("work", "off")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,10 @@ def _check(measures: dict[str, Measure], metrics: list[Metric]) -> None:
         tables = {measures[n].table for n in metric.measures}
         assert len(tables) == 1, f"{metric.key}: measures from several tables"
         assert set(metric.not_applicable) <= set(FILTER_NAMES), metric.key
+        for dim, bad in metric.not_applicable.items():
+            # YAML 1.1 reads a bare `off` as False: every filter value must stay a known string.
+            allowed = {"channel": CHANNEL_VALUES, "stage": STAGE_VALUES, "hours": HOURS_VALUES}.get(dim)
+            assert (bad is True) if dim == "agent" else all(v in allowed for v in bad), (metric.key, dim, bad)
 
 
 @lru_cache(maxsize=1)

@@ -142,7 +142,9 @@ def test_aftersale_resolution_rate(tmp_path):
     store = _aftersale_store(tmp_path, refunds=refunds, escalations=escalations)
     # Demand on 05-10: b1 and b2 (after-sale sessions), b4 (refund), b5 (escalation) → 4; escalated: b5.
     assert values(store, "2024-05-10")["aftersale_resolution_rate"] == pytest.approx(1 - 1 / 4)
-    assert values(store, "2024-05-10", agent="A1")["aftersale_resolution_rate"] is None
+    for filters in ({"agent": "A1"}, {"hours": "off"}, {"hours": "work"}, {"channel": "manual"}):
+        result = metric_values(store, "2024-05-10", **filters)["aftersale_resolution_rate"]
+        assert result.value is None and result.reason, filters
 
 
 def test_refund_duration_counts_refunds_finished_in_the_period(tmp_path):

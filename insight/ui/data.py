@@ -1,4 +1,5 @@
-"""Cached loaders for the pages."""
+"""Cached loaders for the pages. Cache keys include the store path, so switching
+``INSIGHT_DB`` (tests, several stores) never serves another store's data."""
 
 from __future__ import annotations
 
@@ -8,21 +9,29 @@ import streamlit as st
 from ..schema import TABLES
 from ..store import Store, default_db_path
 
-__all__ = ["get_store", "load_overview"]
+__all__ = ["get_store", "load_overview", "store_path"]
+
+
+def store_path() -> str:
+    return str(default_db_path())
 
 
 @st.cache_resource
-def get_store(path: str | None = None) -> Store | None:
-    db = default_db_path(path)
-    if not db.exists():
+def _open_store(path: str) -> Store:
+    return Store(path, read_only=True)
+
+
+def get_store() -> Store | None:
+    path = store_path()
+    if not default_db_path().exists():
         return None
-    return Store(db, read_only=True)
+    return _open_store(path)
 
 
 @st.cache_data(ttl=60)
-def load_overview() -> dict | None:
-    store = get_store()
-    if store is None or not store.has_rows("shops"):
+def _overview(path: str) -> dict | None:
+    store = _open_store(path)
+    if not store.has_rows("shops"):
         return None
     counts = pd.DataFrame(
         [{"表": name, "说明": TABLES[name].label, "行数": store.row_count(name)} for name in TABLES])
@@ -34,3 +43,9 @@ def load_overview() -> dict | None:
         "span": f"{start} ~ {end}" if start else "—",
         "tables": counts,
     }
+
+
+def load_overview() -> dict | None:
+    if get_store() is None:
+        return None
+    return _overview(store_path())

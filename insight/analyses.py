@@ -1,0 +1,167 @@
+"""Analyses the pages need: evaluation-tag TOP10, rating mix and its share of the change in
+satisfaction, the per-agent table, and the evaluated sessions with their transcripts.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .derive import SalesSettings
+from .metrics import Filters, MetricEngine, MetricValue
+from .periods import Period
+
+__all__ = ["tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
+           "RATING_LABELS"]
+
+RATING_LABELS = {1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
+
+AGENT_TABLE_METRICS = (
+    "consult_buyers", "received_buyers", "reply_rate", "buyer_messages", "agent_messages", "qa_ratio",
+    "reply_3min_rate_msg", "reply_3min_rate_session", "reply_3min_rate_buyer", "first_response_time",
+    "avg_response_time", "no_service_rate", "evaluated_sessions", "satisfaction_rate", "dissatisfaction_rate",
+    "inquiry_buyers", "inquiry_pay_rate", "agent_sales_amount", "avg_order_value",
+)
+
+
+def _filter_sql(filters: Filters, prefix: str = "") -> tuple[list[str], list]:
+    where, params = [], []
+    for dim in ("channel", "stage", "hours"):
+        value = getattr(filters, dim)
+        if value != "all":
+            where.append(f"{prefix}{dim} = ?")
+            params.append(value)
+    if filters.agent is not None:
+        where.append(f"{prefix}agent_id = ?")
+        params.append(filters.agent)
+    return where, params
+
+
+def _tag_counts(con, shop_id: str, period: Period, filters: Filters) -> pd.DataFrame:
+    where, params = _filter_sql(filters)
+    sql = (f"SELECT tag, sum(n) AS n, sum(n_bad) AS n_bad FROM parts_tags "
+           f"WHERE shop_id = ? AND day BETWEEN ? AND ? {''.join(' AND ' + w for w in where)} GROUP BY tag")
+    return con.execute(sql, [shop_id, period.start, period.end, *params]).df().set_index("tag")
+
+
+def tag_top(engine: MetricEngine, shop_id: str, period: Period, filters: Filters = Filters(),
+            top: int = 10) -> pd.DataFrame:
+    """TOP ``top`` evaluation tags by count, with their share of 1–3 rated sessions, now and before.
+
+    Columns: tag, count, share_bad, prev_count, prev_share_bad, change_count (relative), change_share (points).
+    """
+    prev = period.previous()
+    now_counts = _tag_counts(engine.con, shop_id, period, filters)
+    prev_counts = _tag_counts(engine.con, shop_id, prev, filters)
+    bad_now = _bad_sessions(engine, shop_id, period, filters)
+    bad_prev = _bad_sessions(engine, shop_id, prev, filters)
+    if now_counts.empty:
+        return pd.DataFrame(columns=["tag", "count", "share_bad", "prev_count", "prev_share_bad",
+                                     "change_count", "change_share"])
+    out = now_counts.merge(prev_counts, how="left", left_index=True, right_index=True,
+                           suffixes=("", "_prev")).fillna(0.0)
+    out = out.reset_index().sort_values(["n", "tag"], ascending=[False, True]).head(top)
+    result = pd.DataFrame({
+        "tag": out["tag"],
+        "count": out["n"].astype(int),
+        "share_bad": out["n_bad"] / bad_now if bad_now else float("nan"),
+        "prev_count": out["n_prev"].astype(int),
+        "prev_share_bad": out["n_bad_prev"] / bad_prev if bad_prev else float("nan"),
+    })
+    result["change_count"] = [(c / p - 1) if p else float("nan") for c, p in zip(result["count"], result["prev_count"])]
+    result["change_share"] = result["share_bad"] - result["prev_share_bad"]
+    return result.reset_index(drop=True)
+
+
+def _bad_sessions(engine: MetricEngine, shop_id: str, period: Period, filters: Filters) -> float:
+    sums = engine.sums([shop_id], period, filters)
+    return float(sums[["ev_r1", "ev_r2", "ev_r3"]].sum(axis=1).iloc[0])
+
+
+def rating_mix(engine: MetricEngine, shop_id: str, period: Period, filters: Filters = Filters()) -> pd.DataFrame:
+    """Each rating level's share now and in the previous period, and its part in Δ满意率.
+
+    满意率 = share(4) + share(5), so Δ满意率 = Δshare(4) + Δshare(5) = −(Δshare(1)+Δshare(2)+Δshare(3)).
+    ``contribution`` is Δshare for levels 4–5 and −Δshare for levels 1–3: each side adds up to
+    Δ满意率, and ``share_of_change`` is each level's contribution / Δ满意率 within its side.
+    """
+    now = engine.sums([shop_id], period, filters).iloc[0]
+    before = engine.sums([shop_id], period.previous(), filters).iloc[0]
+    n_now, n_before = now["ev_rated"], before["ev_rated"]
+    rows = []
+    for level in range(1, 6):
+        c_now, c_before = now[f"ev_r{level}"], before[f"ev_r{level}"]
+        s_now = c_now / n_now if n_now else float("nan")
+        s_before = c_before / n_before if n_before else float("nan")
+        delta = s_now - s_before
+        sign = 1 if level >= 4 else -1
+        rows.append({"rating": level, "label": RATING_LABELS[level], "count": int(c_now), "share": s_now,
+                     "prev_count": int(c_before), "prev_share": s_before, "delta_share": delta,
+                     "contribution": sign * delta})
+    out = pd.DataFrame(rows)
+    d_sat = out.loc[out["rating"] >= 4, "delta_share"].sum(min_count=1)
+    # A change below a millionth of a point is no change: its shares would be noise.
+    meaningful = d_sat == d_sat and abs(d_sat) > 1e-9
+    out["share_of_change"] = out["contribution"] / d_sat if meaningful else float("nan")
+    return out
+
+
+def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Filters = Filters(),
+                settings: SalesSettings | None = None, metrics=AGENT_TABLE_METRICS) -> pd.DataFrame:
+    """One row per human agent who had any unit in the period, with their own-view metrics."""
+    values, dens = engine.by_agent(shop_id, period, filters.without_agent(), settings)
+    names = engine.con.execute("SELECT agent_id, agent_name, team, kind FROM agents WHERE shop_id = ?",
+                               [shop_id]).df().set_index("agent_id")
+    table = values[list(metrics)].copy()
+    table = table[(table.notna()).any(axis=1)]
+    table.insert(0, "agent_name", [names["agent_name"].get(a, a) if a in names.index else a for a in table.index])
+    table.insert(1, "team", [names["team"].get(a) if a in names.index else None for a in table.index])
+    kinds = [names["kind"].get(a) if a in names.index else "human" for a in table.index]
+    table = table[[k != "robot" for k in kinds]]
+    table.index.name = "agent_id"
+    n_eval = dens["satisfaction_rate"].reindex(table.index) if "satisfaction_rate" in dens else None
+    if n_eval is not None:
+        table["n_evaluated"] = n_eval.fillna(0).astype(int)
+    return table.reset_index().sort_values("consult_buyers", ascending=False, na_position="last")
+
+
+def evaluated_sessions(con, shop_id: str, period: Period, filters: Filters = Filters(),
+                       ratings=None, limit: int = 500) -> pd.DataFrame:
+    """Evaluated sessions (by invited_at), lowest rating first, with agent and buyer."""
+    where, params = _filter_sql(filters, "s.")
+    hours = filters.hours
+    if hours != "all":  # evaluations pass the hours filter by invited_at, not by session start
+        where = [w for w in where if not w.startswith("s.hours")]
+        params = [p for p in params if p != hours]
+        where.append("(CASE WHEN hour(e.invited_at) >= 8 AND hour(e.invited_at) < 23 THEN 'work' ELSE 'off' END) = ?")
+        params.append(hours)
+    if ratings:
+        where.append("e.rating IN (SELECT unnest(?::INTEGER[]))")
+        params.append([int(r) for r in ratings])
+    sql = f"""SELECT e.session_id, e.invited_at, e.rated_at, e.rating, e.tags, e.comment, e.invited_by,
+                     s.agent_id, a.agent_name, s.channel, s.stage, e.buyer_id, s.started_at, s.n_rounds,
+                     s.first_wait
+              FROM evaluations e
+              LEFT JOIN f_sessions s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
+              LEFT JOIN agents a ON a.agent_id = s.agent_id
+              WHERE e.shop_id = ? AND e.rating IS NOT NULL
+                AND CAST(e.invited_at AS DATE) BETWEEN ? AND ?
+                {''.join(' AND ' + w for w in where)}
+              ORDER BY e.rating, e.invited_at DESC LIMIT {int(limit)}"""
+    return con.execute(sql, [shop_id, period.start, period.end, *params]).df()
+
+
+def transcript(con, session_id: str, shop_id: str | None = None) -> pd.DataFrame:
+    """The session's messages in order, with the wait of each buyer message to the next reply."""
+    sql = """SELECT m.sent_at, m.sender_role, m.agent_id, a.agent_name, m.content_type, m.content
+             FROM messages m LEFT JOIN agents a ON a.agent_id = m.agent_id
+             WHERE m.session_id = ? {shop} ORDER BY m.sent_at, m._seq"""
+    params = [session_id]
+    if shop_id:
+        params.append(shop_id)
+    return con.execute(sql.format(shop="AND m.shop_id = ?" if shop_id else ""), params).df()
+
+
+def metric_rows(engine: MetricEngine, shop_id: str, period: Period, filters: Filters,
+                settings: SalesSettings | None = None) -> dict[str, MetricValue]:
+    """Convenience for exports: the current values of every metric."""
+    return engine.compute(shop_id, period, filters, settings)

@@ -1,0 +1,71 @@
+"""Tag TOP10, rating mix, agent table, evaluated sessions and transcripts."""
+
+import datetime as dt
+
+import pytest
+
+from conftest import Chat, messages_of, load
+from insight import Filters, MetricEngine, Period
+from insight.analyses import agent_table, evaluated_sessions, rating_mix, tag_top, transcript
+
+DAY = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
+
+
+def _store(tmp_path):
+    chats, evals = [], []
+    spec = {  # day → ratings with tags
+        "2024-05-09": [(5, None), (4, None), (2, "回复慢"), (3, "回复慢;态度差")],
+        "2024-05-10": [(5, None), (5, None), (4, None), (1, "回复慢;问题没有解决"), (3, "回复慢"), (2, "态度差")],
+    }
+    for day, ratings in spec.items():
+        for i, (rating, tags) in enumerate(ratings):
+            sid = f"{day}-{i}"
+            agent = "A1" if i % 2 == 0 else "A2"
+            chats.append(Chat(sid, f"b{i}", day).buyer("10:00:00", "在吗").agent("10:00:40", "在的", agent_id=agent))
+            evals.append({"session_id": sid, "shop_id": "S1", "buyer_id": f"b{i}", "invited_by": "agent",
+                          "invited_at": f"{day} 11:00:00", "rating": rating, "rated_at": f"{day} 11:02:00",
+                          "tags": tags})
+    agents = [{"agent_id": "A1", "shop_id": "S1", "agent_name": "小美", "kind": "human"},
+              {"agent_id": "A2", "shop_id": "S1", "agent_name": "阿杰", "kind": "human"}]
+    return load(tmp_path, messages=messages_of(*chats), evaluations=evals, agents=agents)
+
+
+def test_tag_top_with_previous_period(tmp_path):
+    engine = MetricEngine(_store(tmp_path))
+    top = tag_top(engine, "S1", DAY)
+    assert list(top["tag"]) == ["回复慢", "态度差", "问题没有解决"]
+    slow = top.iloc[0]
+    assert slow["count"] == 2 and slow["share_bad"] == pytest.approx(2 / 3)
+    assert slow["prev_count"] == 2 and slow["prev_share_bad"] == pytest.approx(1.0)
+    assert slow["change_share"] == pytest.approx(2 / 3 - 1)
+
+
+def test_rating_mix_explains_the_change_in_satisfaction(tmp_path):
+    engine = MetricEngine(_store(tmp_path))
+    mix = rating_mix(engine, "S1", DAY).set_index("rating")
+    assert mix.loc[5, "share"] == pytest.approx(2 / 6) and mix.loc[5, "prev_share"] == pytest.approx(1 / 4)
+    d_sat = (3 / 6) - (2 / 4)
+    assert mix.loc[[4, 5], "contribution"].sum() == pytest.approx(d_sat)
+    assert mix.loc[[1, 2, 3], "contribution"].sum() == pytest.approx(d_sat)
+    # Δsat is 0 here: shares of a zero change are undefined, not numbers.
+    assert mix["share_of_change"].isna().all()
+
+
+def test_agent_table_uses_each_agents_own_units(tmp_path):
+    engine = MetricEngine(_store(tmp_path))
+    table = agent_table(engine, "S1", DAY).set_index("agent_id")
+    assert set(table.index) == {"A1", "A2"}
+    assert table.loc["A1", "agent_name"] == "小美"
+    assert table.loc["A1", "evaluated_sessions"] == 3 and table.loc["A2", "evaluated_sessions"] == 3
+    assert table.loc["A1", "satisfaction_rate"] == pytest.approx(2 / 3)  # ratings 5, 4, 3
+    assert table.loc["A2", "satisfaction_rate"] == pytest.approx(1 / 3)  # ratings 5, 1, 2
+    assert table.loc["A1", "first_response_time"] == pytest.approx(40)
+
+
+def test_evaluated_sessions_and_transcript(tmp_path):
+    store = _store(tmp_path)
+    rows = evaluated_sessions(store.con, "S1", DAY, ratings=[1, 2, 3])
+    assert list(rows["rating"]) == [1, 2, 3]
+    assert list(evaluated_sessions(store.con, "S1", DAY, Filters(agent="A2"))["rating"]) == [1, 2, 5]
+    chat = transcript(store.con, rows.iloc[0]["session_id"])
+    assert list(chat["sender_role"]) == ["buyer", "agent"] and chat.iloc[1]["agent_name"] in ("小美", "阿杰")
