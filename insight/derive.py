@@ -13,6 +13,7 @@ which filters a metric cannot honour, so such rows are never filtered wrongly.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 __all__ = [
@@ -238,9 +239,11 @@ def _session_sql(window_days: int) -> list[str]:
 # -- facts that feed the parts ------------------------------------------------------------
 
 def _fact(select_grain: str, measures: dict[str, str], source: str, all_measures=PART_MEASURES) -> str:
-    cols = [f"CAST({measures[m]} AS DOUBLE) AS {m}" if m in measures else f"CAST(0 AS DOUBLE) AS {m}"
-            for m in all_measures]
-    return f"SELECT {select_grain}, {', '.join(cols)} {source}"
+    """One unit's measures summed to the grain first (small), padded with zeros for the union."""
+    inner = ", ".join(f"CAST({expr} AS DOUBLE) AS {m}" for m, expr in measures.items())
+    grain = ", ".join(GRAIN)
+    outer = [f"sum({m}) AS {m}" if m in measures else f"CAST(0 AS DOUBLE) AS {m}" for m in all_measures]
+    return f"SELECT {grain}, {', '.join(outer)} FROM (SELECT {select_grain}, {inner} {source}) GROUP BY {grain}"
 
 
 def _grain(agent="agent_id", day="day", channel="channel", stage="stage", hours="hours", shop="shop_id") -> str:
@@ -344,8 +347,9 @@ def _part_facts() -> list[str]:
 def _parts_insert(table: str, facts: list[str], measures, prefix_cols: str = "", prefix_vals: str = "") -> str:
     sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
     grain = ", ".join(GRAIN)
+    # Sorted by shop and day so that a shop's period is a narrow scan.
     return (f"INSERT INTO {table} SELECT {prefix_vals}{grain}, {sums} FROM ("
-            + " UNION ALL ".join(facts) + f") GROUP BY {grain}")
+            + " UNION ALL ".join(facts) + f") GROUP BY {grain} ORDER BY shop_id, day")
 
 
 _TAGS_SQL = f"""INSERT INTO parts_tags
@@ -456,16 +460,29 @@ def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_
                               prefix_vals=f"'{settings.key}' AS settings_key, "))
 
 
-def refresh(con, shops=None, settings=None) -> None:
-    """Re-derive facts and parts for ``shops`` (None: every shop) inside the caller's transaction."""
+def refresh(con, shops=None, settings=None, timings: dict | None = None) -> None:
+    """Re-derive facts and parts for ``shops`` (None: every shop) inside the caller's transaction.
+
+    ``timings``, when given, receives seconds per step (for the benchmark).
+    """
     from .store import StoreSettings
 
     settings = settings or StoreSettings()
     if shops is not None and not list(shops):
         return
+    timings = timings if timings is not None else {}
+    mark = time.time()
+
+    def lap(name):
+        nonlocal mark
+        now = time.time()
+        timings[name] = timings.get(name, 0.0) + now - mark
+        mark = now
+
     _set_scope(con, shops)
     for sql in _session_sql(settings.stage_window_days):
         con.execute(sql)
+    lap("derive_sessions")
     scoped = "WHERE shop_id IN (SELECT shop_id FROM _scope)"
     for table in ("parts", "parts_tags", "f_sessions", "f_shop_span"):
         con.execute(f"DELETE FROM {table} {scoped}")
@@ -476,8 +493,11 @@ def refresh(con, shops=None, settings=None) -> None:
         n_agent_after, n_rounds, n_answered, wait_sum, wait_sum_ag, first_wait, first_wait_ag,
         is_manual_unit, fcr_state FROM _fsess""")
     con.execute("INSERT INTO f_shop_span SELECT * FROM _span")
+    lap("store_sessions")
     con.execute(_parts_insert("parts", _part_facts(), PART_MEASURES))
     con.execute(_TAGS_SQL)
+    lap("parts")
     for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     refresh_sales(con, SalesSettings(), shops)
+    lap("parts_sales")

@@ -76,6 +76,7 @@ class ImportReport:
     affected_shops: list[str]
     rejected_dir: str | None = None
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     @property
     def changed(self) -> bool:
@@ -233,8 +234,8 @@ def _key_expr(table: Table, prefix: str = "") -> str:
     return cols[0] if len(cols) == 1 else "(" + ", ".join(cols) + ")"
 
 
-def _key_text(table: Table) -> str:
-    return " || '/' || ".join(f"CAST({k} AS VARCHAR)" for k in table.key)
+def _key_text(table: Table, prefix: str = "") -> str:
+    return " || '/' || ".join(f"CAST({prefix}{k} AS VARCHAR)" for k in table.key)
 
 
 # -- the import ------------------------------------------------------------------
@@ -275,151 +276,189 @@ class _Importer:
             self._tick(f"读取 {src.path.name}")
 
     def _union_sql(self, table: Table) -> str:
+        """All staged files of ``table`` as raw text columns ``r_*`` plus ``_file_idx``, ``_line``, ``_extra``."""
         parts = []
-        for idx, src, cols in self.staged[table.name]:
-            select = [f"nullif(trim(CAST(\"{c.name}\" AS VARCHAR)), '') AS {_raw(c.name)}" if c.name in cols
-                      else f"CAST(NULL AS VARCHAR) AS {_raw(c.name)}" for c in table.columns]
-            extra = [c for c in cols if c not in table.column_names]
+        for idx, src, types in self.staged[table.name]:
+            select = []
+            for c in table.columns:
+                if c.name not in types:
+                    select.append(f"CAST(NULL AS VARCHAR) AS {_raw(c.name)}")
+                elif c.name == "content":  # free text: kept as written, only '' means missing
+                    select.append(f"nullif(CAST(\"{c.name}\" AS VARCHAR), '') AS {_raw(c.name)}")
+                else:
+                    select.append(f"nullif(trim(CAST(\"{c.name}\" AS VARCHAR)), '') AS {_raw(c.name)}")
+            extra = [c for c in types if c not in table.column_names]
             extra_sql = ("to_json(struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in extra) + "))"
                          if extra else "CAST(NULL AS VARCHAR)")
-            parts.append(f"SELECT {', '.join(select)}, {_q(str(src.path))} AS _file, {idx} AS _file_idx, "
-                         f"_line, {extra_sql} AS _extra FROM _stg_{idx}")
+            parts.append(f"SELECT {', '.join(select)}, {idx} AS _file_idx, _line, {extra_sql} AS _extra "
+                         f"FROM _stg_{idx}")
         return " UNION ALL ".join(parts)
 
-    def validate_and_merge(self, table: Table, import_id: int) -> None:
-        con, name = self.con, table.name
-        rep = self.report.tables[name]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _u AS {self._union_sql(table)}")
-        rep.read = int(con.execute("SELECT count(*) FROM _u").fetchone()[0])
-
-        # Context each row needs: the shop's zone, whether the shop exists, its session.
-        ctx_cols, ctx_join = ["NULL AS _tz", "NULL AS _known_shop"], ""
+    def _validated_sql(self, table: Table) -> str:
+        """One query: raw → context → typed → checks; the only full materialisation of the batch."""
+        name = table.name
+        ctx_cols, ctx_join = ["CAST(NULL AS VARCHAR) AS _tz", "CAST(NULL AS VARCHAR) AS _known_shop"], ""
         if table.shop_scoped:
             ctx_cols = ["coalesce(sh.timezone, 'Asia/Shanghai') AS _tz", "sh.shop_id AS _known_shop"]
             ctx_join = "LEFT JOIN shops sh ON sh.shop_id = u.r_shop_id"
         if name == "shops":
-            ctx_cols = ["'UTC' AS _tz", "NULL AS _known_shop"]
+            ctx_cols[0] = "'UTC' AS _tz"
         if name == "evaluations":
             ctx_cols.append("bool_or(u.r_rating = '失望') OVER (PARTITION BY u._file_idx) AS _three_level")
         typed = [f"{_typed_expr(name, c)} AS {c.name}" for c in table.columns]
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _t AS
-            SELECT u.*, {', '.join(ctx_cols)} FROM _u u {ctx_join}""")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _t2 AS SELECT _t.*, {', '.join(typed)} FROM _t")
-
         extra_ctx, extra_join = "", ""
         if name == "shops":
             extra_ctx = ", tz.name AS _tz_ok"
-            extra_join = "LEFT JOIN (SELECT DISTINCT name FROM pg_timezone_names()) tz ON tz.name = v.timezone"
-        if name == "messages":
+            extra_join = "LEFT JOIN (SELECT DISTINCT name FROM pg_timezone_names()) tz ON tz.name = ty.timezone"
+        if name == "messages" and self.store.has_rows("sessions"):
             extra_ctx = ", s.shop_id AS _s_shop, s.buyer_id AS _s_buyer, s.started_at AS _s_start"
-            extra_join = "LEFT JOIN sessions s ON s.session_id = v.session_id"
+            extra_join = "LEFT JOIN sessions s ON s.session_id = ty.session_id"
+        elif name == "messages":
+            extra_ctx = (", CAST(NULL AS VARCHAR) AS _s_shop, CAST(NULL AS VARCHAR) AS _s_buyer, "
+                         "CAST(NULL AS TIMESTAMP) AS _s_start")
         checks = _column_checks(table) + _table_checks(table)
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _v AS
-            SELECT w.*, {_case(checks, 2)} AS _reason, {_case(checks, 1)} AS _column
-            FROM (SELECT v.* {extra_ctx} FROM _t2 v {extra_join}) w""")
-        self._reject("_reason IS NOT NULL", table, import_id, "_reason", "_column")
+        cols = ", ".join(table.column_names)
+        return f"""CREATE OR REPLACE TEMP TABLE _v AS
+            WITH u AS ({self._union_sql(table)}),
+            t AS (SELECT u.*, {', '.join(ctx_cols)} FROM u {ctx_join}),
+            ty AS (SELECT t.*, {', '.join(typed)} FROM t),
+            w AS (SELECT ty.* {extra_ctx} FROM ty {extra_join})
+            SELECT {cols}, hash({cols}) AS _hash, {_case(checks, 2)} AS _reason, {_case(checks, 1)} AS _column,
+                   _file_idx, _line, _extra
+            FROM w"""
 
-        cols = table.column_names
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _ok AS
-            SELECT {', '.join(cols)}, hash({', '.join(cols)}) AS _hash, _file, _file_idx, _line, _extra,
-                   {', '.join(_raw(c) for c in cols)}
-            FROM _v WHERE _reason IS NULL""")
+    def validate_and_merge(self, table: Table, import_id: int) -> None:
+        con, name = self.con, table.name
+        rep = self.report.tables[name]
+        con.execute(self._validated_sql(table))
+        rep.read = int(con.execute("SELECT count(*) FROM _v").fetchone()[0])
+        self._reject(table, import_id, "FROM _v WHERE _reason IS NOT NULL", "_reason", "_column")
 
         key = _key_expr(table)
-        if name == "evaluations":
+        n_valid, n_keys = con.execute(
+            f"SELECT count(*), count(DISTINCT {key}) FROM _v WHERE _reason IS NULL").fetchone()
+        batch_dupes = 0
+        if n_valid == n_keys:  # the common case: every key once, nothing to resolve
+            con.execute("CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _v WHERE _reason IS NULL")
+        elif name == "evaluations":
             # A buyer may change a rating: the latest rated_at (else invited_at) wins; later rows win ties.
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand AS
-                SELECT * FROM _ok QUALIFY row_number() OVER (
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand_t AS
+                SELECT * FROM _v WHERE _reason IS NULL QUALIFY row_number() OVER (
                     PARTITION BY {key} ORDER BY coalesce(rated_at, invited_at) DESC, _file_idx DESC, _line DESC) = 1""")
+            con.execute("CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _cand_t")
+            batch_dupes = n_valid - n_keys
         else:
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _conflict AS
-                SELECT {key} AS _k FROM _ok GROUP BY {key} HAVING count(DISTINCT _hash) > 1""")
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _ok AS
-                SELECT _ok.*, (_conflict._k IS NOT NULL) AS _dup_conflict
-                FROM _ok LEFT JOIN _conflict ON _conflict._k = {_key_expr(table, '_ok.')}""")
-            key_cols = ", ".join(table.key)
-            self._reject("_dup_conflict", table, import_id,
-                         f"'主键 ''' || {_key_text(table)} || ''' 在本次导入中出现多次且内容不同'", _q(key_cols))
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand AS
-                SELECT * FROM _ok WHERE NOT _dup_conflict
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup AS
+                SELECT {key} AS _k, count(DISTINCT _hash) > 1 AS _conflict FROM _v WHERE _reason IS NULL
+                GROUP BY {key} HAVING count(*) > 1""")
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand_t AS
+                SELECT _v.*, coalesce(_dup._conflict, false) AS _dup_conflict
+                FROM _v LEFT JOIN _dup ON _dup._k = {_key_expr(table, '_v.')} WHERE _v._reason IS NULL""")
+            self._reject(table, import_id, "FROM _cand_t WHERE _dup_conflict",
+                         f"'主键 ''' || {_key_text(table)} || ''' 在本次导入中出现多次且内容不同'",
+                         _q(", ".join(table.key)))
+            con.execute(f"""CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _cand_t WHERE NOT _dup_conflict
                 QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _file_idx, _line) = 1""")
-        n_ok = int(con.execute("SELECT count(*) FROM _ok").fetchone()[0])
-        n_cand = int(con.execute("SELECT count(*) FROM _cand").fetchone()[0])
-        conflicts_in_batch = (int(con.execute("SELECT count(*) FROM _ok WHERE _dup_conflict").fetchone()[0])
-                              if name != "evaluations" else 0)
-        batch_dupes = n_ok - n_cand - conflicts_in_batch  # identical repeats (or older evaluation versions)
+            conflicted = int(con.execute("SELECT count(*) FROM _cand_t WHERE _dup_conflict").fetchone()[0])
+            batch_dupes = n_valid - conflicted - int(con.execute("SELECT count(*) FROM _cand").fetchone()[0])
 
-        # Compare with what is stored.
+        # Compare with what is stored, only for keys that are there already.
         join_on = " AND ".join(f"c.{k} = s.{k}" for k in table.key)
         if name == "evaluations":
-            status = ("CASE WHEN s._hash IS NULL THEN 'new' WHEN s._hash = c._hash THEN 'same' "
+            status = ("CASE WHEN s._hash = c._hash THEN 'same' "
                       "WHEN coalesce(c.rated_at, c.invited_at) >= coalesce(s.rated_at, s.invited_at) THEN 'update' "
                       "ELSE 'older' END")
         else:
-            status = ("CASE WHEN s._hash IS NULL THEN 'new' WHEN s._hash = c._hash THEN 'same' "
-                      f"ELSE {_q('update' if self.replace else 'conflict')} END")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand AS
-            SELECT c.*, {status} AS _status FROM _cand c LEFT JOIN {name} s ON {join_on}""")
-        self._reject("_status = 'conflict'", table, import_id,
-                     f"'主键 ''' || {_key_text(table)} || ''' 已存在且内容不同（如需覆盖请加 --replace）'",
-                     _q(", ".join(table.key)))
-        counts = dict(con.execute("SELECT _status, count(*) FROM _cand GROUP BY 1").fetchall())
-        rep.inserted += counts.get("new", 0)
+            status = f"CASE WHEN s._hash = c._hash THEN 'same' ELSE {_q('update' if self.replace else 'conflict')} END"
+        keys = ", ".join(f"c.{k}" for k in table.key)
+        stored = self.store.has_rows(name)
+        if stored:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _st AS SELECT {keys}, {status} AS _status "
+                        f"FROM _cand c JOIN {name} s ON {join_on}")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _st AS SELECT {keys}, 'same' AS _status FROM _cand c "
+                        f"WHERE false")
+        st_on = " AND ".join(f"c.{k} = st.{k}" for k in table.key)
+        self._reject(table, import_id, f"FROM _cand c JOIN _st st ON {st_on} WHERE st._status = 'conflict'",
+                     f"'主键 ''' || {_key_text(table, 'c.')} || ''' 已存在且内容不同（如需覆盖请加 --replace）'",
+                     _q(", ".join(table.key)), alias="c.")
+        counts = dict(con.execute("SELECT _status, count(*) FROM _st GROUP BY 1").fetchall())
+        n_cand = int(con.execute("SELECT count(*) FROM _cand").fetchone()[0])
+        n_new = n_cand - sum(counts.values())
+        rep.inserted += n_new
         rep.updated += counts.get("update", 0)
         rep.unchanged += counts.get("same", 0) + (batch_dupes if name != "evaluations" else 0)
         rep.superseded += counts.get("older", 0) + (batch_dupes if name == "evaluations" else 0)
 
         if counts.get("update"):
-            con.execute(f"DELETE FROM {name} s WHERE EXISTS (SELECT 1 FROM _cand c "
+            con.execute(f"DELETE FROM {name} s WHERE EXISTS (SELECT 1 FROM _st c "
                         f"WHERE c._status = 'update' AND {join_on})")
-        if counts.get("new") or counts.get("update"):
-            insert_cols = list(cols) + ["_hash", "_import_id", "_extra"]
-            select = list(cols) + ["_hash", str(import_id), "_extra"]
+        if n_new or counts.get("update"):
+            cols = list(table.column_names)
+            insert_cols = cols + ["_hash", "_import_id", "_extra"]
+            select = [f"c.{c}" for c in cols] + ["c._hash", str(import_id), "c._extra"]
             if name == "messages":
+                # File order survives as _seq: one 2^32 block of lines per file of this import.
                 base = int(self.store.get_meta("next_seq") or 0)
                 insert_cols.append("_seq")
-                select.append(f"{base} + row_number() OVER (ORDER BY _file_idx, _line)")
-                self.store.set_meta("next_seq", str(base + counts.get("new", 0) + counts.get("update", 0) + 1))
-            con.execute(f"INSERT INTO {name} ({', '.join(insert_cols)}) "
-                        f"SELECT {', '.join(select)} FROM _cand WHERE _status IN ('new', 'update')")
+                select.append(f"{base} + c._file_idx * 4294967296 + c._line")
+                self.store.set_meta("next_seq", str(base + (len(self.files) + 1) * 4294967296))
+            where = ""
+            if stored:
+                where = f"WHERE NOT EXISTS (SELECT 1 FROM _st st WHERE {st_on} AND st._status <> 'update')"
+            con.execute(f"INSERT INTO {name} ({', '.join(insert_cols)}) SELECT {', '.join(select)} "
+                        f"FROM _cand c {where}")
             if "shop_id" in cols:
-                shops = [r[0] for r in con.execute(
-                    "SELECT DISTINCT shop_id FROM _cand WHERE _status IN ('new', 'update')").fetchall()]
+                shops = [r[0] for r in con.execute(f"SELECT DISTINCT c.shop_id FROM _cand c {where}").fetchall()]
                 self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
         rep.rejected = int(con.execute("SELECT count(*) FROM _rej WHERE table_name = ?", [name]).fetchone()[0])
         rep.reasons = [RejectedRow(*r) for r in con.execute(
             "SELECT file, line, column_name, reason FROM _rej WHERE table_name = ? "
             "ORDER BY file, line LIMIT ?", [name, MAX_REASONS]).fetchall()]
 
-    def _reject(self, where: str, table: Table, import_id: int, reason_sql: str, column_sql: str) -> None:
-        raw = "to_json(struct_pack(" + ", ".join(f"{c.name} := {_raw(c.name)}" for c in table.columns) + "))"
-        source = "_v" if where == "_reason IS NOT NULL" else ("_ok" if where == "_dup_conflict" else "_cand")
-        self.con.execute(f"""INSERT INTO _rej SELECT {import_id}, {_q(table.name)}, _file, _line,
-            {column_sql}, {reason_sql}, {raw} FROM {source} WHERE {where}""")
+    def _reject(self, table: Table, import_id: int, source: str, reason_sql: str, column_sql: str,
+                alias: str = "") -> None:
+        """Record rejected rows (``source`` is a FROM … WHERE … clause over validated rows)."""
+        con = self.con
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _rej_new AS
+            SELECT {alias}_file_idx AS _file_idx, {alias}_line AS _line, {column_sql} AS col, {reason_sql} AS reason
+            {source}""")
+        if not con.execute("SELECT 1 FROM _rej_new LIMIT 1").fetchone():
+            return
+        # The raw row, as the user wrote it, is read back only for the rejected lines.
+        raw = "to_json(struct_pack(" + ", ".join(f"{c.name} := u.{_raw(c.name)}" for c in table.columns) + "))"
+        files = ", ".join(f"({i}, {_q(str(src.path))})" for i, src in enumerate(self.files))
+        con.execute(f"""INSERT INTO _rej
+            SELECT {import_id}, {_q(table.name)}, f.path, r._line, r.col, r.reason, {raw}
+            FROM _rej_new r
+            JOIN (VALUES {files}) f(idx, path) ON f.idx = r._file_idx
+            LEFT JOIN ({self._union_sql(table)}) u ON u._file_idx = r._file_idx AND u._line = r._line""")
 
     def run(self, report_dir: Path | None) -> ImportReport:
         con = self.con
         started = time.time()
         self.stage_files()
+        self.report.timings["read"] = time.time() - started
         con.execute("BEGIN TRANSACTION")
         try:
             import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0])
             con.execute("""CREATE OR REPLACE TEMP TABLE _rej (import_id INTEGER, table_name VARCHAR, file VARCHAR,
                 line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)""")
+            mark = time.time()
             for name in IMPORT_ORDER:
                 if name in self.staged:
                     self._tick(f"校验 {name}", 0)
                     self.validate_and_merge(TABLES[name], import_id)
                     self._tick(f"校验 {name}")
             self._require_core_tables()
+            self.report.timings["validate_merge"] = time.time() - mark
             if self.report.changed:
                 self._tick("计算指标", 0)
-                shops_changed = self.report.tables.get("shops")
-                if "peers" in self.staged and not self.report.affected_shops and not (
-                        shops_changed and (shops_changed.inserted or shops_changed.updated)):
-                    pass  # peers only: nothing to derive
-                else:
-                    derive.refresh(con, shops=self.report.affected_shops, settings=self.store.settings)
+                mark = time.time()
+                # Peers-only imports touch no shop, so nothing is re-derived.
+                derive.refresh(con, shops=self.report.affected_shops, settings=self.store.settings,
+                               timings=self.report.timings)
+                self.report.timings["derive_parts"] = time.time() - mark
                 self.report.import_id = import_id
                 summary = json.dumps(self.report.to_dict(), ensure_ascii=False, default=str)
                 con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?)", [
@@ -431,13 +470,16 @@ class _Importer:
             if pause:  # test hook: lets the atomicity test kill the process mid-import
                 print("INSIGHT: about to commit", flush=True)
                 time.sleep(float(pause))
+            mark = time.time()
             con.execute("COMMIT")
+            self.report.timings["commit"] = time.time() - mark
         except BaseException:
             con.execute("ROLLBACK")
             raise
         finally:
-            for idx in range(len(self.files)):
-                con.execute(f"DROP TABLE IF EXISTS _stg_{idx}")
+            for idx, src in enumerate(self.files):
+                kind = "VIEW" if src.kind == "parquet" else "TABLE"
+                con.execute(f"DROP {kind} IF EXISTS _stg_{idx}")
         self.report.seconds = time.time() - started
         if report_dir is not None and self.report.rejected:
             self._write_rejects(report_dir)

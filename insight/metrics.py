@@ -62,6 +62,13 @@ class MetricValue:
         return self.denominator if self.denominator is not None else self.numerator
 
 
+def _add(cols: dict, names, n: int) -> np.ndarray:
+    out = np.zeros(n)
+    for name in names:
+        out = out + cols[name]
+    return out
+
+
 def _none_if_nan(x):
     if x is None:
         return None
@@ -162,35 +169,41 @@ class MetricEngine:
         return None
 
     def evaluate(self, sums: pd.DataFrame, filters: Filters, grouped_by_agent: bool = False):
-        """(values, reasons, numerators, denominators) frames, one column per metric."""
+        """(values, reasons, numerators, denominators) frames, one column per metric.
+
+        Works on numpy columns: a page asks for dozens of metrics per request.
+        """
+        cols = {c: sums[c].to_numpy(dtype=float) for c in sums.columns}
+        n = len(sums)
         values, reasons, nums, dens = {}, {}, {}, {}
         for metric in self.reg:
+            k = metric.key
+            num = _add(cols, metric.numerator, n)
+            den = _add(cols, metric.denominator, n) if metric.denominator else None
+            nums[k] = num
+            if den is not None:
+                dens[k] = den
             static = self._static_reason(metric, filters, grouped_by_agent)
-            num = sums[list(metric.numerator)].sum(axis=1)
-            den = sums[list(metric.denominator)].sum(axis=1) if metric.denominator else None
-            nums[metric.key], dens[metric.key] = num, den
             if static:
-                values[metric.key] = pd.Series(np.nan, index=sums.index)
-                reasons[metric.key] = pd.Series(static, index=sums.index, dtype=object)
+                values[k] = np.full(n, np.nan)
+                reasons[k] = np.full(n, static, dtype=object)
                 continue
             if metric.type in ("count", "sum"):
-                values[metric.key] = num.astype(float)
-                reasons[metric.key] = pd.Series(None, index=sums.index, dtype=object)
+                values[k] = num
+                reasons[k] = np.full(n, None, dtype=object)
                 continue
+            ok = den > 0
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(den > 0, num / den.where(den > 0, 1), np.nan)
-            if metric.complement:
-                ratio = 1 - ratio
-            values[metric.key] = pd.Series(ratio, index=sums.index)
-            empty = f"所选范围内没有{metric.base}（分母为 0）"
-            reason = pd.Series(np.where(den > 0, None, empty), index=sums.index, dtype=object)
+                ratio = np.where(ok, num / np.where(ok, den, 1.0), np.nan)
+            values[k] = 1 - ratio if metric.complement else ratio
+            reason = np.where(ok, None, f"所选范围内没有{metric.base}（分母为 0）").astype(object)
             if metric.pending:
-                pending = sums[metric.pending]
-                reason = reason.where(~((den <= 0) & (pending > 0)),
-                                      "会话距数据末尾不足 72 小时，尚在观察期（待定），暂不能计算")
-            reasons[metric.key] = reason
-        return (pd.DataFrame(values), pd.DataFrame(reasons), pd.DataFrame(nums),
-                pd.DataFrame({k: v for k, v in dens.items() if v is not None}))
+                waiting = ~ok & (cols[metric.pending] > 0)
+                reason[waiting] = "会话距数据末尾不足 72 小时，尚在观察期（待定），暂不能计算"
+            reasons[k] = reason
+        index = sums.index
+        return (pd.DataFrame(values, index=index), pd.DataFrame(reasons, index=index),
+                pd.DataFrame(nums, index=index), pd.DataFrame(dens, index=index))
 
     def compute(self, shop_id: str, period: Period, filters: Filters = Filters(),
                 settings: SalesSettings | None = None) -> dict[str, MetricValue]:

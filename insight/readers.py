@@ -1,5 +1,8 @@
-"""Load one input file (CSV in any of the accepted encodings, XLSX, Parquet) into a
-staging table of VARCHAR columns plus ``_line``, the line a user sees in the file.
+"""Load one input file (CSV in any of the accepted encodings, XLSX, Parquet) as a staging
+relation with normalised column names plus ``_line``, the line a user sees in the file.
+
+CSV and XLSX are staged as VARCHAR tables; Parquet stays a view over the file with its
+own column types, so a large file is read once, by the validation query.
 """
 
 from __future__ import annotations
@@ -183,18 +186,20 @@ def _load_parquet(con, src: SourceFile, staging: str) -> str:
     quoted = str(src.path).replace("'", "''")
     try:
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{quoted}')").fetchall()]
-        select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
+        select = ", ".join(f'"{c}" AS "{_normalise_header(c)}"' for c in cols)
         con.execute(
-            f"CREATE TEMP TABLE {staging} AS SELECT {select}, CAST(row_number() OVER () AS BIGINT) AS _line "
-            f"FROM read_parquet('{quoted}')")
+            f"CREATE OR REPLACE TEMP VIEW {staging} AS SELECT {select}, CAST(file_row_number + 1 AS BIGINT) AS _line "
+            f"FROM read_parquet('{quoted}', file_row_number = true)")
     except duckdb.Error as exc:
         raise ImportFailed(f"{src.path}: 无法读取 Parquet 文件: {_first_line(exc)}") from exc
     return "parquet"
 
 
-def load_staging(con, src: SourceFile, staging: str) -> tuple[list[str], str]:
-    """Create ``staging`` from ``src``; return its (normalised) data columns and the format read."""
+def load_staging(con, src: SourceFile, staging: str) -> tuple[dict[str, str], str]:
+    """Create ``staging`` from ``src``; return {normalised column: SQL type} and the format read."""
     loader = {"csv": _load_csv, "xlsx": _load_xlsx, "parquet": _load_parquet}[src.kind]
     fmt = loader(con, src, staging)
-    cols = [c for c in _rename_columns(con, staging) if c != "_line"]
-    return cols, fmt
+    if fmt != "parquet":
+        _rename_columns(con, staging)
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {staging}").fetchall() if r[0] != "_line"}
+    return types, fmt

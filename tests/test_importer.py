@@ -213,3 +213,20 @@ def test_a_killed_import_leaves_the_store_as_it_was(tmp_path):
         assert _snapshot(store) == before
         report = import_paths(store, [second])  # and the import still works afterwards
         assert report.tables["messages"].inserted == 2
+
+
+def test_parts_are_refreshed_incrementally_per_shop(tmp_path):
+    shops = [SHOP, dict(SHOP, shop_id="S2", shop_name="二店")]
+    first = write_dataset(tmp_path / "first", shops=shops, messages=messages_of(
+        Chat("a1", "b1").buyer("10:00:00").agent("10:00:20"),
+        Chat("b1", "b9", shop_id="S2").buyer("10:00:00").agent("10:00:20")))
+    store = Store(None)
+    import_paths(store, [first])
+    s1_before = store.con.execute("SELECT * FROM parts WHERE shop_id = 'S1' ORDER BY ALL").fetchall()
+    more = write_dataset(tmp_path / "more", shops=shops, messages=messages_of(
+        Chat("b2", "b8", shop_id="S2").buyer("11:00:00").agent("11:05:00")))
+    report = import_paths(store, [more])
+    assert report.affected_shops == ["S2"]
+    assert store.con.execute("SELECT * FROM parts WHERE shop_id = 'S1' ORDER BY ALL").fetchall() == s1_before
+    assert store.con.execute("SELECT sum(ses_manual), sum(msg_3min_ok) FROM parts WHERE shop_id = 'S2'"
+                             ).fetchone() == (2.0, 1.0)
