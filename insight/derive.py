@@ -368,77 +368,87 @@ _TAGS_SQL = f"""INSERT INTO parts_tags
 
 # -- sales (客服绩效), settings-dependent -----------------------------------------------------
 
-def _sales_facts(s: SalesSettings) -> list[str]:
+def _sales_prep_sql(s: SalesSettings) -> list[str]:
+    """Inquiries (shop and agent views) and paid orders with their attributed agent, materialised
+    once: every sales fact reads them."""
     n = int(s.valid_days)
     followup = "true" if s.followup_not_loss else "false"
-    rule = {"order": "o.by_order", "payment": "o.by_pay", "order_first": "coalesce(o.by_order, o.by_pay)"}[
-        s.attribution]
-    inquiries = f"""
+    rule = {"order": "by_order", "payment": "by_pay", "order_first": "coalesce(by_order, by_pay)"}[s.attribution]
+    inquiries = """
         WITH sess AS (
             SELECT shop_id, buyer_id, day, agent_id, started_at, session_id, (first_role = 'agent') AS agent_first
             FROM f_sessions WHERE channel = 'manual' AND stage = 'presale'
               AND shop_id IN (SELECT shop_id FROM _scope)),
         pairs AS (
-            SELECT shop_id, buyer_id, day, {{group_agent}} min(started_at) AS fc,
+            SELECT shop_id, buyer_id, day, {group_agent} min(started_at) AS fc,
                 arg_min({{'a': agent_id}}, {{'t': started_at, 's': session_id}}).a AS first_agent,
                 bool_and(agent_first) AS all_agent_first
             FROM sess GROUP BY ALL),
         conv AS (
             SELECT p.*,
                 EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
-                        AND o.created_at > p.fc AND CAST(o.created_at AS DATE) BETWEEN p.day AND p.day + {n - 1})
+                        AND o.created_at > p.fc AND CAST(o.created_at AS DATE) BETWEEN p.day AND p.day + {last})
                     AS conv_order,
                 EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
-                        AND o.paid_at > p.fc AND CAST(o.paid_at AS DATE) BETWEEN p.day AND p.day + {n - 1})
+                        AND o.paid_at > p.fc AND CAST(o.paid_at AS DATE) BETWEEN p.day AND p.day + {last})
                     AS conv_paid
             FROM pairs p)
         SELECT * FROM conv WHERE NOT ({followup} AND all_agent_first) OR conv_order"""
+    # The last agent message before the order (payment) time is an ASOF match; it counts only if it
+    # falls inside the valid window (days created − (N−1) … created).
     attributed = f"""
         WITH paid AS (
             SELECT order_id, shop_id, buyer_id, created_at, paid_at, amount FROM orders
             WHERE paid_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope)),
         am AS (
-            SELECT shop_id, buyer_id, agent_id, sent_at, _seq FROM messages
+            SELECT shop_id, buyer_id, agent_id, sent_at FROM messages
             WHERE sender_role = 'agent' AND shop_id IN (SELECT shop_id FROM _scope)),
         by_order AS (
-            SELECT p.order_id, arg_max(a.agent_id, {{'t': a.sent_at, 's': a._seq}}) AS agent_id
-            FROM paid p JOIN am a ON a.shop_id = p.shop_id AND a.buyer_id = p.buyer_id
-              AND a.sent_at < p.created_at AND CAST(a.sent_at AS DATE) >= CAST(p.created_at AS DATE) - {n - 1}
-            GROUP BY p.order_id),
+            SELECT p.order_id, CASE WHEN CAST(a.sent_at AS DATE) >= CAST(p.created_at AS DATE) - {n - 1}
+                                    THEN a.agent_id END AS agent_id
+            FROM paid p ASOF JOIN am a
+              ON a.shop_id = p.shop_id AND a.buyer_id = p.buyer_id AND a.sent_at < p.created_at),
         by_pay AS (
-            SELECT p.order_id, arg_max(a.agent_id, {{'t': a.sent_at, 's': a._seq}}) AS agent_id
-            FROM paid p JOIN am a ON a.shop_id = p.shop_id AND a.buyer_id = p.buyer_id
-              AND a.sent_at < p.paid_at AND CAST(a.sent_at AS DATE) >= CAST(p.paid_at AS DATE) - {n - 1}
-            GROUP BY p.order_id),
-        o AS (
-            SELECT p.*, bo.agent_id AS by_order, bp.agent_id AS by_pay FROM paid p
-            LEFT JOIN by_order bo USING (order_id) LEFT JOIN by_pay bp USING (order_id))
-        SELECT o.*, {rule} AS agent FROM o"""
+            SELECT p.order_id, CASE WHEN CAST(a.sent_at AS DATE) >= CAST(p.paid_at AS DATE) - {n - 1}
+                                    THEN a.agent_id END AS agent_id
+            FROM paid p ASOF JOIN am a
+              ON a.shop_id = p.shop_id AND a.buyer_id = p.buyer_id AND a.sent_at < p.paid_at)
+        SELECT p.*, {rule} AS agent
+        FROM (SELECT p.*, bo.agent_id AS by_order, bp.agent_id AS by_pay FROM paid p
+              LEFT JOIN by_order bo USING (order_id) LEFT JOIN by_pay bp USING (order_id)) p"""
+    fmt = {"last": n - 1, "followup": followup}
+    return [
+        "CREATE OR REPLACE TEMP TABLE _inq AS " + inquiries.format(group_agent="", **fmt),
+        "CREATE OR REPLACE TEMP TABLE _inq_ag AS " + inquiries.format(group_agent="agent_id,", **fmt),
+        "CREATE OR REPLACE TEMP TABLE _attr AS " + attributed,
+    ]
+
+
+def _sales_facts() -> list[str]:
     conv_measures = lambda sfx: {  # noqa: E731 - four columns, two variants
         f"inq_n{sfx}": "1", f"inq_order{sfx}": _b("conv_order"), f"inq_paid{sfx}": _b("conv_paid"),
         f"inq_order_paid{sfx}": _b("conv_order AND conv_paid")}
     return [
         _fact(_grain(agent="first_agent", day="day", channel="'manual'", stage="'presale'", hours=_hours("fc")),
-              conv_measures(""), f"FROM ({inquiries.replace('{group_agent}', '')})", SALES_MEASURES),
+              conv_measures(""), "FROM _inq", SALES_MEASURES),
         _fact(_grain(agent="agent_id", day="day", channel="'manual'", stage="'presale'", hours=_hours("fc")),
-              conv_measures("_ag"), f"FROM ({inquiries.replace('{group_agent}', 'agent_id,')}) "
-                                    f"WHERE agent_id IS NOT NULL", SALES_MEASURES),
+              conv_measures("_ag"), "FROM _inq_ag WHERE agent_id IS NOT NULL", SALES_MEASURES),
         _fact(_grain(agent="agent", day="paid_at",
                      channel="CASE WHEN agent IS NULL THEN 'none' ELSE 'manual' END",
                      stage="'none'", hours=_hours("paid_at")), {
             "sales_agent": "CASE WHEN agent IS NOT NULL THEN amount ELSE 0 END",
             "sales_silent": "CASE WHEN agent IS NULL THEN amount ELSE 0 END",
-        }, f"FROM ({attributed})", SALES_MEASURES),
+        }, "FROM _attr", SALES_MEASURES),
         # Paying buyers of attributed orders, once per payment day (shop view) / per agent too.
         _fact(_grain(agent="f.a", day="pay_day", channel="'manual'", stage="'none'", hours=_hours("f.t")),
               {"pay_buyers": "1"},
-              f"""FROM (SELECT shop_id, buyer_id, CAST(paid_at AS DATE) AS pay_day,
-                        arg_min({{'a': agent, 't': paid_at}}, paid_at) AS f
-                    FROM ({attributed}) WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
+              """FROM (SELECT shop_id, buyer_id, CAST(paid_at AS DATE) AS pay_day,
+                        arg_min({'a': agent, 't': paid_at}, paid_at) AS f
+                    FROM _attr WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
         _fact(_grain(agent="agent", day="pay_day", channel="'manual'", stage="'none'", hours=_hours("t")),
               {"pay_buyers_ag": "1"},
-              f"""FROM (SELECT shop_id, buyer_id, agent, CAST(paid_at AS DATE) AS pay_day, min(paid_at) AS t
-                    FROM ({attributed}) WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
+              """FROM (SELECT shop_id, buyer_id, agent, CAST(paid_at AS DATE) AS pay_day, min(paid_at) AS t
+                    FROM _attr WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
     ]
 
 
@@ -456,8 +466,12 @@ def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_
     _set_scope(con, shops)
     con.execute(f"DELETE FROM {table} WHERE settings_key = ? AND shop_id IN (SELECT shop_id FROM _scope)",
                 [settings.key])
-    con.execute(_parts_insert(table, _sales_facts(settings), SALES_MEASURES,
+    for sql in _sales_prep_sql(settings):
+        con.execute(sql)
+    con.execute(_parts_insert(table, _sales_facts(), SALES_MEASURES,
                               prefix_vals=f"'{settings.key}' AS settings_key, "))
+    for name in ("_inq", "_inq_ag", "_attr"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def refresh(con, shops=None, settings=None, timings: dict | None = None) -> None:

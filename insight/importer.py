@@ -248,7 +248,8 @@ class _Importer:
         self.replace = replace
         self.progress = progress
         self.report = ImportReport(import_id=None, tables={}, notes=list(notes), affected_shops=[])
-        self.staged: dict[str, list[tuple[int, SourceFile, list[str]]]] = {}
+        self.staged: dict[str, list[tuple[int, SourceFile, dict[str, str]]]] = {}
+        self._seq_base: int | None = None
 
     def _tick(self, label: str, n: int = 1) -> None:
         if self.progress is not None:
@@ -318,8 +319,7 @@ class _Importer:
                          "CAST(NULL AS TIMESTAMP) AS _s_start")
         checks = _column_checks(table) + _table_checks(table)
         cols = ", ".join(table.column_names)
-        return f"""CREATE OR REPLACE TEMP TABLE _v AS
-            WITH u AS ({self._union_sql(table)}),
+        return f"""WITH u AS ({self._union_sql(table)}),
             t AS (SELECT u.*, {', '.join(ctx_cols)} FROM u {ctx_join}),
             ty AS (SELECT t.*, {', '.join(typed)} FROM t),
             w AS (SELECT ty.* {extra_ctx} FROM ty {extra_join})
@@ -330,7 +330,9 @@ class _Importer:
     def validate_and_merge(self, table: Table, import_id: int) -> None:
         con, name = self.con, table.name
         rep = self.report.tables[name]
-        con.execute(self._validated_sql(table))
+        if not self.store.has_rows(name) and self._fast_insert(table, import_id):
+            return
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _v AS {self._validated_sql(table)}")
         rep.read = int(con.execute("SELECT count(*) FROM _v").fetchone()[0])
         self._reject(table, import_id, "FROM _v WHERE _reason IS NOT NULL", "_reason", "_column")
 
@@ -398,11 +400,8 @@ class _Importer:
             insert_cols = cols + ["_hash", "_import_id", "_extra"]
             select = [f"c.{c}" for c in cols] + ["c._hash", str(import_id), "c._extra"]
             if name == "messages":
-                # File order survives as _seq: one 2^32 block of lines per file of this import.
-                base = int(self.store.get_meta("next_seq") or 0)
                 insert_cols.append("_seq")
-                select.append(f"{base} + c._file_idx * 4294967296 + c._line")
-                self.store.set_meta("next_seq", str(base + (len(self.files) + 1) * 4294967296))
+                select.append(self._seq_expr("c."))
             where = ""
             if stored:
                 where = f"WHERE NOT EXISTS (SELECT 1 FROM _st st WHERE {st_on} AND st._status <> 'update')"
@@ -411,10 +410,53 @@ class _Importer:
             if "shop_id" in cols:
                 shops = [r[0] for r in con.execute(f"SELECT DISTINCT c.shop_id FROM _cand c {where}").fetchall()]
                 self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
-        rep.rejected = int(con.execute("SELECT count(*) FROM _rej WHERE table_name = ?", [name]).fetchone()[0])
-        rep.reasons = [RejectedRow(*r) for r in con.execute(
+        self._finish_report(rep)
+
+    def _fast_insert(self, table: Table, import_id: int) -> bool:
+        """First rows of a table: insert straight from the validation query, with no staging copy.
+
+        Returns False (and leaves the table empty) when the batch repeats a key, so the caller
+        takes the general path that resolves duplicates.
+        """
+        con, name = self.con, table.name
+        rep = self.report.tables[name]
+        validated = self._validated_sql(table)
+        self._reject(table, import_id, f"FROM ({validated}) WHERE _reason IS NOT NULL", "_reason", "_column")
+        cols = list(table.column_names)
+        insert_cols = cols + ["_hash", "_import_id", "_extra"]
+        select = cols + ["_hash", str(import_id), "_extra"]
+        if name == "messages":
+            insert_cols.append("_seq")
+            select.append(self._seq_expr(""))
+        con.execute(f"INSERT INTO {name} ({', '.join(insert_cols)}) SELECT {', '.join(select)} "
+                    f"FROM ({validated}) WHERE _reason IS NULL")
+        key = _key_expr(table)
+        n, n_keys = con.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {name}").fetchone()
+        if n != n_keys:
+            con.execute(f"DELETE FROM {name}")
+            con.execute(f"DELETE FROM _rej WHERE table_name = {_q(name)}")
+            return False
+        rep.read = int(n) + int(con.execute("SELECT count(*) FROM _rej WHERE table_name = ?", [name]).fetchone()[0])
+        rep.inserted += int(n)
+        if "shop_id" in cols:
+            shops = [r[0] for r in con.execute(f"SELECT DISTINCT shop_id FROM {name}").fetchall()]
+            self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
+        self._finish_report(rep)
+        return True
+
+    def _seq_expr(self, alias: str) -> str:
+        # File order survives as _seq: one 2^32 block of lines per file of this import.
+        if self._seq_base is None:
+            self._seq_base = int(self.store.get_meta("next_seq") or 0)
+            self.store.set_meta("next_seq", str(self._seq_base + (len(self.files) + 1) * 4294967296))
+        return f"{self._seq_base} + {alias}_file_idx * 4294967296 + {alias}_line"
+
+    def _finish_report(self, rep: TableReport) -> None:
+        rep.rejected = int(self.con.execute("SELECT count(*) FROM _rej WHERE table_name = ?",
+                                            [rep.table]).fetchone()[0])
+        rep.reasons = [RejectedRow(*r) for r in self.con.execute(
             "SELECT file, line, column_name, reason FROM _rej WHERE table_name = ? "
-            "ORDER BY file, line LIMIT ?", [name, MAX_REASONS]).fetchall()]
+            "ORDER BY file, line LIMIT ?", [rep.table, MAX_REASONS]).fetchall()]
 
     def _reject(self, table: Table, import_id: int, source: str, reason_sql: str, column_sql: str,
                 alias: str = "") -> None:
