@@ -330,8 +330,6 @@ class _Importer:
     def validate_and_merge(self, table: Table, import_id: int) -> None:
         con, name = self.con, table.name
         rep = self.report.tables[name]
-        if not self.store.has_rows(name) and self._fast_insert(table, import_id):
-            return
         con.execute(f"CREATE OR REPLACE TEMP TABLE _v AS {self._validated_sql(table)}")
         rep.read = int(con.execute("SELECT count(*) FROM _v").fetchone()[0])
         self._reject(table, import_id, "FROM _v WHERE _reason IS NOT NULL", "_reason", "_column")
@@ -411,38 +409,6 @@ class _Importer:
                 shops = [r[0] for r in con.execute(f"SELECT DISTINCT c.shop_id FROM _cand c {where}").fetchall()]
                 self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
         self._finish_report(rep)
-
-    def _fast_insert(self, table: Table, import_id: int) -> bool:
-        """First rows of a table: insert straight from the validation query, with no staging copy.
-
-        Returns False (and leaves the table empty) when the batch repeats a key, so the caller
-        takes the general path that resolves duplicates.
-        """
-        con, name = self.con, table.name
-        rep = self.report.tables[name]
-        validated = self._validated_sql(table)
-        self._reject(table, import_id, f"FROM ({validated}) WHERE _reason IS NOT NULL", "_reason", "_column")
-        cols = list(table.column_names)
-        insert_cols = cols + ["_hash", "_import_id", "_extra"]
-        select = cols + ["_hash", str(import_id), "_extra"]
-        if name == "messages":
-            insert_cols.append("_seq")
-            select.append(self._seq_expr(""))
-        con.execute(f"INSERT INTO {name} ({', '.join(insert_cols)}) SELECT {', '.join(select)} "
-                    f"FROM ({validated}) WHERE _reason IS NULL")
-        key = _key_expr(table)
-        n, n_keys = con.execute(f"SELECT count(*), count(DISTINCT {key}) FROM {name}").fetchone()
-        if n != n_keys:
-            con.execute(f"DELETE FROM {name}")
-            con.execute(f"DELETE FROM _rej WHERE table_name = {_q(name)}")
-            return False
-        rep.read = int(n) + int(con.execute("SELECT count(*) FROM _rej WHERE table_name = ?", [name]).fetchone()[0])
-        rep.inserted += int(n)
-        if "shop_id" in cols:
-            shops = [r[0] for r in con.execute(f"SELECT DISTINCT shop_id FROM {name}").fetchall()]
-            self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
-        self._finish_report(rep)
-        return True
 
     def _seq_expr(self, alias: str) -> str:
         # File order survives as _seq: one 2^32 block of lines per file of this import.
