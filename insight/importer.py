@@ -158,7 +158,7 @@ def _typed_expr(table: str, col: Column) -> str:
         "enum": _enum_expr(table, col, raw),
         "int": f"try_cast(try_cast({raw} AS DOUBLE) AS INTEGER)",
         "decimal": f"try_cast(replace(replace(replace({raw}, ',', ''), '¥', ''), '￥', '') AS DECIMAL(18,2))",
-        "timestamp": _timestamp_expr(raw),
+        "timestamp": f"CASE WHEN n_{col.name} IS NOT NULL THEN n_{col.name} ELSE {_timestamp_expr(raw)} END",
         "date": f"try_cast(replace({raw}, '/', '-') AS DATE)",
         "float": f"try_cast({raw} AS DOUBLE)",
         "rating": _rating_expr(raw),
@@ -234,6 +234,10 @@ def _key_expr(table: Table, prefix: str = "") -> str:
     return cols[0] if len(cols) == 1 else "(" + ", ".join(cols) + ")"
 
 
+def _row_expr(table: Table) -> str:
+    return "struct_pack(" + ", ".join(f"{c} := {c}" for c in table.column_names) + ")"
+
+
 def _key_text(table: Table, prefix: str = "") -> str:
     return " || '/' || ".join(f"CAST({prefix}{k} AS VARCHAR)" for k in table.key)
 
@@ -276,14 +280,25 @@ class _Importer:
                 self.report.notes.append(f"{src.path.name}: 按 GBK/GB18030 编码读取")
             self._tick(f"读取 {src.path.name}")
 
-    def _union_sql(self, table: Table) -> str:
-        """All staged files of ``table`` as raw text columns ``r_*`` plus ``_file_idx``, ``_line``, ``_extra``."""
+    def _union_sql(self, table: Table, for_rejects: bool = False) -> str:
+        """All staged files of ``table`` as raw text columns ``r_*`` plus ``_file_idx``, ``_line``, ``_extra``.
+
+        Timestamp columns that a Parquet file already types as TIMESTAMP pass through as ``n_*``
+        without a round trip through text (``for_rejects`` spells them out for the reject file).
+        """
         parts = []
         for idx, src, types in self.staged[table.name]:
             select = []
             for c in table.columns:
+                native = (c.type == "timestamp" and c.name in types
+                          and types[c.name].startswith("TIMESTAMP") and "TIME ZONE" not in types[c.name])
+                if c.type == "timestamp":
+                    select.append(f"CAST(\"{c.name}\" AS TIMESTAMP) AS n_{c.name}" if native
+                                  else f"CAST(NULL AS TIMESTAMP) AS n_{c.name}")
                 if c.name not in types:
                     select.append(f"CAST(NULL AS VARCHAR) AS {_raw(c.name)}")
+                elif native and not for_rejects:
+                    select.append(f"CASE WHEN \"{c.name}\" IS NOT NULL THEN 'native' END AS {_raw(c.name)}")
                 elif c.name == "content":  # free text: kept as written, only '' means missing
                     select.append(f"nullif(CAST(\"{c.name}\" AS VARCHAR), '') AS {_raw(c.name)}")
                 else:
@@ -323,7 +338,7 @@ class _Importer:
             t AS (SELECT u.*, {', '.join(ctx_cols)} FROM u {ctx_join}),
             ty AS (SELECT t.*, {', '.join(typed)} FROM t),
             w AS (SELECT ty.* {extra_ctx} FROM ty {extra_join})
-            SELECT {cols}, hash({cols}) AS _hash, {_case(checks, 2)} AS _reason, {_case(checks, 1)} AS _column,
+            SELECT {cols}, {_case(checks, 2)} AS _reason, {_case(checks, 1)} AS _column,
                    _file_idx, _line, _extra
             FROM w"""
 
@@ -349,8 +364,8 @@ class _Importer:
             batch_dupes = n_valid - n_keys
         else:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup AS
-                SELECT {key} AS _k, count(DISTINCT _hash) > 1 AS _conflict FROM _v WHERE _reason IS NULL
-                GROUP BY {key} HAVING count(*) > 1""")
+                SELECT {key} AS _k, count(DISTINCT {_row_expr(table)}) > 1 AS _conflict
+                FROM _v WHERE _reason IS NULL GROUP BY {key} HAVING count(*) > 1""")
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand_t AS
                 SELECT _v.*, coalesce(_dup._conflict, false) AS _dup_conflict
                 FROM _v LEFT JOIN _dup ON _dup._k = {_key_expr(table, '_v.')} WHERE _v._reason IS NULL""")
@@ -364,12 +379,14 @@ class _Importer:
 
         # Compare with what is stored, only for keys that are there already.
         join_on = " AND ".join(f"c.{k} = s.{k}" for k in table.key)
+        # Rows are compared column by column, only for keys that are stored already.
+        same = " AND ".join(f"c.{col} IS NOT DISTINCT FROM s.{col}" for col in table.column_names)
         if name == "evaluations":
-            status = ("CASE WHEN s._hash = c._hash THEN 'same' "
+            status = (f"CASE WHEN {same} THEN 'same' "
                       "WHEN coalesce(c.rated_at, c.invited_at) >= coalesce(s.rated_at, s.invited_at) THEN 'update' "
                       "ELSE 'older' END")
         else:
-            status = f"CASE WHEN s._hash = c._hash THEN 'same' ELSE {_q('update' if self.replace else 'conflict')} END"
+            status = f"CASE WHEN {same} THEN 'same' ELSE {_q('update' if self.replace else 'conflict')} END"
         keys = ", ".join(f"c.{k}" for k in table.key)
         stored = self.store.has_rows(name)
         if stored:
@@ -395,8 +412,8 @@ class _Importer:
                         f"WHERE c._status = 'update' AND {join_on})")
         if n_new or counts.get("update"):
             cols = list(table.column_names)
-            insert_cols = cols + ["_hash", "_import_id", "_extra"]
-            select = [f"c.{c}" for c in cols] + ["c._hash", str(import_id), "c._extra"]
+            insert_cols = cols + ["_import_id", "_extra"]
+            select = [f"c.{c}" for c in cols] + [str(import_id), "c._extra"]
             if name == "messages":
                 insert_cols.append("_seq")
                 select.append(self._seq_expr("c."))
@@ -440,7 +457,8 @@ class _Importer:
             SELECT {import_id}, {_q(table.name)}, f.path, r._line, r.col, r.reason, {raw}
             FROM _rej_new r
             JOIN (VALUES {files}) f(idx, path) ON f.idx = r._file_idx
-            LEFT JOIN ({self._union_sql(table)}) u ON u._file_idx = r._file_idx AND u._line = r._line""")
+            LEFT JOIN ({self._union_sql(table, for_rejects=True)}) u
+              ON u._file_idx = r._file_idx AND u._line = r._line""")
 
     def run(self, report_dir: Path | None) -> ImportReport:
         con = self.con

@@ -106,11 +106,12 @@ class MetricEngine:
             self._sales_tables[settings.key] = "parts_sales_live"
         return self._sales_tables[settings.key]
 
-    def sums(self, shops: list[str] | None, period: Period, filters: Filters,
-             settings: SalesSettings | None = None, group_by: str | None = None) -> pd.DataFrame:
-        """Σ of every measure, one row per group (``group_by``: None, 'shop', 'agent' or a trend grain).
+    def sum_arrays(self, shops: list[str] | None, period: Period, filters: Filters,
+                   settings: SalesSettings | None = None, group_by: str | None = None):
+        """(group keys, {measure: numpy array}) — Σ of every measure per group.
 
-        With an agent filter, or grouped by agent, measures with an agent view read it.
+        ``group_by``: None (one group), 'shop', 'agent' or a trend grain. With an agent filter, or
+        grouped by agent, measures with an agent view read it. Numpy, not pandas: this is the hot path.
         """
         settings = settings or SalesSettings()
         filters.validate()
@@ -118,7 +119,7 @@ class MetricEngine:
         group_sql = {None: "'all'", "shop": "shop_id", "agent": "agent_id"}.get(group_by)
         if group_sql is None:
             group_sql = TREND_GRAINS[group_by][2]
-        frames = []
+        results = []
         for table in ("parts", "parts_sales"):
             names = [m for m in self.reg.measures.values() if m.table == table]
             cols = ", ".join(
@@ -130,7 +131,10 @@ class MetricEngine:
                 source = self._sales_table(settings)
                 where.append("settings_key = ?")
                 params.append(settings.key)
-            if shops is not None:
+            if shops is not None and len(shops) == 1:
+                where.append("shop_id = ?")
+                params.append(shops[0])
+            elif shops is not None:
                 where.append("shop_id IN (SELECT unnest(?::VARCHAR[]))")
                 params.append(list(shops))
             for dim in ("channel", "stage", "hours"):
@@ -141,14 +145,29 @@ class MetricEngine:
             if filters.agent is not None:
                 where.append("agent_id = ?")
                 params.append(filters.agent)
-            sql = (f"SELECT {group_sql} AS g, {cols} FROM {source} WHERE {' AND '.join(where)} "
-                   f"GROUP BY g")
-            frames.append(self.con.execute(sql, params).df().set_index("g"))
-        out = frames[0].join(frames[1], how="outer").fillna(0.0)
-        if group_by is None and out.empty:
-            out = pd.DataFrame([{c: 0.0 for c in list(frames[0].columns) + list(frames[1].columns)}],
-                               index=pd.Index(["all"], name="g"))
-        return out
+            sql = f"SELECT {group_sql} AS g, {cols} FROM {source} WHERE {' AND '.join(where)} GROUP BY g"
+            results.append((names, self.con.execute(sql, params).fetchnumpy()))
+        if group_by is None:
+            keys = ["all"]
+        else:  # outer-join the two tables' groups
+            keys = sorted({k for _, res in results for k in res["g"].tolist()},
+                          key=lambda k: (k is None, k))
+        position = {k: i for i, k in enumerate(keys)}
+        out: dict[str, np.ndarray] = {}
+        for names, res in results:
+            rows = [position[k] for k in res["g"].tolist()]
+            for m in names:
+                col = np.zeros(len(keys))
+                if rows:
+                    col[rows] = np.asarray(res[m.name], dtype=float)
+                out[m.name] = col
+        return keys, out
+
+    def sums(self, shops: list[str] | None, period: Period, filters: Filters,
+             settings: SalesSettings | None = None, group_by: str | None = None) -> pd.DataFrame:
+        """``sum_arrays`` as a DataFrame indexed by group."""
+        keys, cols = self.sum_arrays(shops, period, filters, settings, group_by)
+        return pd.DataFrame(cols, index=pd.Index(keys, name="g"))
 
     # -- evaluation -----------------------------------------------------------------
     def _static_reason(self, metric: Metric, filters: Filters, grouped_by_agent: bool = False) -> str | None:
@@ -169,12 +188,15 @@ class MetricEngine:
         return None
 
     def evaluate(self, sums: pd.DataFrame, filters: Filters, grouped_by_agent: bool = False):
-        """(values, reasons, numerators, denominators) frames, one column per metric.
-
-        Works on numpy columns: a page asks for dozens of metrics per request.
-        """
+        """(values, reasons, numerators, denominators) frames, one column per metric."""
         cols = {c: sums[c].to_numpy(dtype=float) for c in sums.columns}
-        n = len(sums)
+        values, reasons, nums, dens = self.evaluate_arrays(cols, len(sums), filters, grouped_by_agent)
+        index = sums.index
+        return (pd.DataFrame(values, index=index), pd.DataFrame(reasons, index=index),
+                pd.DataFrame(nums, index=index), pd.DataFrame(dens, index=index))
+
+    def evaluate_arrays(self, cols: dict, n: int, filters: Filters, grouped_by_agent: bool = False):
+        """Every metric from summed measures: dicts of numpy arrays (values, reasons, nums, dens)."""
         values, reasons, nums, dens = {}, {}, {}, {}
         for metric in self.reg:
             k = metric.key
@@ -201,24 +223,22 @@ class MetricEngine:
                 waiting = ~ok & (cols[metric.pending] > 0)
                 reason[waiting] = "会话距数据末尾不足 72 小时，尚在观察期（待定），暂不能计算"
             reasons[k] = reason
-        index = sums.index
-        return (pd.DataFrame(values, index=index), pd.DataFrame(reasons, index=index),
-                pd.DataFrame(nums, index=index), pd.DataFrame(dens, index=index))
+        return values, reasons, nums, dens
 
     def compute(self, shop_id: str, period: Period, filters: Filters = Filters(),
                 settings: SalesSettings | None = None) -> dict[str, MetricValue]:
-        sums = self.sums([shop_id], period, filters, settings)
-        values, reasons, nums, dens = self.evaluate(sums, filters)
+        _, cols = self.sum_arrays([shop_id], period, filters, settings)
+        values, reasons, nums, dens = self.evaluate_arrays(cols, 1, filters)
         out = {}
         for metric in self.reg:
             k = metric.key
             out[k] = MetricValue(
                 key=k,
-                value=_none_if_nan(values[k].iloc[0]),
-                reason=reasons[k].iloc[0],
-                numerator=float(nums[k].iloc[0]),
-                denominator=float(dens[k].iloc[0]) if k in dens else None,
-                pending=float(sums[metric.pending].iloc[0]) if metric.pending else None,
+                value=_none_if_nan(values[k][0]),
+                reason=reasons[k][0],
+                numerator=float(nums[k][0]),
+                denominator=float(dens[k][0]) if k in dens else None,
+                pending=float(cols[metric.pending][0]) if metric.pending else None,
             )
         return out
 

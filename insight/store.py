@@ -14,7 +14,7 @@ from .schema import TABLES
 
 __all__ = ["Store", "StoreSettings", "default_db_path", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DEFAULT_DB = Path("data") / "insight.duckdb"
 
 
@@ -41,7 +41,7 @@ class StoreSettings:
 def _canonical_ddl(name: str) -> str:
     table = TABLES[name]
     cols = [f"{c.name} {c.sql_type}" for c in table.columns]
-    cols += ["_hash UBIGINT", "_import_id INTEGER", "_extra VARCHAR"]
+    cols += ["_import_id INTEGER", "_extra VARCHAR"]
     if name == "messages":
         cols.append("_seq BIGINT")  # file order: ties on sent_at keep the order of the export
     return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})"
