@@ -16,10 +16,13 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-# Demo data is generated and imported only when there is no store yet.
+# Demo data is generated and imported only when there is no store yet; the store file
+# appears only once the import has succeeded.
 $(DB): | $(STAMP)
-	test -d $(DEMO) || $(PY) -m insight demo --out $(DEMO)
-	$(PY) -m insight import --db $(DB) $(DEMO)
+	test -f $(DEMO)/demo.json || $(PY) -m insight demo --out $(DEMO)
+	rm -f $(DB).tmp $(DB).tmp.wal
+	$(PY) -m insight import --db $(DB).tmp --report-dir data/imports/demo $(DEMO)
+	mv $(DB).tmp $(DB)
 
 demo: $(DB)
 
