@@ -50,10 +50,12 @@ def discover(paths) -> tuple[list[SourceFile], list[str]]:
                 if not child.is_file() or child.name.startswith("."):
                     continue
                 table = table_for_file_stem(child.stem)
-                if child.suffix.lower() in SUPPORTED_SUFFIXES and table:
+                if child.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue  # reports, READMEs, demo.json…
+                if table:
                     found.append(SourceFile(child, table))
                 else:
-                    notes.append(f"已跳过 {child}: 文件名不是表名或格式不支持")
+                    notes.append(f"已跳过 {child.name}: 文件名不是表名（应为 shops、messages、orders 等）")
         elif path.is_file():
             table = table_for_file_stem(path.stem)
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:

@@ -80,6 +80,7 @@ class Store:
         if limit:
             self.con.execute(f"SET memory_limit = '{limit}'")
         self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = false")  # our own progress bar speaks Chinese
         if not read_only:
             self._ensure_schema()
         elif not self._has_table("meta"):

@@ -41,6 +41,7 @@ def _overview(path: str) -> dict | None:
         "sessions": store.row_count("f_sessions"),
         "messages": store.row_count("messages"),
         "span": f"{start} ~ {end}" if start else "—",
+        "days": (end - start).days + 1 if start else 0,
         "tables": counts,
     }
 
