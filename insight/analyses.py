@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .derive import SalesSettings
+from .derive import SalesSettings, hours_bucket_sql
 from .metrics import Filters, MetricEngine, MetricValue
 from .periods import Period
 
@@ -23,21 +23,8 @@ AGENT_TABLE_METRICS = (
 )
 
 
-def _filter_sql(filters: Filters, prefix: str = "") -> tuple[list[str], list]:
-    where, params = [], []
-    for dim in ("channel", "stage", "hours"):
-        value = getattr(filters, dim)
-        if value != "all":
-            where.append(f"{prefix}{dim} = ?")
-            params.append(value)
-    if filters.agent is not None:
-        where.append(f"{prefix}agent_id = ?")
-        params.append(filters.agent)
-    return where, params
-
-
 def _tag_counts(con, shop_id: str, period: Period, filters: Filters) -> pd.DataFrame:
-    where, params = _filter_sql(filters)
+    where, params = filters.sql_where()
     sql = (f"SELECT tag, sum(n) AS n, sum(n_bad) AS n_bad FROM parts_tags "
            f"WHERE shop_id = ? AND day BETWEEN ? AND ? {''.join(' AND ' + w for w in where)} GROUP BY tag")
     return con.execute(sql, [shop_id, period.start, period.end, *params]).df().set_index("tag")
@@ -127,13 +114,11 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
 def evaluated_sessions(con, shop_id: str, period: Period, filters: Filters = Filters(),
                        ratings=None, limit: int = 500) -> pd.DataFrame:
     """Evaluated sessions (by invited_at), lowest rating first, with agent and buyer."""
-    where, params = _filter_sql(filters, "s.")
-    hours = filters.hours
-    if hours != "all":  # evaluations pass the hours filter by invited_at, not by session start
-        where = [w for w in where if not w.startswith("s.hours")]
-        params = [p for p in params if p != hours]
-        where.append("(CASE WHEN hour(e.invited_at) >= 8 AND hour(e.invited_at) < 23 THEN 'work' ELSE 'off' END) = ?")
-        params.append(hours)
+    # Evaluations pass the hours filter by invited_at (their anchor), not by session start.
+    where, params = Filters(filters.channel, filters.stage, "all", filters.agent).sql_where("s.")
+    if filters.hours != "all":
+        where.append(f"({hours_bucket_sql('e.invited_at')}) = ?")
+        params.append(filters.hours)
     if ratings:
         where.append("e.rating IN (SELECT unnest(?::INTEGER[]))")
         params.append([int(r) for r in ratings])

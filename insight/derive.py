@@ -28,6 +28,7 @@ __all__ = [
     "FCR_WINDOW_HOURS",
     "WORK_START_HOUR",
     "WORK_END_HOUR",
+    "hours_bucket_sql",
 ]
 
 REPLY_SLA_SECONDS = 180  # 3 分钟
@@ -89,9 +90,13 @@ class SalesSettings:
         return f"attr={self.attribution};valid={self.valid_days};followup={int(self.followup_not_loss)}"
 
 
-def _hours(ts: str) -> str:
+def hours_bucket_sql(ts: str) -> str:
+    """'work' inside 考核时间 [08:00:00, 23:00:00), else 'off'."""
     return (f"CASE WHEN hour({ts}) >= {WORK_START_HOUR} AND hour({ts}) < {WORK_END_HOUR} "
             f"THEN 'work' ELSE 'off' END")
+
+
+_hours = hours_bucket_sql
 
 
 def _secs(later: str, earlier: str) -> str:

@@ -43,6 +43,19 @@ class Filters:
                 raise UsageError(f"--{name} 应为 {'|'.join(allowed)}，收到 {value!r}")
         return self
 
+    def sql_where(self, prefix: str = "") -> tuple[list[str], list]:
+        """WHERE clauses (and their parameters) over the grain columns of parts tables."""
+        where, params = [], []
+        for dim in ("channel", "stage", "hours"):
+            value = getattr(self, dim)
+            if value != "all":
+                where.append(f"{prefix}{dim} = ?")
+                params.append(value)
+        if self.agent is not None:
+            where.append(f"{prefix}agent_id = ?")
+            params.append(self.agent)
+        return where, params
+
     def without_agent(self) -> "Filters":
         return Filters(self.channel, self.stage, self.hours, None)
 
@@ -137,14 +150,9 @@ class MetricEngine:
             elif shops is not None:
                 where.append("shop_id IN (SELECT unnest(?::VARCHAR[]))")
                 params.append(list(shops))
-            for dim in ("channel", "stage", "hours"):
-                value = getattr(filters, dim)
-                if value != "all":
-                    where.append(f"{dim} = ?")
-                    params.append(value)
-            if filters.agent is not None:
-                where.append("agent_id = ?")
-                params.append(filters.agent)
+            clauses, values = filters.sql_where()
+            where += clauses
+            params += values
             sql = f"SELECT {group_sql} AS g, {cols} FROM {source} WHERE {' AND '.join(where)} GROUP BY g"
             results.append((names, self.con.execute(sql, params).fetchnumpy()))
         if group_by is None:

@@ -69,3 +69,9 @@ def test_evaluated_sessions_and_transcript(tmp_path):
     assert list(evaluated_sessions(store.con, "S1", DAY, Filters(agent="A2"))["rating"]) == [1, 2, 5]
     chat = transcript(store.con, rows.iloc[0]["session_id"])
     assert list(chat["sender_role"]) == ["buyer", "agent"] and chat.iloc[1]["agent_name"] in ("小美", "阿杰")
+
+
+def test_evaluated_sessions_pass_the_hours_filter_by_invitation_time(tmp_path):
+    store = _store(tmp_path)  # chats at 10:00, invitations at 11:00: both working hours
+    assert len(evaluated_sessions(store.con, "S1", DAY, Filters(hours="work"))) == 6
+    assert len(evaluated_sessions(store.con, "S1", DAY, Filters(hours="off"))) == 0
