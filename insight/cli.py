@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions-per-day", type=float, default=None, help="每店每天平均会话数")
     p.add_argument("--format", default="csv", choices=["csv", "parquet"])
 
+    p = sub.add_parser("settings", help="查看或修改数据库级口径设置（修改后全部重新计算）")
+    p.add_argument("--db", default=None)
+    p.add_argument("--stage-window-days", type=int, default=None,
+                   help="售后判定：会话前 N 天内有付款订单（默认 21）")
+
     p = sub.add_parser("docs", help="用指标注册表重新生成 README 中的指标说明")
     p.add_argument("--readme", default="README.md")
     return parser
@@ -70,11 +75,14 @@ def _cmd_import(args) -> int:
     from .importer import import_paths
     from .store import Store, default_db_path
 
+    import datetime as dt
+
     db = default_db_path(args.db)
-    report_dir = Path(args.report_dir) if args.report_dir else db.parent / "imports"
+    report_dir = (Path(args.report_dir) if args.report_dir
+                  else db.parent / "imports" / dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
     with Store(db) as store:
         report = import_paths(store, args.paths, replace=args.replace, progress=sys.stderr.isatty(),
-                              report_dir=report_dir / "latest" if not args.report_dir else report_dir)
+                              report_dir=report_dir)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -129,6 +137,23 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_settings(args) -> int:
+    from dataclasses import asdict, replace
+
+    from .store import Store, default_db_path
+
+    db = default_db_path(args.db)
+    if not db.exists():
+        raise UsageError(f"数据库文件不存在: {db}")
+    with Store(db) as store:
+        settings = store.settings
+        if args.stage_window_days is not None:
+            settings = replace(settings, stage_window_days=args.stage_window_days)
+            store.update_settings(settings)
+        print(json.dumps(asdict(settings), ensure_ascii=False))
+    return 0
+
+
 def _cmd_docs(args) -> int:
     from .docs import update_readme
 
@@ -140,8 +165,9 @@ def _cmd_docs(args) -> int:
 def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return {"import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo, "docs": _cmd_docs}[
-            args.command](args)
+        commands = {"import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
+                    "settings": _cmd_settings, "docs": _cmd_docs}
+        return commands[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -138,3 +138,19 @@ def test_cli_missing_db_and_data(tmp_path):
     assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1
     proc = _run("import", "--db", str(tmp_path / "x.duckdb"), str(tmp_path / "missing"))
     assert proc.returncode != 0 and "不存在" in proc.stderr
+
+
+def test_cli_settings_changes_the_stage_window(tmp_path):
+    folder = tmp_path / "tiny"
+    write_demo(folder, DemoConfig(shops=5, days=10, seed=4, sessions_per_day=5))
+    db = tmp_path / "s.duckdb"
+    assert _run("import", "--db", str(db), str(folder)).returncode == 0
+    before = json.loads(_run("settings", "--db", str(db)).stdout)
+    assert before == {"stage_window_days": 21}
+    with Store(db, read_only=True) as store:
+        after_21 = store.con.execute("SELECT count(*) FROM f_sessions WHERE stage = 'aftersale'").fetchone()[0]
+    assert json.loads(_run("settings", "--db", str(db), "--stage-window-days", "3").stdout) == {
+        "stage_window_days": 3}
+    with Store(db, read_only=True) as store:
+        after_3 = store.con.execute("SELECT count(*) FROM f_sessions WHERE stage = 'aftersale'").fetchone()[0]
+    assert after_3 < after_21
