@@ -288,29 +288,30 @@ def _part_facts() -> list[str]:
             "rnd_wait_sum": "coalesce(wait, 0)",
             "rnd_wait_sum_ag": "coalesce(wait_ag, 0)",
         }, "FROM _mf WHERE round_start"),
-        # A (buyer, day) pair lands on its first round's agent, stage and hours bucket.
+        # A (buyer, day) pair lands on its first round's agent, stage and hours bucket; "first" is
+        # ordered by (time, session, position) so that ties across sessions resolve the same way.
         _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=_hours("f.t")), {
             "bd_n": "1", "bd_ok": _b("ok"),
         }, f"""FROM (SELECT shop_id, buyer_id, CAST(sent_at AS DATE) AS day,
-                   arg_min({{'a': agent_id, 's': stage, 't': sent_at}}, ord) AS f,
+                   arg_min({{'a': agent_id, 's': stage, 't': sent_at}}, {{'t': sent_at, 'c': session_id, 'o': ord}}) AS f,
                    bool_and(coalesce(wait <= {sla}, false)) AS ok
                FROM _mf WHERE round_start GROUP BY ALL)"""),
         _fact(_grain(channel="'manual'", stage="f.s", hours=_hours("f.t")), {
             "bd_n_ag": "1", "bd_ok_ag": _b("ok"),
         }, f"""FROM (SELECT shop_id, buyer_id, agent_id, CAST(sent_at AS DATE) AS day,
-                   arg_min({{'s': stage, 't': sent_at}}, ord) AS f,
+                   arg_min({{'s': stage, 't': sent_at}}, {{'t': sent_at, 'c': session_id, 'o': ord}}) AS f,
                    bool_and(coalesce(wait_ag <= {sla}, false)) AS ok
                FROM _mf WHERE round_start GROUP BY ALL)"""),
         _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=_hours("f.t")), {
             "cb_n": "1", "rb_n": _b("replied"),
         }, """FROM (SELECT shop_id, buyer_id, CAST(sent_at AS DATE) AS day,
-                   arg_min({'a': agent_id, 's': stage, 't': sent_at}, sent_at) AS f,
+                   arg_min({'a': agent_id, 's': stage, 't': sent_at}, {'t': sent_at, 'c': session_id, 'o': ord}) AS f,
                    bool_or(wait IS NOT NULL) AS replied
                FROM _mf WHERE is_mp GROUP BY ALL)"""),
         _fact(_grain(channel="'manual'", stage="f.s", hours=_hours("f.t")), {
             "cb_n_ag": "1", "rb_n_ag": _b("replied"),
         }, """FROM (SELECT shop_id, buyer_id, agent_id, CAST(sent_at AS DATE) AS day,
-                   arg_min({'s': stage, 't': sent_at}, sent_at) AS f,
+                   arg_min({'s': stage, 't': sent_at}, {'t': sent_at, 'c': session_id, 'o': ord}) AS f,
                    bool_or(wait IS NOT NULL) AS replied
                FROM _mf WHERE is_mp GROUP BY ALL)"""),
         # Evaluations land by invited_at; channel, stage and agent come from the session.
@@ -448,7 +449,7 @@ def _sales_facts() -> list[str]:
         _fact(_grain(agent="f.a", day="pay_day", channel="'manual'", stage="'none'", hours=_hours("f.t")),
               {"pay_buyers": "1"},
               """FROM (SELECT shop_id, buyer_id, CAST(paid_at AS DATE) AS pay_day,
-                        arg_min({'a': agent, 't': paid_at}, paid_at) AS f
+                        arg_min({'a': agent, 't': paid_at}, {'t': paid_at, 'o': order_id}) AS f
                     FROM _attr WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
         _fact(_grain(agent="agent", day="pay_day", channel="'manual'", stage="'none'", hours=_hours("t")),
               {"pay_buyers_ag": "1"},
