@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .derive import SalesSettings, hours_bucket_sql
-from .metrics import Filters, MetricEngine, MetricValue
+from .metrics import Filters, MetricEngine
 from .periods import Period
 
 __all__ = ["tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
@@ -144,9 +144,3 @@ def transcript(con, session_id: str, shop_id: str | None = None) -> pd.DataFrame
     if shop_id:
         params.append(shop_id)
     return con.execute(sql.format(shop="AND m.shop_id = ?" if shop_id else ""), params).df()
-
-
-def metric_rows(engine: MetricEngine, shop_id: str, period: Period, filters: Filters,
-                settings: SalesSettings | None = None) -> dict[str, MetricValue]:
-    """Convenience for exports: the current values of every metric."""
-    return engine.compute(shop_id, period, filters, settings)

@@ -548,7 +548,8 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=2 * len(files) + 2 * len({f.table for f in files}) + 1, unit="步", leave=False)
+        # One step per file read, per table validated, and one for the derivation.
+        bar = tqdm(total=len(files) + len({f.table for f in files}) + 1, unit="步", leave=False)
     importer = _Importer(store, files, notes, replace=replace, progress=bar)
     try:
         rdir = Path(report_dir) if report_dir else None
