@@ -104,12 +104,39 @@ def _transcode_to_utf8(path: Path) -> Path:
     return Path(tmp)
 
 
-def _csv_sql(path: Path) -> str:
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+def _header(path: Path) -> tuple[str, list[str]]:
+    """Delimiter and column names from the first line, so that a ragged row later in the file is
+    reported as such (with its line) instead of confusing the reader's dialect sniffing."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = first.decode(encoding).rstrip("\r\n")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFailed(f"{path}: 无法识别第 1 行（列名）的编码")
+    delim = max(_DELIMITERS, key=text.count)
+    import csv
+
+    names = next(csv.reader([text], delimiter=delim), [])
+    if not names or not any(n.strip() for n in names):
+        raise ImportFailed(f"{path}: 第 1 行应为列名")
+    return delim, names
+
+
+def _csv_sql(path: Path, delim: str, names: list[str]) -> str:
     quoted = str(path).replace("'", "''")
-    # all_varchar: every value is validated by our own rules, never guessed by the reader.
+    columns = "{" + ", ".join("'" + n.replace("'", "''") + "': 'VARCHAR'" for n in names) + "}"
+    d = delim.replace("\t", "\\t") if delim == "\t" else delim
+    # Every value is read as text and validated by our own rules, never guessed by the reader.
     return (f"SELECT *, CAST(row_number() OVER () + 1 AS BIGINT) AS _line "
-            f"FROM read_csv('{quoted}', all_varchar = true, header = true, "
-            f"auto_detect = true, strict_mode = true, null_padding = false)")
+            f"FROM read_csv('{quoted}', columns = {columns}, header = true, delim = '{d}', quote = '\"', "
+            f"escape = '\"', auto_detect = false, strict_mode = true, null_padding = false)")
 
 
 def _is_encoding_error(exc: Exception) -> bool:
@@ -119,17 +146,18 @@ def _is_encoding_error(exc: Exception) -> bool:
 
 def _load_csv(con, src: SourceFile, staging: str) -> str:
     """Returns the encoding that was detected."""
+    delim, names = _header(src.path)
     try:
-        con.execute(f"CREATE TEMP TABLE {staging} AS {_csv_sql(src.path)}")
+        con.execute(f"CREATE TEMP TABLE {staging} AS {_csv_sql(src.path, delim, names)}")
         return "utf-8"
     except duckdb.Error as exc:
         if not _is_encoding_error(exc):
-            raise ImportFailed(f"{src.path}: CSV 格式错误: {_first_line(exc)}") from exc
+            raise _csv_error(src.path, exc) from exc
     tmp = _transcode_to_utf8(src.path)
     try:
-        con.execute(f"CREATE TEMP TABLE {staging} AS {_csv_sql(tmp)}")
+        con.execute(f"CREATE TEMP TABLE {staging} AS {_csv_sql(tmp, delim, names)}")
     except duckdb.Error as exc:
-        raise ImportFailed(f"{src.path}: CSV 格式错误: {_first_line(exc)}") from exc
+        raise _csv_error(src.path, exc) from exc
     finally:
         os.unlink(tmp)
     return "gb18030"
@@ -137,6 +165,19 @@ def _load_csv(con, src: SourceFile, staging: str) -> str:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
+
+
+def _csv_error(path: Path, exc: Exception) -> ImportFailed:
+    """DuckDB's CSV error, cut to what a user can act on: the line, the row, and what was expected."""
+    lines = str(exc).strip().splitlines()
+    line = next((x.rsplit("Line:", 1)[1].strip() for x in lines if "CSV Error on Line:" in x), None)
+    row = next((x.split(":", 1)[1].strip() for x in lines if x.startswith("Original Line")), None)
+    counts = next((x for x in lines if x.startswith("Expected Number of Columns")), None)
+    if line and counts:
+        expected, found = counts.replace("Expected Number of Columns:", "").split("Found:")
+        return ImportFailed(f"{path} 第 {line} 行: 应有 {expected.strip()} 列，实际 {found.strip()} 列"
+                            f"（{(row or '')[:80]}），请检查分隔符或引号")
+    return ImportFailed(f"{path}: CSV 格式错误: {_first_line(exc)}")
 
 
 def _cell_text(value) -> str | None:

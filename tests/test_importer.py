@@ -230,3 +230,29 @@ def test_parts_are_refreshed_incrementally_per_shop(tmp_path):
     assert store.con.execute("SELECT * FROM parts WHERE shop_id = 'S1' ORDER BY ALL").fetchall() == s1_before
     assert store.con.execute("SELECT sum(ses_manual), sum(msg_3min_ok) FROM parts WHERE shop_id = 'S2'"
                              ).fetchone() == (2.0, 1.0)
+
+
+def test_a_ragged_csv_row_fails_the_import_with_its_line(tmp_path):
+    folder = tmp_path / "ragged"
+    folder.mkdir()
+    (folder / "shops.csv").write_text("shop_id,shop_name,platform,category,tier\nS1,a,taobao,x,1\n"
+                                      "S2,b,taobao,x,1,EXTRA\n", encoding="utf-8")
+    write_csv(folder / "messages.csv", messages_of(Chat("c1", "b1").buyer("10:00:00")))
+    store = Store(None)
+    with pytest.raises(ImportFailed, match="第 3 行: 应有 5 列，实际 6 列"):
+        import_paths(store, [folder])
+    assert store.row_count("shops") == 0
+
+
+def test_semicolon_and_tab_delimited_csv(tmp_path):
+    folder = tmp_path / "delims"
+    folder.mkdir()
+    (folder / "shops.csv").write_text("shop_id;shop_name;platform;category;tier\nS1;店;taobao;服饰;3\n",
+                                      encoding="utf-8")
+    rows = messages_of(Chat("c1", "b1").buyer("10:00:00", "你好, 在吗").agent("10:00:20"))
+    cols = list(rows[0])
+    text = "\t".join(cols) + "\n" + "\n".join("\t".join(str(r.get(c) or "") for c in cols) for r in rows) + "\n"
+    (folder / "messages.csv").write_text(text, encoding="utf-8")
+    store = Store(None)
+    import_paths(store, [folder])
+    assert store.con.execute("SELECT content FROM messages ORDER BY sent_at").fetchone()[0] == "你好, 在吗"
