@@ -350,8 +350,10 @@ class _Importer:
         self._reject(table, import_id, "FROM _v WHERE _reason IS NOT NULL", "_reason", "_column")
 
         key = _key_expr(table)
+        # Distinct hashes are cheaper than distinct strings; a collision only sends the batch down
+        # the exact path below, which finds nothing to resolve.
         n_valid, n_keys = con.execute(
-            f"SELECT count(*), count(DISTINCT {key}) FROM _v WHERE _reason IS NULL").fetchone()
+            f"SELECT count(*), count(DISTINCT hash({', '.join(table.key)})) FROM _v WHERE _reason IS NULL").fetchone()
         batch_dupes = 0
         if n_valid == n_keys:  # the common case: every key once, nothing to resolve
             con.execute("CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _v WHERE _reason IS NULL")
@@ -361,7 +363,7 @@ class _Importer:
                 SELECT * FROM _v WHERE _reason IS NULL QUALIFY row_number() OVER (
                     PARTITION BY {key} ORDER BY coalesce(rated_at, invited_at) DESC, _file_idx DESC, _line DESC) = 1""")
             con.execute("CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _cand_t")
-            batch_dupes = n_valid - n_keys
+            batch_dupes = n_valid - int(con.execute("SELECT count(*) FROM _cand_t").fetchone()[0])
         else:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup AS
                 SELECT {key} AS _k, count(DISTINCT {_row_expr(table)}) > 1 AS _conflict
