@@ -85,6 +85,8 @@ class Store:
             self._ensure_schema()
         elif not self._has_table("meta"):
             raise StoreError(f"{self.path} 不是服务洞察数据库")
+        elif self.get_meta("schema_version") != SCHEMA_VERSION:
+            raise StoreError(f"数据库 {self.path} 由旧版本创建，请删除后重新导入数据（make run 会自动重建演示库）")
 
     # -- schema -----------------------------------------------------------------
     def _has_table(self, name: str) -> bool:

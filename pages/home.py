@@ -2,12 +2,17 @@
 
 import streamlit as st
 
+from insight.errors import StoreError
 from insight.ui.data import load_overview
 
 st.title("服务洞察 · Service Insight")
 st.caption("跨平台客服数据分析：满意度监测、服务能力诊断、咨询场景洞察")
 
-overview = load_overview()
+try:
+    overview = load_overview()
+except StoreError as exc:
+    st.error(str(exc))
+    st.stop()
 if overview is None:
     st.info("还没有数据。请在终端运行 `make run`（会自动生成并导入演示数据），"
             "或用 `python -m insight import 数据目录` 导入店铺导出的数据。")

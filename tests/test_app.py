@@ -30,3 +30,13 @@ def test_home_on_demo_data(tmp_path, monkeypatch):
     assert not at.exception
     assert [m.label for m in at.metric][:3] == ["店铺数", "会话数", "消息数"]
     assert at.metric[0].value == "5"
+
+
+def test_home_on_a_store_from_an_older_version_says_what_to_do(tmp_path, monkeypatch):
+    db = tmp_path / "old.duckdb"
+    with Store(db) as store:
+        store.set_meta("schema_version", "0")
+    monkeypatch.setenv("INSIGHT_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert any("重新导入" in e.value for e in at.error)
