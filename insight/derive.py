@@ -350,7 +350,7 @@ def _part_facts() -> list[str]:
     return facts
 
 
-def _parts_insert(table: str, facts: list[str], measures, prefix_cols: str = "", prefix_vals: str = "") -> str:
+def _parts_insert(table: str, facts: list[str], measures, prefix_vals: str = "") -> str:
     sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
     grain = ", ".join(GRAIN)
     # Sorted by shop and day so that a shop's period is a narrow scan.

@@ -58,8 +58,6 @@ class Metric:
     def arrow(self) -> str:
         return DIRECTIONS[self.direction]
 
-    def label(self) -> str:
-        return f"{self.name}{self.arrow}"
 
 
 class Registry:

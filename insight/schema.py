@@ -6,7 +6,7 @@ column is described once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["Column", "Table", "TABLES", "PLATFORMS", "table_for_file_stem"]
 
@@ -18,7 +18,7 @@ class Column:
     name: str
     type: str  # text | int | decimal | timestamp | enum | rating
     required: bool = True  # value must be present (non-empty)
-    in_file: bool = True  # False: the column may be absent from the file
+    in_file: bool = True  # False: DATA.md marks the column optional (any non-required column may be absent)
     choices: tuple[str, ...] = ()
     default: str | None = None  # used when the column is absent or empty
     label: str = ""  # 中文 description used in error messages and docs
@@ -44,23 +44,12 @@ class Table:
     key: tuple[str, ...]
     required: bool = False
     label: str = ""
-    # Foreign references checked at import: column -> referenced table (key = shop_id).
+    # Rows must name a known shop (checked at import).
     shop_scoped: bool = True
-    extra_checks: tuple[str, ...] = field(default=())
-
-    def column(self, name: str) -> Column:
-        for col in self.columns:
-            if col.name == name:
-                return col
-        raise KeyError(name)
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
-
-    @property
-    def timestamp_columns(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns if c.type == "timestamp")
 
 
 def _c(name, type_="text", **kw) -> Column:
