@@ -96,8 +96,6 @@ def hours_bucket_sql(ts: str) -> str:
             f"THEN 'work' ELSE 'off' END")
 
 
-_hours = hours_bucket_sql
-
 
 def _secs(later: str, earlier: str) -> str:
     return f"(epoch({later}) - epoch({earlier}))"
@@ -125,10 +123,9 @@ def derived_ddl() -> list[str]:
 # -- session and message facts ---------------------------------------------------------
 
 def _session_sql(window_days: int) -> list[str]:
-    sla = REPLY_SLA_SECONDS
     return [
         # Messages in scope, ordered within their session by (sent_at, file order).
-        f"""CREATE OR REPLACE TEMP TABLE _msg AS
+        """CREATE OR REPLACE TEMP TABLE _msg AS
         SELECT m.shop_id, m.session_id, m.buyer_id, m.sender_role AS role, m.agent_id, m.sent_at,
             row_number() OVER w AS ord,
             min(CASE WHEN m.sender_role = 'agent' THEN m.sent_at END)
@@ -188,7 +185,7 @@ def _session_sql(window_days: int) -> list[str]:
                      AND p.paid_day BETWEEN CAST(s.started_at AS DATE) - {int(window_days)}
                                         AND CAST(s.started_at AS DATE) - 1)
                  THEN 'aftersale' ELSE 'presale' END AS stage,
-            CAST(s.started_at AS DATE) AS day, {_hours('s.started_at')} AS hours
+            CAST(s.started_at AS DATE) AS day, {hours_bucket_sql('s.started_at')} AS hours
         FROM _sess0 s""",
         # Messages of manual sessions with waits (shop view and agent view) and round starts.
         f"""CREATE OR REPLACE TEMP TABLE _mf AS
@@ -277,38 +274,38 @@ def _part_facts() -> list[str]:
             "fcr_repeat": _b("fcr_state = 'repeat'"),
             "fcr_pending": _b("fcr_state = 'pending'"),
         }, "FROM _fsess"),
-        _fact(_grain(day="sent_at", channel="'manual'", hours=_hours("sent_at")), {
+        _fact(_grain(day="sent_at", channel="'manual'", hours=hours_bucket_sql("sent_at")), {
             "msg_buyer_mp": _b("is_mp"),
             "msg_3min_ok": _b(f"is_mp AND wait <= {sla}"),
             "msg_3min_ok_ag": _b(f"is_mp AND wait_ag <= {sla}"),
             "msg_agent": _b("role = 'agent'"),
         }, "FROM _mf"),
-        _fact(_grain(day="sent_at", channel="'manual'", hours=_hours("sent_at")), {
+        _fact(_grain(day="sent_at", channel="'manual'", hours=hours_bucket_sql("sent_at")), {
             "rnd_answered": _b("wait IS NOT NULL"),
             "rnd_wait_sum": "coalesce(wait, 0)",
             "rnd_wait_sum_ag": "coalesce(wait_ag, 0)",
         }, "FROM _mf WHERE round_start"),
         # A (buyer, day) pair lands on its first round's agent, stage and hours bucket; "first" is
         # ordered by (time, session, position) so that ties across sessions resolve the same way.
-        _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=_hours("f.t")), {
+        _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=hours_bucket_sql("f.t")), {
             "bd_n": "1", "bd_ok": _b("ok"),
         }, f"""FROM (SELECT shop_id, buyer_id, CAST(sent_at AS DATE) AS day,
                    arg_min({{'a': agent_id, 's': stage, 't': sent_at}}, {{'t': sent_at, 'c': session_id, 'o': ord}}) AS f,
                    bool_and(coalesce(wait <= {sla}, false)) AS ok
                FROM _mf WHERE round_start GROUP BY ALL)"""),
-        _fact(_grain(channel="'manual'", stage="f.s", hours=_hours("f.t")), {
+        _fact(_grain(channel="'manual'", stage="f.s", hours=hours_bucket_sql("f.t")), {
             "bd_n_ag": "1", "bd_ok_ag": _b("ok"),
         }, f"""FROM (SELECT shop_id, buyer_id, agent_id, CAST(sent_at AS DATE) AS day,
                    arg_min({{'s': stage, 't': sent_at}}, {{'t': sent_at, 'c': session_id, 'o': ord}}) AS f,
                    bool_and(coalesce(wait_ag <= {sla}, false)) AS ok
                FROM _mf WHERE round_start GROUP BY ALL)"""),
-        _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=_hours("f.t")), {
+        _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=hours_bucket_sql("f.t")), {
             "cb_n": "1", "rb_n": _b("replied"),
         }, """FROM (SELECT shop_id, buyer_id, CAST(sent_at AS DATE) AS day,
                    arg_min({'a': agent_id, 's': stage, 't': sent_at}, {'t': sent_at, 'c': session_id, 'o': ord}) AS f,
                    bool_or(wait IS NOT NULL) AS replied
                FROM _mf WHERE is_mp GROUP BY ALL)"""),
-        _fact(_grain(channel="'manual'", stage="f.s", hours=_hours("f.t")), {
+        _fact(_grain(channel="'manual'", stage="f.s", hours=hours_bucket_sql("f.t")), {
             "cb_n_ag": "1", "rb_n_ag": _b("replied"),
         }, """FROM (SELECT shop_id, buyer_id, agent_id, CAST(sent_at AS DATE) AS day,
                    arg_min({'s': stage, 't': sent_at}, {'t': sent_at, 'c': session_id, 'o': ord}) AS f,
@@ -316,7 +313,7 @@ def _part_facts() -> list[str]:
                FROM _mf WHERE is_mp GROUP BY ALL)"""),
         # Evaluations land by invited_at; channel, stage and agent come from the session.
         _fact(_grain(agent="s.agent_id", day="e.invited_at", channel="coalesce(s.channel, 'unknown')",
-                     stage="coalesce(s.stage, 'unknown')", hours=_hours("e.invited_at"), shop="e.shop_id"), {
+                     stage="coalesce(s.stage, 'unknown')", hours=hours_bucket_sql("e.invited_at"), shop="e.shop_id"), {
             "ev_invited": "1",
             "ev_invited_by_agent": _b("e.invited_by = 'agent'"),
             "ev_invited_by_buyer": _b("e.invited_by = 'buyer'"),
@@ -343,7 +340,7 @@ def _part_facts() -> list[str]:
                       AND q.day BETWEEN r.day - {RESOLUTION_LOOKBACK_DAYS} AND r.day)) AS escalated
             FROM req r LEFT JOIN esc e ON e.shop_id = r.shop_id AND e.buyer_id = r.buyer_id AND e.day = r.day)"""),
         _fact(_grain(agent="CAST(NULL AS VARCHAR)", day="finished_at", channel="'none'", stage="'aftersale'",
-                     hours=_hours("finished_at")), {
+                     hours=hours_bucket_sql("finished_at")), {
             "rf_n": "1", "rf_sum": _secs("finished_at", "created_at"),
         }, """FROM refunds WHERE finished_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope)"""),
     ]
@@ -364,7 +361,7 @@ _TAGS_SQL = f"""INSERT INTO parts_tags
     FROM (
         SELECT DISTINCT e.shop_id, s.agent_id, CAST(e.invited_at AS DATE) AS day,
             coalesce(s.channel, 'unknown') AS channel, coalesce(s.stage, 'unknown') AS stage,
-            {_hours('e.invited_at')} AS hours, e.session_id, e.rating,
+            {hours_bucket_sql('e.invited_at')} AS hours, e.session_id, e.rating,
             trim(unnest(string_split(replace(replace(e.tags, '；', ';'), '，', ';'), ';'))) AS tag
         FROM evaluations e LEFT JOIN _fsess s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
         WHERE e.rating IS NOT NULL AND e.tags IS NOT NULL AND e.shop_id IN (SELECT shop_id FROM _scope))
@@ -435,23 +432,23 @@ def _sales_facts() -> list[str]:
         f"inq_n{sfx}": "1", f"inq_order{sfx}": _b("conv_order"), f"inq_paid{sfx}": _b("conv_paid"),
         f"inq_order_paid{sfx}": _b("conv_order AND conv_paid")}
     return [
-        _fact(_grain(agent="first_agent", day="day", channel="'manual'", stage="'presale'", hours=_hours("fc")),
+        _fact(_grain(agent="first_agent", day="day", channel="'manual'", stage="'presale'", hours=hours_bucket_sql("fc")),
               conv_measures(""), "FROM _inq", SALES_MEASURES),
-        _fact(_grain(agent="agent_id", day="day", channel="'manual'", stage="'presale'", hours=_hours("fc")),
+        _fact(_grain(agent="agent_id", day="day", channel="'manual'", stage="'presale'", hours=hours_bucket_sql("fc")),
               conv_measures("_ag"), "FROM _inq_ag WHERE agent_id IS NOT NULL", SALES_MEASURES),
         _fact(_grain(agent="agent", day="paid_at",
                      channel="CASE WHEN agent IS NULL THEN 'none' ELSE 'manual' END",
-                     stage="'none'", hours=_hours("paid_at")), {
+                     stage="'none'", hours=hours_bucket_sql("paid_at")), {
             "sales_agent": "CASE WHEN agent IS NOT NULL THEN amount ELSE 0 END",
             "sales_silent": "CASE WHEN agent IS NULL THEN amount ELSE 0 END",
         }, "FROM _attr", SALES_MEASURES),
         # Paying buyers of attributed orders, once per payment day (shop view) / per agent too.
-        _fact(_grain(agent="f.a", day="pay_day", channel="'manual'", stage="'none'", hours=_hours("f.t")),
+        _fact(_grain(agent="f.a", day="pay_day", channel="'manual'", stage="'none'", hours=hours_bucket_sql("f.t")),
               {"pay_buyers": "1"},
               """FROM (SELECT shop_id, buyer_id, CAST(paid_at AS DATE) AS pay_day,
                         arg_min({'a': agent, 't': paid_at}, {'t': paid_at, 'o': order_id}) AS f
                     FROM _attr WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
-        _fact(_grain(agent="agent", day="pay_day", channel="'manual'", stage="'none'", hours=_hours("t")),
+        _fact(_grain(agent="agent", day="pay_day", channel="'manual'", stage="'none'", hours=hours_bucket_sql("t")),
               {"pay_buyers_ag": "1"},
               """FROM (SELECT shop_id, buyer_id, agent, CAST(paid_at AS DATE) AS pay_day, min(paid_at) AS t
                     FROM _attr WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),

@@ -379,9 +379,8 @@ class _Importer:
             conflicted = int(con.execute("SELECT count(*) FROM _cand_t WHERE _dup_conflict").fetchone()[0])
             batch_dupes = n_valid - conflicted - int(con.execute("SELECT count(*) FROM _cand").fetchone()[0])
 
-        # Compare with what is stored, only for keys that are there already.
+        # Compare with what is stored, column by column, only for keys that are stored already.
         join_on = " AND ".join(f"c.{k} = s.{k}" for k in table.key)
-        # Rows are compared column by column, only for keys that are stored already.
         same = " AND ".join(f"c.{col} IS NOT DISTINCT FROM s.{col}" for col in table.column_names)
         if name == "evaluations":
             status = (f"CASE WHEN {same} THEN 'same' "

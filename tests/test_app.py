@@ -1,8 +1,5 @@
 """Streamlit pages render (AppTest), on an empty store and on demo data."""
 
-from pathlib import Path
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import Chat, messages_of, load, metric_values, values, write_dataset
-from insight import SalesSettings, Store, import_paths
+from insight import SalesSettings, import_paths
 
 
 def _quick(sid, buyer, day, time="10:00:00", agent="A1", reply="10:00:30"):
