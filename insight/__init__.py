@@ -6,7 +6,7 @@ metric of ``shared/METRICS.md`` for any period and filters.
 
 from .derive import SalesSettings
 from .errors import DataError, ImportFailed, InsightError, StoreError, UsageError
-from .importer import ImportReport, import_paths
+from .importer import ImportReport, import_paths, import_sources
 from .metrics import Filters, MetricEngine, MetricValue
 from .periods import Period, preset
 from .registry import registry
@@ -17,6 +17,7 @@ __all__ = [
     "StoreSettings",
     "default_db_path",
     "import_paths",
+    "import_sources",
     "ImportReport",
     "MetricEngine",
     "MetricValue",

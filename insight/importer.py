@@ -18,7 +18,7 @@ from .errors import ImportFailed, InsightError
 from .readers import SourceFile, discover, load_staging
 from .schema import IMPORT_ORDER, TABLES, Column, Table
 
-__all__ = ["import_paths", "ImportReport", "TableReport", "RejectedRow"]
+__all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
 
 MAX_REASONS = 20
 
@@ -546,11 +546,27 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     files, notes = discover(paths)
     if not files:
         raise ImportFailed("没有找到可导入的文件（文件名应为表名，如 shops.csv、messages.csv）")
+    return import_sources(store, files, replace=replace, report_dir=report_dir, progress=progress, notes=notes)
+
+
+def import_sources(store, files: list[SourceFile], *, replace: bool = False,
+                   report_dir: str | os.PathLike | None = None, progress=False, notes=()) -> ImportReport:
+    """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
+
+    ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
+    ``set_description_str(text)`` and ``total`` (the app's progress bar).
+    """
+    if not files:
+        raise ImportFailed("没有要导入的文件")
     bar = None
-    if progress:
+    steps = len(files) + len({f.table for f in files}) + 1
+    if progress is not None and progress is not False and progress is not True:
+        bar = progress
+        bar.total = steps
+    elif progress:
         from tqdm import tqdm
         # One step per file read, per table validated, and one for the derivation.
-        bar = tqdm(total=len(files) + len({f.table for f in files}) + 1, unit="步", leave=False)
+        bar = tqdm(total=steps, unit="步", leave=False)
     importer = _Importer(store, files, notes, replace=replace, progress=bar)
     try:
         rdir = Path(report_dir) if report_dir else None
@@ -560,5 +576,5 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     except Exception as exc:
         raise ImportFailed(f"导入失败，数据库未改变: {exc}", report=importer.report) from exc
     finally:
-        if bar is not None:
+        if bar is not None and hasattr(bar, "close"):
             bar.close()

@@ -97,7 +97,7 @@ class MetricEngine:
         self.con = store.con
         self.reg = registry()
         self._present = None
-        self._sales_tables: dict[str, str] = {}
+        self._live_sales: dict[str, set[str]] = {}
 
     # -- inputs ------------------------------------------------------------------
     @property
@@ -106,18 +106,21 @@ class MetricEngine:
             self._present = self.store.present_tables()
         return self._present
 
-    def _sales_table(self, settings: SalesSettings) -> str:
+    def _sales_table(self, settings: SalesSettings, shops: list[str] | None) -> str:
         settings.validate()
         if settings.key == SalesSettings().key:
             return "parts_sales"
-        if settings.key not in self._sales_tables:
-            # Other settings are derived on demand into a session-local table, so a
-            # read-only store (the app) can still answer them.
+        # Other settings are derived on demand, per shop, into a connection-local table, so a
+        # read-only store (the app) can answer them and a settings change costs one shop's work.
+        wanted = set(shops) if shops is not None else set(self.store.shops()["shop_id"])
+        done = self._live_sales.setdefault(settings.key, set())
+        missing = sorted(wanted - done)
+        if missing:
             self.con.execute("CREATE TEMP TABLE IF NOT EXISTS parts_sales_live AS "
                              "SELECT * FROM parts_sales WHERE false")
-            refresh_sales(self.con, settings, shops=None, table="parts_sales_live")
-            self._sales_tables[settings.key] = "parts_sales_live"
-        return self._sales_tables[settings.key]
+            refresh_sales(self.con, settings, shops=missing, table="parts_sales_live")
+            done.update(missing)
+        return "parts_sales_live"
 
     def sum_arrays(self, shops: list[str] | None, period: Period, filters: Filters,
                    settings: SalesSettings | None = None, group_by: str | None = None):
@@ -130,7 +133,9 @@ class MetricEngine:
         filters.validate()
         agent_view = filters.agent is not None or group_by == "agent"
         group_sql = {None: "'all'", "shop": "shop_id", "agent": "agent_id"}.get(group_by)
-        if group_sql is None:
+        if group_by and group_by.startswith("shop:"):  # shop × trend bucket, for peer trends
+            group_sql = f"shop_id || '|' || CAST({TREND_GRAINS[group_by[5:]][2]} AS VARCHAR)"
+        elif group_sql is None:
             group_sql = TREND_GRAINS[group_by][2]
         results = []
         for table in ("parts", "parts_sales"):
@@ -141,7 +146,7 @@ class MetricEngine:
             where, params = ["day BETWEEN ? AND ?"], [period.start, period.end]
             source = table
             if table == "parts_sales":
-                source = self._sales_table(settings)
+                source = self._sales_table(settings, shops)
                 where.append("settings_key = ?")
                 params.append(settings.key)
             if shops is not None and len(shops) == 1:
@@ -292,6 +297,34 @@ class MetricEngine:
             out[metric.key] = entry
         return out
 
+    def peer_trend(self, shop_id: str, grain: str, end: dt.date, keys, filters: Filters = Filters(),
+                   settings: SalesSettings | None = None) -> dict[str, pd.DataFrame]:
+        """Peer average and excellent per trend bucket: {key: frame(bucket → peer_avg, peer_excellent)}.
+
+        Each bucket takes the percentiles over the group's shops with a value in that bucket; a bucket
+        with fewer than ``MIN_PEERS`` such shops has none.
+        """
+        window = trend_window(grain, end)
+        shop_filters = filters.without_agent()
+        sums = self.sums(self.peer_shops(shop_id), window, shop_filters, settings, group_by=f"shop:{grain}")
+        values, _, _, _ = self.evaluate(sums, shop_filters)
+        buckets = pd.Index(_bucket_starts(grain, window), dtype=object)
+        bucket_of = pd.Series([dt.date.fromisoformat(g.split("|", 1)[1][:10]) for g in values.index],
+                              index=values.index)
+        out = {}
+        for key in keys:
+            metric = self.reg[key]
+            frame = pd.DataFrame(index=buckets, columns=["peer_avg", "peer_excellent"], dtype=float)
+            if metric.direction != "none" and key in values:
+                p_avg, p_exc = PEER_PERCENTILES[metric.direction]
+                for bucket, vals in values[key].groupby(bucket_of):
+                    vals = vals.dropna().to_numpy(dtype=float)
+                    if len(vals) >= MIN_PEERS and bucket in frame.index:
+                        frame.loc[bucket] = [np.percentile(vals, p_avg), np.percentile(vals, p_exc)]
+            frame.index.name = "bucket"
+            out[key] = frame
+        return out
+
     def _imported_peers(self, shop: dict, period: Period) -> dict[str, tuple]:
         rows = self.con.execute(
             "SELECT metric, peer_avg, peer_excellent FROM peers WHERE platform = ? AND category = ? AND tier = ? "
@@ -301,15 +334,21 @@ class MetricEngine:
 
     # -- views the pages and the CLI need ---------------------------------------------
     def trend(self, shop_id: str, grain: str, end: dt.date, filters: Filters = Filters(),
-              settings: SalesSettings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Values and reasons per bucket (every bucket of the window present, empty ones null)."""
+              settings: SalesSettings | None = None, with_n: bool = False):
+        """Values and reasons per bucket (every bucket of the window present, empty ones null);
+        ``with_n`` adds each value's sample size (denominator, or the count itself)."""
         window = trend_window(grain, end)
         sums = self.sums([shop_id], window, filters, settings, group_by=grain)
         buckets = _bucket_starts(grain, window)
         sums.index = pd.Index([pd.Timestamp(x).date() for x in sums.index], dtype=object)
         sums = sums.reindex(pd.Index(buckets, dtype=object), fill_value=0.0)
-        values, reasons, _, dens = self.evaluate(sums, filters)
+        values, reasons, nums, dens = self.evaluate(sums, filters)
         values.index.name = reasons.index.name = "bucket"
+        if with_n:
+            n = nums.copy()
+            n[dens.columns] = dens
+            n.index = values.index
+            return values, reasons, n
         return values, reasons
 
     def by_agent(self, shop_id: str, period: Period, filters: Filters = Filters(),

@@ -20,7 +20,7 @@ import duckdb
 from .errors import ImportFailed
 from .schema import table_for_file_stem
 
-__all__ = ["SourceFile", "discover", "load_staging", "SUPPORTED_SUFFIXES"]
+__all__ = ["SourceFile", "discover", "load_staging", "read_preview", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
@@ -29,6 +29,8 @@ SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
 class SourceFile:
     path: Path
     table: str
+    # Column mapping for files whose headers differ from DATA.md: ((source header, column), ...).
+    mapping: tuple[tuple[str, str], ...] = ()
 
     @property
     def kind(self) -> str:
@@ -225,11 +227,21 @@ def _load_xlsx(con, src: SourceFile, staging: str) -> str:
     return "xlsx"
 
 
+def _mapped_names(names: list[str], mapping) -> list[str]:
+    """Normalised names after a column mapping; a column displaced by a mapped one is renamed aside."""
+    renames = {_normalise_header(s): t for s, t in mapping}
+    out = [renames.get(n, n) for n in names]
+    targets = set(renames.values())
+    return [f"_unmapped_{n}" if n in targets and names[i] not in renames else n
+            for i, n in enumerate(out)]
+
+
 def _load_parquet(con, src: SourceFile, staging: str) -> str:
     quoted = str(src.path).replace("'", "''")
     try:
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{quoted}')").fetchall()]
-        select = ", ".join(f'"{c}" AS "{_normalise_header(c)}"' for c in cols)
+        names = _mapped_names([_normalise_header(c) for c in cols], src.mapping)
+        select = ", ".join(f'"{c}" AS "{n}"' for c, n in zip(cols, names))
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {staging} AS SELECT {select}, CAST(file_row_number + 1 AS BIGINT) AS _line "
             f"FROM read_parquet('{quoted}', file_row_number = true)")
@@ -243,6 +255,52 @@ def load_staging(con, src: SourceFile, staging: str) -> tuple[dict[str, str], st
     loader = {"csv": _load_csv, "xlsx": _load_xlsx, "parquet": _load_parquet}[src.kind]
     fmt = loader(con, src, staging)
     if fmt != "parquet":
-        _rename_columns(con, staging)
+        names = _rename_columns(con, staging)
+        if src.mapping:
+            for old, new in zip(names, _mapped_names(names, src.mapping)):
+                if old != new:
+                    con.execute(f'ALTER TABLE {staging} RENAME COLUMN "{old}" TO "{new}__m"')
+            for old, new in zip(names, _mapped_names(names, src.mapping)):
+                if old != new:  # two steps, so that swapped names never collide
+                    con.execute(f'ALTER TABLE {staging} RENAME COLUMN "{new}__m" TO "{new}"')
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {staging}").fetchall() if r[0] != "_line"}
     return types, fmt
+
+
+def read_preview(path: str | os.PathLike, rows: int = 5) -> tuple[list[str], list[list[str | None]]]:
+    """The header and first rows of a file as text, for the column-mapping step."""
+    path = Path(path)
+    con = duckdb.connect()
+    try:
+        src = SourceFile(path, "preview")
+        if src.kind == "csv":
+            delim, names = _header(path)
+            try:
+                rel = con.execute(f"{_csv_sql(path, delim, names)} LIMIT {int(rows)}")
+                data = rel.fetchall()
+            except duckdb.Error:  # GBK file, or a ragged row: the import will say exactly what
+                data = []
+            return names, [[None if v is None else str(v) for v in r[:len(names)]] for r in data]
+        if src.kind == "xlsx":
+            import openpyxl
+
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            try:
+                it = book.worksheets[0].iter_rows(values_only=True)
+                header = [str(h) if h is not None else f"column{i + 1}" for i, h in enumerate(next(it, ()) or ())]
+                body = []
+                for values in it:
+                    if len(body) >= rows:
+                        break
+                    body.append([_cell_text(v) for v in values[:len(header)]])
+            finally:
+                book.close()
+            return header, body
+        if src.kind == "parquet":
+            quoted = str(path).replace("'", "''")
+            rel = con.execute(f"SELECT * FROM read_parquet('{quoted}') LIMIT {int(rows)}")
+            names = [d[0] for d in rel.description]
+            return names, [[None if v is None else str(v) for v in r] for r in rel.fetchall()]
+        raise ImportFailed(f"{path}: 不支持的文件格式 {path.suffix!r}，请使用 .csv、.xlsx 或 .parquet")
+    finally:
+        con.close()

@@ -55,6 +55,10 @@ _META_DDL = [
     """CREATE TABLE IF NOT EXISTS import_rejects (
         import_id INTEGER, table_name VARCHAR, file VARCHAR, line BIGINT,
         column_name VARCHAR, reason VARCHAR, raw VARCHAR)""",
+    # Column mappings saved from the data page (e.g. one per platform's export format).
+    """CREATE TABLE IF NOT EXISTS mapping_presets (
+        name VARCHAR, table_name VARCHAR, mapping VARCHAR, saved_at TIMESTAMP,
+        PRIMARY KEY (name, table_name))""",
 ]
 
 
@@ -65,7 +69,10 @@ class Store:
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None, _con=None):
+        if _con is not None:  # a cursor of an open store (see ``cursor``)
+            self.path, self.read_only, self.con = path, read_only, _con
+            return
         self.path = Path(path) if path else None
         self.read_only = read_only
         if self.path is not None:
@@ -171,6 +178,17 @@ class Store:
             sql += " WHERE shop_id = ?"
             params.append(shop_id)
         return tuple(self.con.execute(sql, params).fetchone())
+
+    def cursor(self) -> "Store":
+        """Another connection to the same database, for another thread (DuckDB connections are
+        not shared between threads; cursors see each other's commits)."""
+        return Store(self.path, read_only=self.read_only, _con=self.con.cursor())
+
+    def data_version(self) -> str:
+        """Changes whenever an import or a settings change lands: cache keys include it."""
+        row = self.con.execute("SELECT coalesce(max(import_id), 0), (SELECT value FROM meta WHERE key = "
+                               "'settings') FROM imports").fetchone()
+        return f"{row[0]}:{row[1]}"
 
     def close(self) -> None:
         self.con.close()

@@ -1,52 +1,210 @@
-"""Cached loaders for the pages. Cache keys include the store path, so switching
-``INSIGHT_DB`` (tests, several stores) never serves another store's data."""
+"""Cached access to the store for the pages.
+
+One read-write DuckDB database per process (``st.cache_resource``): the data page imports
+through it, so the app never locks itself out. Reads go through one cursor guarded by a lock
+(DuckDB connections are not shared between threads; every browser session is a thread).
+Cached results are keyed by the store path and its data version, so an import or a settings
+change is visible at once, and a filter change only reads the parts.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
+from .. import analyses
+from ..derive import SalesSettings
+from ..metrics import CHANNELS, STAGES, Filters, MetricEngine
+from ..periods import Period
 from ..schema import TABLES
 from ..store import Store, default_db_path
 
-__all__ = ["get_store", "load_overview", "store_path"]
+__all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
+           "split", "rating_mix", "tag_top", "agent_table", "evaluated_sessions", "transcript", "imports_history",
+           "clear_caches"]
 
 
 def store_path() -> str:
     return str(default_db_path())
 
 
-@st.cache_resource
-def _open_store(path: str) -> Store:
-    return Store(path, read_only=True)
+@st.cache_resource(show_spinner=False)
+def _database(path: str) -> Store:
+    return Store(path)
 
 
-def get_store() -> Store | None:
+def open_store(create: bool = False) -> Store | None:
+    """The process's store (None when there is no store file yet and ``create`` is False)."""
     path = store_path()
-    if not default_db_path().exists():
+    if not create and not default_db_path().exists():
         return None
-    return _open_store(path)
+    return _database(path)
 
 
-@st.cache_data(ttl=60)
-def _overview(path: str) -> dict | None:
-    store = _open_store(path)
-    if not store.has_rows("shops"):
+@dataclass
+class Reader:
+    store: Store
+    engine: MetricEngine
+    lock: threading.Lock
+    version: str
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _reader(path: str, version: str) -> Reader:
+    cursor = _database(path).cursor()
+    return Reader(cursor, MetricEngine(cursor), threading.Lock(), version)
+
+
+def reader() -> Reader | None:
+    """A reader for the store's current data version (None when there is no store)."""
+    store = open_store()
+    if store is None:
         return None
-    counts = pd.DataFrame(
-        [{"表": name, "说明": TABLES[name].label, "行数": store.row_count(name)} for name in TABLES])
-    start, end = store.data_range()
-    return {
-        "shops": store.row_count("shops"),
-        "sessions": store.row_count("f_sessions"),
-        "messages": store.row_count("messages"),
-        "span": f"{start} ~ {end}" if start else "—",
-        "days": (end - start).days + 1 if start else 0,
-        "tables": counts,
-    }
+    with _version_lock:
+        version = store.cursor().data_version()
+    return _reader(store_path(), version)
 
 
-def load_overview() -> dict | None:
-    if get_store() is None:
-        return None
-    return _overview(store_path())
+_version_lock = threading.Lock()
+
+
+def clear_caches() -> None:
+    """After an import or a settings change through the app."""
+    st.cache_data.clear()
+
+
+def _with(path: str, version: str):
+    rd = _reader(path, version)
+    return rd, rd.lock
+
+
+# -- loaders: plain functions of (path, version, arguments), cached ---------------------------
+@st.cache_data(show_spinner=False, max_entries=64)
+def shops(path: str, version: str) -> pd.DataFrame:
+    rd, lock = _with(path, version)
+    with lock:
+        frame = rd.store.shops()
+        spans = rd.store.con.execute(
+            "SELECT shop_id, CAST(data_start AS DATE) AS data_start, CAST(data_end AS DATE) AS data_end "
+            "FROM f_shop_span").df()
+    out = frame.merge(spans, on="shop_id", how="left")
+    for col in ("data_start", "data_end"):  # plain dates: periods and widgets compare them with dates
+        out[col] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in out[col]]
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def overview(path: str, version: str) -> dict | None:
+    rd, lock = _with(path, version)
+    with lock:
+        store = rd.store
+        if not store.has_rows("shops"):
+            return None
+        counts = pd.DataFrame([{"表": name, "说明": TABLES[name].label, "行数": store.row_count(name)}
+                               for name in TABLES])
+        start, end = store.data_range()
+        per_shop = store.con.execute(
+            """SELECT s.shop_id AS 店铺ID, s.shop_name AS 店铺名称, s.platform AS 平台, s.category AS 类目, s.tier AS 层级,
+                      CAST(f.data_start AS DATE) AS 数据开始, CAST(f.data_end AS DATE) AS 数据结束,
+                      (SELECT count(*) FROM f_sessions x WHERE x.shop_id = s.shop_id) AS 会话数,
+                      EXISTS (SELECT 1 FROM sessions y WHERE y.shop_id = s.shop_id) AS 有会话表
+               FROM shops s LEFT JOIN f_shop_span f USING (shop_id) ORDER BY s.shop_id""").df()
+        return {
+            "shops": store.row_count("shops"),
+            "sessions": store.row_count("f_sessions"),
+            "messages": store.row_count("messages"),
+            "start": start, "end": end,
+            "days": (end - start).days + 1 if start else 0,
+            "tables": counts,
+            "per_shop": per_shop,
+            "present": sorted(store.present_tables()),
+        }
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def report(path: str, version: str, shop_id: str, period: Period, filters: Filters,
+           settings: SalesSettings = SalesSettings()) -> dict:
+    rd, lock = _with(path, version)
+    with lock:
+        return rd.engine.report(shop_id, period, filters, settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def trend(path: str, version: str, shop_id: str, grain: str, end: dt.date, filters: Filters,
+          settings: SalesSettings = SalesSettings()):
+    """(values, reasons, n) per bucket for every metric."""
+    rd, lock = _with(path, version)
+    with lock:
+        return rd.engine.trend(shop_id, grain, end, filters, settings, with_n=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def peer_trend(path: str, version: str, shop_id: str, grain: str, end: dt.date, keys: tuple[str, ...],
+               filters: Filters) -> dict:
+    rd, lock = _with(path, version)
+    with lock:
+        return rd.engine.peer_trend(shop_id, grain, end, list(keys), filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def split(path: str, version: str, shop_id: str, period: Period, hours: str, key: str) -> pd.DataFrame:
+    """``key`` by 人工/机器人 × 全部/售前/售后: channel, stage, value, n, reason."""
+    rd, lock = _with(path, version)
+    rows = []
+    with lock:
+        for channel in ("manual", "robot"):
+            for stage in ("all", "presale", "aftersale"):
+                value = rd.engine.compute(shop_id, period, Filters(channel, stage, hours))[key]
+                rows.append({"channel": CHANNELS[channel], "stage": STAGES[stage], "value": value.value,
+                             "n": value.n or 0, "reason": value.reason})
+    return pd.DataFrame(rows).astype({"value": float})
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def rating_mix(path: str, version: str, shop_id: str, period: Period, filters: Filters) -> pd.DataFrame:
+    rd, lock = _with(path, version)
+    with lock:
+        return analyses.rating_mix(rd.engine, shop_id, period, filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def tag_top(path: str, version: str, shop_id: str, period: Period, filters: Filters) -> pd.DataFrame:
+    rd, lock = _with(path, version)
+    with lock:
+        return analyses.tag_top(rd.engine, shop_id, period, filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def agent_table(path: str, version: str, shop_id: str, period: Period, filters: Filters,
+                settings: SalesSettings = SalesSettings()) -> pd.DataFrame:
+    rd, lock = _with(path, version)
+    with lock:
+        return analyses.agent_table(rd.engine, shop_id, period, filters, settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def evaluated_sessions(path: str, version: str, shop_id: str, period: Period, filters: Filters,
+                       ratings: tuple[int, ...] | None = None, limit: int = 500) -> pd.DataFrame:
+    rd, lock = _with(path, version)
+    with lock:
+        return analyses.evaluated_sessions(rd.store.con, shop_id, period, filters, ratings, limit)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def transcript(path: str, version: str, session_id: str, shop_id: str) -> pd.DataFrame:
+    rd, lock = _with(path, version)
+    with lock:
+        return analyses.transcript(rd.store.con, session_id, shop_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def imports_history(path: str, version: str) -> pd.DataFrame:
+    rd, lock = _with(path, version)
+    with lock:
+        return rd.store.con.execute(
+            "SELECT import_id AS 批次, started_at AS 开始时间, finished_at AS 完成时间, files AS 文件, "
+            "summary AS 摘要 FROM imports ORDER BY import_id DESC LIMIT 50").df()

@@ -1,0 +1,201 @@
+"""Plotly figures for the pages and the HTML reports. Pure functions of data frames: every
+figure has a title, axis units and hover values, and is tested on its data."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .formatting import format_value
+from .periods import TREND_GRAINS
+from .registry import Metric
+
+__all__ = ["trend_figure", "rating_mix_figure", "tag_top_figure", "split_figure", "funnel_figure",
+           "sales_split_figure", "distribution_figure", "png_config", "axis_unit", "COLORS"]
+
+COLORS = {"shop": "#2563eb", "prev": "#9ca3af", "peer_avg": "#f59e0b", "peer_excellent": "#10b981",
+          "bad": "#ef4444", "good": "#22c55e"}
+_FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
+
+
+def png_config(filename: str) -> dict:
+    """plotly's own PNG download (camera icon), saving under a meaningful name."""
+    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+            "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+
+def axis_unit(metric: Metric) -> str:
+    return {"percent": "%", "seconds": "秒", "yuan": "元", "ratio": "倍", "count": metric.unit or "个"}[metric.format]
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+                      font={"family": _FONT, "size": 12}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+                      hoverlabel={"font_family": _FONT}, plot_bgcolor="white")
+    fig.update_xaxes(showgrid=False, linecolor="#d1d5db")
+    fig.update_yaxes(gridcolor="#f3f4f6", zeroline=False)
+    return fig
+
+
+def _y_axis(fig: go.Figure, metric: Metric) -> None:
+    if metric.format == "percent":
+        fig.update_yaxes(tickformat=".0%", title_text=f"{metric.name}（%）", rangemode="tozero")
+    else:
+        fig.update_yaxes(title_text=f"{metric.name}（{axis_unit(metric)}）", rangemode="tozero")
+
+
+def _fmt(metric: Metric, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return format_value(metric, float(value))
+
+
+def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFrame | None = None,
+                 n: pd.Series | None = None, shop_label: str = "本店", pending=()) -> go.Figure:
+    """The shop's values per bucket with the peer average and excellent lines (when known).
+
+    Empty buckets stay gaps (never drawn as 0); hover shows formatted values and the sample n;
+    ``pending`` buckets (FCR's 72-hour observation window) are shaded and labelled 待定.
+    """
+    x = [str(b) for b in values.index]
+    fig = go.Figure()
+    hover_n = [f"n = {int(v):,}" if v == v and v is not None else "n = 0"
+               for v in (n.reindex(values.index) if n is not None else [None] * len(values))]
+    fig.add_trace(go.Scatter(
+        x=x, y=values.astype(float).tolist(), name=shop_label, mode="lines+markers",
+        line={"color": COLORS["shop"], "width": 2.5}, connectgaps=False,
+        customdata=[[_fmt(metric, v), h] for v, h in zip(values, hover_n)],
+        hovertemplate="%{x}<br>" + shop_label + "：%{customdata[0]}（%{customdata[1]}）<extra></extra>"))
+    if peers is not None:
+        for col, label, dash in (("peer_avg", "同行平均", "dash"), ("peer_excellent", "同行优秀", "dot")):
+            series = peers[col].reindex(values.index)
+            if series.notna().any():
+                fig.add_trace(go.Scatter(
+                    x=x, y=series.astype(float).tolist(), name=label, mode="lines",
+                    line={"color": COLORS[col], "dash": dash, "width": 1.8}, connectgaps=False,
+                    customdata=[[_fmt(metric, v)] for v in series],
+                    hovertemplate="%{x}<br>" + label + "：%{customdata[0]}<extra></extra>"))
+    pending = [str(b) for b in pending if str(b) in x]
+    if pending:
+        fig.add_vrect(x0=pending[0], x1=pending[-1], fillcolor="#fde68a", opacity=0.35, line_width=0,
+                      annotation_text="观察期·待定", annotation_position="top left")
+    _layout(fig, f"{metric.name}趋势 · {TREND_GRAINS[grain][0]}")
+    _y_axis(fig, metric)
+    fig.update_xaxes(title_text={"day": "日期", "week": "周（周一）", "month": "月份"}[grain], type="category")
+    return fig
+
+
+def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:
+    """Share of each rating level, this vs previous period; hover adds counts, Δ and share of Δ满意率."""
+    mix = mix.sort_values("rating")
+    labels = [f"{r}分 {lab}" for r, lab in zip(mix["rating"], mix["label"])]
+
+    def pct(v):
+        return "—" if v != v else f"{v * 100:.1f}%"
+
+    def pts(v):
+        return "—" if v != v else f"{v * 100:+.2f}个百分点"
+
+    custom = [[int(c), int(pc), pct(s), pct(ps), pts(d), pct(sc)]
+              for c, pc, s, ps, d, sc in zip(mix["count"], mix["prev_count"], mix["share"], mix["prev_share"],
+                                             mix["contribution"], mix["share_of_change"])]
+    hover = ("%{y}<br>本期：%{customdata[2]}（%{customdata[0]} 个）<br>上期：%{customdata[3]}（%{customdata[1]} 个）"
+             "<br>对满意率变化的贡献：%{customdata[4]}<br>占满意率变化：%{customdata[5]}<extra></extra>")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=labels, x=mix["prev_share"].astype(float), name="上期", orientation="h",
+                         marker_color=COLORS["prev"], customdata=custom, hovertemplate=hover))
+    fig.add_trace(go.Bar(y=labels, x=mix["share"].astype(float), name="本期", orientation="h",
+                         marker_color=[COLORS["bad"] if r <= 3 else COLORS["shop"] for r in mix["rating"]],
+                         customdata=custom, hovertemplate=hover,
+                         text=[pct(v) for v in mix["share"]], textposition="outside"))
+    _layout(fig, "评分构成 · 本期 vs 上期（占已评分会话）")
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(tickformat=".0%", title_text="占比（%）", rangemode="tozero")
+    fig.update_yaxes(title_text="评分", autorange="reversed")
+    return fig
+
+
+def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
+    """Evaluation-tag TOP10: count this vs previous period, largest on top."""
+    tags = tags.sort_values("count", ascending=True)
+
+    def rel(v):
+        return "—（上期为 0）" if v != v else f"{v * 100:+.1f}%"
+
+    custom = [[int(c), int(p), rel(ch), "—" if s != s else f"{s * 100:.1f}%"]
+              for c, p, ch, s in zip(tags["count"], tags["prev_count"], tags["change_count"], tags["share_bad"])]
+    hover = ("%{y}<br>本期：%{customdata[0]} 次<br>上期：%{customdata[1]} 次<br>环比：%{customdata[2]}"
+             "<br>占 1–3 分会话：%{customdata[3]}<extra></extra>")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=tags["tag"], x=tags["prev_count"], name="上期", orientation="h",
+                         marker_color=COLORS["prev"], customdata=custom, hovertemplate=hover))
+    fig.add_trace(go.Bar(y=tags["tag"], x=tags["count"], name="本期", orientation="h",
+                         marker_color=COLORS["bad"], customdata=custom, hovertemplate=hover,
+                         text=tags["count"], textposition="outside"))
+    _layout(fig, "评价标签 TOP10 · 本期 vs 上期", height=max(320, 36 * len(tags) + 110))
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="出现次数（次）", rangemode="tozero")
+    fig.update_yaxes(title_text="")
+    return fig
+
+
+def split_figure(metric: Metric, frame: pd.DataFrame) -> go.Figure:
+    """A metric split by 人工/机器人 (x) and 全部/售前/售后 (colour); ``frame``: channel, stage, value, n.
+
+    Unavailable cells are left out of the bars and named in the hover of their group.
+    """
+    fig = go.Figure()
+    colors = {"全部": COLORS["shop"], "售前": "#60a5fa", "售后": "#f97316"}
+    for stage, part in frame.groupby("stage", sort=False):
+        fig.add_trace(go.Bar(
+            x=part["channel"], y=part["value"].astype(float), name=stage, marker_color=colors.get(stage),
+            text=[f"{_fmt(metric, v)}<br>n={int(n):,}" if v == v else "不可用" for v, n in zip(part["value"], part["n"])],
+            textposition="outside",
+            customdata=[[_fmt(metric, v), int(n)] for v, n in zip(part["value"], part["n"])],
+            hovertemplate="%{x} · " + stage + "<br>" + metric.name + "：%{customdata[0]}<br>n = %{customdata[1]}<extra></extra>"))
+    _layout(fig, f"{metric.name} · 按人工/机器人与售前/售后拆分")
+    fig.update_layout(barmode="group")
+    _y_axis(fig, metric)
+    if metric.format == "percent":
+        fig.update_yaxes(range=[0, 1.15])
+    fig.update_xaxes(title_text="接待方式")
+    return fig
+
+
+def funnel_figure(inquiries: float, ordered: float, paid: float) -> go.Figure:
+    """询单 → 下单 → 付款 (buyer-days), with the conversion at each step."""
+    fig = go.Figure(go.Funnel(
+        y=["询单人数", "下单人数", "付款人数"], x=[inquiries, ordered, paid],
+        textinfo="value+percent initial+percent previous", marker={"color": [COLORS["shop"], "#60a5fa", COLORS["good"]]},
+        hovertemplate="%{y}：%{x:,} 人<br>占询单：%{percentInitial:.1%}<br>占上一步：%{percentPrevious:.1%}<extra></extra>"))
+    _layout(fig, "询单转化漏斗（人，按买家·日计）", height=320)
+    return fig
+
+
+def sales_split_figure(agent_sales: float, silent_sales: float) -> go.Figure:
+    """客服销售额 vs 静默销售额 as shares of 店铺销售额."""
+    fig = go.Figure(go.Pie(
+        labels=["客服销售额", "静默销售额"], values=[agent_sales, silent_sales], hole=0.55, sort=False,
+        marker={"colors": [COLORS["shop"], COLORS["prev"]]}, textinfo="label+percent",
+        hovertemplate="%{label}：¥%{value:,.2f}<br>占店铺销售额：%{percent}<extra></extra>"))
+    _layout(fig, "客服销售额与静默销售额（元）", height=320)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, title: str) -> go.Figure:
+    """One bar per row (e.g. per agent), sorted, with the value and n in the hover."""
+    frame = frame.dropna(subset=[metric.key]).sort_values(metric.key, ascending=metric.direction != "down")
+    fig = go.Figure(go.Bar(
+        x=frame[metric.key].astype(float), y=frame[label_col], orientation="h", marker_color=COLORS["shop"],
+        customdata=[[_fmt(metric, v)] for v in frame[metric.key]],
+        hovertemplate="%{y}：%{customdata[0]}<extra></extra>"))
+    _layout(fig, title, height=max(300, 26 * len(frame) + 100))
+    if metric.format == "percent":
+        fig.update_xaxes(tickformat=".0%", title_text=f"{metric.name}（%）")
+    else:
+        fig.update_xaxes(title_text=f"{metric.name}（{axis_unit(metric)}）")
+    return fig

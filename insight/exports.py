@@ -1,0 +1,90 @@
+"""Downloads: tables as CSV (Excel-friendly UTF-8 with BOM) and XLSX, and a page as one
+self-contained HTML report (plotly.js inlined once, so it opens offline and can be mailed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["table_csv", "table_xlsx", "safe_filename", "HtmlReport"]
+
+
+def safe_filename(*parts: str) -> str:
+    """A file name from readable parts: 满意度监测_店铺A_2026-10-01~2026-10-31 (no path characters)."""
+    text = "_".join(str(p) for p in parts if p not in (None, ""))
+    return re.sub(r'[\\/:*?"<>|\s]+', "-", text).strip("-_") or "export"
+
+
+def table_csv(frame: pd.DataFrame) -> bytes:
+    # The BOM makes Excel on Chinese Windows read the file as UTF-8 instead of GBK.
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def table_xlsx(frame: pd.DataFrame, sheet: str = "数据") -> bytes:
+    buf = io.BytesIO()
+    out = frame.copy()
+    for col in out.columns:  # Excel has no time zones
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.tz_localize(None)
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        out.to_excel(writer, sheet_name=sheet[:31], index=False)
+        ws = writer.sheets[sheet[:31]]
+        for i, col in enumerate(out.columns, start=1):  # readable column widths
+            width = max([len(str(col))] + [len(str(v)) for v in out[col].head(200)]) + 2
+            ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(max(width, 8), 60)
+    return buf.getvalue()
+
+
+_CSS = """
+body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:24px auto;max-width:1200px;
+color:#1f2937;padding:0 16px}
+h1{font-size:24px;margin-bottom:4px}h2{font-size:18px;border-left:4px solid #2563eb;padding-left:8px;margin-top:32px}
+.meta{color:#6b7280;font-size:13px}table{border-collapse:collapse;font-size:13px;margin:8px 0;width:100%}
+th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:right}th{background:#f3f4f6}
+td:first-child,th:first-child{text-align:left}.note{color:#6b7280;font-size:13px}
+"""
+
+
+@dataclass
+class HtmlReport:
+    """Collects a page's sections as it renders; ``render()`` gives one self-contained HTML file."""
+
+    title: str
+    subtitle: str = ""
+    blocks: list[tuple[str, object]] = field(default_factory=list)
+
+    def heading(self, text: str) -> None:
+        self.blocks.append(("h2", text))
+
+    def note(self, text: str) -> None:
+        self.blocks.append(("note", text))
+
+    def table(self, frame: pd.DataFrame) -> None:
+        self.blocks.append(("table", frame.copy()))
+
+    def figure(self, fig) -> None:
+        self.blocks.append(("figure", fig))
+
+    def render(self) -> str:
+        body, plotly_included = [], False
+        for kind, item in self.blocks:
+            if kind == "h2":
+                body.append(f"<h2>{html.escape(item)}</h2>")
+            elif kind == "note":
+                body.append(f"<p class='note'>{html.escape(item)}</p>")
+            elif kind == "table":
+                body.append(item.to_html(index=False, na_rep="—", border=0, escape=True))
+            elif kind == "figure":
+                body.append(item.to_html(full_html=False, include_plotlyjs=not plotly_included,
+                                         config={"displaylogo": False}))
+                plotly_included = True
+        stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+        return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+                f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
+                f"<h1>{html.escape(self.title)}</h1><p class='meta'>{html.escape(self.subtitle)} · 导出于 {stamp}"
+                f" · 服务洞察</p>{''.join(body)}</body></html>")

@@ -1,0 +1,151 @@
+"""Column mapping for files whose headers differ from DATA.md (platform exports, hand-made
+sheets): suggest the table and each column's source, check a mapping, and keep named presets
+(e.g. 淘宝聊天记录导出) in the store so the next export of the same kind maps itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+
+from .errors import UsageError
+from .schema import TABLES, table_for_file_stem
+
+__all__ = ["suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
+           "delete_preset", "SYNONYMS"]
+
+# Headers seen in the platforms' exports and in hand-made sheets, per DATA.md column.
+# The schema's own Chinese labels count as synonyms too.
+_COMMON = {
+    "shop_id": ["店铺id", "店铺编号", "店铺", "shopid", "店铺账号"],
+    "buyer_id": ["买家id", "买家昵称", "买家账号", "买家", "顾客id", "用户id", "客户id", "buyer", "会员名"],
+    "agent_id": ["客服账号", "客服id", "子账号", "客服旺旺", "客服", "接待客服", "接待客服账号"],
+    "session_id": ["会话id", "会话编号", "会话", "咨询id", "sessionid"],
+    "order_id": ["订单号", "订单编号", "主订单编号", "订单id", "orderid"],
+}
+SYNONYMS: dict[str, dict[str, list[str]]] = {
+    "shops": {"shop_name": ["店铺名称", "店铺名"], "platform": ["平台", "渠道", "平台名称"],
+              "category": ["类目", "一级类目", "主营类目", "行业"], "tier": ["层级", "店铺层级", "分层"],
+              "timezone": ["时区"]},
+    "agents": {"agent_name": ["客服昵称", "客服名称", "昵称", "姓名", "客服姓名"], "kind": ["类型", "账号类型", "客服类型"],
+               "team": ["分组", "客服组", "小组"]},
+    "messages": {"message_id": ["消息id", "消息编号", "msgid"], "sender_role": ["发送方", "发送者角色", "角色", "消息来源", "发送人类型"],
+                 "sent_at": ["发送时间", "消息时间", "时间", "聊天时间"], "content_type": ["消息类型", "内容类型"],
+                 "content": ["内容", "消息内容", "聊天内容", "文本"]},
+    "sessions": {"started_at": ["开始时间", "会话开始时间", "接入时间", "咨询时间"],
+                 "ended_at": ["结束时间", "会话结束时间"], "transferred_at": ["转人工时间"],
+                 "assigned_at": ["分配时间", "接入客服时间", "分配客服时间"]},
+    "evaluations": {"invited_by": ["邀评来源", "邀评方式", "评价来源"], "invited_at": ["邀评时间", "邀请评价时间"],
+                    "rating": ["评分", "评价等级", "满意度", "评价结果", "星级"], "rated_at": ["评价时间"],
+                    "tags": ["评价标签", "标签"], "comment": ["评价内容", "评价备注", "评语"]},
+    "orders": {"created_at": ["下单时间", "创建时间", "订单创建时间"], "paid_at": ["付款时间", "支付时间", "订单付款时间"],
+               "amount": ["实付金额", "买家实付金额", "支付金额", "订单金额", "金额"], "status": ["订单状态", "状态"]},
+    "refunds": {"refund_id": ["售后单号", "退款编号", "退款单号", "售后id"], "kind": ["售后类型", "退款类型", "类型"],
+                "created_at": ["申请时间", "退款申请时间", "售后申请时间"], "finished_at": ["完结时间", "退款完结时间", "完成时间"],
+                "status": ["状态", "退款状态", "售后状态"], "reason": ["原因", "退款原因", "售后原因"]},
+    "escalations": {"escalation_id": ["介入单号", "工单号", "介入id"], "kind": ["类型", "介入类型"],
+                    "created_at": ["发起时间", "创建时间", "介入时间"]},
+    "peers": {"metric": ["指标", "指标名"], "period_start": ["周期开始", "开始日期"], "period_end": ["周期结束", "结束日期"],
+              "peer_avg": ["同行平均"], "peer_excellent": ["同行优秀"]},
+}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_\-()（）:：/]+", "", str(text).strip().lstrip("\ufeff").lower())
+
+
+def _aliases(table: str, column: str) -> list[str]:
+    col = next(c for c in TABLES[table].columns if c.name == column)
+    names = [column, col.label] + SYNONYMS.get(table, {}).get(column, []) + _COMMON.get(column, [])
+    return [_norm(n) for n in names if n]
+
+
+def suggest_mapping(table: str, headers: list[str]) -> dict[str, str | None]:
+    """{DATA.md column: source header or None}. Exact names first, then known synonyms, then
+    close spellings; each header is used at most once."""
+    if table not in TABLES:
+        raise UsageError(f"未知的表 {table!r}")
+    free = {_norm(h): h for h in headers if str(h).strip()}
+    out: dict[str, str | None] = {c.name: None for c in TABLES[table].columns}
+    for rule in ("exact", "alias", "close"):
+        for col in TABLES[table].columns:
+            if out[col.name] is not None:
+                continue
+            aliases = _aliases(table, col.name)
+            if rule == "exact":
+                hit = _norm(col.name) if _norm(col.name) in free else None
+            elif rule == "alias":
+                hit = next((a for a in aliases if a in free), None)
+            else:
+                close = difflib.get_close_matches(_norm(col.name), list(free), n=1, cutoff=0.85)
+                hit = close[0] if close else None
+            if hit is not None:
+                out[col.name] = free.pop(hit)
+    return out
+
+
+def suggest_table(filename: str, headers: list[str]) -> str | None:
+    """The table a file most likely holds: by its name (messages_2024.csv), else by its headers."""
+    from pathlib import Path
+
+    by_name = table_for_file_stem(Path(filename).stem)
+    if by_name:
+        return by_name
+    best, best_score = None, 0.0
+    for name, table in TABLES.items():
+        mapping = suggest_mapping(name, headers)
+        required = [c.name for c in table.columns if c.required and c.default is None]
+        found = sum(1 for c in required if mapping[c])
+        score = found / len(required) + 0.01 * sum(1 for v in mapping.values() if v)
+        if found == len(required) and score > best_score:
+            best, best_score = name, score
+    return best
+
+
+def check_mapping(table: str, mapping: dict[str, str | None]) -> list[str]:
+    """Problems that would stop the import: required columns without a source, a header used twice."""
+    problems = []
+    for col in TABLES[table].columns:
+        if col.required and col.default is None and not mapping.get(col.name):
+            problems.append(f"必填列 {col.name}（{col.label}）还没有对应的源列")
+    used = [v for v in mapping.values() if v]
+    for header in sorted({h for h in used if used.count(h) > 1}):
+        problems.append(f"源列“{header}”被映射到了多个字段")
+    return problems
+
+
+# -- presets --------------------------------------------------------------------------
+def save_preset(con, name: str, table: str, mapping: dict[str, str | None]) -> None:
+    name = name.strip()
+    if not name:
+        raise UsageError("请为映射方案起一个名字，如“淘宝聊天记录导出”")
+    con.execute("INSERT OR REPLACE INTO mapping_presets VALUES (?, ?, ?, ?)",
+                [name, table, json.dumps({k: v for k, v in mapping.items() if v}, ensure_ascii=False),
+                 dt.datetime.now()])
+
+
+def list_presets(con, table: str | None = None) -> list[tuple[str, str]]:
+    """(name, table) of saved presets, newest first."""
+    sql = "SELECT name, table_name FROM mapping_presets"
+    params = []
+    if table:
+        sql += " WHERE table_name = ?"
+        params.append(table)
+    return [tuple(r) for r in con.execute(sql + " ORDER BY saved_at DESC, name", params).fetchall()]
+
+
+def load_preset(con, name: str, table: str, headers: list[str] | None = None) -> dict[str, str | None]:
+    """A saved mapping; with ``headers``, sources the file does not have are dropped."""
+    row = con.execute("SELECT mapping FROM mapping_presets WHERE name = ? AND table_name = ?", [name, table]).fetchone()
+    if row is None:
+        raise UsageError(f"没有名为“{name}”的 {table} 映射方案")
+    saved = json.loads(row[0])
+    out = {c.name: saved.get(c.name) for c in TABLES[table].columns}
+    if headers is not None:
+        out = {k: (v if v in headers else None) for k, v in out.items()}
+    return out
+
+
+def delete_preset(con, name: str, table: str) -> None:
+    con.execute("DELETE FROM mapping_presets WHERE name = ? AND table_name = ?", [name, table])

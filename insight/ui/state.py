@@ -1,0 +1,151 @@
+"""The sidebar filters every analysis page shares. Each value lives in the session (it survives
+a page switch) and in the URL query string with its code (``?shop=S003&period=last7&channel=manual``),
+so a copied link reproduces the view."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ..derive import ATTRIBUTION_RULES, SalesSettings
+from ..metrics import CHANNELS, HOURS, STAGES, Filters
+from ..periods import PRESETS, Period, preset
+from . import data
+
+__all__ = ["View", "synced", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS"]
+
+ATTRIBUTION_LABELS = {"order": "下单判定", "payment": "付款判定", "order_first": "下单优先判定"}
+
+
+@dataclass(frozen=True)
+class View:
+    path: str
+    version: str
+    shop_id: str
+    shop_label: str
+    period: Period
+    preset: str
+    filters: Filters
+    data_start: dt.date
+    data_end: dt.date
+
+    @property
+    def filter_label(self) -> str:
+        f = self.filters
+        return f"{CHANNELS[f.channel]}·{STAGES[f.stage]}·{HOURS[f.hours]}"
+
+    @property
+    def file_stem(self) -> str:
+        return f"{self.shop_id}_{self.period.start}~{self.period.end}"
+
+
+def _shop_label(row) -> str:
+    name = row["shop_name"] if isinstance(row["shop_name"], str) and row["shop_name"] else row["shop_id"]
+    return f"{name}（{row['platform']}·{row['category']}·L{row['tier']}）"
+
+
+def synced(widget, key: str, options: list | None, default, parse=str, to_text=str, **kwargs):
+    """A widget whose value lives in the session (so it survives a page switch, where Streamlit
+    drops page-local widget state) and in the URL query string (so a link reproduces it)."""
+    values = st.session_state.setdefault("_filters", {})
+    if key not in values:  # first run of this browser session: the link decides
+        raw = st.query_params.get(key)
+        try:
+            value = parse(raw) if raw is not None else default
+        except (ValueError, TypeError):
+            value = default
+        values[key] = value if options is None or value in options else default
+    if options is not None and values[key] not in options:  # e.g. another shop's agent
+        values[key] = default
+    if st.session_state.get(key) != values[key]:
+        st.session_state[key] = values[key]
+    if options is not None:
+        value = widget(options=options, key=key, **kwargs)
+    else:
+        value = widget(key=key, **kwargs)
+    values[key] = value
+    text = to_text(value)
+    if st.query_params.get(key) != text:
+        st.query_params[key] = text
+    return value
+
+
+def _date_text(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return "~".join(str(v) for v in value)
+    return str(value)
+
+
+def _parse_range(text: str):
+    a, b = text.split("~")
+    return (dt.date.fromisoformat(a), dt.date.fromisoformat(b))
+
+
+def sidebar_view(stage_in_sidebar: bool = True) -> View | None:
+    """Render the shared filters; None when there is no data to filter."""
+    rd = data.reader()
+    if rd is None:
+        return None
+    shops = data.shops(data.store_path(), rd.version)
+    shops = shops[shops["data_end"].notna()]
+    if shops.empty:
+        return None
+    labels = {r["shop_id"]: _shop_label(r) for _, r in shops.iterrows()}
+    side = st.sidebar
+    side.markdown("### 筛选")
+    shop_id = synced(side.selectbox, "shop", list(labels), next(iter(labels)), label="店铺", format_func=labels.get)
+    row = shops.set_index("shop_id").loc[shop_id]
+    first, last = row["data_start"], row["data_end"]
+    kind = synced(side.selectbox, "period", list(PRESETS), "last30", label="周期", format_func=PRESETS.get)
+    if kind == "custom":
+        default = (max(first, last - dt.timedelta(days=29)), last)
+        picked = synced(side.date_input, "range", None, default, parse=_parse_range, to_text=_date_text,
+                         label="日期范围", min_value=first, max_value=last)
+        if isinstance(picked, (tuple, list)) and len(picked) == 2:
+            period = Period(max(picked[0], first), min(picked[1], last))
+        else:  # the first click of a range: wait for the second
+            start = picked[0] if isinstance(picked, (tuple, list)) and picked else last
+            period = Period(start, start)
+    else:
+        label = {"day": "日期", "week": "所在周的任一天", "month": "所在月的任一天"}.get(kind, "截止日期")
+        anchor = synced(side.date_input, "date", None, last, parse=dt.date.fromisoformat, label=label,
+                         min_value=first, max_value=last)
+        anchor = min(max(anchor, first), last)
+        period = preset(kind, anchor)
+    side.caption(f"本期 {period.label}（{period.days} 天）· 上期 {period.previous().label}")
+    channel = synced(side.radio, "channel", list(CHANNELS), "all", label="接待方式", format_func=CHANNELS.get,
+                      horizontal=True)
+    stage = st.session_state.get("_filters", {}).get("stage", "all")
+    if stage_in_sidebar:
+        stage = synced(side.radio, "stage", list(STAGES), "all", label="售前/售后", format_func=STAGES.get,
+                        horizontal=True)
+    hours = synced(side.radio, "hours", list(HOURS), "all", label="时段", format_func=HOURS.get, horizontal=True,
+                    help="工作时间 = 08:00:00–22:59:59（店铺当地时间）")
+    side.caption(f"数据覆盖 {first} ~ {last} · 筛选保存在地址栏，复制链接即可分享当前视图")
+    return View(data.store_path(), rd.version, shop_id, labels[shop_id], period, kind,
+                Filters(channel, stage, hours), first, last)
+
+
+def stage_switch(view: View) -> View:
+    """全部/售前/售后 as a switch on the page itself (服务能力诊断 shows it above the indicators)."""
+    stage = synced(st.radio, "stage", list(STAGES), "all", label="售前/售后", format_func=STAGES.get,
+                    horizontal=True, label_visibility="collapsed")
+    f = view.filters
+    return View(view.path, view.version, view.shop_id, view.shop_label, view.period, view.preset,
+                Filters(f.channel, stage, f.hours), view.data_start, view.data_end)
+
+
+def sales_settings(container=None) -> SalesSettings:
+    """客服绩效 settings (attribution rule, valid days, follow-up rule), applied live."""
+    box = container or st.sidebar
+    box.markdown("### 绩效口径")
+    attribution = synced(box.selectbox, "attr", list(ATTRIBUTION_RULES), "order_first", label="询单转化判定",
+                          format_func=ATTRIBUTION_LABELS.get,
+                          help="下单判定：有效期内下单即转化；付款判定：有效期内付款；下单优先：先看下单，再看付款")
+    valid = synced(box.number_input, "valid", None, 2, parse=int, label="询单有效时长（天）", min_value=1,
+                    max_value=30, step=1, help="询单后多少天内的下单/付款算作转化（METRICS.md 默认 2 天）")
+    followup = synced(box.toggle, "followup", None, True, parse=lambda t: t == "1",
+                       to_text=lambda v: "1" if v else "0", label="客服主动跟进不计为询单流失")
+    return SalesSettings(attribution, int(valid), bool(followup))

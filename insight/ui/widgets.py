@@ -1,0 +1,147 @@
+"""Page building blocks: metric cards, charts and tables with their downloads, the page's
+HTML report, empty states. Every chart and table drawn here also goes into the report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .. import charts
+from ..charts import png_config
+from ..derive import SalesSettings
+from ..exports import HtmlReport, safe_filename, table_csv, table_xlsx
+from ..formatting import format_value
+from ..metrics import Filters
+from ..registry import registry
+from . import data
+
+__all__ = ["metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
+           "transcript_view", "trend_section", "format_metric", "SMALL_N"]
+
+SMALL_N = 30  # below this many units a rate is labelled as a small sample
+
+
+def format_metric(metric, value) -> str:
+    """format_value, with NaN (a missing part in a frame) shown as unavailable too."""
+    if value is None or value != value:
+        return "—"
+    return format_value(metric, float(value))
+
+
+def small_sample_note(n) -> str:
+    if n is None:
+        return ""
+    return f"n = {int(n):,}" + ("（样本少，谨慎解读）" if n < SMALL_N else "")
+
+
+def metric_card(container, row: pd.Series | dict) -> None:
+    """A metric with 环比, peer average/excellent, n — or, when unavailable, why."""
+    m = registry()[row["key"]]
+    delta = None if row["change"] is None or row["change"] != row["change"] else row["环比"]
+    container.metric(
+        f"{m.name} {m.arrow}".strip(), row["本期"], delta=delta,
+        delta_color="inverse" if m.direction == "down" else ("off" if m.direction == "none" else "normal"),
+        help=f"{m.description}\n\n上期：{row['上期']}", border=True)
+    if row["value"] is None or row["value"] != row["value"]:
+        container.caption(f"⚠️ 无法计算：{row['说明']}")
+        return
+    lines = []
+    if row["peer_avg"] is not None and row["peer_avg"] == row["peer_avg"]:
+        lines.append(f"同行平均 {row['同行平均']} · 优秀 {row['同行优秀']}")
+    elif m.direction != "none":
+        lines.append(f"同行基准不可用：{row['说明'] or '—'}")
+    if m.type in ("ratio", "mean"):
+        lines.append(small_sample_note(row["n"]))
+    container.caption("  \n".join(x for x in lines if x))
+
+
+def chart(fig, filename: str, report: HtmlReport | None = None, key: str | None = None) -> None:
+    st.plotly_chart(fig, config=png_config(safe_filename(filename)), key=key)
+    if report is not None:
+        report.figure(fig)
+
+
+def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = None,
+          column_config: dict | None = None, height="auto", export: pd.DataFrame | None = None,
+          **kwargs):
+    """A table with CSV and XLSX downloads of ``export`` (default: the table as shown)."""
+    event = st.dataframe(frame, hide_index=True, column_config=column_config, height=height, key=key, **kwargs)
+    out = frame if export is None else export
+    stem = safe_filename(name)
+    c1, c2, _ = st.columns([1, 1, 6])
+    c1.download_button("下载 CSV", data=lambda: table_csv(out), file_name=f"{stem}.csv", mime="text/csv",
+                       key=f"{key}_csv", on_click="ignore", icon=":material/download:")
+    c2.download_button("下载 Excel", data=lambda: table_xlsx(out), file_name=f"{stem}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
+    if report is not None:
+        report.table(out)
+    return event
+
+
+def report_download(report: HtmlReport, filename: str, container=None) -> None:
+    """The whole page as one self-contained HTML file (built only when clicked)."""
+    box = container or st.sidebar
+    box.download_button("导出本页 HTML 报告", data=report.render, file_name=f"{safe_filename(filename)}.html",
+                        mime="text/html", key="export_html", on_click="ignore", icon=":material/description:",
+                        type="primary", width="stretch")
+
+
+def empty_state(message: str, hint: str | None = None) -> None:
+    st.info(message + (f"\n\n{hint}" if hint else ""), icon=":material/info:")
+
+
+def no_data_page() -> None:
+    """What a page shows when the store is empty: where to get data."""
+    st.info("还没有可分析的数据。请到 **数据管理** 上传店铺导出的文件，或一键载入演示数据。", icon=":material/upload_file:")
+    st.page_link("pages/data.py", label="前往数据管理", icon=":material/database:")
+    st.stop()
+
+
+_ROLE = {"buyer": ("买家", "🧑"), "agent": ("客服", "🎧"), "robot": ("机器人", "🤖"), "system": ("系统", "⚙️")}
+
+
+def transcript_view(frame: pd.DataFrame, highlight: dict[int, str] | None = None) -> None:
+    """A chat transcript: who, when, what (system notices in grey)."""
+    if frame.empty:
+        st.caption("该会话没有消息记录（messages 表中找不到这个会话）。")
+        return
+    for i, msg in enumerate(frame.itertuples(index=False)):
+        label, avatar = _ROLE.get(msg.sender_role, (msg.sender_role, "💬"))
+        who = label if msg.sender_role != "agent" or not isinstance(msg.agent_name, str) else f"客服 {msg.agent_name}"
+        with st.chat_message("user" if msg.sender_role == "buyer" else "assistant", avatar=avatar):
+            st.caption(f"{who} · {pd.Timestamp(msg.sent_at):%m-%d %H:%M:%S}")
+            text = msg.content if isinstance(msg.content, str) else f"[{msg.content_type}]"
+            st.markdown(f":gray[{text}]" if msg.sender_role == "system" else text)
+            if highlight and i in highlight:
+                st.caption(highlight[i])
+
+
+def trend_section(view, keys, default: str, report: HtmlReport | None, key: str, agent: str | None = None,
+                  settings=None) -> None:
+    """A metric picker, a 日/周/月 switch, and the trend with the peer lines (shop view only)."""
+    reg = registry()
+    c1, c2 = st.columns([2, 3])
+    metric_key = c1.selectbox("趋势指标", list(keys), index=list(keys).index(default), format_func=lambda k: reg[k].name,
+                              key=f"{key}_metric")
+    grain = c2.radio("粒度", ["day", "week", "month"], format_func={"day": "近30天（日）", "week": "近12周", "month": "近12个月"}.get,
+                     horizontal=True, key=f"{key}_grain")
+    f = view.filters
+    filters = Filters(f.channel, f.stage, f.hours, agent)
+    values, reasons, n = data.trend(view.path, view.version, view.shop_id, grain, view.period.end, filters,
+                                    settings or SalesSettings())
+    peers = None
+    if agent is None:
+        peers = data.peer_trend(view.path, view.version, view.shop_id, grain, view.period.end, (metric_key,),
+                                view.filters)[metric_key]
+    metric = reg[metric_key]
+    pending = [b for b in values.index if values[metric_key].get(b) != values[metric_key].get(b)
+               and "观察期" in str(reasons[metric_key].get(b) or "")]
+    series = values[metric_key]
+    if series.notna().sum() == 0:
+        reason = next((r for r in reasons[metric_key] if r), "所选范围内没有数据")
+        empty_state(f"{metric.name}在这段时间里没有可画的数值：{reason}", "可以换一个周期、店铺或放宽筛选。")
+        return
+    fig = charts.trend_figure(metric, series, grain, peers, n[metric_key], shop_label=agent and "该客服" or "本店",
+                              pending=pending)
+    chart(fig, f"{metric.name}趋势_{view.shop_id}_{grain}_{view.period.end}", report, key=f"{key}_chart")

@@ -1,0 +1,78 @@
+"""客服个人: one agent's metrics against the shop, their trends and their worst-rated chats."""
+
+import pandas as pd
+import streamlit as st
+
+from insight.analyses import AGENT_TABLE_METRICS, RATING_LABELS
+from insight.exports import HtmlReport
+from insight.metrics import Filters
+from insight.registry import registry
+from insight.ui import data, state, widgets
+from insight.ui.boot import require_navigation
+
+require_navigation()
+st.title("客服个人")
+view = state.sidebar_view()
+if view is None:
+    widgets.no_data_page()
+settings = state.sales_settings()
+reg = registry()
+
+agents = data.agent_table(view.path, view.version, view.shop_id, view.period, view.filters, settings)
+if agents.empty:
+    widgets.empty_state("本期这个店铺没有人工客服的接待记录。", "换一个周期或店铺，或把“接待方式”切回全部/人工。")
+    st.stop()
+names = dict(zip(agents["agent_id"], agents["agent_name"].fillna(agents["agent_id"])))
+agent_id = state.synced(st.selectbox, "agent", list(names), next(iter(names)), label="客服",
+                        format_func=lambda a: f"{names[a]}（{a}）")
+f = view.filters
+agent_filters = Filters(f.channel, f.stage, f.hours, agent_id)
+
+report = HtmlReport(f"客服个人 · {names[agent_id]}", f"{view.shop_label} · {view.period.label} · {view.filter_label}")
+widgets.report_download(report, f"客服个人_{agent_id}_{view.file_stem}")
+mine = agents.set_index("agent_id").loc[agent_id]
+shop = data.report(view.path, view.version, view.shop_id, view.period, view.filters, settings)
+st.caption(f"{view.shop_label} · 本期 {view.period.label} · {view.filter_label} · 客服视角：等待从消息与分配给该客服的时间中较晚者起算"
+           "（排队时间算店铺，不算客服）")
+
+card_keys = ("consult_buyers", "reply_3min_rate_msg", "first_response_time", "avg_response_time",
+             "satisfaction_rate", "inquiry_pay_rate", "agent_sales_amount", "qa_ratio")
+rows = []
+for key in card_keys:
+    m = reg[key]
+    value = mine.get(key)
+    value = None if value is None or value != value else float(value)
+    shop_value = shop["metrics"].get(key)
+    rows.append({"指标": m.name, "该客服": widgets.format_metric(m, value), "全店": widgets.format_metric(m, shop_value)})
+cols = st.columns(4)
+for i, key in enumerate(card_keys):
+    m = reg[key]
+    col = cols[i % 4]
+    col.metric(f"{m.name} {m.arrow}".strip(), rows[i]["该客服"], help=m.description, border=True)
+    note = f"全店 {rows[i]['全店']}"
+    if key == "satisfaction_rate":
+        note += " · " + widgets.small_sample_note(mine.get("n_evaluated", 0))
+    col.caption(note)
+report.heading("该客服 vs 全店")
+report.table(pd.DataFrame(rows))
+
+st.subheader("趋势")
+widgets.trend_section(view, [k for k in AGENT_TABLE_METRICS if reg[k].direction != "none" or reg[k].type == "count"],
+                      "reply_3min_rate_msg", report, key="agent_trend", agent=agent_id, settings=settings)
+
+st.subheader("评分最低的会话")
+worst = data.evaluated_sessions(view.path, view.version, view.shop_id, view.period, agent_filters, (1, 2, 3), 50)
+if worst.empty:
+    widgets.empty_state("本期该客服没有 1–3 分的评价。", "可以换一个更长的周期查看。")
+else:
+    shown = pd.DataFrame({"会话ID": worst["session_id"], "评分": worst["rating"], "评价": worst["rating"].map(RATING_LABELS),
+                          "标签": worst["tags"], "评价内容": worst["comment"], "邀评时间": worst["invited_at"],
+                          "首次响应(秒)": worst["first_wait"]})
+    event = widgets.table(shown, f"差评会话_{agent_id}_{view.file_stem}", key="worst_table", report=report,
+                          on_select="rerun", selection_mode="single-row", height=280)
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        sid = shown.iloc[picked[0]]["会话ID"]
+        with st.container(border=True):
+            st.markdown(f"**会话 {sid}** · {shown.iloc[picked[0]]['评分']}分")
+            widgets.transcript_view(data.transcript(view.path, view.version, sid, view.shop_id))

@@ -1,0 +1,80 @@
+"""客服绩效: every agent's workload, responsiveness, satisfaction and sales, with the sales funnel."""
+
+import streamlit as st
+
+from insight import charts
+from insight.analyses import AGENT_TABLE_METRICS
+from insight.diagnosis import metric_rows
+from insight.exports import HtmlReport
+from insight.registry import registry
+from insight.ui import data, state, widgets
+from insight.ui.columns import metric_column_config, metric_frame
+from insight.ui.boot import require_navigation
+
+require_navigation()
+st.title("客服绩效")
+view = state.sidebar_view()
+if view is None:
+    widgets.no_data_page()
+settings = state.sales_settings()
+
+report = HtmlReport("客服绩效", f"{view.shop_label} · {view.period.label} · {view.filter_label} · "
+                    f"{state.ATTRIBUTION_LABELS[settings.attribution]}·有效 {settings.valid_days} 天")
+widgets.report_download(report, f"客服绩效_{view.file_stem}")
+rep = data.report(view.path, view.version, view.shop_id, view.period, view.filters, settings)
+st.caption(f"{view.shop_label} · 本期 {view.period.label} · {view.filter_label} · 询单转化：{state.ATTRIBUTION_LABELS[settings.attribution]}，"
+           f"有效时长 {settings.valid_days} 天，{'客服主动跟进不计为流失' if settings.followup_not_loss else '客服主动跟进也计为流失'}"
+           "（在左侧“绩效口径”中修改，立即生效）")
+
+sales_keys = ("inquiry_buyers", "inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate", "agent_sales_amount",
+              "silent_sales_amount", "shop_sales_amount", "avg_order_value")
+rows = metric_rows(rep, sales_keys)
+for start in (0, 4):
+    for col, (_, row) in zip(st.columns(4), rows.iloc[start:start + 4].iterrows()):
+        widgets.metric_card(col, row)
+report.heading("销售指标")
+report.table(rows[["指标", "本期", "上期", "环比", "同行平均", "同行优秀", "n", "说明"]])
+
+left, right = st.columns(2)
+values = rep["metrics"]
+with left:
+    if values["inquiry_buyers"]:
+        ordered = values["inquiry_buyers"] * (values["inquiry_order_rate"] or 0)
+        paid = values["inquiry_buyers"] * (values["inquiry_pay_rate"] or 0)
+        widgets.chart(charts.funnel_figure(values["inquiry_buyers"], round(ordered), round(paid)),
+                      f"询单转化漏斗_{view.file_stem}", report, key="funnel")
+    else:
+        widgets.empty_state("本期没有询单。", rep["unavailable"].get("inquiry_buyers") or "询单来自人工阶段的买家消息与 orders 表。")
+with right:
+    if values["shop_sales_amount"]:
+        widgets.chart(charts.sales_split_figure(values["agent_sales_amount"] or 0, values["silent_sales_amount"] or 0),
+                      f"客服与静默销售额_{view.file_stem}", report, key="sales_split")
+    else:
+        widgets.empty_state("本期没有已付款订单。", rep["unavailable"].get("shop_sales_amount") or "销售额来自 orders 表。")
+
+st.subheader("客服明细")
+table = data.agent_table(view.path, view.version, view.shop_id, view.period, view.filters, settings)
+if table.empty:
+    widgets.empty_state("本期没有人工客服接待记录。", "换一个周期，或把“接待方式”切回全部/人工。")
+else:
+    keys = [k for k in AGENT_TABLE_METRICS if k in table.columns]
+    shown = metric_frame(table[["agent_id", "agent_name", "team", *keys]], keys).rename(
+        columns={"agent_id": "客服账号", "agent_name": "客服", "team": "分组"})
+    st.caption("点击列名排序；点选一行打开该客服的个人页。满意率等比率的样本量见个人页。")
+    event = widgets.table(shown, f"客服绩效_{view.file_stem}", key="agent_table", report=report,
+                          column_config=metric_column_config(keys), on_select="rerun", selection_mode="single-row")
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        agent_id = shown.iloc[picked[0]]["客服账号"]
+        if st.button(f"打开 {shown.iloc[picked[0]]['客服']} 的个人页", icon=":material/person:", key="open_agent"):
+            st.session_state.setdefault("_filters", {})["agent"] = agent_id
+            st.switch_page("pages/agent.py")
+    pick = st.selectbox("对比指标", keys, index=keys.index("satisfaction_rate") if "satisfaction_rate" in keys else 0,
+                        format_func=lambda k: registry()[k].name, key="agent_bar_metric")
+    metric = registry()[pick]
+    bars = table.assign(label=table["agent_name"].fillna(table["agent_id"]))
+    if bars[pick].notna().any():
+        widgets.chart(charts.distribution_figure(metric, bars, "label", f"各客服{metric.name}"),
+                      f"各客服{metric.name}_{view.file_stem}", report, key="agent_bars")
+    else:
+        widgets.empty_state(f"本期没有客服有{metric.name}的数值。")

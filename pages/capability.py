@@ -1,0 +1,54 @@
+"""服务能力诊断: the indicators grouped as the platform groups them, each against its peers."""
+
+import streamlit as st
+
+from insight.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows
+from insight.exports import HtmlReport
+from insight.ui import data, state, widgets
+from insight.ui.boot import require_navigation
+
+require_navigation()
+st.title("服务能力诊断")
+view = state.sidebar_view(stage_in_sidebar=False)
+if view is None:
+    widgets.no_data_page()
+view = state.stage_switch(view)
+
+report = HtmlReport("服务能力诊断", f"{view.shop_label} · {view.period.label} · {view.filter_label}")
+widgets.report_download(report, f"服务能力诊断_{view.file_stem}")
+rep = data.report(view.path, view.version, view.shop_id, view.period, view.filters)
+st.caption(f"{view.shop_label} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
+           " · 同行 = 同平台同类目同层级店铺：越高越好的指标平均 P60/优秀 P90，越低越好的 P40/P10")
+
+_BADGE = {"excellent": ":green-badge[优于同行优秀]", "between": ":blue-badge[介于平均与优秀之间]",
+          "below": ":red-badge[低于同行平均]", "no_peers": ":gray-badge[无同行基准]", "unavailable": ":gray-badge[无法计算]"}
+
+all_keys = [k for keys in CAPABILITY_GROUPS.values() for k in keys]
+rows = metric_rows(rep, all_keys).set_index("key")
+counts = rows["status"].value_counts()
+st.markdown(" ".join(f"{_BADGE[s]} **{int(counts.get(s, 0))}** 项" for s in ("excellent", "between", "below")
+                     if counts.get(s, 0)) or "本期没有可与同行比较的指标。")
+
+for group, keys in CAPABILITY_GROUPS.items():
+    st.subheader(group)
+    cols = st.columns(len(keys))
+    for col, key in zip(cols, keys):
+        row = rows.loc[key].copy()
+        row["key"] = key
+        widgets.metric_card(col, row)
+        col.markdown(_BADGE[row["status"]])
+        if key == "fcr_3day" and rep["n"].get(key) is not None:
+            pending_note = "最近 3 天的人工售后会话尚在 72 小时观察期，不计入（待定）"
+            col.caption(f"⏳ {pending_note}")
+
+report.heading("指标一览")
+table = rows.reset_index()
+table.insert(0, "分组", [next(g for g, ks in CAPABILITY_GROUPS.items() if k in ks) for k in table["key"]])
+shown = table[["分组", "指标", "方向", "本期", "上期", "环比", "同行平均", "同行优秀", "对比同行", "n", "说明"]]
+st.subheader("指标一览")
+widgets.table(shown, f"服务能力诊断_{view.file_stem}", key="cap_table", report=report)
+
+st.subheader("趋势")
+widgets.trend_section(view, all_keys, "reply_3min_rate_msg", report, key="cap_trend")
+st.caption("趋势中黄色区域为 3天售后FCR 的观察期：会话距数据末尾不足 72 小时，结果待定。"
+           f"状态说明：{'；'.join(STATUS_LABELS.values())}。")

@@ -1,0 +1,206 @@
+"""数据管理: upload exports (with a column-mapping step), read the import report, see what the
+store holds, or load the demo dataset."""
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from insight.demo import DemoConfig, write_demo
+from insight.errors import InsightError
+from insight.exports import table_csv
+from insight.importer import import_paths, import_sources
+from insight.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
+from insight.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
+from insight.schema import TABLES
+from insight.ui import data, widgets
+from insight.ui.boot import require_navigation
+
+require_navigation()
+st.title("数据管理")
+st.caption("支持 CSV（UTF-8 / GBK）、Excel（.xlsx）、Parquet。文件名以表名开头（如 messages_10月.csv）时自动识别；"
+           "列名与 DATA.md 不同时，在下方逐列对应并可保存为方案。导入是原子的：失败时数据库不变；重复导入不会产生重复数据。")
+
+
+class _Progress:
+    """The importer's progress protocol on a Streamlit progress bar."""
+
+    def __init__(self, bar):
+        self.bar, self.total, self.done, self.text = bar, 1, 0, "准备导入"
+
+    def set_description_str(self, text):
+        self.text = text
+        self.bar.progress(min(self.done / max(self.total, 1), 1.0), text=text)
+
+    def update(self, n=1):
+        self.done += n
+        self.bar.progress(min(self.done / max(self.total, 1), 1.0), text=self.text)
+
+
+def _report_dir() -> Path:
+    return Path(data.store_path()).parent / "imports" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _run(label: str, job) -> None:
+    """Run an import through the app's own database, then show its report."""
+    store = data.open_store(create=True).cursor()
+    bar = st.progress(0.0, text=label)
+    try:
+        result = job(store, _Progress(bar))
+    except InsightError as exc:
+        bar.empty()
+        st.session_state["last_import"] = {"error": str(exc), "report": getattr(exc, "report", None)}
+    else:
+        bar.progress(1.0, text="导入完成")
+        st.session_state["last_import"] = {"error": None, "report": result}
+        data.clear_caches()
+
+
+def _show_last_import() -> None:
+    last = st.session_state.get("last_import")
+    if not last:
+        return
+    st.subheader("导入报告")
+    if last["error"]:
+        st.error(f"导入失败，数据库没有任何改变：{last['error']}", icon=":material/error:")
+    rep = last["report"]
+    if rep is None:
+        return
+    if not last["error"]:
+        if rep.rejected:
+            st.warning(f"导入完成，{rep.rejected:,} 行被拒绝（其余行已导入）。", icon=":material/warning:")
+        elif rep.changed:
+            st.success("导入完成，所有行都已接受。", icon=":material/check_circle:")
+        else:
+            st.info("数据库没有变化：这些行之前都已导入过。", icon=":material/info:")
+    summary = pd.DataFrame([{"表": t.table, "说明": TABLES[t.table].label, "读取": t.read, "接受": t.accepted,
+                             "新增": t.inserted, "更新": t.updated, "未变": t.unchanged, "拒绝": t.rejected,
+                             "忽略的列": "、".join(t.ignored_columns)} for t in rep.tables.values()])
+    st.dataframe(summary, hide_index=True)
+    for t in rep.tables.values():
+        if not t.rejected:
+            continue
+        with st.expander(f"{t.table}（{TABLES[t.table].label}）被拒绝 {t.rejected:,} 行 · 前几条原因"):
+            st.dataframe(pd.DataFrame([{"文件": Path(r.file).name, "行": r.line, "列": r.column, "原因": r.reason}
+                                       for r in t.reasons]), hide_index=True)
+            path = Path(rep.rejected_dir or "") / f"rejected_{t.table}.csv"
+            if rep.rejected_dir and path.exists():
+                st.download_button(f"下载全部被拒绝的 {t.table} 行（CSV）", data=path.read_bytes(),
+                                   file_name=path.name, mime="text/csv", key=f"rej_{t.table}", on_click="ignore")
+    for note in rep.notes:
+        st.caption(note)
+
+
+# -- upload --------------------------------------------------------------------------------
+st.subheader("上传文件")
+uploads = st.file_uploader("拖入或选择文件（可多选）", type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
+                           accept_multiple_files=True, key="uploads")
+if uploads:
+    folder = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="insight-upload-")))
+    store = data.open_store(create=True).cursor()
+    sources, problems = [], []
+    for up in uploads:
+        path = folder / up.name
+        if not path.exists() or path.stat().st_size != up.size:
+            path.write_bytes(up.getbuffer())
+        try:
+            headers, preview = read_preview(path)
+        except InsightError as exc:
+            problems.append(str(exc))
+            continue
+        fid = f"{up.name}_{up.size}"
+        guess = suggest_table(up.name, headers)
+        needs_work = guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers)))
+        with st.expander(f"📄 {up.name} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
+                         expanded=needs_work):
+            tables = list(TABLES)
+            table = st.selectbox("这是哪张表", tables, index=tables.index(guess) if guess else None,
+                                 format_func=lambda t: f"{t}（{TABLES[t].label}）", key=f"tbl_{fid}",
+                                 placeholder="请选择表")
+            if table is None:
+                problems.append(f"{up.name}: 请选择这是哪张表")
+                continue
+            presets = list_presets(store.con, table)
+            chosen = st.selectbox("套用已保存的映射方案", [None, *[p[0] for p in presets]], key=f"preset_{fid}_{table}",
+                                  format_func=lambda p: "（自动建议）" if p is None else p)
+            mapping = load_preset(store.con, chosen, table, headers) if chosen else suggest_mapping(table, headers)
+            st.dataframe(pd.DataFrame(preview, columns=headers[:len(preview[0])] if preview else headers),
+                         hide_index=True, height=150)
+            cols = st.columns(3)
+            final = {}
+            for i, col in enumerate(TABLES[table].columns):
+                need = "（必填）" if col.required and col.default is None else ""
+                options = [None, *headers]
+                final[col.name] = cols[i % 3].selectbox(
+                    f"{col.name} {col.label}{need}", options,
+                    index=options.index(mapping.get(col.name)) if mapping.get(col.name) in options else 0,
+                    format_func=lambda h: "（不导入）" if h is None else h, key=f"map_{fid}_{table}_{chosen}_{col.name}")
+            issues = check_mapping(table, final)
+            for issue in issues:
+                st.warning(issue, icon=":material/warning:")
+            c1, c2 = st.columns([3, 1])
+            name = c1.text_input("保存为映射方案（如“淘宝聊天记录导出”）", key=f"pname_{fid}")
+            if c2.button("保存方案", key=f"psave_{fid}", disabled=not name):
+                save_preset(store.con, name, table, final)
+                st.toast(f"已保存映射方案“{name}”")
+            if issues:
+                problems.append(f"{up.name}: " + "；".join(issues))
+            else:
+                mapped = tuple((src, dst) for dst, src in final.items() if src and src != dst)
+                sources.append(SourceFile(path, table, mapped))
+    for p in problems:
+        st.caption(f"⚠️ {p}")
+    replace = st.checkbox("用新文件覆盖已存在但内容不同的行（--replace）", key="replace",
+                          help="默认不覆盖：与已导入的行主键相同但内容不同的行会被拒绝并列出。")
+    if st.button(f"开始导入 {len(sources)} 个文件", type="primary", disabled=bool(problems) or not sources,
+                 key="start_import", icon=":material/upload:"):
+        _run("正在导入…", lambda s, progress: import_sources(s, sources, replace=replace, report_dir=_report_dir(),
+                                                           progress=progress))
+_show_last_import()
+
+# -- demo ----------------------------------------------------------------------------------
+st.subheader("演示数据")
+c1, c2, c3 = st.columns([1, 1, 2])
+shops_n = c1.number_input("店铺数", 5, 200, 40, key="demo_shops")
+days_n = c2.number_input("天数", 7, 365, 120, key="demo_days")
+c3.caption("生成一个跨平台、多类目的演示数据集（聊天、评价、订单、退款、平台介入），并导入当前数据库。"
+           "40 家店 × 120 天约 120 万条消息，需要半分钟左右。")
+if c3.button("载入演示数据", key="load_demo", icon=":material/auto_awesome:"):
+    out = Path(data.store_path()).parent / "demo"
+
+    def _demo(store, progress):
+        with st.spinner("正在生成演示数据…"):
+            write_demo(out, DemoConfig(shops=int(shops_n), days=int(days_n)))
+        return import_paths(store, [out], report_dir=_report_dir(), progress=progress)
+
+    _run("正在生成并导入演示数据…", _demo)
+    st.rerun()
+
+# -- overview ------------------------------------------------------------------------------
+st.subheader("数据概览")
+rd = data.reader()
+info = data.overview(data.store_path(), rd.version) if rd else None
+if info is None:
+    widgets.empty_state("数据库还是空的。", "上传店铺导出的文件，或点击“载入演示数据”。")
+else:
+    c = st.columns(4)
+    c[0].metric("店铺", f"{info['shops']:,}")
+    c[1].metric("会话", f"{info['sessions']:,}")
+    c[2].metric("消息", f"{info['messages']:,}")
+    c[3].metric("覆盖天数", f"{info['days']:,}", help=f"{info['start']} ~ {info['end']}（店铺当地日期）")
+    missing = [t for t in TABLES if t not in info["present"]]
+    if missing:
+        st.caption("尚未导入：" + "、".join(f"{t}（{TABLES[t].label}）" for t in missing) + "。相关指标会显示为不可用并说明原因。")
+    left, right = st.columns([1, 2])
+    with left:
+        widgets.table(info["tables"], "各表行数", key="ov_tables")
+    with right:
+        widgets.table(info["per_shop"], "店铺数据覆盖", key="ov_shops", height=300)
+    with st.expander("导入历史"):
+        hist = data.imports_history(data.store_path(), rd.version)
+        st.dataframe(hist, hide_index=True)
+        if not hist.empty:
+            st.download_button("下载导入历史（CSV）", data=table_csv(hist), file_name="导入历史.csv", key="hist_csv",
+                               on_click="ignore")
