@@ -60,7 +60,7 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
     Empty buckets stay gaps (never drawn as 0); hover shows formatted values and the sample n;
     ``pending`` buckets (FCR's 72-hour observation window) are shaded and labelled 待定.
     """
-    x = [str(b) for b in values.index]
+    x = [str(b) for b in values.index]  # ISO dates on a date axis
     fig = go.Figure()
     hover_n = [f"n = {int(v):,}" if v == v and v is not None else "n = 0"
                for v in (n.reindex(values.index) if n is not None else [None] * len(values))]
@@ -84,7 +84,9 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
                       annotation_text="观察期·待定", annotation_position="top left")
     _layout(fig, f"{metric.name}趋势 · {TREND_GRAINS[grain][0]}")
     _y_axis(fig, metric)
-    fig.update_xaxes(title_text={"day": "日期", "week": "周（周一）", "month": "月份"}[grain], type="category")
+    fig.update_xaxes(title_text={"day": "日期", "week": "周（周一）", "month": "月份"}[grain], type="date",
+                     tickformat={"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[grain],
+                     hoverformat="%Y-%m-%d", dtick={"day": 86400000 * 3, "week": 86400000 * 7, "month": "M1"}[grain])
     return fig
 
 
@@ -169,7 +171,7 @@ def funnel_figure(inquiries: float, ordered: float, paid: float) -> go.Figure:
     """询单 → 下单 → 付款 (buyer-days), with the conversion at each step."""
     fig = go.Figure(go.Funnel(
         y=["询单人数", "下单人数", "付款人数"], x=[inquiries, ordered, paid],
-        textinfo="value+percent initial+percent previous", marker={"color": [COLORS["shop"], "#60a5fa", COLORS["good"]]},
+        texttemplate="%{value:,} 人<br>占询单 %{percentInitial:.1%}", textposition="inside", marker={"color": [COLORS["shop"], "#60a5fa", COLORS["good"]]},
         hovertemplate="%{y}：%{x:,} 人<br>占询单：%{percentInitial:.1%}<br>占上一步：%{percentPrevious:.1%}<extra></extra>"))
     _layout(fig, "询单转化漏斗（人，按买家·日计）", height=320)
     return fig

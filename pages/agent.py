@@ -66,7 +66,7 @@ if worst.empty:
     widgets.empty_state("本期该客服没有 1–3 分的评价。", "可以换一个更长的周期查看。")
 else:
     shown = pd.DataFrame({"会话ID": worst["session_id"], "评分": worst["rating"], "评价": worst["rating"].map(RATING_LABELS),
-                          "标签": worst["tags"], "评价内容": worst["comment"], "邀评时间": worst["invited_at"],
+                          "标签": worst["tags"].fillna(""), "评价内容": worst["comment"].fillna(""), "邀评时间": worst["invited_at"],
                           "首次响应(秒)": worst["first_wait"]})
     event = widgets.table(shown, f"差评会话_{agent_id}_{view.file_stem}", key="worst_table", report=report,
                           on_select="rerun", selection_mode="single-row", height=280)

@@ -97,7 +97,8 @@ if sessions.empty:
 else:
     shown = pd.DataFrame({
         "会话ID": sessions["session_id"], "评分": sessions["rating"],
-        "评价": sessions["rating"].map(RATING_LABELS), "标签": sessions["tags"], "评价内容": sessions["comment"],
+        "评价": sessions["rating"].map(RATING_LABELS), "标签": sessions["tags"].fillna(""),
+        "评价内容": sessions["comment"].fillna(""),
         "客服": sessions["agent_name"].fillna(sessions["agent_id"]).fillna("（机器人接待）"),
         "邀评时间": sessions["invited_at"], "首次响应(秒)": sessions["first_wait"], "轮次": sessions["n_rounds"],
     })

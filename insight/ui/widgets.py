@@ -68,10 +68,10 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
     event = st.dataframe(frame, hide_index=True, column_config=column_config, height=height, key=key, **kwargs)
     out = frame if export is None else export
     stem = safe_filename(name)
-    c1, c2, _ = st.columns([1, 1, 6])
-    c1.download_button("下载 CSV", data=lambda: table_csv(out), file_name=f"{stem}.csv", mime="text/csv",
+    row = st.container(horizontal=True)
+    row.download_button("下载 CSV", data=lambda: table_csv(out), file_name=f"{stem}.csv", mime="text/csv",
                        key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    c2.download_button("下载 Excel", data=lambda: table_xlsx(out), file_name=f"{stem}.xlsx",
+    row.download_button("下载 Excel", data=lambda: table_xlsx(out), file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
     if report is not None:
