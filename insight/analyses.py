@@ -4,6 +4,7 @@ satisfaction, the per-agent table, and the evaluated sessions with their transcr
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .derive import SalesSettings, hours_bucket_sql
@@ -103,7 +104,7 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
     table.insert(0, "agent_name", [names["agent_name"].get(a, a) if a in names.index else a for a in table.index])
     table.insert(1, "team", [names["team"].get(a) if a in names.index else None for a in table.index])
     kinds = [names["kind"].get(a) if a in names.index else "human" for a in table.index]
-    table = table[[k != "robot" for k in kinds]]
+    table = table.loc[np.array([k != "robot" for k in kinds], dtype=bool)]  # (an empty list would pick columns)
     table.index.name = "agent_id"
     n_eval = dens["satisfaction_rate"].reindex(table.index) if "satisfaction_rate" in dens else None
     if n_eval is not None:

@@ -78,7 +78,8 @@ class HtmlReport:
             elif kind == "note":
                 body.append(f"<p class='note'>{html.escape(item)}</p>")
             elif kind == "table":
-                body.append(item.to_html(index=False, na_rep="—", border=0, escape=True))
+                shown = item.astype(object).where(item.notna(), "—")
+                body.append(shown.to_html(index=False, border=0, escape=True))
             elif kind == "figure":
                 body.append(item.to_html(full_html=False, include_plotlyjs=not plotly_included,
                                          config={"displaylogo": False}))

@@ -75,3 +75,10 @@ def test_evaluated_sessions_pass_the_hours_filter_by_invitation_time(tmp_path):
     store = _store(tmp_path)  # chats at 10:00, invitations at 11:00: both working hours
     assert len(evaluated_sessions(store.con, "S1", DAY, Filters(hours="work"))) == 6
     assert len(evaluated_sessions(store.con, "S1", DAY, Filters(hours="off"))) == 0
+
+
+def test_agent_table_is_empty_but_well_formed_when_no_agent_qualifies(tmp_path):
+    store = load(tmp_path, messages=messages_of(Chat("c1").buyer("10:00:00").agent("10:00:05")))
+    table = agent_table(MetricEngine(store), "S1", Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10)),
+                        Filters(channel="robot"))
+    assert table.empty and "consult_buyers" in table.columns

@@ -16,6 +16,9 @@ __all__ = ["require_navigation"]
 
 
 def require_navigation() -> None:
-    if PagesManager.uses_pages_directory:
+    # Once per browser session at most: a rerun drops a button's click, and Streamlit's test
+    # harness re-enables the old mode on every run.
+    if PagesManager.uses_pages_directory and not st.session_state.get("_navigation_checked"):
+        st.session_state["_navigation_checked"] = True
         PagesManager.uses_pages_directory = False
         st.rerun()

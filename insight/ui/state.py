@@ -59,12 +59,12 @@ def synced(widget, key: str, options: list | None, default, parse=str, to_text=s
         values[key] = value if options is None or value in options else default
     if options is not None and values[key] not in options:  # e.g. another shop's agent
         values[key] = default
-    if st.session_state.get(key) != values[key]:
-        st.session_state[key] = values[key]
+    # The widget starts from the session's value: Streamlit gives a widget on another page a
+    # fresh state, so the value is passed in rather than kept in widget state.
     if options is not None:
-        value = widget(options=options, key=key, **kwargs)
+        value = widget(options=options, index=options.index(values[key]), key=key, **kwargs)
     else:
-        value = widget(key=key, **kwargs)
+        value = widget(value=values[key], key=key, **kwargs)
     values[key] = value
     text = to_text(value)
     if st.query_params.get(key) != text:

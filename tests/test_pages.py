@@ -1,0 +1,149 @@
+"""Every page with AppTest: demo data, an empty store, every filter value, links, page switches."""
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO, Chat, messages_of, write_dataset
+from insight import Store, import_paths
+from insight.demo import DemoConfig, write_demo
+from insight.metrics import CHANNELS, HOURS, STAGES
+from insight.periods import PRESETS
+
+APP = str(REPO / "app.py")
+ANALYSIS = ["pages/satisfaction.py", "pages/capability.py", "pages/agents.py", "pages/agent.py"]
+ALL_PAGES = ["pages/home.py", *ANALYSIS, "pages/data.py"]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pages")
+    write_demo(folder / "demo", DemoConfig(shops=10, days=40, seed=5, sessions_per_day=10))
+    db = folder / "store.duckdb"
+    with Store(db) as store:
+        import_paths(store, [folder / "demo"])
+    return db
+
+
+def _open(db, page, params=None) -> AppTest:
+    os.environ["INSIGHT_DB"] = str(db)
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    if page != "pages/home.py":
+        at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _param(at: AppTest, key: str) -> str:
+    value = at.query_params[key]
+    return value[-1] if isinstance(value, list) else value
+
+
+@pytest.fixture(autouse=True)
+def _restore_env():
+    before = os.environ.get("INSIGHT_DB")
+    yield
+    if before is None:
+        os.environ.pop("INSIGHT_DB", None)
+    else:
+        os.environ["INSIGHT_DB"] = before
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_every_page_renders_on_demo_data(demo_db, page):
+    at = _open(demo_db, page)
+    assert not at.error, [e.value for e in at.error]
+    assert at.metric, "every page shows figures"
+    if page in ANALYSIS:
+        assert at.get("plotly_chart"), "analysis pages draw charts"
+        assert at.selectbox(key="shop").value == "S001"
+        assert at.sidebar.button or at.get("download_button")
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_every_page_on_an_empty_store_says_what_to_do(tmp_path, page):
+    at = _open(tmp_path / "empty.duckdb", page)
+    text = " ".join(i.value for i in at.info)
+    assert "数据管理" in text or "还没有" in text or "空的" in text
+    assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("page", ANALYSIS)
+def test_every_filter_value_renders(demo_db, page):
+    at = _open(demo_db, page)
+    for key, values in (("channel", CHANNELS), ("stage", STAGES), ("hours", HOURS)):
+        for value in values:
+            at.radio(key=key).set_value(value).run()
+            assert not at.exception, (key, value, [e.message for e in at.exception])
+            assert _param(at, key) == value
+        at.radio(key=key).set_value("all").run()
+    for kind in PRESETS:
+        at.selectbox(key="period").set_value(kind).run()
+        assert not at.exception, (kind, [e.message for e in at.exception])
+    for shop in ("S002", "S007"):
+        at.selectbox(key="shop").set_value(shop).run()
+        assert not at.exception, (shop, [e.message for e in at.exception])
+
+
+def test_a_link_reproduces_the_view(demo_db):
+    at = _open(demo_db, "pages/satisfaction.py",
+               {"shop": "S003", "period": "last7", "date": "2026-10-20", "channel": "manual", "hours": "work"})
+    assert at.selectbox(key="shop").value == "S003"
+    assert at.radio(key="channel").value == "manual" and at.radio(key="hours").value == "work"
+    caption = " ".join(c.value for c in at.caption)
+    assert "2026-10-14 ~ 2026-10-20" in caption and "人工" in caption and "工作时间" in caption
+
+
+def test_filters_survive_a_page_switch(demo_db):
+    at = _open(demo_db, "pages/satisfaction.py")
+    at.radio(key="channel").set_value("robot").run()
+    at.selectbox(key="shop").set_value("S004").run()
+    at.switch_page("pages/agents.py").run()
+    assert not at.exception
+    assert at.radio(key="channel").value == "robot" and at.selectbox(key="shop").value == "S004"
+    assert _param(at, "shop") == "S004"
+
+
+def test_sales_settings_apply_live(demo_db):
+    at = _open(demo_db, "pages/agents.py")
+    before = {m.label: m.value for m in at.metric}
+    at.number_input(key="valid").set_value(7).run()
+    at.selectbox(key="attr").set_value("payment").run()
+    assert not at.exception
+    after = {m.label: m.value for m in at.metric}
+    assert before["询单转化率 ↑"] != after["询单转化率 ↑"]
+    assert "付款判定" in " ".join(c.value for c in at.caption)
+
+
+def test_agent_page_follows_the_link(demo_db):
+    with Store(demo_db) as store:  # the app holds it read-write: same configuration
+        agent = store.con.execute("SELECT agent_id FROM agents WHERE shop_id = 'S002' AND kind = 'human' "
+                                  "ORDER BY agent_id LIMIT 1 OFFSET 1").fetchone()[0]
+    at = _open(demo_db, "pages/agent.py", {"shop": "S002", "agent": agent})
+    assert at.selectbox(key="agent").value == agent
+
+
+def test_unavailable_metrics_say_why(tmp_path):
+    folder = write_dataset(tmp_path / "d", messages=messages_of(Chat("c1").buyer("10:00:00").agent("10:00:05")))
+    with Store(tmp_path / "store.duckdb") as store:
+        import_paths(store, [folder])
+    at = _open(tmp_path / "store.duckdb", "pages/capability.py")
+    captions = " ".join(c.value for c in at.caption)
+    assert "无法计算" in captions and "refunds" in captions
+    assert "同行基准不可用" in captions or "无同行基准" in " ".join(m.value for m in at.markdown)
+    assert all(m.value != "0" for m in at.metric if "退款" in m.label)
+
+
+def test_data_page_loads_the_demo_into_an_empty_store(tmp_path):
+    at = _open(tmp_path / "new.duckdb", "pages/data.py")
+    at.number_input(key="demo_shops").set_value(5).run()
+    at.number_input(key="demo_days").set_value(7).run()
+    at.button(key="load_demo").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["店铺"] == "5"
+    at.switch_page("pages/satisfaction.py").run()
+    assert not at.exception and at.metric
