@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 DB     ?= data/insight.duckdb
 DEMO   ?= data/demo
 
-.PHONY: run test venv demo bench clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test venv demo bench browser clean
 
 venv: $(STAMP)
 
@@ -29,11 +31,20 @@ demo: $(DB)
 run: $(STAMP) $(DB)
 	INSIGHT_DB=$(DB) $(VENV)/bin/streamlit run app.py
 
-test: $(STAMP)
+# The browser test drives Debian's Chromium (Playwright's own browser download is not used);
+# CJK fonts so that screenshots show Chinese, not boxes.
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
+	  echo "Installing chromium and fonts-noto-cjk (apt-get)…"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(PY) bench/pipeline.py
+	$(PY) bench/pages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

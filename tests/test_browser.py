@@ -1,0 +1,90 @@
+"""The app in a real browser: `streamlit run` on a free localhost port, Debian's Chromium driven
+by Playwright. Opens every page, changes a filter through the sidebar, downloads a CSV and checks
+it, uploads a file with platform headers, and saves screenshots to tests/screenshots/."""
+
+import urllib.parse
+
+import pytest
+
+from browser import chromium, streamlit_server, wait_rendered
+from conftest import REPO
+from insight import Store, import_paths
+from insight.demo import DemoConfig, write_demo
+
+SHOTS = REPO / "tests" / "screenshots"
+PAGES = {"home": "", "satisfaction": "satisfaction", "capability": "capability", "agents": "agents",
+         "agent": "agent", "data": "data"}
+TITLES = {"home": "服务洞察", "satisfaction": "满意度监测", "capability": "服务能力诊断", "agents": "客服绩效",
+          "agent": "客服个人", "data": "数据管理"}
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    write_demo(folder / "demo", DemoConfig(shops=10, days=40, seed=11, sessions_per_day=10))
+    db = folder / "store.duckdb"
+    with Store(db) as store:
+        import_paths(store, [folder / "demo"])
+    with streamlit_server(db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium(height=1400) as pg:
+        yield pg
+
+
+def test_every_page_opens_with_its_title_and_no_error(app_url, page):
+    for name, path in PAGES.items():
+        page.goto(f"{app_url}/{path}")
+        wait_rendered(page)
+        assert TITLES[name] in page.locator("h1").first.inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0, name
+        if name in ("satisfaction", "capability", "agents", "agent"):
+            page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_sidebar_filter_changes_the_view_and_the_link(app_url, page):
+    page.goto(f"{app_url}/satisfaction")
+    wait_rendered(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("人工", exact=True).click()
+    wait_rendered(page)
+    page.wait_for_function("() => location.search.includes('channel=manual')", timeout=30_000)
+    assert "人工" in page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first.inner_text()
+    link = page.url
+    page.goto(link)  # the link reproduces the view in a new session
+    wait_rendered(page)
+    checked = page.locator('[data-testid="stSidebar"] [role="radiogroup"] input:checked').first
+    assert checked.evaluate("e => e.closest('label').innerText").strip() == "人工"
+    page.screenshot(path=str(SHOTS / "satisfaction-manual.png"), full_page=True)
+
+
+def test_a_table_downloads_as_csv_with_its_content(app_url, page, tmp_path):
+    page.goto(f"{app_url}/agents?" + urllib.parse.urlencode({"period": "last30"}))
+    wait_rendered(page)
+    button = page.get_by_role("button", name="下载 CSV").first
+    with page.expect_download() as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename.startswith("客服绩效_S001_") and download.suggested_filename.endswith(".csv")
+    path = tmp_path / "agents.csv"
+    download.save_as(path)
+    text = path.read_bytes().decode("utf-8-sig")
+    header, first = text.splitlines()[:2]
+    assert header.startswith("客服账号,客服,分组,咨询人数,接待人数")
+    assert first.startswith("S001-A")
+
+
+def test_an_upload_with_platform_headers_gets_a_mapping(app_url, page, tmp_path):
+    upload = tmp_path / "店铺导出.csv"
+    upload.write_text("店铺编号,店铺名,平台,主营类目,店铺层级\nS001,云朵,taobao,服饰,3\n", encoding="utf-8")
+    page.goto(f"{app_url}/data")
+    wait_rendered(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    page.get_by_text("识别为 shops").wait_for(timeout=30_000)
+    wait_rendered(page)
+    assert page.get_by_role("button", name="开始导入 1 个文件").is_visible()
+    page.screenshot(path=str(SHOTS / "data-upload.png"), full_page=True)
