@@ -61,7 +61,7 @@ def tag_top(engine: MetricEngine, shop_id: str, period: Period, filters: Filters
 
 
 def _bad_sessions(engine: MetricEngine, shop_id: str, period: Period, filters: Filters) -> float:
-    sums = engine.sums([shop_id], period, filters)
+    sums = engine.sums([shop_id], period, filters, tables=("parts",))
     return float(sums[["ev_r1", "ev_r2", "ev_r3"]].sum(axis=1).iloc[0])
 
 
@@ -72,8 +72,8 @@ def rating_mix(engine: MetricEngine, shop_id: str, period: Period, filters: Filt
     ``contribution`` is Δshare for levels 4–5 and −Δshare for levels 1–3: each side adds up to
     Δ满意率, and ``share_of_change`` is each level's contribution / Δ满意率 within its side.
     """
-    now = engine.sums([shop_id], period, filters).iloc[0]
-    before = engine.sums([shop_id], period.previous(), filters).iloc[0]
+    now = engine.sums([shop_id], period, filters, tables=("parts",)).iloc[0]
+    before = engine.sums([shop_id], period.previous(), filters, tables=("parts",)).iloc[0]
     n_now, n_before = now["ev_rated"], before["ev_rated"]
     rows = []
     for level in range(1, 6):

@@ -123,22 +123,27 @@ class MetricEngine:
         return "parts_sales_live"
 
     def sum_arrays(self, shops: list[str] | None, period: Period, filters: Filters,
-                   settings: SalesSettings | None = None, group_by: str | None = None):
+                   settings: SalesSettings | None = None, group_by: str | None = None,
+                   tables: tuple[str, ...] = ("parts", "parts_sales")):
         """(group keys, {measure: numpy array}) — Σ of every measure per group.
 
-        ``group_by``: None (one group), 'shop', 'agent' or a trend grain. With an agent filter, or
-        grouped by agent, measures with an agent view read it. Numpy, not pandas: this is the hot path.
+        ``group_by``: None (one group), 'shop', 'agent', 'segment' (channel|stage), a trend grain, or
+        'shop:<grain>'. With an agent filter, or grouped by agent, measures with an agent view read it.
+        ``tables``: the parts tables to read (measures of the others are 0). Numpy, not pandas: this is
+        the hot path.
         """
         settings = settings or SalesSettings()
         filters.validate()
         agent_view = filters.agent is not None or group_by == "agent"
-        group_sql = {None: "'all'", "shop": "shop_id", "agent": "agent_id"}.get(group_by)
+        group_sql = {None: "'all'", "shop": "shop_id", "agent": "agent_id",
+                     "segment": "channel || '|' || stage"}.get(group_by)
         if group_by and group_by.startswith("shop:"):  # shop × trend bucket, for peer trends
             group_sql = f"shop_id || '|' || CAST({TREND_GRAINS[group_by[5:]][2]} AS VARCHAR)"
         elif group_sql is None:
             group_sql = TREND_GRAINS[group_by][2]
         results = []
-        for table in ("parts", "parts_sales"):
+        skipped = [m for m in self.reg.measures.values() if m.table not in tables]
+        for table in tables:
             names = [m for m in self.reg.measures.values() if m.table == table]
             cols = ", ".join(
                 f"coalesce(sum({(m.agent_variant if agent_view and m.agent_variant else m.name)}), 0) AS {m.name}"
@@ -174,12 +179,15 @@ class MetricEngine:
                 if rows:
                     col[rows] = np.asarray(res[m.name], dtype=float)
                 out[m.name] = col
+        for m in skipped:
+            out[m.name] = np.zeros(len(keys))
         return keys, out
 
     def sums(self, shops: list[str] | None, period: Period, filters: Filters,
-             settings: SalesSettings | None = None, group_by: str | None = None) -> pd.DataFrame:
+             settings: SalesSettings | None = None, group_by: str | None = None,
+             tables: tuple[str, ...] = ("parts", "parts_sales")) -> pd.DataFrame:
         """``sum_arrays`` as a DataFrame indexed by group."""
-        keys, cols = self.sum_arrays(shops, period, filters, settings, group_by)
+        keys, cols = self.sum_arrays(shops, period, filters, settings, group_by, tables)
         return pd.DataFrame(cols, index=pd.Index(keys, name="g"))
 
     # -- evaluation -----------------------------------------------------------------
@@ -350,6 +358,25 @@ class MetricEngine:
             n.index = values.index
             return values, reasons, n
         return values, reasons
+
+    def split(self, shop_id: str, period: Period, key: str, hours: str = "all") -> pd.DataFrame:
+        """``key`` for 人工/机器人 × 全部/售前/售后 from one grouped sum: channel, stage, value, n, reason."""
+        metric = self.reg[key]
+        table = self.reg.measures[metric.numerator[0]].table
+        keys, cols = self.sum_arrays([shop_id], period, Filters(hours=hours), group_by="segment", tables=(table,))
+        rows = []
+        for channel in ("manual", "robot"):
+            for stage in ("all", "presale", "aftersale"):
+                # 'all' takes every stage value of the channel, as the filter does (facts without a
+                # stage are stored as 'none').
+                idx = [i for i, g in enumerate(keys)
+                       if g is not None and g.split("|")[0] == channel and stage in ("all", g.split("|")[1])]
+                one = {name: np.array([col[idx].sum()]) for name, col in cols.items()}
+                values, reasons, nums, dens = self.evaluate_arrays(one, 1, Filters(channel, stage, hours))
+                n = dens[key][0] if key in dens else nums[key][0]
+                rows.append({"channel": CHANNELS[channel], "stage": STAGES[stage],
+                             "value": _none_if_nan(values[key][0]), "n": float(n), "reason": reasons[key][0]})
+        return pd.DataFrame(rows).astype({"value": float})
 
     def by_agent(self, shop_id: str, period: Period, filters: Filters = Filters(),
                  settings: SalesSettings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

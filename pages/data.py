@@ -113,7 +113,7 @@ if uploads:
         fid = f"{up.name}_{up.size}"
         guess = suggest_table(up.name, headers)
         needs_work = guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers)))
-        with st.expander(f"📄 {up.name} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
+        with st.expander(f"{up.name} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
                          expanded=needs_work):
             tables = list(TABLES)
             table = st.selectbox("这是哪张表", tables, index=tables.index(guess) if guess else None,

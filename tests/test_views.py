@@ -245,3 +245,25 @@ def test_progress_protocol_for_the_app(tmp_path):
     import_sources(Store(None), [SourceFile(folder / "shops.csv", "shops"), SourceFile(folder / "messages.csv", "messages")],
                    progress=bar)
     assert bar.total == 5 and bar.done == bar.total and bar.labels
+
+
+def test_split_from_one_grouped_sum_equals_each_filtered_computation(tmp_path):
+    chats = [Chat("c1", "b1").buyer("10:00:00").agent("10:00:10"),
+             Chat("c2", "b2").buyer("11:00:00").robot("11:00:01"),
+             Chat("c3", "b3").buyer("12:00:00").agent("12:05:00")]
+    evals = [{"session_id": s, "shop_id": "S1", "buyer_id": b, "invited_by": "agent", "invited_at": f"2024-05-10 {h}:30:00",
+              "rating": r, "rated_at": f"2024-05-10 {h}:31:00"}
+             for s, b, h, r in (("c1", "b1", 10, 5), ("c2", "b2", 11, 2), ("c3", "b3", 12, 4))]
+    orders = [{"order_id": "o1", "shop_id": "S1", "buyer_id": "b3", "created_at": "2024-05-01 09:00:00",
+               "paid_at": "2024-05-01 09:01:00", "amount": "10.00"}]
+    store = load(tmp_path, messages=messages_of(*chats), evaluations=evals, orders=orders)
+    engine = MetricEngine(store)
+    period = Period(DAY, DAY)
+    for key in ("satisfaction_rate", "reply_3min_rate_msg", "inquiry_buyers"):
+        split = engine.split("S1", period, key)
+        for row in split.itertuples():
+            channel = {"人工": "manual", "机器人": "robot"}[row.channel]
+            stage = {"全部": "all", "售前": "presale", "售后": "aftersale"}[row.stage]
+            expected = engine.compute("S1", period, Filters(channel, stage))[key]
+            assert (row.value if row.value == row.value else None) == expected.value, (key, channel, stage)
+            assert (row.reason if isinstance(row.reason, str) else None) == expected.reason

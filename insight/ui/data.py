@@ -18,7 +18,7 @@ import streamlit as st
 
 from .. import analyses
 from ..derive import SalesSettings
-from ..metrics import CHANNELS, STAGES, Filters, MetricEngine
+from ..metrics import Filters, MetricEngine
 from ..periods import Period
 from ..schema import TABLES
 from ..store import Store, default_db_path
@@ -113,6 +113,8 @@ def overview(path: str, version: str) -> dict | None:
                       (SELECT count(*) FROM f_sessions x WHERE x.shop_id = s.shop_id) AS 会话数,
                       EXISTS (SELECT 1 FROM sessions y WHERE y.shop_id = s.shop_id) AS 有会话表
                FROM shops s LEFT JOIN f_shop_span f USING (shop_id) ORDER BY s.shop_id""").df()
+        for col in ("数据开始", "数据结束"):
+            per_shop[col] = per_shop[col].dt.date
         return {
             "shops": store.row_count("shops"),
             "sessions": store.row_count("f_sessions"),
@@ -154,14 +156,8 @@ def peer_trend(path: str, version: str, shop_id: str, grain: str, end: dt.date, 
 def split(path: str, version: str, shop_id: str, period: Period, hours: str, key: str) -> pd.DataFrame:
     """``key`` by 人工/机器人 × 全部/售前/售后: channel, stage, value, n, reason."""
     rd, lock = _with(path, version)
-    rows = []
     with lock:
-        for channel in ("manual", "robot"):
-            for stage in ("all", "presale", "aftersale"):
-                value = rd.engine.compute(shop_id, period, Filters(channel, stage, hours))[key]
-                rows.append({"channel": CHANNELS[channel], "stage": STAGES[stage], "value": value.value,
-                             "n": value.n or 0, "reason": value.reason})
-    return pd.DataFrame(rows).astype({"value": float})
+        return rd.engine.split(shop_id, period, key, hours)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

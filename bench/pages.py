@@ -1,0 +1,77 @@
+"""Page benchmark: time from a filter change in the browser to a fully rendered page, for every
+analysis page, on a 40-shop × 120-day demo store (the `make run` store).
+
+A real `streamlit run` server and headless Chromium (Playwright): each step clicks a sidebar
+control and waits until no script is running and no element is stale. "miss" steps ask for a
+filter value not seen before (the loaders read the parts); "hit" steps return to a seen one.
+Prints figures; asserts nothing (target: under 1 s per page on this machine).
+
+    python bench/pages.py [--db data/insight.duckdb] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from browser import chromium, streamlit_server, wait_rendered  # noqa: E402
+
+PAGES = ["satisfaction", "capability", "agents", "agent"]
+# (label to click in the sidebar, kind): a cache miss first, then back to a value already shown.
+STEPS = [("人工", "miss"), ("机器人", "miss"), ("全部", "hit"), ("非工作时间", "miss"), ("全天", "hit")]
+
+
+def _store(db: Path) -> Path:
+    if db.exists():
+        return db
+    from insight import Store, import_paths
+    from insight.demo import DemoConfig, write_demo
+
+    folder = REPO / "bench" / "out" / "pages-demo"
+    print(f"building the demo store {db} (40 shops × 120 days)…", flush=True)
+    write_demo(folder, DemoConfig())
+    with Store(db) as store:
+        import_paths(store, [folder])
+    return db
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default=str(REPO / "bench" / "out" / "pages.duckdb"))
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of the steps per page")
+    args = ap.parse_args()
+    db = _store(Path(args.db))
+    rows = []
+    with streamlit_server(db) as url, chromium(height=1400) as page:
+        for name in PAGES:
+            t0 = time.perf_counter()
+            page.goto(f"{url}/{name}")
+            wait_rendered(page, 120_000)
+            cold = time.perf_counter() - t0
+            times = {"miss": [], "hit": []}
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            for _ in range(args.repeat):
+                for label, kind in STEPS:
+                    t0 = time.perf_counter()
+                    sidebar.get_by_text(label, exact=True).first.click()
+                    wait_rendered(page, 120_000)
+                    times[kind].append(time.perf_counter() - t0)
+                # A new period is a cache miss for every loader on the page.
+            rows.append((name, cold, times))
+    print(f"\nstore: {db}")
+    print(f"{'page':<14}{'first load s':>14}{'change (new) median s':>24}{'max s':>8}{'change (seen) median s':>25}")
+    for name, cold, times in rows:
+        miss, hit = times["miss"], times["hit"]
+        print(f"{name:<14}{cold:>14.2f}{statistics.median(miss):>24.2f}{max(miss):>8.2f}{statistics.median(hit):>25.2f}")
+    print("\n'new' repeats count as misses only in the first round; later rounds hit the cache.")
+
+
+if __name__ == "__main__":
+    main()
