@@ -1,0 +1,414 @@
+"""咨询场景: a jieba + scikit-learn classifier that maps every chat to one scenario of the fixed
+taxonomy (``data/scenarios/taxonomy.csv``) and says which buyer sentences, and which words in
+them, triggered it.
+
+- Turn level: one ``Pipeline`` (word tf-idf over jieba tokens + character n-grams → logistic
+  regression) over buyer sentences, with a ``chitchat`` class for 你好/在吗/好的/order numbers.
+- Session level: each buyer turn votes with its class probabilities weighted by its own
+  confidence; chit-chat turns carry no weight. Decoding is hierarchical (level 1, then level 2
+  inside it, then level 3 inside that), so the three levels always agree. Too little evidence or
+  too low a share → ``service.other.other``.
+- Triggers: the turns that gave the chosen code most of its score, each with the words whose
+  tf-idf × coefficient weighed most (eli5's linear explanation).
+
+The corpus is the product's own (``data/scenarios/corpus.txt``), augmented deterministically;
+corrections saved in a store are added at the next training.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+import re
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UsageError
+
+__all__ = ["Taxonomy", "taxonomy", "normalise", "tokenize", "load_corpus", "augment", "train", "ScenarioModel",
+           "load_model", "model_path", "CHITCHAT", "OTHER", "evaluate_dialogues", "SEED"]
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+CHITCHAT = "chitchat"
+OTHER = "service.other.other"
+SEED = 20261122
+# Session decoding: below this much weighted evidence, or this share for the winner, the chat is 其他.
+MIN_EVIDENCE = 0.35
+MIN_SHARE = 0.22
+TRAINING_PARAMS = {"C": 8.0, "word_ngrams": (1, 2), "char_ngrams": (1, 3), "augment": 6, "seed": SEED}
+
+
+# -- taxonomy ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Taxonomy:
+    codes: tuple[str, ...]
+    names: dict  # code -> (l1, l2, l3)
+    descriptions: dict
+
+    def levels(self, code: str) -> tuple[str, str, str]:
+        return self.names[code]
+
+    def prefix(self, code: str, level: int) -> str:
+        """The code's level-``level`` key: 'aftersale', 'aftersale.refund', 'aftersale.refund.apply'."""
+        return ".".join(code.split(".")[:level])
+
+    def label(self, key: str) -> str:
+        """Chinese name of a level-1, level-2 or level-3 key."""
+        level = key.count(".") + 1
+        code = next(c for c in self.codes if self.prefix(c, level) == key)
+        return self.names[code][level - 1]
+
+
+@lru_cache(maxsize=1)
+def taxonomy() -> Taxonomy:
+    with open(DATA / "taxonomy.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return Taxonomy(tuple(r["code"] for r in rows), {r["code"]: (r["l1"], r["l2"], r["l3"]) for r in rows},
+                    {r["code"]: r["description"] for r in rows})
+
+
+# -- text normalisation ------------------------------------------------------------------------
+# Placeholders, as exports anonymise them and as real text shows them, become one token each.
+_PLACEHOLDERS = [
+    (re.compile(r"#E-[a-z]\[[^\]]*\]|\[[\u4e00-\u9fa5A-Za-z]{1,4}\]|/:[^\s/]{1,8}|<表情>"), " xemojix "),
+    (re.compile(r"\[ORDERID_\d+\]|<订单号>", re.I), " xorderx "),
+    (re.compile(r"\[USERID_\d+\]", re.I), " xnamex "),
+    (re.compile(r"\[(姓名|昵称|用户)x?\]|<姓名>"), " xnamex "),
+    (re.compile(r"\[(地址|站点|城市)x?\]|<地址>"), " xaddrx "),
+    (re.compile(r"\[(电话|手机|手机号)x?\]|<手机号>|(?<!\d)1[3-9]\d{9}(?!\d)"), " xphonex "),
+    (re.compile(r"\[(金额|价格)x?\]|<金额>|[¥￥]\s*\d+(\.\d+)?|\d+(\.\d+)?\s*元"), " xamountx "),
+    (re.compile(r"https?://\S+|<链接>|\[链接x?\]", re.I), " xurlx "),
+    (re.compile(r"\[(日期|时间)x?\]|\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?"), " xdatex "),
+    (re.compile(r"(?<![a-z])\d{10,}(?![a-z])"), " xorderx "),
+    (re.compile(r"\[数字x?\]|<数字>|\d+"), " xnumx "),
+]
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=200_000)
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    for pattern, token in _PLACEHOLDERS:
+        text = pattern.sub(token, text)
+    return _SPACES.sub(" ", text).strip()
+
+
+_jieba = None
+_PUNCT = re.compile(r"^[\W_]+$")
+
+
+def _tokenizer():
+    global _jieba
+    if _jieba is None:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        tk = jieba.Tokenizer()
+        tk.load_userdict(str(DATA / "userdict.txt"))
+        _jieba = tk
+    return _jieba
+
+
+@lru_cache(maxsize=200_000)
+def _tokens(normalised: str) -> tuple[str, ...]:
+    return tuple(t for t in _tokenizer().lcut(normalised) if t.strip() and not _PUNCT.match(t))
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba words of the normalised text (placeholders stay single tokens, punctuation goes)."""
+    return list(_tokens(normalise(text)))
+
+
+# -- corpus ----------------------------------------------------------------------------------------
+def load_corpus(path: Path | None = None) -> list[tuple[str, str]]:
+    """(text, code) pairs of the corpus file; codes are checked against the taxonomy."""
+    path = path or DATA / "corpus.txt"
+    known = set(taxonomy().codes) | {CHITCHAT}
+    out, code = [], None
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("# "):
+            continue
+        if line.startswith("## "):
+            code = line[3:].strip()
+            if code not in known:
+                raise UsageError(f"{path} 第 {n} 行: 未知场景代码 {code!r}")
+            continue
+        if code is None:
+            raise UsageError(f"{path} 第 {n} 行: 语句前缺少“## 场景代码”")
+        out.append((line, code))
+    return out
+
+
+_PREFIXES = ["", "", "", "你好 ", "亲 ", "请问", "在吗 ", "你好，", "客服 ", "我想问下", "问一下", "那个", "麻烦问下",
+             "您好 请问", "亲亲 ", "喂 ", "hi "]
+_SUFFIXES = ["", "", "", "？", "呢", "啊", "呀", "吗", "哈", "?", " <表情>", "。", "！", "急", " 谢谢", "~", "，麻烦了"]
+_INSERTS = ["<订单号> ", "订单 <订单号> ", "", "", "", "这个 ", "我买的 ", "我的 "]
+
+
+def augment(pairs: list[tuple[str, str]], copies: int, seed: int = SEED) -> list[tuple[str, str]]:
+    """Each utterance as written plus ``copies`` variants: greetings, particles, order numbers,
+    emoji, and two sentences of the same scenario in one turn (buyers type several at once)."""
+    rng = random.Random(seed)
+    by_code: dict[str, list[str]] = {}
+    for text, code in pairs:
+        by_code.setdefault(code, []).append(text)
+    out = list(pairs)
+    for text, code in pairs:
+        for _ in range(copies):
+            roll = rng.random()
+            if code != CHITCHAT and roll < 0.2:
+                other = rng.choice(by_code[code])
+                variant = f"{text} {other}"
+            elif code != CHITCHAT and roll < 0.3:
+                variant = f"{rng.choice(by_code[CHITCHAT])} {text}"
+            else:
+                variant = text
+            if code != CHITCHAT and rng.random() < 0.3:
+                variant = rng.choice(_INSERTS) + variant
+            variant = rng.choice(_PREFIXES) + variant + rng.choice(_SUFFIXES)
+            if rng.random() < 0.08 and len(variant) > 4:  # a dropped character, as fast typing does
+                i = rng.randrange(len(variant))
+                variant = variant[:i] + variant[i + 1:]
+            out.append((variant, code))
+    return out
+
+
+# -- model -----------------------------------------------------------------------------------------
+def model_path() -> Path:
+    return DATA / "model.joblib"
+
+
+def _fingerprint(extra: list[tuple[str, str]]) -> str:
+    h = hashlib.sha256()
+    for name in ("corpus.txt", "taxonomy.csv", "userdict.txt"):
+        h.update((DATA / name).read_bytes())
+    h.update(json.dumps(TRAINING_PARAMS, sort_keys=True).encode())
+    h.update(Path(__file__).read_bytes())
+    for text, code in sorted(extra):
+        h.update(f"{code}\t{text}\n".encode())
+    return h.hexdigest()[:12]
+
+
+def _pipeline():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    p = TRAINING_PARAMS
+    features = FeatureUnion([
+        ("word", TfidfVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False, preprocessor=None,
+                                 ngram_range=p["word_ngrams"], sublinear_tf=True)),
+        ("char", TfidfVectorizer(analyzer="char_wb", preprocessor=normalise, ngram_range=p["char_ngrams"],
+                                 sublinear_tf=True, min_df=2)),
+    ])
+    return Pipeline([("features", features),
+                     ("clf", LogisticRegression(C=p["C"], max_iter=3000, class_weight="balanced"))])
+
+
+@dataclass
+class Trigger:
+    index: int
+    text: str
+    score: float
+    tokens: list[tuple[str, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "text": self.text, "score": round(self.score, 4),
+                "tokens": [{"token": t, "weight": round(w, 4)} for t, w in self.tokens]}
+
+
+@dataclass
+class ChatScenario:
+    code: str
+    confidence: float
+    triggers: list[Trigger]
+
+    def to_dict(self, chat_id=None) -> dict:
+        tax = taxonomy()
+        l1, l2, l3 = tax.levels(self.code)
+        out = {"id": chat_id} if chat_id is not None else {}
+        out.update({"scenario": self.code, "l1": l1, "l2": l2, "l3": l3, "confidence": round(self.confidence, 4),
+                    "triggers": [t.to_dict() for t in self.triggers]})
+        return out
+
+
+class ScenarioModel:
+    """A trained pipeline plus what session decoding needs. Load with ``load_model()``."""
+
+    def __init__(self, pipeline, version: str, trained_at: str, n_examples: int):
+        self.pipeline = pipeline
+        self.version = version
+        self.trained_at = trained_at
+        self.n_examples = n_examples
+        self.classes = list(pipeline.classes_)
+        tax = taxonomy()
+        self._chit = self.classes.index(CHITCHAT)
+        self._codes = [c for c in self.classes if c != CHITCHAT]
+        self._code_idx = np.array([self.classes.index(c) for c in self._codes])
+        missing = set(tax.codes) - set(self._codes)
+        if missing:
+            raise UsageError(f"模型缺少场景 {sorted(missing)}，请重新训练")
+        # Group matrices for hierarchical decoding: codes × level-1 keys, codes × level-2 keys.
+        self._groups = {}
+        for level in (1, 2):
+            keys = sorted({tax.prefix(c, level) for c in self._codes})
+            member = np.zeros((len(self._codes), len(keys)))
+            for i, c in enumerate(self._codes):
+                member[i, keys.index(tax.prefix(c, level))] = 1.0
+            self._groups[level] = (keys, member)
+        feats = pipeline.named_steps["features"]
+        self._feature_names = np.concatenate([
+            np.array(feats.transformer_list[0][1].get_feature_names_out(), dtype=object),
+            np.array(["·" + f for f in feats.transformer_list[1][1].get_feature_names_out()], dtype=object),
+        ])
+
+    # -- turns ---------------------------------------------------------------------------------
+    def turn_proba(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        return self.pipeline.predict_proba(texts)
+
+    def predict_turns(self, texts: list[str]) -> list[str]:
+        return [self.classes[i] for i in self.turn_proba(texts).argmax(axis=1)]
+
+    def explain(self, text: str, code: str, top: int = 4) -> list[tuple[str, float]]:
+        """Words (and character n-grams, shown without the ·) that pushed ``text`` towards ``code``:
+        tf-idf × coefficient, largest first."""
+        feats = self.pipeline.named_steps["features"]
+        clf = self.pipeline.named_steps["clf"]
+        row = feats.transform([text]).tocsr()
+        coef = clf.coef_[self.classes.index(code)]
+        contrib = row.data * coef[row.indices]
+        order = np.argsort(-contrib)
+        out, seen = [], set()
+        for j in order:
+            if contrib[j] <= 0 or len(out) >= top:
+                break
+            name = self._feature_names[row.indices[j]]
+            token = name[1:] if name.startswith("·") else name
+            token = token.replace(" ", "").strip()
+            if not token or token in seen or re.fullmatch(r"x[a-z]+x", token):
+                continue
+            if any(token in s for s in seen):  # a character inside a word already listed
+                continue
+            seen.add(token)
+            out.append((token, float(contrib[j])))
+        return out
+
+    # -- sessions -----------------------------------------------------------------------------------
+    def classify(self, chats: list[list[dict]], with_triggers: bool = True, max_triggers: int = 3) -> list[ChatScenario]:
+        """One main scenario per chat (list of {"role", "content"} messages)."""
+        turns, owner = [], []
+        for ci, messages in enumerate(chats):
+            for mi, msg in enumerate(messages):
+                text = (msg.get("content") or "").strip()
+                if msg.get("role") == "buyer" and text:
+                    turns.append((mi, text))
+                    owner.append(ci)
+        proba = self.turn_proba([t for _, t in turns])
+        owner = np.array(owner, dtype=int)
+        results = []
+        for ci in range(len(chats)):
+            rows = np.nonzero(owner == ci)[0]
+            results.append(self._decide(rows, proba, turns, with_triggers, max_triggers))
+        return results
+
+    def _decide(self, rows, proba, turns, with_triggers, max_triggers) -> ChatScenario:
+        if len(rows) == 0:
+            return ChatScenario(OTHER, 0.0, [])
+        p = proba[rows][:, self._code_idx]  # turn × code, chit-chat left out
+        chit = proba[rows, self._chit]
+        # A turn's vote: its scenario probabilities, weighted by how sure it is of its best one;
+        # a turn that is mostly chit-chat contributes little.
+        conf = p.max(axis=1)
+        votes = p * conf[:, None] * (1.0 - chit)[:, None]
+        score = votes.sum(axis=0)
+        total = float(score.sum())
+        if total < MIN_EVIDENCE * 0.5:
+            return ChatScenario(OTHER, 0.0, [])
+        allowed = np.ones(len(self._codes), dtype=bool)
+        for level in (1, 2):
+            keys, member = self._groups[level]
+            group_score = (score * allowed) @ member
+            best = int(np.argmax(group_score))
+            allowed &= member[:, best] > 0
+        k = int(np.argmax(np.where(allowed, score, -1.0)))
+        share = float(score[k] / total)
+        code = self._codes[k]
+        if total < MIN_EVIDENCE or share < MIN_SHARE:
+            code = OTHER
+            k = self._codes.index(OTHER)
+        triggers = []
+        if with_triggers:
+            per_turn = votes[:, k]
+            for j in np.argsort(-per_turn)[:max_triggers]:
+                if per_turn[j] <= 0.05 * max(per_turn.max(), 1e-9) or per_turn[j] < 0.02:
+                    continue
+                mi, text = turns[rows[j]]
+                triggers.append(Trigger(mi, text, float(per_turn[j]), self.explain(text, code)))
+            triggers.sort(key=lambda t: t.index)
+        return ChatScenario(code, share, triggers)
+
+
+def train(corrections: list[tuple[str, str]] = (), out: Path | None = None) -> ScenarioModel:
+    """Fit on the corpus (augmented, fixed seed) plus corrected chats' buyer turns; save the artifact."""
+    import joblib
+
+    extra = list(corrections)
+    pairs = augment(load_corpus(), TRAINING_PARAMS["augment"]) + extra * 3
+    texts, labels = zip(*pairs)
+    pipeline = _pipeline()
+    pipeline.fit(list(texts), list(labels))
+    model = ScenarioModel(pipeline, _fingerprint(extra), time.strftime("%Y-%m-%d %H:%M:%S"), len(pairs))
+    path = out or model_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump({"pipeline": pipeline, "version": model.version, "trained_at": model.trained_at,
+                 "n_examples": model.n_examples}, path, compress=3)
+    return model
+
+
+def load_model(path: Path | None = None, train_if_missing: bool = True) -> ScenarioModel:
+    """The saved model; trained first when there is none or the corpus/code changed since."""
+    import joblib
+
+    path = path or model_path()
+    if path.exists():
+        blob = joblib.load(path)
+        model = ScenarioModel(blob["pipeline"], blob["version"], blob["trained_at"], blob["n_examples"])
+        if not train_if_missing or model.version == _fingerprint([]) or path != model_path():
+            return model
+    elif not train_if_missing:
+        raise UsageError(f"没有找到场景模型 {path}，请先运行 python -m insight train")
+    return train(out=path)
+
+
+# -- evaluation ---------------------------------------------------------------------------------------
+def evaluate_dialogues(model: ScenarioModel, dialogues: list[dict]) -> dict:
+    """Dialogue-level accuracy and macro-F1 at levels 1–3, and the most frequent confusions."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    tax = taxonomy()
+    t0 = time.perf_counter()
+    predicted = [r.code for r in model.classify([d["messages"] for d in dialogues], with_triggers=False)]
+    seconds = time.perf_counter() - t0
+    truth = [d["scenario"] for d in dialogues]
+    out = {"n": len(dialogues), "seconds": seconds, "levels": {}}
+    for level in (1, 2, 3):
+        y = [tax.prefix(c, level) for c in truth]
+        p = [tax.prefix(c, level) for c in predicted]
+        out["levels"][level] = {"accuracy": accuracy_score(y, p),
+                                "macro_f1": f1_score(y, p, average="macro", zero_division=0)}
+    pairs = Counter((t, p) for t, p in zip(truth, predicted) if t != p)
+    out["confusions"] = [{"true": t, "predicted": p, "n": n} for (t, p), n in pairs.most_common(15)]
+    return out
