@@ -1,4 +1,4 @@
-"""Command line: ``python -m insight import|metrics|demo|docs``.
+"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs``.
 
 Errors end with a non-zero exit and one line on stderr that says what to fix.
 """
@@ -65,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None)
     p.add_argument("--stage-window-days", type=int, default=None,
                    help="售后判定：会话前 N 天内有付款订单（默认 21）")
+
+    p = sub.add_parser("train", help="训练咨询场景模型（固定随机种子，可复现）")
+    p.add_argument("--db", default=None, help="同时使用该数据库中保存的场景纠正")
+    p.add_argument("--out", default=None, help="模型文件（默认 data/scenarios/model.joblib）")
+
+    p = sub.add_parser("classify", help="为聊天判定咨询场景（JSON lines 输入输出）")
+    p.add_argument("--input", default=None, help="输入文件（默认标准输入）")
+    p.add_argument("--output", default=None, help="输出文件（默认标准输出）")
+    p.add_argument("--batch", type=int, default=2000, help="每批聊天数")
+
+    p = sub.add_parser("evaluate", help="在带标注的对话集上评估场景模型")
+    p.add_argument("--data", required=True, help="JSON lines：{id, messages, scenario}")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("docs", help="用指标注册表重新生成 README 中的指标说明")
     p.add_argument("--readme", default="README.md")
@@ -154,6 +167,94 @@ def _cmd_settings(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    import time
+
+    from . import scenarios
+
+    corrections = []
+    if args.db:
+        from .scenario_store import corrections_for_training
+        from .store import Store, default_db_path
+
+        with Store(default_db_path(args.db), read_only=True) as store:
+            corrections = corrections_for_training(store.con)
+    t0 = time.perf_counter()
+    model = scenarios.train(corrections, out=Path(args.out) if args.out else None)
+    print(json.dumps({"version": model.version, "examples": model.n_examples, "corrections": len(corrections),
+                      "seconds": round(time.perf_counter() - t0, 1),
+                      "path": str(args.out or scenarios.model_path())}, ensure_ascii=False))
+    return 0
+
+
+def _read_jsonl(handle, source: str):
+    for n, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{source} 第 {n} 行不是合法的 JSON: {exc.msg}") from None
+        if not isinstance(row, dict) or not isinstance(row.get("messages"), list):
+            raise UsageError(f"{source} 第 {n} 行应为 {{\"id\", \"messages\": [{{\"role\", \"content\"}}]}}")
+        for m in row["messages"]:
+            if not isinstance(m, dict) or m.get("role") not in ("buyer", "agent", "robot", "system"):
+                raise UsageError(f"{source} 第 {n} 行: role 应为 buyer|agent|robot|system")
+        yield row
+
+
+def _cmd_classify(args) -> int:
+    from . import scenarios
+
+    model = scenarios.load_model()
+    source = args.input or "标准输入"
+    src = open(args.input, encoding="utf-8") if args.input else sys.stdin
+    dst = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        batch = []
+
+        def flush():
+            for row, result in zip(batch, model.classify([r["messages"] for r in batch])):
+                dst.write(json.dumps(result.to_dict(row.get("id")), ensure_ascii=False) + "\n")
+            batch.clear()
+
+        for row in _read_jsonl(src, source):
+            batch.append(row)
+            if len(batch) >= args.batch:
+                flush()
+        flush()
+    finally:
+        if args.input:
+            src.close()
+        if args.output:
+            dst.close()
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from . import scenarios
+
+    path = Path(args.data)
+    if not path.exists():
+        raise UsageError(f"评估数据不存在: {path}")
+    with open(path, encoding="utf-8") as fh:
+        rows = list(_read_jsonl(fh, str(path)))
+    missing = [i for i, r in enumerate(rows, start=1) if r.get("scenario") not in scenarios.taxonomy().names]
+    if missing:
+        raise UsageError(f"{path} 第 {missing[0]} 行缺少合法的 scenario 代码")
+    result = scenarios.evaluate_dialogues(scenarios.load_model(), rows)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=str))
+        return 0
+    print(f"对话数 {result['n']}，{result['n'] / result['seconds']:.0f} 个/秒")
+    for level, r in result["levels"].items():
+        print(f"{level} 级  准确率 {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}")
+    print("最常见的混淆（真实 → 预测）:")
+    for c in result["confusions"]:
+        print(f"  {c['n']:>3}  {c['true']} → {c['predicted']}")
+    return 0
+
+
 def _cmd_docs(args) -> int:
     from .docs import update_readme
 
@@ -166,7 +267,8 @@ def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
         commands = {"import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
-                    "settings": _cmd_settings, "docs": _cmd_docs}
+                    "settings": _cmd_settings, "docs": _cmd_docs, "train": _cmd_train,
+                    "classify": _cmd_classify, "evaluate": _cmd_evaluate}
         return commands[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -245,8 +245,10 @@ def _key_text(table: Table, prefix: str = "") -> str:
 # -- the import ------------------------------------------------------------------
 
 class _Importer:
-    def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress):
+    def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress,
+                 classify: bool = True):
         self.store = store
+        self.classify = classify
         self.con = store.con
         self.files = files
         self.replace = replace
@@ -486,6 +488,10 @@ class _Importer:
                 derive.refresh(con, shops=self.report.affected_shops, settings=self.store.settings,
                                timings=self.report.timings)
                 self.report.timings["derive_parts"] = time.time() - mark
+                if self.classify and self.report.affected_shops:
+                    mark = time.time()
+                    self._classify(import_id)
+                    self.report.timings["scenarios"] = time.time() - mark
                 self.report.import_id = import_id
                 summary = json.dumps(self.report.to_dict(), ensure_ascii=False, default=str)
                 con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?)", [
@@ -512,6 +518,16 @@ class _Importer:
             self._write_rejects(report_dir)
         return self.report
 
+    def _classify(self, import_id: int) -> None:
+        """咨询场景 of the sessions this import added or extended (the others keep theirs)."""
+        from .scenario_store import classify_sessions
+        from .scenarios import load_model
+
+        self._tick("判定咨询场景", 0)
+        self.con.execute("""DELETE FROM session_scenarios WHERE (shop_id, session_id) IN
+                            (SELECT DISTINCT shop_id, session_id FROM messages WHERE _import_id = ?)""", [import_id])
+        classify_sessions(self.con, load_model(), shops=self.report.affected_shops)
+
     def _require_core_tables(self) -> None:
         for name in ("shops", "messages"):
             if not self.store.has_rows(name):
@@ -536,7 +552,7 @@ class _Importer:
 
 
 def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.PathLike | None = None,
-                 progress: bool = False) -> ImportReport:
+                 progress: bool = False, classify: bool = True) -> ImportReport:
     """Import files and folders into ``store`` atomically; return the report.
 
     Raises ``ImportFailed`` (store unchanged) for problems that stop the whole import:
@@ -546,11 +562,13 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     files, notes = discover(paths)
     if not files:
         raise ImportFailed("没有找到可导入的文件（文件名应为表名，如 shops.csv、messages.csv）")
-    return import_sources(store, files, replace=replace, report_dir=report_dir, progress=progress, notes=notes)
+    return import_sources(store, files, replace=replace, report_dir=report_dir, progress=progress, notes=notes,
+                          classify=classify)
 
 
 def import_sources(store, files: list[SourceFile], *, replace: bool = False,
-                   report_dir: str | os.PathLike | None = None, progress=False, notes=()) -> ImportReport:
+                   report_dir: str | os.PathLike | None = None, progress=False, notes=(),
+                   classify: bool = True) -> ImportReport:
     """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
 
     ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
@@ -567,7 +585,7 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
         from tqdm import tqdm
         # One step per file read, per table validated, and one for the derivation.
         bar = tqdm(total=steps, unit="步", leave=False)
-    importer = _Importer(store, files, notes, replace=replace, progress=bar)
+    importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify)
     try:
         rdir = Path(report_dir) if report_dir else None
         return importer.run(rdir)

@@ -108,7 +108,9 @@ class Store:
             self.con.execute(ddl)
         for name in TABLES:
             self.con.execute(_canonical_ddl(name))
-        for ddl in derive.derived_ddl():
+        from .scenario_store import SCENARIO_DDL
+
+        for ddl in derive.derived_ddl() + SCENARIO_DDL:
             self.con.execute(ddl)
         version = self.get_meta("schema_version")
         if version is None:

@@ -1,0 +1,214 @@
+"""Scenarios in the store: every session's main scenario (``session_scenarios``), users'
+corrections (``scenario_corrections``), and additive evaluation parts by scenario
+(``parts_scenario``: shop × day × channel × stage × hours × code), plus the views the
+咨询场景洞察 page needs. A correction overrides the model's code everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import numpy as np
+import pandas as pd
+
+from .derive import hours_bucket_sql
+from .errors import UsageError
+from .metrics import MIN_PEERS, Filters
+from .periods import Period
+
+__all__ = ["SCENARIO_DDL", "classify_sessions", "refresh_parts", "correct", "corrections_for_training",
+           "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
+
+SCENARIO_DDL = [
+    """CREATE TABLE IF NOT EXISTS session_scenarios (
+        shop_id VARCHAR, session_id VARCHAR, code VARCHAR, confidence DOUBLE, triggers VARCHAR,
+        model_version VARCHAR, PRIMARY KEY (shop_id, session_id))""",
+    """CREATE TABLE IF NOT EXISTS scenario_corrections (
+        shop_id VARCHAR, session_id VARCHAR, code VARCHAR, previous_code VARCHAR, corrected_at TIMESTAMP,
+        PRIMARY KEY (shop_id, session_id))""",
+    """CREATE TABLE IF NOT EXISTS parts_scenario (
+        shop_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR, hours VARCHAR, code VARCHAR,
+        ev_invited DOUBLE, ev_rated DOUBLE, ev_satisfied DOUBLE, ev_very DOUBLE, ev_bad DOUBLE)""",
+]
+EFFECTIVE_CODE_SQL = "coalesce(c.code, ss.code)"
+BATCH_SESSIONS = 20_000
+
+
+def _scope_sql(shops) -> tuple[str, list]:
+    if shops is None:
+        return "", []
+    return " AND shop_id IN (SELECT unnest(?::VARCHAR[]))", [list(shops)]
+
+
+def classify_sessions(con, model, shops=None, progress=None) -> dict:
+    """Classify sessions of ``shops`` (all when None) that have no result from this model version.
+
+    Messages are read in batches in transcript order; the model runs on the batch at once.
+    """
+    t0 = time.perf_counter()
+    scope, params = _scope_sql(shops)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _todo AS
+        SELECT f.shop_id, f.session_id FROM f_sessions f
+        LEFT JOIN session_scenarios s USING (shop_id, session_id)
+        WHERE (s.session_id IS NULL OR s.model_version <> ?) {scope.replace('shop_id', 'f.shop_id')}
+        ORDER BY f.shop_id, f.session_id""", [model.version, *params])
+    total = con.execute("SELECT count(*) FROM _todo").fetchone()[0]
+    done = 0
+    while done < total:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM _todo LIMIT {BATCH_SESSIONS} OFFSET {done}")
+        msgs = con.execute("""
+            SELECT b.shop_id, b.session_id, m.sender_role, m.content
+            FROM _batch b JOIN messages m ON m.shop_id = b.shop_id AND m.session_id = b.session_id
+            ORDER BY b.shop_id, b.session_id, m.sent_at, m._seq""").fetchnumpy()
+        keys = np.char.add(np.char.add(msgs["shop_id"].astype(str), "\x1f"), msgs["session_id"].astype(str)) \
+            if len(msgs["shop_id"]) else np.array([], dtype=str)
+        cut = np.flatnonzero(keys[1:] != keys[:-1]) + 1 if len(keys) else np.array([], dtype=int)
+        starts = np.concatenate([[0], cut]) if len(keys) else np.array([], dtype=int)
+        roles, contents = msgs["sender_role"], msgs["content"]
+        chats = [[{"role": r, "content": c} for r, c in zip(roles[a:b], contents[a:b])]
+                 for a, b in zip(starts, np.append(starts[1:], len(keys)))]
+        results = model.classify(chats)
+        frame = pd.DataFrame({
+            "shop_id": [keys[a].split("\x1f", 1)[0] for a in starts],
+            "session_id": [keys[a].split("\x1f", 1)[1] for a in starts],
+            "code": [r.code for r in results],
+            "confidence": [r.confidence for r in results],
+            "triggers": [json.dumps([t.to_dict() for t in r.triggers], ensure_ascii=False) for r in results],
+            "model_version": model.version,
+        })
+        con.register("_classified", frame)
+        con.execute("INSERT OR REPLACE INTO session_scenarios SELECT * FROM _classified")
+        con.unregister("_classified")
+        done += BATCH_SESSIONS
+        if progress is not None:
+            progress(min(done, total), total)
+    refresh_parts(con, shops)
+    return {"sessions": int(total), "seconds": time.perf_counter() - t0}
+
+
+def refresh_parts(con, shops=None) -> None:
+    """Rebuild ``parts_scenario`` for ``shops``: evaluations by invited_at with the session's channel,
+    stage and effective scenario (a correction wins)."""
+    scope, params = _scope_sql(shops)
+    con.execute(f"DELETE FROM parts_scenario WHERE true {scope}", params)
+    con.execute(f"""
+        INSERT INTO parts_scenario
+        SELECT e.shop_id, CAST(e.invited_at AS DATE) AS day, coalesce(f.channel, 'unknown'),
+               coalesce(f.stage, 'unknown'), {hours_bucket_sql('e.invited_at')},
+               coalesce({EFFECTIVE_CODE_SQL}, 'service.other.other') AS code,
+               count(*), count(e.rating), count(*) FILTER (e.rating >= 4), count(*) FILTER (e.rating = 5),
+               count(*) FILTER (e.rating <= 2)
+        FROM evaluations e
+        LEFT JOIN f_sessions f ON f.shop_id = e.shop_id AND f.session_id = e.session_id
+        LEFT JOIN session_scenarios ss ON ss.shop_id = e.shop_id AND ss.session_id = e.session_id
+        LEFT JOIN scenario_corrections c ON c.shop_id = e.shop_id AND c.session_id = e.session_id
+        WHERE true {scope.replace('shop_id', 'e.shop_id')}
+        GROUP BY ALL""", params)
+
+
+def correct(con, shop_id: str, session_id: str, code: str, taxonomy) -> None:
+    """Store a user's scenario for a chat; the shop's scenario parts follow at once."""
+    if code not in taxonomy.names:
+        raise UsageError(f"未知场景代码 {code!r}")
+    row = con.execute("SELECT code FROM session_scenarios WHERE shop_id = ? AND session_id = ?",
+                      [shop_id, session_id]).fetchone()
+    con.execute("INSERT OR REPLACE INTO scenario_corrections VALUES (?, ?, ?, ?, ?)",
+                [shop_id, session_id, code, row[0] if row else None, dt.datetime.now()])
+    refresh_parts(con, [shop_id])
+
+
+def corrections_for_training(con, model=None) -> list[tuple[str, str]]:
+    """(buyer sentence, corrected code) for the next training. With a model, sentences it reads
+    as chit-chat are left out (a 好的 in a 退款 chat is not about 退款)."""
+    rows = con.execute("""
+        SELECT m.content, c.code FROM scenario_corrections c
+        JOIN messages m ON m.shop_id = c.shop_id AND m.session_id = c.session_id
+        WHERE m.sender_role = 'buyer' AND length(trim(coalesce(m.content, ''))) > 0""").fetchall()
+    pairs = [(text, code) for text, code in rows]
+    if model is not None and pairs:
+        keep = [p != "chitchat" for p in model.predict_turns([t for t, _ in pairs])]
+        pairs = [pair for pair, k in zip(pairs, keep) if k]
+    return pairs
+
+
+# -- views for the page ---------------------------------------------------------------------------
+def _sums(con, shops, period: Period, filters: Filters, level: int) -> pd.DataFrame:
+    where, params = Filters(filters.channel, filters.stage, filters.hours).sql_where()
+    key = "code" if level == 3 else f"array_to_string(string_split(code, '.')[1:{level}], '.')"
+    sql = f"""SELECT shop_id, {key} AS key, sum(ev_invited) AS invited, sum(ev_rated) AS rated,
+                     sum(ev_satisfied) AS satisfied, sum(ev_very) AS very, sum(ev_bad) AS bad
+              FROM parts_scenario
+              WHERE day BETWEEN ? AND ? AND shop_id IN (SELECT unnest(?::VARCHAR[]))
+                    {''.join(' AND ' + w for w in where)}
+              GROUP BY ALL"""
+    return con.execute(sql, [period.start, period.end, list(shops), *params]).df()
+
+
+def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters: Filters, level: int,
+                   taxonomy) -> pd.DataFrame:
+    """Per scenario key of ``level``: evaluated sessions, share of them, satisfaction, with the
+    previous period and the peer average (P60) / excellent (P90) of share and satisfaction
+    (peers with at least ``MIN_PEERS`` shops that have the scenario)."""
+    group = sorted(set(peers) | {shop_id})
+    now = _sums(con, group, period, filters, level)
+    before = _sums(con, [shop_id], period.previous(), filters, level)
+    cols = ["key", "name", "evaluated", "share", "satisfaction", "prev_satisfaction", "change",
+            "peer_share_avg", "peer_share_excellent", "peer_sat_avg", "peer_sat_excellent", "peer_shops"]
+    if now.empty:
+        return pd.DataFrame(columns=cols)
+    for frame in (now, before):
+        frame["sat"] = np.where(frame["rated"] > 0, frame["satisfied"] / frame["rated"].where(frame["rated"] > 0), np.nan)
+    totals = now.groupby("shop_id")["invited"].transform("sum")
+    now["share"] = now["invited"] / totals
+    mine = now[now["shop_id"] == shop_id].set_index("key")
+    others = now[now["shop_id"] != shop_id]
+    prev = before.set_index("key")
+    rows = []
+    for key, row in mine.iterrows():
+        peer = others[others["key"] == key]
+        n_peers = int(len(peer))
+        share_vals = peer["share"].dropna().to_numpy(float)
+        sat_vals = peer["sat"].dropna().to_numpy(float)
+        prev_sat = float(prev.loc[key, "sat"]) if key in prev.index else np.nan
+        rows.append({
+            "key": key, "name": _name(taxonomy, key), "evaluated": int(row["invited"]), "rated": int(row["rated"]),
+            "share": float(row["share"]), "satisfaction": float(row["sat"]),
+            "prev_satisfaction": prev_sat, "change": float(row["sat"]) - prev_sat,
+            "peer_share_avg": _pct(share_vals, 60), "peer_share_excellent": _pct(share_vals, 90),
+            "peer_sat_avg": _pct(sat_vals, 60), "peer_sat_excellent": _pct(sat_vals, 90),
+            "peer_shops": n_peers,
+        })
+    out = pd.DataFrame(rows)
+    return out.sort_values(["evaluated", "key"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _pct(values: np.ndarray, q: int) -> float:
+    return float(np.percentile(values, q)) if len(values) >= MIN_PEERS else float("nan")
+
+
+def _name(taxonomy, key: str) -> str:
+    level = key.count(".") + 1
+    names = [taxonomy.label(".".join(key.split(".")[:i])) for i in range(1, level + 1)]
+    return " / ".join(names)
+
+
+def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: str, limit: int = 50) -> pd.DataFrame:
+    """Evaluated chats whose (effective) scenario starts with ``prefix``, lowest rating first."""
+    where, params = Filters(filters.channel, filters.stage, "all").sql_where("f.")
+    if filters.hours != "all":
+        where.append(f"({hours_bucket_sql('e.invited_at')}) = ?")
+        params.append(filters.hours)
+    sql = f"""SELECT e.session_id, e.rating, e.tags, e.comment, e.invited_at, f.agent_id, a.agent_name,
+                     {EFFECTIVE_CODE_SQL} AS code, ss.code AS model_code, ss.confidence, ss.triggers,
+                     c.code IS NOT NULL AS corrected
+              FROM evaluations e
+              JOIN f_sessions f ON f.shop_id = e.shop_id AND f.session_id = e.session_id
+              JOIN session_scenarios ss ON ss.shop_id = e.shop_id AND ss.session_id = e.session_id
+              LEFT JOIN scenario_corrections c ON c.shop_id = e.shop_id AND c.session_id = e.session_id
+              LEFT JOIN agents a ON a.agent_id = f.agent_id
+              WHERE e.shop_id = ? AND CAST(e.invited_at AS DATE) BETWEEN ? AND ? AND e.rating IS NOT NULL
+                AND ({EFFECTIVE_CODE_SQL} = ? OR {EFFECTIVE_CODE_SQL} LIKE ? || '.%')
+                {''.join(' AND ' + w for w in where)}
+              ORDER BY e.rating, e.invited_at DESC LIMIT {int(limit)}"""
+    return con.execute(sql, [shop_id, period.start, period.end, prefix, prefix, *params]).df()
