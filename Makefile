@@ -45,6 +45,7 @@ test: $(STAMP) browser
 bench: $(STAMP) browser
 	$(PY) bench/pipeline.py
 	$(PY) bench/pages.py
+	$(PY) bench/scenarios.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

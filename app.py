@@ -11,6 +11,7 @@ pages = {
         st.Page("pages/capability.py", title="服务能力诊断", icon=":material/speed:"),
         st.Page("pages/agents.py", title="客服绩效", icon=":material/groups:"),
         st.Page("pages/agent.py", title="客服个人", icon=":material/person:"),
+        st.Page("pages/scenarios.py", title="咨询场景洞察", icon=":material/forum:"),
     ],
     "数据": [st.Page("pages/data.py", title="数据管理", icon=":material/database:")],
 }

@@ -13,6 +13,7 @@ from .periods import TREND_GRAINS
 from .registry import Metric
 
 __all__ = ["trend_figure", "rating_mix_figure", "tag_top_figure", "split_figure", "funnel_figure",
+           "scenario_share_figure", "worst_scenarios_figure",
            "sales_split_figure", "distribution_figure", "png_config", "axis_unit", "COLORS"]
 
 COLORS = {"shop": "#2563eb", "prev": "#9ca3af", "peer_avg": "#f59e0b", "peer_excellent": "#10b981",
@@ -200,4 +201,36 @@ def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, tit
         fig.update_xaxes(tickformat=".0%", title_text=f"{metric.name}（%）")
     else:
         fig.update_xaxes(title_text=f"{metric.name}（{axis_unit(metric)}）")
+    return fig
+
+
+def scenario_share_figure(frame: pd.DataFrame) -> go.Figure:
+    """Level-1 scenarios of evaluated sessions: count bars with their share; ``frame``: name, evaluated, share."""
+    frame = frame.sort_values("evaluated", ascending=True)
+    fig = go.Figure(go.Bar(
+        x=frame["evaluated"], y=frame["name"], orientation="h", marker_color=COLORS["shop"],
+        text=[f"{int(n):,}（{s * 100:.1f}%）" for n, s in zip(frame["evaluated"], frame["share"])],
+        textposition="outside", customdata=[[f"{s * 100:.1f}%"] for s in frame["share"]],
+        hovertemplate="%{y}<br>评价会话：%{x:,} 个<br>占比：%{customdata[0]}<extra></extra>"))
+    _layout(fig, "评价会话的一级咨询场景分布（个）", height=max(300, 44 * len(frame) + 100))
+    fig.update_xaxes(title_text="评价会话数（个）", rangemode="tozero")
+    return fig
+
+
+def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
+    """The worst scenarios by satisfaction (lowest at the top), with n and the peer average."""
+    frame = frame.sort_values("satisfaction", ascending=False)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        x=frame["satisfaction"], y=frame["name"], orientation="h", name="本店满意率", marker_color=COLORS["bad"],
+        text=[f"{v * 100:.1f}%（n={int(n)}）" for v, n in zip(frame["satisfaction"], frame["rated"])],
+        textposition="outside", customdata=[[int(n)] for n in frame["rated"]],
+        hovertemplate="%{y}<br>满意率：%{x:.1%}<br>已评分会话：%{customdata[0]}<extra></extra>"))
+    if frame["peer_sat_avg"].notna().any():
+        fig.add_trace(go.Scatter(
+            x=frame["peer_sat_avg"], y=frame["name"], mode="markers", name="同行平均",
+            marker={"symbol": "line-ns-open", "size": 18, "color": COLORS["peer_avg"], "line": {"width": 3}},
+            hovertemplate="%{y}<br>同行平均满意率：%{x:.1%}<extra></extra>"))
+    _layout(fig, "满意率最低的三级场景 TOP10（%）", height=max(320, 40 * len(frame) + 110))
+    fig.update_xaxes(tickformat=".0%", title_text="满意率（%）", range=[0, 1.15])
     return fig

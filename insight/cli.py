@@ -168,21 +168,34 @@ def _cmd_settings(args) -> int:
 
 
 def _cmd_train(args) -> int:
+    """Train; with --db, learn the store's corrections and re-classify its sessions with the new model."""
     import time
 
     from . import scenarios
 
-    corrections = []
-    if args.db:
-        from .scenario_store import corrections_for_training
-        from .store import Store, default_db_path
-
-        with Store(default_db_path(args.db), read_only=True) as store:
-            corrections = corrections_for_training(store.con)
     t0 = time.perf_counter()
-    model = scenarios.train(corrections, out=Path(args.out) if args.out else None)
+    if not args.db:
+        model = scenarios.train(out=Path(args.out) if args.out else None)
+        print(json.dumps({"version": model.version, "examples": model.n_examples, "corrections": 0,
+                          "seconds": round(time.perf_counter() - t0, 1),
+                          "path": str(args.out or scenarios.model_path())}, ensure_ascii=False))
+        return 0
+    from .scenario_store import classify_sessions, corrections_for_training
+    from .store import Store, default_db_path
+
+    db = default_db_path(args.db)
+    if not db.exists():
+        raise UsageError(f"数据库文件不存在: {db}")
+    with Store(db) as store:
+        current = scenarios.load_model() if scenarios.model_path().exists() else None
+        corrections = corrections_for_training(store.con, current)
+        model = scenarios.train(corrections, out=Path(args.out) if args.out else None)
+        trained = round(time.perf_counter() - t0, 1)
+        store.con.execute("BEGIN TRANSACTION")
+        result = classify_sessions(store.con, model)
+        store.con.execute("COMMIT")
     print(json.dumps({"version": model.version, "examples": model.n_examples, "corrections": len(corrections),
-                      "seconds": round(time.perf_counter() - t0, 1),
+                      "seconds": trained, "reclassified": result["sessions"],
                       "path": str(args.out or scenarios.model_path())}, ensure_ascii=False))
     return 0
 

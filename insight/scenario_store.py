@@ -149,7 +149,7 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
                    taxonomy) -> pd.DataFrame:
     """Per scenario key of ``level``: evaluated sessions, share of them, satisfaction, with the
     previous period and the peer average (P60) / excellent (P90) of share and satisfaction
-    (peers with at least ``MIN_PEERS`` shops that have the scenario)."""
+    (the shop's peer group, itself included, with at least ``MIN_PEERS`` shops that have the scenario)."""
     group = sorted(set(peers) | {shop_id})
     now = _sums(con, group, period, filters, level)
     before = _sums(con, [shop_id], period.previous(), filters, level)
@@ -162,11 +162,11 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
     totals = now.groupby("shop_id")["invited"].transform("sum")
     now["share"] = now["invited"] / totals
     mine = now[now["shop_id"] == shop_id].set_index("key")
-    others = now[now["shop_id"] != shop_id]
+    group_rows = now  # peers are the whole group, the shop included, as for every other benchmark
     prev = before.set_index("key")
     rows = []
     for key, row in mine.iterrows():
-        peer = others[others["key"] == key]
+        peer = group_rows[group_rows["key"] == key]
         n_peers = int(len(peer))
         share_vals = peer["share"].dropna().to_numpy(float)
         sat_vals = peer["sat"].dropna().to_numpy(float)

@@ -45,7 +45,7 @@ SEED = 20261122
 DOC_WEIGHT = 3.0
 MIN_SHARE = 0.08
 # Bump when the features or the decoding change in a way that needs a new artifact.
-MODEL_FORMAT = "1"
+MODEL_FORMAT = "4"
 TRAINING_PARAMS = {"C": 16.0, "word_ngrams": (1, 2), "char_ngrams": (1, 3), "augment": 6, "seed": SEED}
 
 
@@ -79,22 +79,23 @@ def taxonomy() -> Taxonomy:
 
 
 # -- text normalisation ------------------------------------------------------------------------
-# Placeholders, as exports anonymise them and as real text shows them, become one token each.
+# Placeholders, as exports anonymise them and as real text shows them, become one private-use
+# character each: one token for jieba, one character for the n-grams, never shown as a trigger word.
 _PLACEHOLDERS = [
-    (re.compile(r"#E-[a-z]\[[^\]]*\]|\[[\u4e00-\u9fa5A-Za-z]{1,4}\]|/:[^\s/]{1,8}|<表情>"), " xemojix "),
-    (re.compile(r"\[ORDERID_\d+\]|<订单号>", re.I), " xorderx "),
-    (re.compile(r"\[USERID_\d+\]", re.I), " xnamex "),
-    (re.compile(r"\[(姓名|昵称|用户)x?\]|<姓名>"), " xnamex "),
-    (re.compile(r"\[(地址|站点|城市)x?\]|<地址>"), " xaddrx "),
-    (re.compile(r"\[(电话|手机|手机号)x?\]|<手机号>|(?<!\d)1[3-9]\d{9}(?!\d)"), " xphonex "),
-    (re.compile(r"\[(金额|价格)x?\]|<金额>|[¥￥]\s*\d+(\.\d+)?|\d+(\.\d+)?\s*元"), " xamountx "),
-    (re.compile(r"https?://\S+|<链接>|\[链接x?\]", re.I), " xurlx "),
-    (re.compile(r"\[(日期|时间)x?\]|\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?"), " xdatex "),
-    (re.compile(r"(?<![a-z])\d{10,}(?![a-z])"), " xorderx "),
-    (re.compile(r"\[数字x?\]|<数字>|\d+"), " xnumx "),
+    (re.compile(r"#e-[a-z]\[[^\]]*\]|\[[\u4e00-\u9fa5A-Za-z]{1,4}\]|/:[^\s/]{1,8}|<表情>"), " \ue001 "),
+    (re.compile(r"\[ORDERID_\d+\]|<订单号>", re.I), " \ue002 "),
+    (re.compile(r"\[USERID_\d+\]", re.I), " \ue003 "),
+    (re.compile(r"\[(姓名|昵称|用户)x?\]|<姓名>"), " \ue003 "),
+    (re.compile(r"\[(地址|站点|城市)x?\]|<地址>"), " \ue004 "),
+    (re.compile(r"\[(电话|手机|手机号)x?\]|<手机号>|(?<!\d)1[3-9]\d{9}(?!\d)"), " \ue005 "),
+    (re.compile(r"\[(金额|价格)x?\]|<金额>|[¥￥]\s*\d+(\.\d+)?|\d+(\.\d+)?\s*元"), " \ue006 "),
+    (re.compile(r"https?://\S+|<链接>|\[链接x?\]", re.I), " \ue007 "),
+    (re.compile(r"\[(日期|时间)x?\]|\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?"), " \ue008 "),
+    (re.compile(r"(?<![a-z])\d{10,}(?![a-z])"), " \ue002 "),
+    (re.compile(r"\[数字x?\]|<数字>|\d+"), " \ue009 "),
 ]
 _SPACES = re.compile(r"\s+")
-_PLACEHOLDER_TOKEN = re.compile(r"x[a-z]+x")
+_PLACEHOLDER_TOKEN = re.compile("[\ue000-\ue0ff]")
 
 
 @lru_cache(maxsize=200_000)
@@ -106,7 +107,7 @@ def normalise(text: str) -> str:
 
 
 _jieba = None
-_PUNCT = re.compile(r"^[\W_]+$")
+_PUNCT = re.compile("^[^\\w\ue000-\ue0ff]+$|^_+$")  # punctuation only; placeholders are words
 
 
 def _tokenizer():

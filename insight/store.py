@@ -188,9 +188,12 @@ class Store:
 
     def data_version(self) -> str:
         """Changes whenever an import or a settings change lands: cache keys include it."""
-        row = self.con.execute("SELECT coalesce(max(import_id), 0), (SELECT value FROM meta WHERE key = "
-                               "'settings') FROM imports").fetchone()
-        return f"{row[0]}:{row[1]}"
+        row = self.con.execute(
+            "SELECT coalesce(max(import_id), 0), (SELECT value FROM meta WHERE key = 'settings'), "
+            "(SELECT count(*) || '/' || coalesce(CAST(max(corrected_at) AS VARCHAR), '') FROM scenario_corrections), "
+            "(SELECT count(*) || '/' || coalesce(min(model_version), '') || coalesce(max(model_version), '') "
+            " FROM session_scenarios) FROM imports").fetchone()
+        return ":".join(str(x) for x in row)
 
     def close(self) -> None:
         self.con.close()

@@ -40,6 +40,9 @@ GUIDE = [
     ("pages/agents.py", "客服绩效", ":material/groups:",
      "谁接待得多、回得快、评价好、卖得多？客服明细可排序，询单→下单→付款漏斗，询单口径可实时调整。"),
     ("pages/agent.py", "客服个人", ":material/person:", "单个客服对比全店、指标趋势、评分最低的会话。"),
+    ("pages/scenarios.py", "咨询场景洞察", ":material/forum:",
+     "买家在问什么、哪类问题最不满意？一级场景分布、满意率最差的场景 TOP10、1–3 级场景对比同行，"
+     "点开原声看触发场景的句子，判错了可以纠正。"),
     ("pages/data.py", "数据管理", ":material/database:",
      "上传 CSV / Excel / Parquet，列名不同可逐列映射并保存方案；查看导入报告与被拒绝的行；载入演示数据。"),
 ]

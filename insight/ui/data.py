@@ -25,7 +25,7 @@ from ..store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "rating_mix", "tag_top", "agent_table", "evaluated_sessions", "transcript", "imports_history",
-           "clear_caches"]
+           "clear_caches", "scenario_model", "scenario_status", "scenario_table", "scenario_chats"]
 
 
 def store_path() -> str:
@@ -204,3 +204,44 @@ def imports_history(path: str, version: str) -> pd.DataFrame:
         return rd.store.con.execute(
             "SELECT import_id AS 批次, started_at AS 开始时间, finished_at AS 完成时间, files AS 文件, "
             "summary AS 摘要 FROM imports ORDER BY import_id DESC LIMIT 50").df()
+
+
+# -- 咨询场景 ------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner="正在加载咨询场景模型…")
+def scenario_model():
+    from ..scenarios import load_model
+
+    return load_model()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def scenario_status(path: str, version: str) -> dict:
+    rd, lock = _with(path, version)
+    with lock:
+        row = rd.store.con.execute(
+            "SELECT count(*), count(DISTINCT model_version), max(model_version) FROM session_scenarios").fetchone()
+        sessions = rd.store.row_count("f_sessions")
+        corrections = rd.store.row_count("scenario_corrections")
+        versions = [r[0] for r in rd.store.con.execute(
+            "SELECT DISTINCT model_version FROM session_scenarios").fetchall()]
+    return {"classified": int(row[0]), "sessions": sessions, "versions": versions, "corrections": corrections}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scenario_table(path: str, version: str, shop_id: str, period: Period, filters: Filters, level: int) -> pd.DataFrame:
+    from ..scenario_store import scenario_table as table
+    from ..scenarios import taxonomy
+
+    rd, lock = _with(path, version)
+    with lock:
+        return table(rd.store.con, shop_id, rd.engine.peer_shops(shop_id), period, filters, level, taxonomy())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scenario_chats(path: str, version: str, shop_id: str, period: Period, filters: Filters, prefix: str,
+                   limit: int = 50) -> pd.DataFrame:
+    from ..scenario_store import scenario_chats as chats
+
+    rd, lock = _with(path, version)
+    with lock:
+        return chats(rd.store.con, shop_id, period, filters, prefix, limit)

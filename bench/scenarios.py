@@ -1,0 +1,65 @@
+"""Scenario classifier throughput: chats per second on one core, with triggers, on demo chats
+(short, 6–10 messages) and, when ../shared is present, on the real JD dev dialogues (~27 turns).
+
+Run it as `make bench` does; it pins BLAS to one thread so the figure is per core. Prints figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from insight import scenarios  # noqa: E402
+from insight.demo import DemoConfig, write_demo  # noqa: E402
+
+
+def _demo_chats(n_shops: int = 4) -> list[list[dict]]:
+    import pandas as pd
+
+    folder = REPO / "bench" / "out" / "scenario-demo"
+    if not (folder / "messages.csv").exists():
+        write_demo(folder, DemoConfig(shops=n_shops, days=30, seed=3))
+    msgs = pd.read_csv(folder / "messages.csv", usecols=["session_id", "sender_role", "content", "sent_at"])
+    msgs = msgs.sort_values(["session_id", "sent_at"], kind="stable")
+    return [[{"role": r, "content": c} for r, c in zip(g["sender_role"], g["content"].fillna(""))]
+            for _, g in msgs.groupby("session_id", sort=False)]
+
+
+def _rate(model, chats, label: str) -> None:
+    scenarios.normalise.cache_clear()
+    scenarios._tokens.cache_clear()
+    t0 = time.perf_counter()
+    model.classify(chats)
+    cold = len(chats) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    model.classify(chats)
+    warm = len(chats) / (time.perf_counter() - t0)
+    turns = sum(1 for c in chats for m in c if m["role"] == "buyer")
+    print(f"{label:<28}{len(chats):>8,} chats {turns / len(chats):>6.1f} buyer turns/chat"
+          f"{cold:>10,.0f} chats/s (cold caches){warm:>10,.0f} chats/s (warm)")
+
+
+def main() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    t0 = time.perf_counter()
+    model = scenarios.load_model()
+    print(f"model {model.version} loaded in {time.perf_counter() - t0:.1f} s")
+    model.classify([[{"role": "buyer", "content": "预热"}]])  # jieba's dictionary loads once
+    _rate(model, _demo_chats(), "demo chats")
+    dev = REPO.parent / "shared" / "scenarios" / "jddc_dev.jsonl"
+    if dev.exists():
+        rows = [json.loads(x) for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
+        _rate(model, [r["messages"] for r in rows] * 10, "JD dev dialogues (×10)")
+
+
+if __name__ == "__main__":
+    main()

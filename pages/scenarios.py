@@ -1,0 +1,162 @@
+"""咨询场景洞察: what buyers who rated the service asked about, which scenarios satisfy worst,
+and the chats behind them with the sentences that decided the scenario."""
+
+import html
+import json
+
+import pandas as pd
+import streamlit as st
+
+from insight import charts
+from insight.analyses import RATING_LABELS
+from insight.exports import HtmlReport
+from insight.scenario_store import classify_sessions, correct
+from insight.scenarios import OTHER, taxonomy
+from insight.ui import data, state, widgets
+from insight.ui.boot import require_navigation
+
+require_navigation()
+st.title("咨询场景洞察")
+view = state.sidebar_view()
+if view is None:
+    widgets.no_data_page()
+
+tax = taxonomy()
+model = data.scenario_model()
+status = data.scenario_status(view.path, view.version)
+
+
+def _classify_all(label: str) -> None:
+    store = data.open_store(create=True).cursor()
+    bar = st.progress(0.0, text=label)
+    classify_sessions(store.con, model, progress=lambda done, total: bar.progress(done / max(total, 1),
+                                                                                  text=f"{label} {done:,}/{total:,}"))
+    data.clear_caches()
+    st.rerun()
+
+
+if status["classified"] == 0:
+    widgets.empty_state("这个数据库的会话还没有判定咨询场景。", "点击下方按钮，用当前模型判定全部会话（约 1,000 个/秒）。")
+    if st.button("判定咨询场景", type="primary", key="classify_all"):
+        _classify_all("正在判定咨询场景…")
+    st.stop()
+if status["versions"] != [model.version] or status["classified"] < status["sessions"]:
+    c1, c2 = st.columns([4, 1])
+    c1.info(f"有会话的场景来自旧模型或尚未判定（已判定 {status['classified']:,} / {status['sessions']:,}），"
+            f"当前模型 {model.version}。", icon=":material/update:")
+    if c2.button("用当前模型重新判定", key="reclassify"):
+        _classify_all("正在重新判定…")
+
+report = HtmlReport("咨询场景洞察", f"{view.shop_label} · {view.period.label} · {view.filter_label}")
+widgets.report_download(report, f"咨询场景洞察_{view.file_stem}")
+st.caption(f"{view.shop_label} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label} · "
+           f"统计对象：本期邀评的会话（按邀评时间）；场景由模型 {model.version} 判定，人工纠正优先 · "
+           "同行 = 同平台同类目同层级店铺（P60 平均 / P90 优秀，至少 5 家有该场景）")
+
+# -- level-1 distribution ----------------------------------------------------------------------
+level1 = data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, 1)
+if level1.empty:
+    widgets.empty_state("本期没有评价会话。", "换一个更长的周期，或检查是否导入了 evaluations 表。")
+    st.stop()
+left, right = st.columns([3, 2])
+with left:
+    report.heading("一级场景分布")
+    widgets.chart(charts.scenario_share_figure(level1), f"一级场景分布_{view.file_stem}", report, key="l1_chart")
+with right:
+    st.markdown("**一级场景 · 评价量与满意率**")
+    shown = pd.DataFrame({"场景": level1["name"], "评价会话": level1["evaluated"], "占比": level1["share"],
+                          "满意率": level1["satisfaction"], "n(已评分)": level1["rated"]})
+    widgets.table(shown, f"一级场景_{view.file_stem}", key="l1_table", report=report, column_config={
+        "占比": st.column_config.NumberColumn(format="percent"),
+        "满意率": st.column_config.NumberColumn(format="percent")})
+
+# -- worst scenarios ---------------------------------------------------------------------------
+st.subheader("满意率最低的场景 TOP10")
+level3 = data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, 3)
+min_n = st.number_input("最少已评分会话数（样本太少的场景不参与排名）", min_value=1, max_value=500, value=10, key="min_n")
+ranked = level3[(level3["rated"] >= min_n) & (level3["key"] != OTHER)].sort_values(["satisfaction", "rated"],
+                                                                                    ascending=[True, False])
+worst = ranked.head(10)
+aside = level3[level3["rated"] < min_n]
+if worst.empty:
+    widgets.empty_state(f"没有已评分会话达到 {min_n} 个的场景。", "调低最少会话数，或换一个更长的周期。")
+else:
+    report.heading("满意率最低的场景 TOP10")
+    widgets.chart(charts.worst_scenarios_figure(worst), f"最差场景TOP10_{view.file_stem}", report, key="worst_chart")
+if not aside.empty:
+    st.caption(f"样本不足未参与排名：{len(aside)} 个场景（" +
+               "、".join(f"{n}（n={int(r)}）" for n, r in zip(aside["name"].str.split(" / ").str[-1], aside["rated"]))[:300]
+               + "）")
+
+# -- level 1–3 table -----------------------------------------------------------------------------
+st.subheader("场景明细 · 对比同行")
+depth = st.radio("展开到", [1, 2, 3], index=1, format_func=lambda d: f"{d} 级场景", horizontal=True, key="depth")
+frames = [data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, lvl)
+          for lvl in range(1, depth + 1)]
+tree = pd.concat([f.assign(level=lvl) for lvl, f in enumerate(frames, start=1)], ignore_index=True)
+volume = {k: v for k, v in zip(tree["key"], tree["evaluated"])}
+# Parents before children, each level sorted by volume: a key's sort path is its ancestors' volumes.
+tree["order"] = [tuple((-volume.get(".".join(k.split(".")[:i]), 0), ".".join(k.split(".")[:i]))
+                       for i in range(1, k.count(".") + 2)) for k in tree["key"]]
+tree = tree.sort_values("order")
+detail = pd.DataFrame({
+    "场景": ["　" * (lvl - 1) + name.split(" / ")[-1] for lvl, name in zip(tree["level"], tree["name"])],
+    "级别": tree["level"], "代码": tree["key"], "评价会话": tree["evaluated"], "评价占比": tree["share"],
+    "同行平均占比": tree["peer_share_avg"], "同行优秀占比": tree["peer_share_excellent"],
+    "满意率": tree["satisfaction"], "满意率环比(百分点)": tree["change"] * 100,
+    "同行平均满意率": tree["peer_sat_avg"], "同行优秀满意率": tree["peer_sat_excellent"], "n(已评分)": tree["rated"],
+})
+pct = st.column_config.NumberColumn(format="percent")
+widgets.table(detail, f"场景明细_{view.file_stem}", key="tree_table", report=report, height=420, column_config={
+    "评价占比": pct, "同行平均占比": pct, "同行优秀占比": pct, "满意率": pct, "同行平均满意率": pct, "同行优秀满意率": pct,
+    "满意率环比(百分点)": st.column_config.NumberColumn(format="%+.2f")})
+st.caption("同行列为空：同层同行中有该场景评价的店铺不足 5 家。")
+
+# -- drill-down ----------------------------------------------------------------------------------
+st.subheader("查看原声")
+keys = list(level3["key"])
+default = worst["key"].iloc[0] if not worst.empty else keys[0]
+pick = st.selectbox("场景", keys, index=keys.index(default), key="drill",
+                    format_func=lambda k: f"{level3.set_index('key').loc[k, 'name']}（{int(level3.set_index('key').loc[k, 'evaluated'])}）")
+chats = data.scenario_chats(view.path, view.version, view.shop_id, view.period, view.filters, pick)
+st.caption(f"最多 50 个会话，评分从低到高。黄色底色为触发该场景的买家语句，加粗为权重最高的词。共 {len(chats)} 个。")
+code_labels = {c: " / ".join(tax.levels(c)) for c in tax.codes}
+
+
+def _highlight(text: str, tokens: list[str]) -> str:
+    out = html.escape(text)
+    for token in sorted(tokens, key=len, reverse=True):
+        if token and token in text:
+            out = out.replace(html.escape(token), f"<b>{html.escape(token)}</b>")
+    return f"<span style='background:#fef08a;padding:1px 3px;border-radius:3px'>{out}</span>"
+
+
+for row in chats.itertuples():
+    label = (f"{row.rating}分 {RATING_LABELS.get(row.rating, '')} · {row.session_id} · "
+             f"{row.agent_name if isinstance(row.agent_name, str) else '机器人/未分配'}"
+             + (" · 已纠正" if row.corrected else f" · 置信度 {row.confidence:.2f}"))
+    with st.expander(label):
+        triggers = {t["index"]: t for t in json.loads(row.triggers or "[]")}
+        messages = data.transcript(view.path, view.version, row.session_id, view.shop_id)
+        for i, msg in enumerate(messages.itertuples(index=False)):
+            who = {"buyer": "🧑 买家", "agent": "🎧 客服", "robot": "🤖 机器人", "system": "⚙️ 系统"}.get(msg.sender_role, msg.sender_role)
+            text = msg.content if isinstance(msg.content, str) else f"[{msg.content_type}]"
+            if i in triggers:
+                tokens = [t["token"] for t in triggers[i]["tokens"]]
+                body = _highlight(text, tokens) + f" <small style='color:#92400e'>触发 {triggers[i]['score']:.2f}</small>"
+            else:
+                body = html.escape(text)
+            st.markdown(f"<small style='color:#6b7280'>{who} · {pd.Timestamp(msg.sent_at):%m-%d %H:%M:%S}</small><br>{body}",
+                        unsafe_allow_html=True)
+        if isinstance(row.tags, str) or isinstance(row.comment, str):
+            st.caption(f"评价标签：{row.tags if isinstance(row.tags, str) else '—'} · 评价内容：{row.comment if isinstance(row.comment, str) else '—'}")
+        c1, c2 = st.columns([3, 1])
+        new_code = c1.selectbox("纠正场景", tax.codes, index=tax.codes.index(row.code), format_func=code_labels.get,
+                                key=f"fix_{row.session_id}")
+        if c2.button("保存纠正", key=f"save_{row.session_id}", disabled=new_code == row.code):
+            correct(data.open_store().cursor().con, view.shop_id, row.session_id, new_code, tax)
+            data.clear_caches()
+            st.toast("已保存。统计立即按新场景计算；下次训练（python -m insight train --db …）会学习这条纠正。")
+            st.rerun()
+if status["corrections"]:
+    st.caption(f"已保存 {status['corrections']} 条人工纠正，运行 `python -m insight train --db {view.path}` 让模型学习它们。")

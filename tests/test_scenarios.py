@@ -1,0 +1,185 @@
+"""Consultation scenarios: text normalisation, corpus, the classifier's contract, the store
+integration (classification at import, corrections, scenario parts) and the dev-set figures."""
+
+import csv
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, SHARED, SHOP, Chat, load, messages_of
+from insight import Filters, MetricEngine, Period
+from insight.scenario_store import corrections_for_training, correct, scenario_chats, scenario_table
+from insight.scenarios import (CHITCHAT, OTHER, augment, evaluate_dialogues, load_corpus, load_model, normalise,
+                               taxonomy, tokenize)
+
+DAY = dt.date(2024, 5, 10)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def test_placeholders_become_single_tokens():
+    order, emoji, phone, amount = "\ue002", "\ue001", "\ue005", "\ue006"
+    assert normalise("订单[ORDERID_10124449]到哪了#E-s[数字x]") == f"订单 {order} 到哪了 {emoji}"
+    assert normalise("我的电话13812345678，付了¥99.5") == f"我的电话 {phone} ,付了 {amount}"
+    assert normalise("单号 773012345678901 查不到") == f"单号 {order} 查不到"
+    assert normalise("<订单号> 好的<表情>") == f"{order} 好的 {emoji}"
+    assert tokenize("<订单号>到哪了")[0] == order
+    assert "补差价" in tokenize("降价了能补差价吗") and "价保" in tokenize("申请价保")
+
+
+def test_taxonomy_travels_with_the_project_and_the_corpus_covers_it():
+    tax = taxonomy()
+    assert len(tax.codes) == 41 and OTHER in tax.codes
+    assert all(tax.descriptions[c] for c in tax.codes)
+    if (SHARED / "scenarios" / "taxonomy.csv").exists():
+        with open(SHARED / "scenarios" / "taxonomy.csv", encoding="utf-8") as fh:
+            shared = {r["code"]: (r["l1"], r["l2"], r["l3"]) for r in csv.DictReader(fh)}
+        assert shared == tax.names
+    counts = {}
+    for _, code in load_corpus():
+        counts[code] = counts.get(code, 0) + 1
+    assert set(counts) == set(tax.codes) | {CHITCHAT}
+    assert min(counts.values()) >= 15 and counts[CHITCHAT] >= 100
+
+
+def test_corpus_errors_name_the_line(tmp_path):
+    bad = tmp_path / "c.txt"
+    bad.write_text("## nope.nope\n你好\n", encoding="utf-8")
+    with pytest.raises(Exception, match="第 1 行"):
+        load_corpus(bad)
+
+
+def test_augmentation_is_deterministic_and_keeps_labels():
+    pairs = [("能开发票吗", "order.invoice.issue"), ("好的", CHITCHAT), ("多久到", "logistics.delivery.eta")]
+    a, b = augment(pairs, 5, seed=1), augment(pairs, 5, seed=1)
+    assert a == b and len(a) == 18 and a[:3] == pairs
+    assert {code for _, code in a} == {code for _, code in pairs}
+
+
+@pytest.mark.parametrize("text,code", [
+    ("我买的手机降价了 能补差价吗", "price.protection.refund_difference"),
+    ("能开增值税专用发票吗 公司报销用", "order.invoice.issue"),
+    ("快递三天没更新了 到哪了", "logistics.delivery.tracking"),
+    ("收到的杯子是碎的 包装也破了", "logistics.receipt.exception"),
+    ("身高170体重130斤穿什么码", "product.spec.size"),
+    ("退款什么时候到账", "aftersale.refund.progress"),
+    ("转人工 我要找真人客服", "service.contact.human"),
+])
+def test_clear_chats_get_their_scenario_with_consistent_levels_and_triggers(model, text, code):
+    chat = [{"role": "buyer", "content": "你好 在吗"}, {"role": "agent", "content": "在的亲"},
+            {"role": "buyer", "content": text}, {"role": "buyer", "content": "好的谢谢"}]
+    result = model.classify([chat])[0].to_dict("x")
+    assert result["scenario"] == code
+    assert (result["l1"], result["l2"], result["l3"]) == taxonomy().levels(code)
+    assert 0 < result["confidence"] <= 1
+    assert [t["index"] for t in result["triggers"]] == [2]
+    trigger = result["triggers"][0]
+    assert trigger["text"] == text and trigger["score"] > 0
+    assert trigger["tokens"] and all(t["token"] in text.lower() for t in trigger["tokens"][:2])
+
+
+def test_chit_chat_only_is_other_with_no_confidence(model):
+    results = model.classify([[{"role": "buyer", "content": "在吗"}, {"role": "buyer", "content": "[ORDERID_1234567]"},
+                               {"role": "buyer", "content": "好的谢谢"}], [], [{"role": "agent", "content": "您好"}]])
+    assert [(r.code, r.confidence, r.triggers) for r in results] == [(OTHER, 0.0, [])] * 3
+
+
+def test_classify_cli_contract(tmp_path):
+    lines = [{"id": "a", "messages": [{"role": "buyer", "content": "这个有黑色的吗"}, {"role": "agent", "content": "有的"}]},
+             {"id": 7, "messages": [{"role": "system", "content": "会话开始"}, {"role": "buyer", "content": "发票开错了 重开一下"}]}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "insight", "classify", "--input", str(src)], cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = [json.loads(x) for x in out]
+    assert [r["id"] for r in rows] == ["a", 7]
+    for r in rows:
+        assert {"id", "scenario", "l1", "l2", "l3", "confidence", "triggers"} <= set(r)
+        for t in r["triggers"]:
+            assert {"index", "text", "score"} <= set(t)
+    assert rows[1]["scenario"] == "order.invoice.modify" and rows[1]["triggers"][0]["index"] == 1
+    piped = subprocess.run([sys.executable, "-m", "insight", "classify"], cwd=REPO, input=src.read_text(encoding="utf-8"),
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    assert [json.loads(x)["scenario"] for x in piped] == [r["scenario"] for r in rows]
+    bad = subprocess.run([sys.executable, "-m", "insight", "classify"], cwd=REPO, input='{"id": 1}\n',
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "第 1 行" in bad.stderr
+
+
+def test_evaluate_cli_prints_levels_and_confusions(tmp_path):
+    rows = [{"id": "1", "scenario": "order.invoice.issue", "messages": [{"role": "buyer", "content": "能开发票吗"}]},
+            {"id": "2", "scenario": "logistics.delivery.eta", "messages": [{"role": "buyer", "content": "几天能到北京"}]}]
+    path = tmp_path / "dev.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "insight", "evaluate", "--data", str(path), "--json"], cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    assert result["n"] == 2 and set(result["levels"]) == {"1", "2", "3"}
+    assert result["levels"]["3"]["accuracy"] == 1.0
+
+
+# -- store --------------------------------------------------------------------------------------------
+def _scenario_store(tmp_path):
+    chats = [Chat("c1", "b1").buyer("10:00:00", "我的快递三天没更新了 到哪了").agent("10:00:10", "帮您查下"),
+             Chat("c2", "b2").buyer("11:00:00", "能开增值税专票吗").agent("11:00:20", "可以的"),
+             Chat("c3", "b3").buyer("12:00:00", "在吗").agent("12:00:05", "在的")]
+    evals = [{"session_id": s, "shop_id": "S1", "buyer_id": b, "invited_by": "agent", "invited_at": f"2024-05-10 {h}:30:00",
+              "rating": r, "rated_at": f"2024-05-10 {h}:31:00"}
+             for s, b, h, r in (("c1", "b1", 10, 2), ("c2", "b2", 11, 5), ("c3", "b3", 12, 4))]
+    return load(tmp_path, messages=messages_of(*chats), evaluations=evals)
+
+
+def test_import_classifies_every_session_and_builds_scenario_parts(tmp_path):
+    store = _scenario_store(tmp_path)
+    rows = dict(store.con.execute("SELECT session_id, code FROM session_scenarios").fetchall())
+    assert rows == {"c1": "logistics.delivery.tracking", "c2": "order.invoice.issue", "c3": OTHER}
+    assert store.con.execute("SELECT sum(ev_invited), sum(ev_rated), sum(ev_satisfied) FROM parts_scenario").fetchone() \
+        == (3, 3, 2)
+    period = Period(DAY, DAY)
+    table = scenario_table(store.con, "S1", ["S1"], period, Filters(), 1, taxonomy()).set_index("key")
+    assert table.loc["logistics", "satisfaction"] == 0 and table.loc["order", "share"] == pytest.approx(1 / 3)
+    assert table["peer_sat_avg"].isna().all()  # one shop is not a peer group
+    chats = scenario_chats(store.con, "S1", period, Filters(), "logistics")
+    assert list(chats["session_id"]) == ["c1"]
+    assert json.loads(chats["triggers"][0])[0]["index"] == 0
+
+
+def test_a_correction_wins_everywhere_and_feeds_the_next_training(tmp_path, model):
+    store = _scenario_store(tmp_path)
+    correct(store.con, "S1", "c1", "aftersale.quality.missing", taxonomy())
+    period = Period(DAY, DAY)
+    table = scenario_table(store.con, "S1", ["S1"], period, Filters(), 3, taxonomy()).set_index("key")
+    assert "logistics.delivery.tracking" not in table.index
+    assert table.loc["aftersale.quality.missing", "evaluated"] == 1
+    assert corrections_for_training(store.con, model) == [("我的快递三天没更新了 到哪了", "aftersale.quality.missing")]
+    with pytest.raises(Exception, match="未知场景"):
+        correct(store.con, "S1", "c1", "nope", taxonomy())
+
+
+def test_scenario_parts_filter_like_the_metric_parts(tmp_path):
+    store = _scenario_store(tmp_path)
+    period = Period(DAY, DAY)
+    engine_invited = MetricEngine(store).compute("S1", period, Filters(channel="manual"))["invited_sessions"].value
+    table = scenario_table(store.con, "S1", ["S1"], period, Filters(channel="manual"), 1, taxonomy())
+    assert table["evaluated"].sum() == engine_invited == 3
+
+
+# -- dev set ----------------------------------------------------------------------------------------
+DEV = SHARED / "scenarios" / "jddc_dev.jsonl"
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="../shared/scenarios/jddc_dev.jsonl is not here")
+def test_dev_set_accuracy_does_not_regress(model):
+    """Real JD dialogues the model never saw. Targets are 0.75 (level 1) and 0.60 (level 3); this guards
+    the figures reached so far (README) against regressions."""
+    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    result = evaluate_dialogues(model, rows)
+    levels = {k: v["accuracy"] for k, v in result["levels"].items()}
+    print("dev-set accuracy", levels)
+    assert levels[1] >= 0.72 and levels[2] >= 0.60 and levels[3] >= 0.52
