@@ -58,7 +58,7 @@ def main() -> None:
     dev = REPO.parent / "shared" / "scenarios" / "jddc_dev.jsonl"
     if dev.exists():
         rows = [json.loads(x) for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
-        _rate(model, [r["messages"] for r in rows] * 10, "JD dev dialogues (×10)")
+        _rate(model, [r["messages"] for r in rows], "JD dev dialogues")
 
 
 if __name__ == "__main__":

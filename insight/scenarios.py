@@ -298,9 +298,15 @@ class ScenarioModel:
             empty = np.zeros((0, len(self.classes)))
             return empty, np.zeros((n_chats, len(self.classes))), None
         summed = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_chats, len(owner)))
+        # Chats repeat themselves (好的, 在吗, order numbers, quick replies): count each distinct
+        # sentence once and expand.
+        first: dict[str, int] = {}
+        inverse = np.array([first.setdefault(normalise(t), len(first)) for t in texts])
+        distinct = list(first)
         turn_parts, chat_parts = [], []
         for _, vec in feats.transformer_list:
-            counts = super(type(vec), vec).transform(texts)  # CountVectorizer.transform: raw counts
+            # CountVectorizer.transform: raw counts (normalise is idempotent, so normalised text is fine)
+            counts = super(type(vec), vec).transform(distinct)[inverse]
             turn_parts.append(vec._tfidf.transform(counts))
             chat_parts.append(vec._tfidf.transform(summed @ counts))
         turn_x, chat_x = sparse.hstack(turn_parts).tocsr(), sparse.hstack(chat_parts).tocsr()

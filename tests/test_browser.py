@@ -13,9 +13,9 @@ from insight.demo import DemoConfig, write_demo
 
 SHOTS = REPO / "tests" / "screenshots"
 PAGES = {"home": "", "satisfaction": "satisfaction", "capability": "capability", "agents": "agents",
-         "agent": "agent", "data": "data"}
+         "agent": "agent", "scenarios": "scenarios", "data": "data"}
 TITLES = {"home": "服务洞察", "satisfaction": "满意度监测", "capability": "服务能力诊断", "agents": "客服绩效",
-          "agent": "客服个人", "data": "数据管理"}
+          "agent": "客服个人", "scenarios": "咨询场景洞察", "data": "数据管理"}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_every_page_opens_with_its_title_and_no_error(app_url, page):
         wait_rendered(page)
         assert TITLES[name] in page.locator("h1").first.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0, name
-        if name in ("satisfaction", "capability", "agents", "agent"):
+        if name in ("satisfaction", "capability", "agents", "agent", "scenarios"):
             page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
