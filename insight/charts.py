@@ -21,6 +21,15 @@ COLORS = {"shop": "#2563eb", "prev": "#9ca3af", "peer_avg": "#f59e0b", "peer_exc
 _FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
 
 
+def _figure(trace=None) -> go.Figure:
+    # Figures are built from our own checked data on every page run: plotly's per-property
+    # validation would double the cost of building them (tests read the figures' data).
+    fig = go.Figure(_validate=False)
+    if trace is not None:
+        fig.add_trace(trace)
+    return fig
+
+
 def png_config(filename: str) -> dict:
     """plotly's own PNG download (camera icon), saving under a meaningful name."""
     return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
@@ -62,10 +71,10 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
     ``pending`` buckets (FCR's 72-hour observation window) are shaded and labelled 待定.
     """
     x = [str(b) for b in values.index]  # ISO dates on a date axis
-    fig = go.Figure()
+    fig = _figure()
     hover_n = [f"n = {int(v):,}" if v == v and v is not None else "n = 0"
                for v in (n.reindex(values.index) if n is not None else [None] * len(values))]
-    fig.add_trace(go.Scatter(
+    fig.add_trace(go.Scatter(_validate=False, 
         x=x, y=values.astype(float).tolist(), name=shop_label, mode="lines+markers",
         line={"color": COLORS["shop"], "width": 2.5}, connectgaps=False,
         customdata=[[_fmt(metric, v), h] for v, h in zip(values, hover_n)],
@@ -74,7 +83,7 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
         for col, label, dash in (("peer_avg", "同行平均", "dash"), ("peer_excellent", "同行优秀", "dot")):
             series = peers[col].reindex(values.index)
             if series.notna().any():
-                fig.add_trace(go.Scatter(
+                fig.add_trace(go.Scatter(_validate=False, 
                     x=x, y=series.astype(float).tolist(), name=label, mode="lines",
                     line={"color": COLORS[col], "dash": dash, "width": 1.8}, connectgaps=False,
                     customdata=[[_fmt(metric, v)] for v in series],
@@ -107,10 +116,10 @@ def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:
                                              mix["contribution"], mix["share_of_change"])]
     hover = ("%{y}<br>本期：%{customdata[2]}（%{customdata[0]} 个）<br>上期：%{customdata[3]}（%{customdata[1]} 个）"
              "<br>对满意率变化的贡献：%{customdata[4]}<br>占满意率变化：%{customdata[5]}<extra></extra>")
-    fig = go.Figure()
-    fig.add_trace(go.Bar(y=labels, x=mix["prev_share"].astype(float), name="上期", orientation="h",
+    fig = _figure()
+    fig.add_trace(go.Bar(_validate=False, y=labels, x=mix["prev_share"].astype(float), name="上期", orientation="h",
                          marker_color=COLORS["prev"], customdata=custom, hovertemplate=hover))
-    fig.add_trace(go.Bar(y=labels, x=mix["share"].astype(float), name="本期", orientation="h",
+    fig.add_trace(go.Bar(_validate=False, y=labels, x=mix["share"].astype(float), name="本期", orientation="h",
                          marker_color=[COLORS["bad"] if r <= 3 else COLORS["shop"] for r in mix["rating"]],
                          customdata=custom, hovertemplate=hover,
                          text=[pct(v) for v in mix["share"]], textposition="outside"))
@@ -132,10 +141,10 @@ def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
               for c, p, ch, s in zip(tags["count"], tags["prev_count"], tags["change_count"], tags["share_bad"])]
     hover = ("%{y}<br>本期：%{customdata[0]} 次<br>上期：%{customdata[1]} 次<br>环比：%{customdata[2]}"
              "<br>占 1–3 分会话：%{customdata[3]}<extra></extra>")
-    fig = go.Figure()
-    fig.add_trace(go.Bar(y=tags["tag"], x=tags["prev_count"], name="上期", orientation="h",
+    fig = _figure()
+    fig.add_trace(go.Bar(_validate=False, y=tags["tag"], x=tags["prev_count"], name="上期", orientation="h",
                          marker_color=COLORS["prev"], customdata=custom, hovertemplate=hover))
-    fig.add_trace(go.Bar(y=tags["tag"], x=tags["count"], name="本期", orientation="h",
+    fig.add_trace(go.Bar(_validate=False, y=tags["tag"], x=tags["count"], name="本期", orientation="h",
                          marker_color=COLORS["bad"], customdata=custom, hovertemplate=hover,
                          text=tags["count"], textposition="outside"))
     _layout(fig, "评价标签 TOP10 · 本期 vs 上期", height=max(320, 36 * len(tags) + 110))
@@ -150,10 +159,10 @@ def split_figure(metric: Metric, frame: pd.DataFrame) -> go.Figure:
 
     Unavailable cells are left out of the bars and named in the hover of their group.
     """
-    fig = go.Figure()
+    fig = _figure()
     colors = {"全部": COLORS["shop"], "售前": "#60a5fa", "售后": "#f97316"}
     for stage, part in frame.groupby("stage", sort=False):
-        fig.add_trace(go.Bar(
+        fig.add_trace(go.Bar(_validate=False, 
             x=part["channel"], y=part["value"].astype(float), name=stage, marker_color=colors.get(stage),
             text=[f"{_fmt(metric, v)}<br>n={int(n):,}" if v == v else "不可用" for v, n in zip(part["value"], part["n"])],
             textposition="outside",
@@ -170,7 +179,7 @@ def split_figure(metric: Metric, frame: pd.DataFrame) -> go.Figure:
 
 def funnel_figure(inquiries: float, ordered: float, paid: float) -> go.Figure:
     """询单 → 下单 → 付款 (buyer-days), with the conversion at each step."""
-    fig = go.Figure(go.Funnel(
+    fig = _figure(go.Funnel(_validate=False, 
         y=["询单人数", "下单人数", "付款人数"], x=[inquiries, ordered, paid],
         texttemplate="%{value:,} 人<br>占询单 %{percentInitial:.1%}", textposition="inside", marker={"color": [COLORS["shop"], "#60a5fa", COLORS["good"]]},
         hovertemplate="%{y}：%{x:,} 人<br>占询单：%{percentInitial:.1%}<br>占上一步：%{percentPrevious:.1%}<extra></extra>"))
@@ -180,7 +189,7 @@ def funnel_figure(inquiries: float, ordered: float, paid: float) -> go.Figure:
 
 def sales_split_figure(agent_sales: float, silent_sales: float) -> go.Figure:
     """客服销售额 vs 静默销售额 as shares of 店铺销售额."""
-    fig = go.Figure(go.Pie(
+    fig = _figure(go.Pie(_validate=False, 
         labels=["客服销售额", "静默销售额"], values=[agent_sales, silent_sales], hole=0.55, sort=False,
         marker={"colors": [COLORS["shop"], COLORS["prev"]]}, textinfo="label+percent",
         hovertemplate="%{label}：¥%{value:,.2f}<br>占店铺销售额：%{percent}<extra></extra>"))
@@ -192,7 +201,7 @@ def sales_split_figure(agent_sales: float, silent_sales: float) -> go.Figure:
 def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, title: str) -> go.Figure:
     """One bar per row (e.g. per agent), sorted, with the value and n in the hover."""
     frame = frame.dropna(subset=[metric.key]).sort_values(metric.key, ascending=metric.direction != "down")
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(_validate=False, 
         x=frame[metric.key].astype(float), y=frame[label_col], orientation="h", marker_color=COLORS["shop"],
         customdata=[[_fmt(metric, v)] for v in frame[metric.key]],
         hovertemplate="%{y}：%{customdata[0]}<extra></extra>"))
@@ -207,7 +216,7 @@ def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, tit
 def scenario_share_figure(frame: pd.DataFrame) -> go.Figure:
     """Level-1 scenarios of evaluated sessions: count bars with their share; ``frame``: name, evaluated, share."""
     frame = frame.sort_values("evaluated", ascending=True)
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(_validate=False, 
         x=frame["evaluated"], y=frame["name"], orientation="h", marker_color=COLORS["shop"],
         text=[f"{int(n):,}（{s * 100:.1f}%）" for n, s in zip(frame["evaluated"], frame["share"])],
         textposition="outside", customdata=[[f"{s * 100:.1f}%"] for s in frame["share"]],
@@ -220,14 +229,14 @@ def scenario_share_figure(frame: pd.DataFrame) -> go.Figure:
 def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
     """The worst scenarios by satisfaction (lowest at the top), with n and the peer average."""
     frame = frame.sort_values("satisfaction", ascending=False)
-    fig = go.Figure()
-    fig.add_trace(go.Bar(
+    fig = _figure()
+    fig.add_trace(go.Bar(_validate=False, 
         x=frame["satisfaction"], y=frame["name"], orientation="h", name="本店满意率", marker_color=COLORS["bad"],
         text=[f"{v * 100:.1f}%（n={int(n)}）" for v, n in zip(frame["satisfaction"], frame["rated"])],
         textposition="outside", customdata=[[int(n)] for n in frame["rated"]],
         hovertemplate="%{y}<br>满意率：%{x:.1%}<br>已评分会话：%{customdata[0]}<extra></extra>"))
     if frame["peer_sat_avg"].notna().any():
-        fig.add_trace(go.Scatter(
+        fig.add_trace(go.Scatter(_validate=False, 
             x=frame["peer_sat_avg"], y=frame["name"], mode="markers", name="同行平均",
             marker={"symbol": "line-ns-open", "size": 18, "color": COLORS["peer_avg"], "line": {"width": 3}},
             hovertemplate="%{y}<br>同行平均满意率：%{x:.1%}<extra></extra>"))

@@ -91,7 +91,8 @@ agent = c2.selectbox("客服", [None, *agent_names], format_func=lambda a: "全�
                      key="ev_agent")
 f = view.filters
 sessions = data.evaluated_sessions(view.path, view.version, view.shop_id, view.period,
-                                   Filters(f.channel, f.stage, f.hours, agent), tuple(sorted(ratings)) or None)
+                                   Filters(f.channel, f.stage, f.hours, agent), tuple(sorted(ratings)) or None,
+                                   limit=100)
 if sessions.empty:
     widgets.empty_state("没有符合条件的评价。", "放宽评分或客服筛选，或换一个周期。")
 else:
@@ -102,7 +103,7 @@ else:
         "客服": sessions["agent_name"].fillna(sessions["agent_id"]).fillna("（机器人接待）"),
         "邀评时间": sessions["invited_at"], "首次响应(秒)": sessions["first_wait"], "轮次": sessions["n_rounds"],
     })
-    st.caption(f"共 {len(shown):,} 条（最多显示 500 条，低分在前）。点选一行查看完整聊天记录。")
+    st.caption(f"显示 {len(shown):,} 条（最多 100 条，低分在前；用评分和客服筛选缩小范围）。点选一行查看完整聊天记录。")
     event = widgets.table(shown, f"评价明细_{view.file_stem}", key="ev_table", on_select="rerun",
                           selection_mode="single-row", height=320)
     picked = event.selection.rows if event is not None else []
