@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, SHARED, SHOP, Chat, load, messages_of
+from conftest import REPO, SHARED, Chat, load, messages_of
 from insight import Filters, MetricEngine, Period
 from insight.scenario_store import corrections_for_training, correct, scenario_chats, scenario_table
 from insight.scenarios import (CHITCHAT, OTHER, augment, evaluate_dialogues, load_corpus, load_model, normalise,
