@@ -59,17 +59,21 @@ def _reader(path: str, version: str) -> Reader:
     return Reader(cursor, MetricEngine(cursor), threading.Lock(), version)
 
 
-def reader() -> Reader | None:
-    """A reader for the store's current data version (None when there is no store)."""
-    store = open_store()
-    if store is None:
-        return None
-    with _version_lock:
-        version = store.cursor().data_version()
-    return _reader(store_path(), version)
+@st.cache_resource(show_spinner=False)
+def _version_cursor(path: str) -> Store:
+    return _database(path).cursor()
 
 
 _version_lock = threading.Lock()
+
+
+def reader() -> Reader | None:
+    """A reader for the store's current data version (None when there is no store)."""
+    if open_store() is None:
+        return None
+    with _version_lock:  # one small query per page run, on a cursor of its own
+        version = _version_cursor(store_path()).data_version()
+    return _reader(store_path(), version)
 
 
 def clear_caches() -> None:
