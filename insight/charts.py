@@ -1,5 +1,9 @@
 """Plotly figures for the pages and the HTML reports. Pure functions of data frames: every
-figure has a title, axis units and hover values, and is tested on its data."""
+figure has a title, axis units and hover values, and is tested on its data.
+
+Each figure is built in one go from plain dicts: plotly's ``update_layout``/``update_*axes``
+machinery costs ~25 ms per figure and the pages rebuild their figures on every filter change.
+"""
 
 from __future__ import annotations
 
@@ -21,15 +25,6 @@ COLORS = {"shop": "#2563eb", "prev": "#9ca3af", "peer_avg": "#f59e0b", "peer_exc
 _FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
 
 
-def _figure(trace=None) -> go.Figure:
-    # Figures are built from our own checked data on every page run: plotly's per-property
-    # validation would double the cost of building them (tests read the figures' data).
-    fig = go.Figure(_validate=False)
-    if trace is not None:
-        fig.add_trace(trace)
-    return fig
-
-
 def png_config(filename: str) -> dict:
     """plotly's own PNG download (camera icon), saving under a meaningful name."""
     return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
@@ -40,21 +35,25 @@ def axis_unit(metric: Metric) -> str:
     return {"percent": "%", "seconds": "秒", "yuan": "元", "ratio": "倍", "count": metric.unit or "个"}[metric.format]
 
 
-def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
-                      font={"family": _FONT, "size": 12}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-                      hoverlabel={"font_family": _FONT}, plot_bgcolor="white")
-    fig.update_xaxes(showgrid=False, linecolor="#d1d5db")
-    fig.update_yaxes(gridcolor="#f3f4f6", zeroline=False)
-    return fig
+def _figure(traces: list[dict], title: str, height: int = 360, xaxis: dict | None = None,
+            yaxis: dict | None = None, **layout) -> go.Figure:
+    """One figure from trace dicts and layout settings, with the house style."""
+    base = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "font": {"family": _FONT, "size": 12}, "height": height, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        "hoverlabel": {"font": {"family": _FONT}}, "plot_bgcolor": "white",
+        "xaxis": {"showgrid": False, "linecolor": "#d1d5db", **(xaxis or {})},
+        "yaxis": {"gridcolor": "#f3f4f6", "zeroline": False, **(yaxis or {})},
+    }
+    base.update(layout)
+    return go.Figure(data=traces, layout=base, _validate=False)
 
 
-def _y_axis(fig: go.Figure, metric: Metric) -> None:
+def _metric_axis(metric: Metric) -> dict:
     if metric.format == "percent":
-        fig.update_yaxes(tickformat=".0%", title_text=f"{metric.name}（%）", rangemode="tozero")
-    else:
-        fig.update_yaxes(title_text=f"{metric.name}（{axis_unit(metric)}）", rangemode="tozero")
+        return {"tickformat": ".0%", "title": {"text": f"{metric.name}（%）"}, "rangemode": "tozero"}
+    return {"title": {"text": f"{metric.name}（{axis_unit(metric)}）"}, "rangemode": "tozero"}
 
 
 def _fmt(metric: Metric, value) -> str:
@@ -71,33 +70,34 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
     ``pending`` buckets (FCR's 72-hour observation window) are shaded and labelled 待定.
     """
     x = [str(b) for b in values.index]  # ISO dates on a date axis
-    fig = _figure()
     hover_n = [f"n = {int(v):,}" if v == v and v is not None else "n = 0"
                for v in (n.reindex(values.index) if n is not None else [None] * len(values))]
-    fig.add_trace(go.Scatter(_validate=False, 
-        x=x, y=values.astype(float).tolist(), name=shop_label, mode="lines+markers",
-        line={"color": COLORS["shop"], "width": 2.5}, connectgaps=False,
-        customdata=[[_fmt(metric, v), h] for v, h in zip(values, hover_n)],
-        hovertemplate="%{x}<br>" + shop_label + "：%{customdata[0]}（%{customdata[1]}）<extra></extra>"))
+    traces = [{
+        "type": "scatter", "x": x, "y": values.astype(float).tolist(), "name": shop_label, "mode": "lines+markers",
+        "line": {"color": COLORS["shop"], "width": 2.5}, "connectgaps": False,
+        "customdata": [[_fmt(metric, v), h] for v, h in zip(values, hover_n)],
+        "hovertemplate": "%{x}<br>" + shop_label + "：%{customdata[0]}（%{customdata[1]}）<extra></extra>"}]
     if peers is not None:
         for col, label, dash in (("peer_avg", "同行平均", "dash"), ("peer_excellent", "同行优秀", "dot")):
             series = peers[col].reindex(values.index)
             if series.notna().any():
-                fig.add_trace(go.Scatter(_validate=False, 
-                    x=x, y=series.astype(float).tolist(), name=label, mode="lines",
-                    line={"color": COLORS[col], "dash": dash, "width": 1.8}, connectgaps=False,
-                    customdata=[[_fmt(metric, v)] for v in series],
-                    hovertemplate="%{x}<br>" + label + "：%{customdata[0]}<extra></extra>"))
+                traces.append({
+                    "type": "scatter", "x": x, "y": series.astype(float).tolist(), "name": label, "mode": "lines",
+                    "line": {"color": COLORS[col], "dash": dash, "width": 1.8}, "connectgaps": False,
+                    "customdata": [[_fmt(metric, v)] for v in series],
+                    "hovertemplate": "%{x}<br>" + label + "：%{customdata[0]}<extra></extra>"})
     pending = [str(b) for b in pending if str(b) in x]
+    shapes, notes = [], []
     if pending:
-        fig.add_vrect(x0=pending[0], x1=pending[-1], fillcolor="#fde68a", opacity=0.35, line_width=0,
-                      annotation_text="观察期·待定", annotation_position="top left")
-    _layout(fig, f"{metric.name}趋势 · {TREND_GRAINS[grain][0]}")
-    _y_axis(fig, metric)
-    fig.update_xaxes(title_text={"day": "日期", "week": "周（周一）", "month": "月份"}[grain], type="date",
-                     tickformat={"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[grain],
-                     hoverformat="%Y-%m-%d", dtick={"day": 86400000 * 3, "week": 86400000 * 7, "month": "M1"}[grain])
-    return fig
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": pending[0], "x1": pending[-1], "y0": 0,
+                       "y1": 1, "fillcolor": "#fde68a", "opacity": 0.35, "line": {"width": 0}, "layer": "below"})
+        notes.append({"x": pending[0], "y": 1, "xref": "x", "yref": "paper", "text": "观察期·待定",
+                      "showarrow": False, "xanchor": "left", "yanchor": "bottom"})
+    xaxis = {"title": {"text": {"day": "日期", "week": "周（周一）", "month": "月份"}[grain]}, "type": "date",
+             "tickformat": {"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[grain], "hoverformat": "%Y-%m-%d",
+             "dtick": {"day": 86400000 * 3, "week": 86400000 * 7, "month": "M1"}[grain]}
+    return _figure(traces, f"{metric.name}趋势 · {TREND_GRAINS[grain][0]}", xaxis=xaxis, yaxis=_metric_axis(metric),
+                   shapes=shapes, annotations=notes)
 
 
 def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:
@@ -116,18 +116,17 @@ def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:
                                              mix["contribution"], mix["share_of_change"])]
     hover = ("%{y}<br>本期：%{customdata[2]}（%{customdata[0]} 个）<br>上期：%{customdata[3]}（%{customdata[1]} 个）"
              "<br>对满意率变化的贡献：%{customdata[4]}<br>占满意率变化：%{customdata[5]}<extra></extra>")
-    fig = _figure()
-    fig.add_trace(go.Bar(_validate=False, y=labels, x=mix["prev_share"].astype(float), name="上期", orientation="h",
-                         marker_color=COLORS["prev"], customdata=custom, hovertemplate=hover))
-    fig.add_trace(go.Bar(_validate=False, y=labels, x=mix["share"].astype(float), name="本期", orientation="h",
-                         marker_color=[COLORS["bad"] if r <= 3 else COLORS["shop"] for r in mix["rating"]],
-                         customdata=custom, hovertemplate=hover,
-                         text=[pct(v) for v in mix["share"]], textposition="outside"))
-    _layout(fig, "评分构成 · 本期 vs 上期（占已评分会话）")
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(tickformat=".0%", title_text="占比（%）", rangemode="tozero")
-    fig.update_yaxes(title_text="评分", autorange="reversed")
-    return fig
+    traces = [
+        {"type": "bar", "y": labels, "x": mix["prev_share"].astype(float).tolist(), "name": "上期", "orientation": "h",
+         "marker": {"color": COLORS["prev"]}, "customdata": custom, "hovertemplate": hover},
+        {"type": "bar", "y": labels, "x": mix["share"].astype(float).tolist(), "name": "本期", "orientation": "h",
+         "marker": {"color": [COLORS["bad"] if r <= 3 else COLORS["shop"] for r in mix["rating"]]},
+         "customdata": custom, "hovertemplate": hover, "text": [pct(v) for v in mix["share"]],
+         "textposition": "outside"},
+    ]
+    return _figure(traces, "评分构成 · 本期 vs 上期（占已评分会话）", barmode="group",
+                   xaxis={"tickformat": ".0%", "title": {"text": "占比（%）"}, "rangemode": "tozero"},
+                   yaxis={"title": {"text": "评分"}, "autorange": "reversed"})
 
 
 def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
@@ -141,17 +140,15 @@ def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
               for c, p, ch, s in zip(tags["count"], tags["prev_count"], tags["change_count"], tags["share_bad"])]
     hover = ("%{y}<br>本期：%{customdata[0]} 次<br>上期：%{customdata[1]} 次<br>环比：%{customdata[2]}"
              "<br>占 1–3 分会话：%{customdata[3]}<extra></extra>")
-    fig = _figure()
-    fig.add_trace(go.Bar(_validate=False, y=tags["tag"], x=tags["prev_count"], name="上期", orientation="h",
-                         marker_color=COLORS["prev"], customdata=custom, hovertemplate=hover))
-    fig.add_trace(go.Bar(_validate=False, y=tags["tag"], x=tags["count"], name="本期", orientation="h",
-                         marker_color=COLORS["bad"], customdata=custom, hovertemplate=hover,
-                         text=tags["count"], textposition="outside"))
-    _layout(fig, "评价标签 TOP10 · 本期 vs 上期", height=max(320, 36 * len(tags) + 110))
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="出现次数（次）", rangemode="tozero")
-    fig.update_yaxes(title_text="")
-    return fig
+    traces = [
+        {"type": "bar", "y": tags["tag"].tolist(), "x": tags["prev_count"].tolist(), "name": "上期", "orientation": "h",
+         "marker": {"color": COLORS["prev"]}, "customdata": custom, "hovertemplate": hover},
+        {"type": "bar", "y": tags["tag"].tolist(), "x": tags["count"].tolist(), "name": "本期", "orientation": "h",
+         "marker": {"color": COLORS["bad"]}, "customdata": custom, "hovertemplate": hover,
+         "text": tags["count"].tolist(), "textposition": "outside"},
+    ]
+    return _figure(traces, "评价标签 TOP10 · 本期 vs 上期", height=max(320, 36 * len(tags) + 110), barmode="group",
+                   xaxis={"title": {"text": "出现次数（次）"}, "rangemode": "tozero"}, yaxis={"title": {"text": ""}})
 
 
 def split_figure(metric: Metric, frame: pd.DataFrame) -> go.Figure:
@@ -159,87 +156,78 @@ def split_figure(metric: Metric, frame: pd.DataFrame) -> go.Figure:
 
     Unavailable cells are left out of the bars and named in the hover of their group.
     """
-    fig = _figure()
     colors = {"全部": COLORS["shop"], "售前": "#60a5fa", "售后": "#f97316"}
+    traces = []
     for stage, part in frame.groupby("stage", sort=False):
-        fig.add_trace(go.Bar(_validate=False, 
-            x=part["channel"], y=part["value"].astype(float), name=stage, marker_color=colors.get(stage),
-            text=[f"{_fmt(metric, v)}<br>n={int(n):,}" if v == v else "不可用" for v, n in zip(part["value"], part["n"])],
-            textposition="outside",
-            customdata=[[_fmt(metric, v), int(n)] for v, n in zip(part["value"], part["n"])],
-            hovertemplate="%{x} · " + stage + "<br>" + metric.name + "：%{customdata[0]}<br>n = %{customdata[1]}<extra></extra>"))
-    _layout(fig, f"{metric.name} · 按人工/机器人与售前/售后拆分")
-    fig.update_layout(barmode="group")
-    _y_axis(fig, metric)
+        traces.append({
+            "type": "bar", "x": part["channel"].tolist(), "y": part["value"].astype(float).tolist(), "name": stage,
+            "marker": {"color": colors.get(stage)},
+            "text": [f"{_fmt(metric, v)}<br>n={int(n):,}" if v == v else "不可用" for v, n in zip(part["value"], part["n"])],
+            "textposition": "outside",
+            "customdata": [[_fmt(metric, v), int(n)] for v, n in zip(part["value"], part["n"])],
+            "hovertemplate": "%{x} · " + stage + "<br>" + metric.name + "：%{customdata[0]}<br>n = %{customdata[1]}<extra></extra>"})
+    yaxis = _metric_axis(metric)
     if metric.format == "percent":
-        fig.update_yaxes(range=[0, 1.15])
-    fig.update_xaxes(title_text="接待方式")
-    return fig
+        yaxis["range"] = [0, 1.15]
+    return _figure(traces, f"{metric.name} · 按人工/机器人与售前/售后拆分", barmode="group", yaxis=yaxis,
+                   xaxis={"title": {"text": "接待方式"}})
 
 
 def funnel_figure(inquiries: float, ordered: float, paid: float) -> go.Figure:
     """询单 → 下单 → 付款 (buyer-days), with the conversion at each step."""
-    fig = _figure(go.Funnel(_validate=False, 
-        y=["询单人数", "下单人数", "付款人数"], x=[inquiries, ordered, paid],
-        texttemplate="%{value:,} 人<br>占询单 %{percentInitial:.1%}", textposition="inside", marker={"color": [COLORS["shop"], "#60a5fa", COLORS["good"]]},
-        hovertemplate="%{y}：%{x:,} 人<br>占询单：%{percentInitial:.1%}<br>占上一步：%{percentPrevious:.1%}<extra></extra>"))
-    _layout(fig, "询单转化漏斗（人，按买家·日计）", height=320)
-    return fig
+    trace = {"type": "funnel", "y": ["询单人数", "下单人数", "付款人数"], "x": [inquiries, ordered, paid],
+             "texttemplate": "%{value:,} 人<br>占询单 %{percentInitial:.1%}", "textposition": "inside",
+             "marker": {"color": [COLORS["shop"], "#60a5fa", COLORS["good"]]},
+             "hovertemplate": "%{y}：%{x:,} 人<br>占询单：%{percentInitial:.1%}<br>占上一步：%{percentPrevious:.1%}<extra></extra>"}
+    return _figure([trace], "询单转化漏斗（人，按买家·日计）", height=320)
 
 
 def sales_split_figure(agent_sales: float, silent_sales: float) -> go.Figure:
     """客服销售额 vs 静默销售额 as shares of 店铺销售额."""
-    fig = _figure(go.Pie(_validate=False, 
-        labels=["客服销售额", "静默销售额"], values=[agent_sales, silent_sales], hole=0.55, sort=False,
-        marker={"colors": [COLORS["shop"], COLORS["prev"]]}, textinfo="label+percent",
-        hovertemplate="%{label}：¥%{value:,.2f}<br>占店铺销售额：%{percent}<extra></extra>"))
-    _layout(fig, "客服销售额与静默销售额（元）", height=320)
-    fig.update_layout(showlegend=False)
-    return fig
+    trace = {"type": "pie", "labels": ["客服销售额", "静默销售额"], "values": [agent_sales, silent_sales], "hole": 0.55,
+             "sort": False, "marker": {"colors": [COLORS["shop"], COLORS["prev"]]}, "textinfo": "label+percent",
+             "hovertemplate": "%{label}：¥%{value:,.2f}<br>占店铺销售额：%{percent}<extra></extra>"}
+    return _figure([trace], "客服销售额与静默销售额（元）", height=320, showlegend=False)
 
 
 def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, title: str) -> go.Figure:
     """One bar per row (e.g. per agent), sorted, with the value and n in the hover."""
     frame = frame.dropna(subset=[metric.key]).sort_values(metric.key, ascending=metric.direction != "down")
-    fig = _figure(go.Bar(_validate=False, 
-        x=frame[metric.key].astype(float), y=frame[label_col], orientation="h", marker_color=COLORS["shop"],
-        customdata=[[_fmt(metric, v)] for v in frame[metric.key]],
-        hovertemplate="%{y}：%{customdata[0]}<extra></extra>"))
-    _layout(fig, title, height=max(300, 26 * len(frame) + 100))
-    if metric.format == "percent":
-        fig.update_xaxes(tickformat=".0%", title_text=f"{metric.name}（%）")
-    else:
-        fig.update_xaxes(title_text=f"{metric.name}（{axis_unit(metric)}）")
-    return fig
+    trace = {"type": "bar", "x": frame[metric.key].astype(float).tolist(), "y": frame[label_col].tolist(),
+             "orientation": "h", "marker": {"color": COLORS["shop"]},
+             "customdata": [[_fmt(metric, v)] for v in frame[metric.key]],
+             "hovertemplate": "%{y}：%{customdata[0]}<extra></extra>"}
+    xaxis = ({"tickformat": ".0%", "title": {"text": f"{metric.name}（%）"}} if metric.format == "percent"
+             else {"title": {"text": f"{metric.name}（{axis_unit(metric)}）"}})
+    return _figure([trace], title, height=max(300, 26 * len(frame) + 100), xaxis=xaxis)
 
 
 def scenario_share_figure(frame: pd.DataFrame) -> go.Figure:
     """Level-1 scenarios of evaluated sessions: count bars with their share; ``frame``: name, evaluated, share."""
     frame = frame.sort_values("evaluated", ascending=True)
-    fig = _figure(go.Bar(_validate=False, 
-        x=frame["evaluated"], y=frame["name"], orientation="h", marker_color=COLORS["shop"],
-        text=[f"{int(n):,}（{s * 100:.1f}%）" for n, s in zip(frame["evaluated"], frame["share"])],
-        textposition="outside", customdata=[[f"{s * 100:.1f}%"] for s in frame["share"]],
-        hovertemplate="%{y}<br>评价会话：%{x:,} 个<br>占比：%{customdata[0]}<extra></extra>"))
-    _layout(fig, "评价会话的一级咨询场景分布（个）", height=max(300, 44 * len(frame) + 100))
-    fig.update_xaxes(title_text="评价会话数（个）", rangemode="tozero")
-    return fig
+    trace = {"type": "bar", "x": frame["evaluated"].tolist(), "y": frame["name"].tolist(), "orientation": "h",
+             "marker": {"color": COLORS["shop"]},
+             "text": [f"{int(n):,}（{s * 100:.1f}%）" for n, s in zip(frame["evaluated"], frame["share"])],
+             "textposition": "outside", "customdata": [[f"{s * 100:.1f}%"] for s in frame["share"]],
+             "hovertemplate": "%{y}<br>评价会话：%{x:,} 个<br>占比：%{customdata[0]}<extra></extra>"}
+    return _figure([trace], "评价会话的一级咨询场景分布（个）", height=max(300, 44 * len(frame) + 100),
+                   xaxis={"title": {"text": "评价会话数（个）"}, "rangemode": "tozero"})
 
 
 def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
     """The worst scenarios by satisfaction (lowest at the top), with n and the peer average."""
     frame = frame.sort_values("satisfaction", ascending=False)
-    fig = _figure()
-    fig.add_trace(go.Bar(_validate=False, 
-        x=frame["satisfaction"], y=frame["name"], orientation="h", name="本店满意率", marker_color=COLORS["bad"],
-        text=[f"{v * 100:.1f}%（n={int(n)}）" for v, n in zip(frame["satisfaction"], frame["rated"])],
-        textposition="outside", customdata=[[int(n)] for n in frame["rated"]],
-        hovertemplate="%{y}<br>满意率：%{x:.1%}<br>已评分会话：%{customdata[0]}<extra></extra>"))
+    traces = [{
+        "type": "bar", "x": frame["satisfaction"].tolist(), "y": frame["name"].tolist(), "orientation": "h",
+        "name": "本店满意率", "marker": {"color": COLORS["bad"]},
+        "text": [f"{v * 100:.1f}%（n={int(n)}）" for v, n in zip(frame["satisfaction"], frame["rated"])],
+        "textposition": "outside", "customdata": [[int(n)] for n in frame["rated"]],
+        "hovertemplate": "%{y}<br>满意率：%{x:.1%}<br>已评分会话：%{customdata[0]}<extra></extra>"}]
     if frame["peer_sat_avg"].notna().any():
-        fig.add_trace(go.Scatter(_validate=False, 
-            x=frame["peer_sat_avg"], y=frame["name"], mode="markers", name="同行平均",
-            marker={"symbol": "line-ns-open", "size": 18, "color": COLORS["peer_avg"], "line": {"width": 3}},
-            hovertemplate="%{y}<br>同行平均满意率：%{x:.1%}<extra></extra>"))
-    _layout(fig, "满意率最低的三级场景 TOP10（%）", height=max(320, 40 * len(frame) + 110))
-    fig.update_xaxes(tickformat=".0%", title_text="满意率（%）", range=[0, 1.15])
-    return fig
+        traces.append({
+            "type": "scatter", "x": frame["peer_sat_avg"].tolist(), "y": frame["name"].tolist(), "mode": "markers",
+            "name": "同行平均",
+            "marker": {"symbol": "line-ns-open", "size": 18, "color": COLORS["peer_avg"], "line": {"width": 3}},
+            "hovertemplate": "%{y}<br>同行平均满意率：%{x:.1%}<extra></extra>"})
+    return _figure(traces, "满意率最低的三级场景 TOP10（%）", height=max(320, 40 * len(frame) + 110),
+                   xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.15]})
