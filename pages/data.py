@@ -10,7 +10,7 @@ import streamlit as st
 
 from insight.demo import DemoConfig, write_demo
 from insight.errors import InsightError
-from insight.exports import table_csv
+from insight.exports import HtmlReport
 from insight.importer import import_paths, import_sources
 from insight.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
 from insight.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
@@ -78,7 +78,7 @@ def _show_last_import() -> None:
     summary = pd.DataFrame([{"表": t.table, "说明": TABLES[t.table].label, "读取": t.read, "接受": t.accepted,
                              "新增": t.inserted, "更新": t.updated, "未变": t.unchanged, "拒绝": t.rejected,
                              "忽略的列": "、".join(t.ignored_columns)} for t in rep.tables.values()])
-    st.dataframe(summary, hide_index=True)
+    widgets.table(summary, "导入报告", key="import_summary", report=report)
     for t in rep.tables.values():
         if not t.rejected:
             continue
@@ -92,6 +92,9 @@ def _show_last_import() -> None:
     for note in rep.notes:
         st.caption(note)
 
+
+report = HtmlReport("数据管理", f"数据库 {data.store_path()}")
+widgets.report_download(report, "数据管理_数据概览")
 
 # -- upload --------------------------------------------------------------------------------
 st.subheader("上传文件")
@@ -195,12 +198,9 @@ else:
         st.caption("尚未导入：" + "、".join(f"{t}（{TABLES[t].label}）" for t in missing) + "。相关指标会显示为不可用并说明原因。")
     left, right = st.columns([1, 2])
     with left:
-        widgets.table(info["tables"], "各表行数", key="ov_tables")
+        widgets.table(info["tables"], "各表行数", key="ov_tables", report=report)
     with right:
-        widgets.table(info["per_shop"], "店铺数据覆盖", key="ov_shops", height=300)
+        widgets.table(info["per_shop"], "店铺数据覆盖", key="ov_shops", height=300, report=report)
     with st.expander("导入历史"):
         hist = data.imports_history(data.store_path(), rd.version)
-        st.dataframe(hist, hide_index=True)
-        if not hist.empty:
-            st.download_button("下载导入历史（CSV）", data=table_csv(hist), file_name="导入历史.csv", key="hist_csv",
-                               on_click="ignore")
+        widgets.table(hist, "导入历史", key="hist", report=report)

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from insight.errors import StoreError
-from insight.ui import data
+from insight.exports import HtmlReport
+from insight.ui import data, widgets
 from insight.ui.boot import require_navigation
 
 require_navigation()
@@ -52,5 +53,7 @@ for path, title, icon, text in GUIDE:
         st.caption(text)
 
 if info is not None:
+    report = HtmlReport("服务洞察 · 数据概览", f"数据覆盖 {info['start']} ~ {info['end']}")
+    widgets.report_download(report, "服务洞察_数据概览")
     with st.expander("数据库各表行数"):
-        st.dataframe(info["tables"], hide_index=True)
+        widgets.table(info["tables"], "各表行数", key="home_tables", report=report)
