@@ -11,7 +11,7 @@ from .derive import SalesSettings, hours_bucket_sql
 from .metrics import Filters, MetricEngine
 from .periods import Period
 
-__all__ = ["tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
+__all__ = ["tag_top", "rating_mix", "agent_table", "evaluated_sessions", "evaluation_where", "transcript", "AGENT_TABLE_METRICS",
            "RATING_LABELS"]
 
 RATING_LABELS = {1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
@@ -112,14 +112,20 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
     return table.reset_index().sort_values("consult_buyers", ascending=False, na_position="last")
 
 
-def evaluated_sessions(con, shop_id: str, period: Period, filters: Filters = Filters(),
-                       ratings=None, limit: int = 500) -> pd.DataFrame:
-    """Evaluated sessions (by invited_at), lowest rating first, with agent and buyer."""
-    # Evaluations pass the hours filter by invited_at (their anchor), not by session start.
-    where, params = Filters(filters.channel, filters.stage, "all", filters.agent).sql_where("s.")
+def evaluation_where(filters: Filters, session: str) -> tuple[list[str], list]:
+    """WHERE clauses for evaluations ``e`` joined to their session (alias prefix ``session``):
+    channel, stage and agent from the session, the hours filter by invited_at (their anchor)."""
+    where, params = Filters(filters.channel, filters.stage, "all", filters.agent).sql_where(session)
     if filters.hours != "all":
         where.append(f"({hours_bucket_sql('e.invited_at')}) = ?")
         params.append(filters.hours)
+    return where, params
+
+
+def evaluated_sessions(con, shop_id: str, period: Period, filters: Filters = Filters(),
+                       ratings=None, limit: int = 500) -> pd.DataFrame:
+    """Evaluated sessions (by invited_at), lowest rating first, with agent and buyer."""
+    where, params = evaluation_where(filters, "s.")
     if ratings:
         where.append("e.rating IN (SELECT unnest(?::INTEGER[]))")
         params.append([int(r) for r in ratings])

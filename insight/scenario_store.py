@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from .analyses import evaluation_where
 from .derive import hours_bucket_sql
 from .errors import UsageError
 from .metrics import MIN_PEERS, Filters
@@ -195,10 +196,7 @@ def _name(taxonomy, key: str) -> str:
 
 def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: str, limit: int = 50) -> pd.DataFrame:
     """Evaluated chats whose (effective) scenario starts with ``prefix``, lowest rating first."""
-    where, params = Filters(filters.channel, filters.stage, "all").sql_where("f.")
-    if filters.hours != "all":
-        where.append(f"({hours_bucket_sql('e.invited_at')}) = ?")
-        params.append(filters.hours)
+    where, params = evaluation_where(filters.without_agent(), "f.")
     sql = f"""SELECT e.session_id, e.rating, e.tags, e.comment, e.invited_at, f.agent_id, a.agent_name,
                      {EFFECTIVE_CODE_SQL} AS code, ss.code AS model_code, ss.confidence, ss.triggers,
                      c.code IS NOT NULL AS corrected

@@ -8,13 +8,8 @@ from insight.exports import HtmlReport
 from insight.metrics import Filters
 from insight.registry import registry
 from insight.ui import data, state, widgets
-from insight.ui.boot import require_navigation
 
-require_navigation()
-st.title("客服个人")
-view = state.sidebar_view()
-if view is None:
-    widgets.no_data_page()
+view = state.page_view("客服个人")
 settings = state.sales_settings()
 reg = registry()
 

@@ -9,13 +9,8 @@ from insight.exports import HtmlReport
 from insight.registry import registry
 from insight.ui import data, state, widgets
 from insight.ui.columns import metric_column_config, metric_frame
-from insight.ui.boot import require_navigation
 
-require_navigation()
-st.title("客服绩效")
-view = state.sidebar_view()
-if view is None:
-    widgets.no_data_page()
+view = state.page_view("客服绩效")
 settings = state.sales_settings()
 
 report = HtmlReport("客服绩效", f"{view.shop_label} · {view.period.label} · {view.filter_label} · "

@@ -5,13 +5,8 @@ import streamlit as st
 from insight.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows
 from insight.exports import HtmlReport
 from insight.ui import data, state, widgets
-from insight.ui.boot import require_navigation
 
-require_navigation()
-st.title("服务能力诊断")
-view = state.sidebar_view(stage_in_sidebar=False)
-if view is None:
-    widgets.no_data_page()
+view = state.page_view("服务能力诊断", stage_in_sidebar=False)
 view = state.stage_switch(view)
 
 report = HtmlReport("服务能力诊断", f"{view.shop_label} · {view.period.label} · {view.filter_label}")

@@ -10,13 +10,8 @@ from insight.exports import HtmlReport
 from insight.metrics import Filters
 from insight.registry import registry
 from insight.ui import data, state, widgets
-from insight.ui.boot import require_navigation
 
-require_navigation()
-st.title("满意度监测")
-view = state.sidebar_view()
-if view is None:
-    widgets.no_data_page()
+view = state.page_view("满意度监测")
 
 reg = registry()
 report = HtmlReport("满意度监测", f"{view.shop_label} · {view.period.label} · {view.filter_label}")

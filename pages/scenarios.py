@@ -13,13 +13,8 @@ from insight.exports import HtmlReport
 from insight.scenario_store import classify_sessions, correct
 from insight.scenarios import OTHER, taxonomy
 from insight.ui import data, state, widgets
-from insight.ui.boot import require_navigation
 
-require_navigation()
-st.title("咨询场景洞察")
-view = state.sidebar_view()
-if view is None:
-    widgets.no_data_page()
+view = state.page_view("咨询场景洞察")
 
 tax = taxonomy()
 model = data.scenario_model()

@@ -88,6 +88,17 @@ def values(store, start, end=None, **kw) -> dict:
     return {k: v.value for k, v in metric_values(store, start, end, **kw).items()}
 
 
+def demo_store(folder: Path, **config) -> Path:
+    """A demo dataset (``DemoConfig(**config)``) imported into ``folder/store.duckdb``; its path."""
+    from insight.demo import DemoConfig, write_demo
+
+    write_demo(folder / "demo", DemoConfig(**config))
+    db = folder / "store.duckdb"
+    with Store(db) as store:
+        import_paths(store, [folder / "demo"])
+    return db
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.exists():

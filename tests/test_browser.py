@@ -7,9 +7,7 @@ import urllib.parse
 import pytest
 
 from browser import chromium, streamlit_server, wait_rendered
-from conftest import REPO
-from insight import Store, import_paths
-from insight.demo import DemoConfig, write_demo
+from conftest import REPO, demo_store
 
 SHOTS = REPO / "tests" / "screenshots"
 PAGES = {"home": "", "satisfaction": "satisfaction", "capability": "capability", "agents": "agents",
@@ -20,11 +18,7 @@ TITLES = {"home": "服务洞察", "satisfaction": "满意度监测", "capability
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser")
-    write_demo(folder / "demo", DemoConfig(shops=10, days=40, seed=11, sessions_per_day=10))
-    db = folder / "store.duckdb"
-    with Store(db) as store:
-        import_paths(store, [folder / "demo"])
+    db = demo_store(tmp_path_factory.mktemp("browser"), shops=10, days=40, seed=11, sessions_per_day=10)
     with streamlit_server(db) as url:
         yield url
 

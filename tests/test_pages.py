@@ -5,9 +5,8 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, Chat, messages_of, write_dataset
+from conftest import REPO, Chat, demo_store, messages_of, write_dataset
 from insight import Store, import_paths
-from insight.demo import DemoConfig, write_demo
 from insight.metrics import CHANNELS, HOURS, STAGES
 from insight.periods import PRESETS
 
@@ -18,11 +17,7 @@ ALL_PAGES = ["pages/home.py", *ANALYSIS, "pages/data.py"]
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pages")
-    write_demo(folder / "demo", DemoConfig(shops=10, days=40, seed=5, sessions_per_day=10))
-    db = folder / "store.duckdb"
-    with Store(db) as store:
-        import_paths(store, [folder / "demo"])
+    db = demo_store(tmp_path_factory.mktemp("pages"), shops=10, days=40, seed=5, sessions_per_day=10)
     return db
 
 

@@ -14,7 +14,7 @@ from ..metrics import CHANNELS, HOURS, STAGES, Filters
 from ..periods import PRESETS, Period, preset
 from . import data
 
-__all__ = ["View", "synced", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS"]
+__all__ = ["View", "synced", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS"]
 
 ATTRIBUTION_LABELS = {"order": "下单判定", "payment": "付款判定", "order_first": "下单优先判定"}
 
@@ -126,6 +126,20 @@ def sidebar_view(stage_in_sidebar: bool = True) -> View | None:
     side.caption(f"数据覆盖 {first} ~ {last} · 筛选保存在地址栏，复制链接即可分享当前视图")
     return View(data.store_path(), rd.version, shop_id, labels[shop_id], period, kind,
                 Filters(channel, stage, hours), first, last)
+
+
+def page_view(title: str, stage_in_sidebar: bool = True) -> View:
+    """Every analysis page's start: navigation guard, title, the shared filters; without data the
+    page shows where to get some and stops."""
+    from . import widgets
+    from .boot import require_navigation
+
+    require_navigation()
+    st.title(title)
+    view = sidebar_view(stage_in_sidebar)
+    if view is None:
+        widgets.no_data_page()
+    return view
 
 
 def stage_switch(view: View) -> View:
