@@ -26,15 +26,15 @@ st.markdown(" ".join(f"{_BADGE[s]} **{int(counts.get(s, 0))}** 项" for s in ("e
 
 for group, keys in CAPABILITY_GROUPS.items():
     st.subheader(group)
-    cols = st.columns(len(keys))
+    # At most three cards a row: six in one row cut names and values short.
+    cols = [c for start in range(0, len(keys), 3) for c in st.columns(3)][:len(keys)]
     for col, key in zip(cols, keys):
         row = rows.loc[key].copy()
         row["key"] = key
         widgets.metric_card(col, row)
         col.markdown(_BADGE[row["status"]])
         if key == "fcr_3day" and rep["n"].get(key) is not None:
-            pending_note = "最近 3 天的人工售后会话尚在 72 小时观察期，不计入（待定）"
-            col.caption(f"⏳ {pending_note}")
+            col.caption("待定：最近 3 天的人工售后会话尚在 72 小时观察期，不计入")
 
 report.heading("指标一览")
 table = rows.reset_index()
