@@ -4,8 +4,9 @@ them, triggered it.
 
 - Turn level: one ``Pipeline`` (word tf-idf over jieba tokens + character n-grams → logistic
   regression) over buyer sentences, with a ``chitchat`` class for 你好/在吗/好的/order numbers.
-- Session level: each buyer turn votes with its class probabilities weighted by its own
-  confidence; chit-chat turns carry no weight. Decoding is hierarchical (level 1, then level 2
+- Session level: the whole conversation's buyer text read as one document, plus each buyer
+  turn's vote (its class probabilities squared, so confident turns weigh more than hesitant
+  ones); chit-chat turns carry almost no weight. Decoding is hierarchical (level 1, then level 2
   inside it, then level 3 inside that), so the three levels always agree. Too little evidence or
   too low a share → ``service.other.other``.
 - Triggers: the turns that gave the chosen code most of its score, each with the words whose
@@ -44,6 +45,9 @@ SEED = 20261122
 # share of the evidence below which the chat is 其他.
 DOC_WEIGHT = 3.0
 MIN_SHARE = 0.08
+# A turn's vote is its probabilities to this power: a sure turn (0.8) outweighs four hesitant
+# ones (0.2 each) instead of equalling them.
+TURN_POWER = 2.0
 # Bump when the features or the decoding change in a way that needs a new artifact.
 MODEL_FORMAT = "4"
 TRAINING_PARAMS = {"C": 16.0, "word_ngrams": (1, 2), "char_ngrams": (1, 3), "augment": 6, "seed": SEED}
@@ -201,6 +205,8 @@ def _fingerprint(extra: list[tuple[str, str]]) -> str:
         h.update((DATA / name).read_bytes())
     h.update(json.dumps(TRAINING_PARAMS, sort_keys=True).encode())
     h.update(MODEL_FORMAT.encode())
+    # Decoding is not in the artifact, but stored results depend on it: a change re-classifies.
+    h.update(json.dumps([DOC_WEIGHT, MIN_SHARE, TURN_POWER]).encode())
     for text, code in sorted(extra):
         h.update(f"{code}\t{text}\n".encode())
     return h.hexdigest()[:12]
@@ -368,7 +374,7 @@ class ScenarioModel:
             return ChatScenario(OTHER, 0.0, [])  # greetings and order numbers only
         # Evidence: the whole conversation's buyer text read as one document (words add up before
         # the classifier decides), plus each turn's probabilities summed and normalised.
-        turn_score = p.sum(axis=0)
+        turn_score = (p ** TURN_POWER).sum(axis=0)
         score = DOC_WEIGHT * doc[self._code_idx] + turn_score / max(float(turn_score.sum()), 1e-9)
         allowed = np.ones(len(self._codes), dtype=bool)
         for level in (1, 2):
