@@ -177,10 +177,10 @@ DEV = SHARED / "scenarios" / "jddc_dev.jsonl"
 @pytest.mark.skipif(not DEV.exists(), reason="../shared/scenarios/jddc_dev.jsonl is not here")
 def test_dev_set_accuracy_does_not_regress(model):
     """Real JD dialogues the model never saw. Targets are 0.75 (level 1) and 0.60 (level 3); reached:
-    0.776 / 0.679 / 0.603 (README). Level 3 is guarded one to two dialogues below the figure, so a BLAS
+    0.773 / 0.685 / 0.606 (README). Level 3 is guarded three dialogues below the figure, so a BLAS
     build that breaks a near-tie differently does not fail the suite while a real regression does."""
     rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
     result = evaluate_dialogues(model, rows)
     levels = {k: v["accuracy"] for k, v in result["levels"].items()}
     print("dev-set accuracy", levels)
-    assert levels[1] >= 0.75 and levels[2] >= 0.66 and levels[3] >= 0.595
+    assert levels[1] >= 0.75 and levels[2] >= 0.67 and levels[3] >= 0.595
