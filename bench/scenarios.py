@@ -2,6 +2,8 @@
 (short, 6–10 messages) and, when ../shared is present, on the real JD dev dialogues (~27 turns).
 
 Run it as `make bench` does; it pins BLAS to one thread so the figure is per core. Prints figures.
+`--seeds N` also trains the corpus with augmentation seeds 1..N (in memory, the artifact untouched) and
+prints the dev-set accuracy per level over them: one run is one draw, the spread is the error bar.
 """
 
 from __future__ import annotations
@@ -47,6 +49,24 @@ def _rate(model, chats, label: str) -> None:
           f"{cold:>10,.0f} chats/s (cold caches){warm:>10,.0f} chats/s (warm)")
 
 
+def _seed_spread(rows: list[dict], n_seeds: int) -> None:
+    import numpy as np
+
+    corpus = scenarios.load_corpus()
+    results = []
+    for seed in range(1, n_seeds + 1):
+        texts, labels = zip(*scenarios.augment(corpus, scenarios.TRAINING_PARAMS["augment"], seed=seed))
+        pipeline = scenarios._pipeline()
+        pipeline.fit(list(texts), list(labels))
+        model = scenarios.ScenarioModel(pipeline, f"seed{seed}", "", len(labels))
+        levels = scenarios.evaluate_dialogues(model, rows)["levels"]
+        results.append([levels[k]["accuracy"] for k in (1, 2, 3)])
+        print(f"seed {seed:>2}: " + " / ".join(f"{a:.3f}" for a in results[-1]), flush=True)
+    acc = np.array(results)
+    for name in ("mean", "min", "max"):
+        print(f"{name:<8}" + " / ".join(f"{v:.3f}" for v in getattr(acc, name)(axis=0)) + "  (level 1 / 2 / 3)")
+
+
 def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -59,6 +79,8 @@ def main() -> None:
     if dev.exists():
         rows = [json.loads(x) for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
         _rate(model, [r["messages"] for r in rows], "JD dev dialogues")
+        if "--seeds" in sys.argv:
+            _seed_spread(rows, int(sys.argv[sys.argv.index("--seeds") + 1]))
 
 
 if __name__ == "__main__":

@@ -278,7 +278,7 @@ class ScenarioModel:
             member = np.zeros((len(self._codes), len(keys)))
             for i, c in enumerate(self._codes):
                 member[i, keys.index(tax.prefix(c, level))] = 1.0
-            self._groups[level] = (keys, member)
+            self._groups[level] = member
         feats = pipeline.named_steps["features"]
         self._feature_names = np.concatenate([
             np.array(feats.transformer_list[0][1].get_feature_names_out(), dtype=object),
@@ -378,7 +378,7 @@ class ScenarioModel:
         score = DOC_WEIGHT * doc[self._code_idx] + turn_score / max(float(turn_score.sum()), 1e-9)
         allowed = np.ones(len(self._codes), dtype=bool)
         for level in (1, 2):
-            keys, member = self._groups[level]
+            member = self._groups[level]
             allowed &= member[:, int(np.argmax((score * allowed) @ member))] > 0
         k = int(np.argmax(np.where(allowed, score, -1.0)))
         share = float(score[k] / score.sum())
