@@ -1,7 +1,6 @@
 """咨询场景洞察: what buyers who rated the service asked about, which scenarios satisfy worst,
 and the chats behind them with the sentences that decided the scenario."""
 
-import html
 import json
 
 import pandas as pd
@@ -111,38 +110,19 @@ st.caption("同行列为空：同层同行中有该场景评价的店铺不足 5
 st.subheader("查看原声")
 keys = list(level3["key"])
 default = worst["key"].iloc[0] if not worst.empty else keys[0]
+by_key = level3.set_index("key")
 pick = st.selectbox("场景", keys, index=keys.index(default), key="drill",
-                    format_func=lambda k: f"{level3.set_index('key').loc[k, 'name']}（{int(level3.set_index('key').loc[k, 'evaluated'])}）")
+                    format_func=lambda k: f"{by_key.loc[k, 'name']}（{int(by_key.loc[k, 'evaluated'])}）")
 chats = data.scenario_chats(view.path, view.version, view.shop_id, view.period, view.filters, pick)
 st.caption(f"最多 50 个会话，评分从低到高。黄色底色为触发该场景的买家语句，加粗为权重最高的词。共 {len(chats)} 个。")
 code_labels = {c: " / ".join(tax.levels(c)) for c in tax.codes}
-
-
-def _highlight(text: str, tokens: list[str]) -> str:
-    out = html.escape(text)
-    for token in sorted(tokens, key=len, reverse=True):
-        if token and token in text:
-            out = out.replace(html.escape(token), f"<b>{html.escape(token)}</b>")
-    return f"<span style='background:#fef08a;padding:1px 3px;border-radius:3px'>{out}</span>"
-
-
 for row in chats.itertuples():
     label = (f"{row.rating}分 {RATING_LABELS.get(row.rating, '')} · {row.session_id} · "
              f"{row.agent_name if isinstance(row.agent_name, str) else '机器人/未分配'}"
              + (" · 已纠正" if row.corrected else f" · 置信度 {row.confidence:.2f}"))
     with st.expander(label):
         triggers = {t["index"]: t for t in json.loads(row.triggers or "[]")}
-        messages = data.transcript(view.path, view.version, row.session_id, view.shop_id)
-        for i, msg in enumerate(messages.itertuples(index=False)):
-            who = {"buyer": "🧑 买家", "agent": "🎧 客服", "robot": "🤖 机器人", "system": "⚙️ 系统"}.get(msg.sender_role, msg.sender_role)
-            text = msg.content if isinstance(msg.content, str) else f"[{msg.content_type}]"
-            if i in triggers:
-                tokens = [t["token"] for t in triggers[i]["tokens"]]
-                body = _highlight(text, tokens) + f" <small style='color:#92400e'>触发 {triggers[i]['score']:.2f}</small>"
-            else:
-                body = html.escape(text)
-            st.markdown(f"<small style='color:#6b7280'>{who} · {pd.Timestamp(msg.sent_at):%m-%d %H:%M:%S}</small><br>{body}",
-                        unsafe_allow_html=True)
+        widgets.transcript_view(data.transcript(view.path, view.version, row.session_id, view.shop_id), triggers)
         if isinstance(row.tags, str) or isinstance(row.comment, str):
             st.caption(f"评价标签：{row.tags if isinstance(row.tags, str) else '—'} · 评价内容：{row.comment if isinstance(row.comment, str) else '—'}")
         c1, c2 = st.columns([3, 1])

@@ -3,6 +3,8 @@ HTML report, empty states. Every chart and table drawn here also goes into the r
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -98,23 +100,37 @@ def no_data_page() -> None:
     st.stop()
 
 
-_ROLE = {"buyer": ("买家", "🧑"), "agent": ("客服", "🎧"), "robot": ("机器人", "🤖"), "system": ("系统", "⚙️")}
+_ROLE = {"buyer": ("买家", ":material/person:"), "agent": ("客服", ":material/support_agent:"),
+         "robot": ("机器人", ":material/smart_toy:"), "system": ("系统", ":material/settings:")}
 
 
-def transcript_view(frame: pd.DataFrame, highlight: dict[int, str] | None = None) -> None:
-    """A chat transcript: who, when, what (system notices in grey)."""
+def _marked(text: str, tokens: list[str]) -> str:
+    """A trigger sentence: yellow background, its strongest words in bold (HTML-escaped)."""
+    out = html.escape(text)
+    for token in sorted(tokens, key=len, reverse=True):
+        if token and token in text:
+            out = out.replace(html.escape(token), f"<b>{html.escape(token)}</b>")
+    return f"<span style='background:#fef08a;padding:1px 3px;border-radius:3px'>{out}</span>"
+
+
+def transcript_view(frame: pd.DataFrame, triggers: dict[int, dict] | None = None) -> None:
+    """A chat transcript: who, when, what (system notices in grey). ``triggers``: message index →
+    a scenario trigger ({"score", "tokens": [{"token", "weight"}]}), drawn highlighted."""
     if frame.empty:
         st.caption("该会话没有消息记录（messages 表中找不到这个会话）。")
         return
     for i, msg in enumerate(frame.itertuples(index=False)):
-        label, avatar = _ROLE.get(msg.sender_role, (msg.sender_role, "💬"))
+        label, avatar = _ROLE.get(msg.sender_role, (msg.sender_role, ":material/chat:"))
         who = label if msg.sender_role != "agent" or not isinstance(msg.agent_name, str) else f"客服 {msg.agent_name}"
         with st.chat_message("user" if msg.sender_role == "buyer" else "assistant", avatar=avatar):
             st.caption(f"{who} · {pd.Timestamp(msg.sent_at):%m-%d %H:%M:%S}")
             text = msg.content if isinstance(msg.content, str) else f"[{msg.content_type}]"
-            st.markdown(f":gray[{text}]" if msg.sender_role == "system" else text)
-            if highlight and i in highlight:
-                st.caption(highlight[i])
+            if triggers and i in triggers:
+                tokens = [t["token"] for t in triggers[i]["tokens"]]
+                st.markdown(_marked(text, tokens) + f" <small style='color:#92400e'>触发 {triggers[i]['score']:.2f}</small>",
+                            unsafe_allow_html=True)
+            else:
+                st.markdown(f":gray[{text}]" if msg.sender_role == "system" else text)
 
 
 def trend_section(view, keys, default: str, report: HtmlReport | None, key: str, agent: str | None = None,
