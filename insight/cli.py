@@ -97,7 +97,7 @@ def _cmd_import(args) -> int:
         report = import_paths(store, args.paths, replace=args.replace, progress=sys.stderr.isatty(),
                               report_dir=report_dir)
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+        print(json.dumps({**report.to_dict(), "summary": report.summary()}, ensure_ascii=False, indent=2, default=str))
     else:
         print(report.summary())
         print(f"用时 {report.seconds:.1f} 秒，数据库 {db}")

@@ -6,6 +6,7 @@ __all__ = [
     "DataError",
     "ImportFailed",
     "StoreError",
+    "StoreBusy",
 ]
 
 
@@ -34,3 +35,7 @@ class ImportFailed(DataError):
 
 class StoreError(InsightError):
     """The store file cannot be opened or is not a Service Insight store."""
+
+
+class StoreBusy(StoreError):
+    """Another process (an import) holds the store file; retry when it is done."""

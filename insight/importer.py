@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
+import duckdb
+
 from . import derive
 from .errors import ImportFailed, InsightError
-from .readers import SourceFile, discover, load_staging
+from .readers import SourceFile, Staged, discover, load_staging
 from .schema import IMPORT_ORDER, TABLES, Column, Table
 
 __all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
@@ -59,6 +62,7 @@ class TableReport:
     updated: int = 0
     unchanged: int = 0  # identical to a stored row or to another row of this import
     superseded: int = 0  # evaluations: an older version than the one stored
+    removed: int = 0  # messages: stored messages of a replaced session that the new export no longer has
     rejected: int = 0
     reasons: list[RejectedRow] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
@@ -75,12 +79,14 @@ class ImportReport:
     notes: list[str]
     affected_shops: list[str]
     rejected_dir: str | None = None
+    # Per file: the name shown, table, format, and the columns kept aside (generated name → header).
+    files: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     @property
     def changed(self) -> bool:
-        return any(t.inserted or t.updated for t in self.tables.values())
+        return any(t.inserted or t.updated or t.removed for t in self.tables.values())
 
     @property
     def rejected(self) -> int:
@@ -97,7 +103,8 @@ class ImportReport:
         for t in self.tables.values():
             lines.append(
                 f"{t.table}: 读取 {t.read}，接受 {t.accepted}（新增 {t.inserted}，更新 {t.updated}，"
-                f"未变 {t.unchanged}{f'，旧版本 {t.superseded}' if t.superseded else ''}），拒绝 {t.rejected}")
+                f"未变 {t.unchanged}{f'，旧版本 {t.superseded}' if t.superseded else ''}），拒绝 {t.rejected}"
+                + (f"，删除被替换会话中的旧消息 {t.removed}" if t.removed else ""))
             for r in t.reasons[:5]:
                 lines.append(f"  - {r.file} 第 {r.line} 行，列 {r.column}: {r.reason}")
             if t.rejected > 5:
@@ -171,20 +178,27 @@ _TYPE_HINT = {
 }
 
 
+def _shown(raw: str) -> str:
+    """A cell as quoted in a reason: at most 60 characters."""
+    return f"(CASE WHEN length({raw}) > 60 THEN left({raw}, 60) || '…' ELSE {raw} END)"
+
+
 def _column_checks(table: Table) -> list[tuple[str, str, str]]:
     """(condition, column, reason SQL) for every per-column rule, in column order."""
-    checks = []
+    # NUL first: such a cell is damaged whatever else it says (and would cut the reason short).
+    checks = [(f"strpos({_raw(col.name)}, chr(0)) > 0", col.name,
+               _q(f"包含不可见的 NUL 字符（{col.label or col.name}），该行可能已损坏")) for col in table.columns]
     for col in table.columns:
         raw, typed = _raw(col.name), col.name
         if col.required and col.default is None:
             checks.append((f"{raw} IS NULL", col.name, _q(f"必填值为空（{col.label}）")))
         if col.type in _TYPE_HINT:
             checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", col.name,
-                           f"'无法解析 ''' || {raw} || '''，应为' || {_q(_TYPE_HINT[col.type])}"))
+                           f"'无法解析 ''' || {_shown(raw)} || '''，应为' || {_q(_TYPE_HINT[col.type])}"))
         if col.type == "enum":
             allowed = ", ".join(col.choices)
             checks.append((f"{typed} IS NOT NULL AND {typed} NOT IN ({', '.join(_q(c) for c in col.choices)})",
-                           col.name, f"'取值 ''' || {raw} || ''' 无效，应为 ' || {_q(allowed)}"))
+                           col.name, f"'取值 ''' || {_shown(raw)} || ''' 无效，应为 ' || {_q(allowed)}"))
     return checks
 
 
@@ -194,9 +208,9 @@ def _table_checks(table: Table) -> list[tuple[str, str, str]]:
     checks: list[tuple[str, str, str]] = []
     if table.shop_scoped:
         checks.append(("_known_shop IS NULL", "shop_id",
-                       "'未知店铺 ''' || shop_id || '''（请先导入或一并导入 shops 表）'"))
+                       f"'未知店铺 ''' || {_shown('shop_id')} || '''（请先导入或一并导入 shops 表）'"))
     if name == "shops":
-        checks.append(("_tz_ok IS NULL", "timezone", "'未知时区 ''' || timezone || '''，应为 IANA 名称如 Asia/Shanghai'"))
+        checks.append(("_tz_ok IS NULL", "timezone", f"'未知时区 ''' || {_shown('timezone')} || '''，应为 IANA 名称如 Asia/Shanghai'"))
         checks.append(("tier IS NOT NULL AND tier < 0", "tier", _q("层级不能为负数")))
     if name == "messages":
         checks.append(("sender_role IN ('agent', 'robot') AND agent_id IS NULL", "agent_id",
@@ -242,45 +256,68 @@ def _key_text(table: Table, prefix: str = "") -> str:
     return " || '/' || ".join(f"CAST({prefix}{k} AS VARCHAR)" for k in table.key)
 
 
+def _neutral_sql(col: str) -> str:
+    """OWASP's CSV-injection rule in SQL: a text starting with = + - @ tab or CR gets a leading '."""
+    return (f"CASE WHEN left({col}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+            f"THEN chr(39) || {col} ELSE {col} END")
+
+
 # -- the import ------------------------------------------------------------------
 
 class _Importer:
     def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress,
-                 classify: bool = True):
+                 classify: bool = True, demo: bool = False):
         self.store = store
+        self.demo = demo
         self.classify = classify
         self.con = store.con
         self.files = files
         self.replace = replace
         self.progress = progress
         self.report = ImportReport(import_id=None, tables={}, notes=list(notes), affected_shops=[])
-        self.staged: dict[str, list[tuple[int, SourceFile, dict[str, str]]]] = {}
+        self.staged: dict[str, list[tuple[int, SourceFile, Staged]]] = {}
         self._seq_base: int | None = None
+        self.work = store.scratch_dir("import-")
 
     def _tick(self, label: str, n: int = 1) -> None:
         if self.progress is not None:
             self.progress.set_description_str(label)
             self.progress.update(n)
 
+    def _sql(self, sql: str, params=None):
+        """Run one statement built by this module. Input text never reaches SQL (generated column
+        names, parameters), and a built statement is never run with multi-statement semantics."""
+        if len(duckdb.extract_statements(sql)) != 1:
+            raise ImportFailed("内部错误：导入语句应为一条 SQL，已拒绝执行")
+        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
     def stage_files(self) -> None:
+        limits = self.store.limits
         for idx, src in enumerate(self.files):
-            self._tick(f"读取 {src.path.name}", 0)
-            staging = f"_stg_{idx}"
-            cols, fmt = load_staging(self.con, src, staging)
+            name = Path(src.shown).name
+            self._tick(f"读取 {name}", 0)
+            staged = load_staging(self.con, src, f"_stg_{idx}", limits, self.work)
+            # Registered at once, so that a failure below still drops it.
+            self.staged.setdefault(src.table, []).append((idx, src, staged))
             table = TABLES[src.table]
-            missing = [c.name for c in table.columns if c.required and c.default is None and c.name not in cols]
+            missing = [c.name for c in table.columns
+                       if c.required and c.default is None and c.name not in staged.columns]
             if missing:
                 raise ImportFailed(
-                    f"{src.path}: 缺少必需的列 {', '.join(missing)}（{table.name} 表需要: "
+                    f"{src.shown} 第 1 行: 缺少必需的列 {', '.join(missing)}（{table.name} 表需要: "
                     f"{', '.join(c.name for c in table.columns if c.required)}）")
-            self.staged.setdefault(src.table, []).append((idx, src, cols))
+            rows = int(self._sql(f"SELECT count(*) FROM {staged.relation}").fetchone()[0])
+            if rows > limits.max_rows:
+                raise ImportFailed(f"{src.shown}: 有 {rows:,} 行，超过单个文件的行数上限 {limits.max_rows:,} 行"
+                                   "（可用环境变量 INSIGHT_MAX_ROWS 调整）")
             rep = self.report.tables.setdefault(src.table, TableReport(src.table))
-            rep.files.append(str(src.path))
-            extra = [c for c in cols if c not in table.column_names]
-            rep.ignored_columns.extend(c for c in extra if c not in rep.ignored_columns)
-            if fmt == "gb18030":
-                self.report.notes.append(f"{src.path.name}: 按 GBK/GB18030 编码读取")
-            self._tick(f"读取 {src.path.name}")
+            rep.files.append(src.shown)
+            rep.ignored_columns.extend(h for h in staged.extras.values() if h not in rep.ignored_columns)
+            self.report.files.append({"file": src.shown, "table": src.table, "format": staged.fmt, "rows": rows,
+                                      "kept_aside": staged.extras})
+            if staged.fmt == "gb18030":
+                self.report.notes.append(f"{name}: 按 GBK/GB18030 编码读取")
+            self._tick(f"读取 {name}")
 
     def _union_sql(self, table: Table, for_rejects: bool = False) -> str:
         """All staged files of ``table`` as raw text columns ``r_*`` plus ``_file_idx``, ``_line``, ``_extra``.
@@ -289,27 +326,29 @@ class _Importer:
         without a round trip through text (``for_rejects`` spells them out for the reject file).
         """
         parts = []
-        for idx, src, types in self.staged[table.name]:
+        for idx, src, staged in self.staged[table.name]:
             select = []
             for c in table.columns:
-                native = (c.type == "timestamp" and c.name in types
-                          and types[c.name].startswith("TIMESTAMP") and "TIME ZONE" not in types[c.name])
+                # Only generated names (c0, c1, …) and DATA.md's own names appear in the SQL.
+                gen, sql_type = staged.columns.get(c.name, (None, ""))
+                native = (c.type == "timestamp" and gen is not None
+                          and sql_type.startswith("TIMESTAMP") and "TIME ZONE" not in sql_type)
                 if c.type == "timestamp":
-                    select.append(f"CAST(\"{c.name}\" AS TIMESTAMP) AS n_{c.name}" if native
+                    select.append(f"CAST({gen} AS TIMESTAMP) AS n_{c.name}" if native
                                   else f"CAST(NULL AS TIMESTAMP) AS n_{c.name}")
-                if c.name not in types:
+                if gen is None:
                     select.append(f"CAST(NULL AS VARCHAR) AS {_raw(c.name)}")
                 elif native and not for_rejects:
-                    select.append(f"CASE WHEN \"{c.name}\" IS NOT NULL THEN 'native' END AS {_raw(c.name)}")
+                    select.append(f"CASE WHEN {gen} IS NOT NULL THEN 'native' END AS {_raw(c.name)}")
                 elif c.name == "content":  # free text: kept as written, only '' means missing
-                    select.append(f"nullif(CAST(\"{c.name}\" AS VARCHAR), '') AS {_raw(c.name)}")
+                    select.append(f"nullif(CAST({gen} AS VARCHAR), '') AS {_raw(c.name)}")
                 else:
-                    select.append(f"nullif(trim(CAST(\"{c.name}\" AS VARCHAR)), '') AS {_raw(c.name)}")
-            extra = [c for c in types if c not in table.column_names]
-            extra_sql = ("to_json(struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in extra) + "))"
-                         if extra else "CAST(NULL AS VARCHAR)")
+                    select.append(f"nullif(trim(CAST({gen} AS VARCHAR)), '') AS {_raw(c.name)}")
+            # Columns kept aside, keyed by their generated names (the report has their headers).
+            extra_sql = ("to_json(struct_pack(" + ", ".join(f"{g} := {g}" for g in staged.extras) + "))"
+                         if staged.extras else "CAST(NULL AS VARCHAR)")
             parts.append(f"SELECT {', '.join(select)}, {idx} AS _file_idx, _line, {extra_sql} AS _extra "
-                         f"FROM _stg_{idx}")
+                         f"FROM {staged.relation}")
         return " UNION ALL ".join(parts)
 
     def _validated_sql(self, table: Table) -> str:
@@ -410,6 +449,8 @@ class _Importer:
         rep.unchanged += counts.get("same", 0) + (batch_dupes if name != "evaluations" else 0)
         rep.superseded += counts.get("older", 0) + (batch_dupes if name == "evaluations" else 0)
 
+        if name == "messages" and self.replace and stored:
+            self._replace_sessions(rep)
         if counts.get("update"):
             con.execute(f"DELETE FROM {name} s WHERE EXISTS (SELECT 1 FROM _st c "
                         f"WHERE c._status = 'update' AND {join_on})")
@@ -429,6 +470,23 @@ class _Importer:
                 shops = [r[0] for r in con.execute(f"SELECT DISTINCT c.shop_id FROM _cand c {where}").fetchall()]
                 self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
         self._finish_report(rep)
+
+    def _replace_sessions(self, rep: TableReport) -> None:
+        """``--replace`` works at the session grain: a session in the new export is what that
+        export says, so its stored messages that the export no longer has are removed."""
+        con = self.con
+        con.execute("""CREATE OR REPLACE TEMP TABLE _gone AS
+            SELECT m.message_id, m.session_id, m.shop_id FROM messages m
+            WHERE m.session_id IN (SELECT DISTINCT session_id FROM _cand)
+              AND NOT EXISTS (SELECT 1 FROM _cand c WHERE c.message_id = m.message_id)""")
+        n = int(con.execute("SELECT count(*) FROM _gone").fetchone()[0])
+        if not n:
+            return
+        con.execute("DELETE FROM messages WHERE message_id IN (SELECT message_id FROM _gone)")
+        con.execute("INSERT INTO _replaced SELECT DISTINCT session_id FROM _gone")
+        rep.removed += n
+        shops = [r[0] for r in con.execute("SELECT DISTINCT shop_id FROM _gone").fetchall()]
+        self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
 
     def _seq_expr(self, alias: str) -> str:
         # File order survives as _seq: one 2^32 block of lines per file of this import.
@@ -455,30 +513,46 @@ class _Importer:
             return
         # The raw row, as the user wrote it, is read back only for the rejected lines.
         raw = "to_json(struct_pack(" + ", ".join(f"{c.name} := u.{_raw(c.name)}" for c in table.columns) + "))"
-        files = ", ".join(f"({i}, {_q(str(src.path))})" for i, src in enumerate(self.files))
-        con.execute(f"""INSERT INTO _rej
-            SELECT {import_id}, {_q(table.name)}, f.path, r._line, r.col, r.reason, {raw}
+        self._sql(f"""INSERT INTO _rej
+            SELECT {int(import_id)}, {_q(table.name)}, f.path, r._line, r.col, r.reason, {raw}
             FROM _rej_new r
-            JOIN (VALUES {files}) f(idx, path) ON f.idx = r._file_idx
+            JOIN _files f ON f.idx = r._file_idx
             LEFT JOIN ({self._union_sql(table, for_rejects=True)}) u
               ON u._file_idx = r._file_idx AND u._line = r._line""")
 
     def run(self, report_dir: Path | None) -> ImportReport:
         con = self.con
         started = time.time()
-        self.stage_files()
-        self.report.timings["read"] = time.time() - started
+        try:
+            self.stage_files()
+            self.report.timings["read"] = time.time() - started
+            self._run_transaction(started)
+        finally:
+            self._clean_up()
+        self.report.seconds = time.time() - started
+        if report_dir is not None and self.report.rejected:
+            self._write_rejects(report_dir)
+        return self.report
+
+    def _run_transaction(self, started: float) -> None:
+        con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0])
             con.execute("""CREATE OR REPLACE TEMP TABLE _rej (import_id INTEGER, table_name VARCHAR, file VARCHAR,
                 line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)""")
+            con.execute("CREATE OR REPLACE TEMP TABLE _replaced (session_id VARCHAR)")
+            # File names as the user knows them, passed as values (never spliced into SQL).
+            con.execute("CREATE OR REPLACE TEMP TABLE _files (idx INTEGER, path VARCHAR)")
+            con.executemany("INSERT INTO _files VALUES (?, ?)", [[i, s.shown] for i, s in enumerate(self.files)])
             mark = time.time()
             for name in IMPORT_ORDER:
                 if name in self.staged:
                     self._tick(f"校验 {name}", 0)
                     self.validate_and_merge(TABLES[name], import_id)
                     self._tick(f"校验 {name}")
+            if "sessions" in self.staged and "messages" in self.staged:
+                self._reject_sessions_without_messages(import_id)
             self._require_core_tables()
             self.report.timings["validate_merge"] = time.time() - mark
             if self.report.changed:
@@ -496,8 +570,13 @@ class _Importer:
                 summary = json.dumps(self.report.to_dict(), ensure_ascii=False, default=str)
                 con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?)", [
                     import_id, dt.datetime.fromtimestamp(started), dt.datetime.now(),
-                    json.dumps([str(f.path) for f in self.files], ensure_ascii=False), summary])
+                    json.dumps([f.shown for f in self.files], ensure_ascii=False), summary])
                 con.execute("INSERT INTO import_rejects SELECT * FROM _rej")
+                if self.demo:
+                    from .demo import mark_demo_shops
+
+                    mark_demo_shops(con, [r[0] for r in con.execute(
+                        "SELECT shop_id FROM shops WHERE _import_id = ?", [import_id]).fetchall()])
                 self._tick("计算指标")
             pause = os.environ.get("INSIGHT_IMPORT_PAUSE_BEFORE_COMMIT")
             if pause:  # test hook: lets the atomicity test kill the process mid-import
@@ -509,23 +588,48 @@ class _Importer:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        finally:
-            for idx, src in enumerate(self.files):
-                kind = "VIEW" if src.kind == "parquet" else "TABLE"
-                con.execute(f"DROP {kind} IF EXISTS _stg_{idx}")
-        self.report.seconds = time.time() - started
-        if report_dir is not None and self.report.rejected:
-            self._write_rejects(report_dir)
-        return self.report
+
+    def _clean_up(self) -> None:
+        """Staging relations and scratch files go, whatever happened."""
+        for idx in range(len(self.files)):
+            for kind in ("VIEW", "TABLE"):
+                try:
+                    self.con.execute(f"DROP {kind} IF EXISTS _stg_{idx}")
+                except duckdb.Error:  # the other kind of object under that name
+                    pass
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def _reject_sessions_without_messages(self, import_id: int) -> None:
+        """A session this import added whose messages were all rejected is rejected too: kept
+        alone it would count as a reception nobody answered."""
+        sessions = TABLES["sessions"]
+        self._sql("""CREATE OR REPLACE TEMP TABLE _orphans AS
+            SELECT s.session_id FROM sessions s
+            WHERE s._import_id = ?
+              AND s.session_id IN (SELECT json_extract_string(raw, '$.session_id') FROM _rej
+                                   WHERE table_name = 'messages')
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.session_id)""", [import_id])
+        n = int(self.con.execute("SELECT count(*) FROM _orphans").fetchone()[0])
+        if not n:
+            return
+        self._reject(sessions, import_id,
+                     f"FROM ({self._union_sql(sessions)}) WHERE r_session_id IN (SELECT session_id FROM _orphans)",
+                     _q("该会话的消息全部被拒绝（原因见 messages 的被拒绝行），会话一并拒绝"), _q("session_id"))
+        self._sql("DELETE FROM sessions WHERE _import_id = ? AND session_id IN (SELECT session_id FROM _orphans)",
+                  [import_id])
+        rep = self.report.tables["sessions"]
+        rep.inserted = max(0, rep.inserted - n)
+        self._finish_report(rep)
 
     def _classify(self, import_id: int) -> None:
-        """咨询场景 of the sessions this import added or extended (the others keep theirs)."""
+        """咨询场景 of the sessions this import added, extended or replaced (the others keep theirs)."""
         from .scenario_store import classify_sessions
         from .scenarios import load_model
 
         self._tick("判定咨询场景", 0)
         self.con.execute("""DELETE FROM session_scenarios WHERE (shop_id, session_id) IN
-                            (SELECT DISTINCT shop_id, session_id FROM messages WHERE _import_id = ?)""", [import_id])
+                            (SELECT DISTINCT shop_id, session_id FROM messages WHERE _import_id = ?)
+                            OR session_id IN (SELECT session_id FROM _replaced)""", [import_id])
         classify_sessions(self.con, load_model(), shops=self.report.affected_shops)
 
     def _require_core_tables(self) -> None:
@@ -542,10 +646,12 @@ class _Importer:
             if not self.report.tables[name].rejected:
                 continue
             path = report_dir / f"rejected_{name}.csv"
+            # The file name is the user's (an upload's own name): neutralised like every export.
             self.con.execute(
-                f"""COPY (SELECT file AS _file, line AS _line, column_name AS _column, reason AS _reason, raw
-                    FROM _rej WHERE table_name = {_q(name)} ORDER BY file, line)
-                    TO {_q(str(path))} (HEADER, DELIMITER ',')""")
+                f"""COPY (SELECT {_neutral_sql('file')} AS _file, line AS _line, column_name AS _column,
+                           reason AS _reason, raw
+                    FROM _rej WHERE table_name = ? ORDER BY file, line)
+                    TO ? (HEADER, DELIMITER ',')""", [name, str(path)])
         (report_dir / "report.json").write_text(
             json.dumps(self.report.to_dict(), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         self.report.rejected_dir = str(report_dir)
@@ -559,16 +665,20 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     unreadable files, missing required columns or tables. Bad rows do not stop it:
     they are rejected, counted and explained in the report.
     """
+    from .demo import is_demo_folder
+
     files, notes = discover(paths)
     if not files:
-        raise ImportFailed("没有找到可导入的文件（文件名应为表名，如 shops.csv、messages.csv）")
+        raise ImportFailed("没有找到可导入的文件（文件名应为表名，如 shops.csv、messages.csv）" +
+                           (f"；{'；'.join(notes)}" if notes else ""))
+    demo = bool(paths) and all(Path(p).is_dir() and is_demo_folder(p) for p in paths)
     return import_sources(store, files, replace=replace, report_dir=report_dir, progress=progress, notes=notes,
-                          classify=classify)
+                          classify=classify, _demo=demo)
 
 
 def import_sources(store, files: list[SourceFile], *, replace: bool = False,
                    report_dir: str | os.PathLike | None = None, progress=False, notes=(),
-                   classify: bool = True) -> ImportReport:
+                   classify: bool = True, _demo: bool = False) -> ImportReport:
     """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
 
     ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
@@ -585,7 +695,7 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
         from tqdm import tqdm
         # One step per file read, per table validated, and one for the derivation.
         bar = tqdm(total=steps, unit="步", leave=False)
-    importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify)
+    importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo)
     try:
         rdir = Path(report_dir) if report_dir else None
         return importer.run(rdir)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import tempfile
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
 import duckdb
 
-from .errors import StoreError, UsageError
+from .errors import StoreBusy, StoreError, UsageError
+from .limits import Limits, parse_size
 from .schema import TABLES
 
 __all__ = ["Store", "StoreSettings", "default_db_path", "SCHEMA_VERSION"]
@@ -72,6 +76,7 @@ class Store:
                  memory_limit: str | None = None, _con=None):
         if _con is not None:  # a cursor of an open store (see ``cursor``)
             self.path, self.read_only, self.con = path, read_only, _con
+            self.limits, self._own_work_dir, self._borrowed_work_dir = Limits.from_env(), None, None
             return
         self.path = Path(path) if path else None
         self.read_only = read_only
@@ -82,10 +87,20 @@ class Store:
         try:
             self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
         except duckdb.Error as exc:  # locked by another writer, not a DuckDB file, …
-            raise StoreError(f"无法打开数据库 {self.path}: {exc}") from exc
-        limit = memory_limit or os.environ.get("INSIGHT_MEMORY_LIMIT")
-        if limit:
-            self.con.execute(f"SET memory_limit = '{limit}'")
+            if "lock" in str(exc).lower():
+                raise StoreBusy(f"数据库 {self.path} 正被另一个程序使用（可能正在导入数据），请稍后重试") from exc
+            raise StoreError(f"无法打开数据库 {self.path}: {str(exc).splitlines()[0][:200]}") from exc
+        self.limits = Limits.from_env()
+        self._own_work_dir: Path | None = None
+        self._borrowed_work_dir: Path | None = None  # a cursor uses its store's folder
+        limit = self.limits.memory_limit
+        if memory_limit:
+            parse_size(memory_limit, "memory_limit")  # the one shape DuckDB is given
+            limit = memory_limit
+        self.con.execute("SET memory_limit = ?", [limit])
+        if not read_only:
+            # Spills and scratch files stay beside the store, never in the working directory.
+            self.con.execute("SET temp_directory = ?", [str(self.work_dir / "duckdb")])
         self.con.execute("SET preserve_insertion_order = true")
         self.con.execute("SET enable_progress_bar = false")  # our own progress bar speaks Chinese
         if not read_only:
@@ -94,6 +109,24 @@ class Store:
             raise StoreError(f"{self.path} 不是服务洞察数据库")
         elif self.get_meta("schema_version") != SCHEMA_VERSION:
             raise StoreError(f"数据库 {self.path} 由旧版本创建，请删除后重新导入数据（make run 会自动重建演示库）")
+
+    @property
+    def work_dir(self) -> Path:
+        """A private folder for this store's scratch files (spills, transcoded CSVs, uploads):
+        ``<store>.work`` beside a store file; a temporary folder for an in-memory store."""
+        if self._borrowed_work_dir is not None:
+            return self._borrowed_work_dir
+        if self.path is not None:
+            folder = self.path.parent / f"{self.path.name}.work"
+            folder.mkdir(mode=0o700, exist_ok=True)
+            return folder
+        if self._own_work_dir is None:
+            self._own_work_dir = Path(tempfile.mkdtemp(prefix="insight-store-"))
+        return self._own_work_dir
+
+    def scratch_dir(self, prefix: str) -> Path:
+        """A new private folder inside ``work_dir``; the caller removes it."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.work_dir))
 
     # -- schema -----------------------------------------------------------------
     def _has_table(self, name: str) -> bool:
@@ -122,8 +155,9 @@ class Store:
 
     # -- meta -------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
+        # fetchall: a half-read result would block the next register() on this connection.
+        rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
@@ -148,10 +182,18 @@ class Store:
             raise
 
     # -- reading ----------------------------------------------------------------
+    @staticmethod
+    def _table_name(table: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", table):
+            raise UsageError(f"无效的表名 {table[:40]!r}")
+        return table
+
     def row_count(self, table: str) -> int:
+        table = self._table_name(table)
         return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     def has_rows(self, table: str) -> bool:
+        table = self._table_name(table)
         return self.con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
 
     def present_tables(self) -> set[str]:
@@ -184,7 +226,10 @@ class Store:
     def cursor(self) -> "Store":
         """Another connection to the same database, for another thread (DuckDB connections are
         not shared between threads; cursors see each other's commits)."""
-        return Store(self.path, read_only=self.read_only, _con=self.con.cursor())
+        other = Store(self.path, read_only=self.read_only, _con=self.con.cursor())
+        if self.path is None and not self.read_only:
+            other._borrowed_work_dir = self.work_dir
+        return other
 
     def data_version(self) -> str:
         """Changes whenever an import or a settings change lands: cache keys include it."""
@@ -197,6 +242,8 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+        if self._own_work_dir is not None:
+            shutil.rmtree(self._own_work_dir, ignore_errors=True)
 
     def __enter__(self) -> "Store":
         return self
