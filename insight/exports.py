@@ -11,7 +11,28 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["table_csv", "table_xlsx", "safe_filename", "HtmlReport"]
+__all__ = ["table_csv", "table_xlsx", "safe_filename", "neutralise", "neutralise_frame", "HtmlReport"]
+
+# OWASP's CSV-injection rule: a cell starting with one of these is read as a formula by Excel,
+# LibreOffice or Google Sheets; a leading apostrophe makes it text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A text cell that a spreadsheet would run as a formula, made plain text; others unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell and column name neutralised; numbers, dates and missing values stay as they are."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = out[col].astype(object).map(neutralise)
+    out.columns = [neutralise(str(c)) if isinstance(c, str) else c for c in out.columns]
+    return out
 
 
 def safe_filename(*parts: str) -> str:
@@ -22,18 +43,23 @@ def safe_filename(*parts: str) -> str:
 
 def table_csv(frame: pd.DataFrame) -> bytes:
     # The BOM makes Excel on Chinese Windows read the file as UTF-8 instead of GBK.
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    return neutralise_frame(frame).to_csv(index=False).encode("utf-8-sig")
 
 
 def table_xlsx(frame: pd.DataFrame, sheet: str = "数据") -> bytes:
     buf = io.BytesIO()
-    out = frame.copy()
+    out = neutralise_frame(frame)
     for col in out.columns:  # Excel has no time zones
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.tz_localize(None)
+    sheet = re.sub(r"[\[\]:*?/\\]", "-", sheet)[:31] or "数据"
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        out.to_excel(writer, sheet_name=sheet[:31], index=False)
-        ws = writer.sheets[sheet[:31]]
+        out.to_excel(writer, sheet_name=sheet, index=False)
+        ws = writer.sheets[sheet]
+        for row in ws.iter_rows(min_row=1):
+            for cell in row:  # openpyxl stores any text starting with "=" as a formula: never from data
+                if cell.data_type == "f":
+                    cell.data_type = "s"
         for i, col in enumerate(out.columns, start=1):  # readable column widths
             width = max([len(str(col))] + [len(str(v)) for v in out[col].head(200)]) + 2
             ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(max(width, 8), 60)
