@@ -12,7 +12,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from .formatting import format_value
+from .formatting import format_value, plot_text
 from .periods import TREND_GRAINS
 from .registry import Metric
 
@@ -141,9 +141,9 @@ def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
     hover = ("%{y}<br>本期：%{customdata[0]} 次<br>上期：%{customdata[1]} 次<br>环比：%{customdata[2]}"
              "<br>占 1–3 分会话：%{customdata[3]}<extra></extra>")
     traces = [
-        {"type": "bar", "y": tags["tag"].tolist(), "x": tags["prev_count"].tolist(), "name": "上期", "orientation": "h",
+        {"type": "bar", "y": [plot_text(t) for t in tags["tag"]], "x": tags["prev_count"].tolist(), "name": "上期", "orientation": "h",
          "marker": {"color": COLORS["prev"]}, "customdata": custom, "hovertemplate": hover},
-        {"type": "bar", "y": tags["tag"].tolist(), "x": tags["count"].tolist(), "name": "本期", "orientation": "h",
+        {"type": "bar", "y": [plot_text(t) for t in tags["tag"]], "x": tags["count"].tolist(), "name": "本期", "orientation": "h",
          "marker": {"color": COLORS["bad"]}, "customdata": custom, "hovertemplate": hover,
          "text": tags["count"].tolist(), "textposition": "outside"},
     ]
@@ -193,7 +193,7 @@ def sales_split_figure(agent_sales: float, silent_sales: float) -> go.Figure:
 def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, title: str) -> go.Figure:
     """One bar per row (e.g. per agent), sorted, with the value and n in the hover."""
     frame = frame.dropna(subset=[metric.key]).sort_values(metric.key, ascending=metric.direction != "down")
-    trace = {"type": "bar", "x": frame[metric.key].astype(float).tolist(), "y": frame[label_col].tolist(),
+    trace = {"type": "bar", "x": frame[metric.key].astype(float).tolist(), "y": [plot_text(v) for v in frame[label_col]],
              "orientation": "h", "marker": {"color": COLORS["shop"]},
              "customdata": [[_fmt(metric, v)] for v in frame[metric.key]],
              "hovertemplate": "%{y}：%{customdata[0]}<extra></extra>"}

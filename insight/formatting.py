@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-__all__ = ["format_value", "format_change", "format_seconds"]
+import html
+import re
+
+__all__ = ["format_value", "format_change", "format_seconds", "markdown_text", "plot_text"]
+
+# Every ASCII punctuation mark may be backslash-escaped in CommonMark; escaping them all turns
+# links, images, emphasis, HTML, directives (:red[…]) and LaTeX ($…$) into literal characters.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_text(value, limit: int | None = None) -> str:
+    """Text from data (names, file names, chat, tags) for a place that renders Markdown: shown
+    literally, on one line, optionally cut to ``limit`` characters."""
+    text = " ".join(str(value).split()) if value is not None else "—"
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def plot_text(value) -> str:
+    """Text from data for a plotly label: plotly reads a few HTML tags (<a href>, <b>, <br>) in
+    labels, so the text goes in as entities and is drawn as written."""
+    return html.escape(str(value), quote=False) if value is not None else "—"
 
 
 def format_seconds(seconds: float) -> str:

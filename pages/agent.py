@@ -7,6 +7,7 @@ from insight.analyses import AGENT_TABLE_METRICS, RATING_LABELS
 from insight.exports import HtmlReport
 from insight.metrics import Filters
 from insight.registry import registry
+from insight.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
 view = state.page_view("客服个人")
@@ -27,7 +28,7 @@ report = HtmlReport(f"客服个人 · {names[agent_id]}", f"{view.shop_label} ·
 widgets.report_download(report, f"客服个人_{agent_id}_{view.file_stem}")
 mine = agents.set_index("agent_id").loc[agent_id]
 shop = data.report(view.path, view.version, view.shop_id, view.period, view.filters, settings)
-st.caption(f"{view.shop_label} · 本期 {view.period.label} · {view.filter_label} · 客服视角：等待从消息与分配给该客服的时间中较晚者起算"
+st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · {view.filter_label} · 客服视角：等待从消息与分配给该客服的时间中较晚者起算"
            "（排队时间算店铺，不算客服）")
 
 card_keys = ("consult_buyers", "reply_3min_rate_msg", "first_response_time", "avg_response_time",
@@ -69,5 +70,5 @@ else:
     if picked:
         sid = shown.iloc[picked[0]]["会话ID"]
         with st.container(border=True):
-            st.markdown(f"**会话 {sid}** · {shown.iloc[picked[0]]['评分']}分")
+            st.markdown(f"**会话 {md(sid)}** · {shown.iloc[picked[0]]['评分']}分")
             widgets.transcript_view(data.transcript(view.path, view.version, sid, view.shop_id))

@@ -7,6 +7,7 @@ from insight.analyses import AGENT_TABLE_METRICS
 from insight.diagnosis import metric_rows
 from insight.exports import HtmlReport
 from insight.registry import registry
+from insight.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 from insight.ui.columns import metric_column_config, metric_frame
 
@@ -17,7 +18,7 @@ report = HtmlReport("客服绩效", f"{view.shop_label} · {view.period.label} �
                     f"{state.ATTRIBUTION_LABELS[settings.attribution]}·有效 {settings.valid_days} 天")
 widgets.report_download(report, f"客服绩效_{view.file_stem}")
 rep = data.report(view.path, view.version, view.shop_id, view.period, view.filters, settings)
-st.caption(f"{view.shop_label} · 本期 {view.period.label} · {view.filter_label} · 询单转化：{state.ATTRIBUTION_LABELS[settings.attribution]}，"
+st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · {view.filter_label} · 询单转化：{state.ATTRIBUTION_LABELS[settings.attribution]}，"
            f"有效时长 {settings.valid_days} 天，{'客服主动跟进不计为流失' if settings.followup_not_loss else '客服主动跟进也计为流失'}"
            "（在左侧“绩效口径”中修改，立即生效）")
 
@@ -61,7 +62,7 @@ else:
     picked = event.selection.rows if event is not None else []
     if picked:
         agent_id = shown.iloc[picked[0]]["客服账号"]
-        if st.button(f"打开 {shown.iloc[picked[0]]['客服']} 的个人页", icon=":material/person:", key="open_agent"):
+        if st.button(f"打开 {md(shown.iloc[picked[0]]['客服'])} 的个人页", icon=":material/person:", key="open_agent"):
             st.session_state.setdefault("_filters", {})["agent"] = agent_id
             st.switch_page("pages/agent.py")
     pick = st.selectbox("对比指标", keys, index=keys.index("satisfaction_rate") if "satisfaction_rate" in keys else 0,

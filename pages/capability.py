@@ -4,6 +4,7 @@ import streamlit as st
 
 from insight.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows
 from insight.exports import HtmlReport
+from insight.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
 view = state.page_view("服务能力诊断", stage_in_sidebar=False)
@@ -12,7 +13,7 @@ view = state.stage_switch(view)
 report = HtmlReport("服务能力诊断", f"{view.shop_label} · {view.period.label} · {view.filter_label}")
 widgets.report_download(report, f"服务能力诊断_{view.file_stem}")
 rep = data.report(view.path, view.version, view.shop_id, view.period, view.filters)
-st.caption(f"{view.shop_label} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
+st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
            " · 同行 = 同平台同类目同层级店铺：越高越好的指标平均 P60/优秀 P90，越低越好的 P40/P10")
 
 _BADGE = {"excellent": ":green-badge[优于同行优秀]", "between": ":blue-badge[介于平均与优秀之间]",

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from insight.errors import StoreError
 from insight.exports import HtmlReport
 from insight.ui import data, widgets
 from insight.ui.boot import require_navigation
@@ -11,11 +10,7 @@ require_navigation()
 st.title("服务洞察 · Service Insight")
 st.caption("跨平台客服数据分析：满意度监测 · 服务能力诊断 · 客服绩效。所有口径公开、可配置，见 README 的指标说明。")
 
-try:
-    rd = data.reader()
-except StoreError as exc:
-    st.error(str(exc))
-    st.stop()
+rd = widgets.guarded_store(data.reader)
 info = data.overview(data.store_path(), rd.version) if rd else None
 
 if info is None:

@@ -9,6 +9,7 @@ from insight.diagnosis import SATISFACTION_CARDS, metric_rows
 from insight.exports import HtmlReport
 from insight.metrics import Filters
 from insight.registry import registry
+from insight.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
 view = state.page_view("满意度监测")
@@ -17,7 +18,7 @@ reg = registry()
 report = HtmlReport("满意度监测", f"{view.shop_label} · {view.period.label} · {view.filter_label}")
 widgets.report_download(report, f"满意度监测_{view.file_stem}")
 rep = data.report(view.path, view.version, view.shop_id, view.period, view.filters)
-st.caption(f"{view.shop_label} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
+st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
            " · 评价按邀评时间归属；同行 = 同平台同类目同层级店铺（平均 P60、优秀 P90）")
 
 rows = metric_rows(rep, SATISFACTION_CARDS)
@@ -105,6 +106,6 @@ else:
     if picked:
         session = shown.iloc[picked[0]]
         with st.container(border=True):
-            st.markdown(f"**会话 {session['会话ID']}** · {session['评分']}分 {session['评价']} · 客服 {session['客服']}"
-                        + (f" · 标签：{session['标签']}" if isinstance(session['标签'], str) else ""))
+            st.markdown(f"**会话 {md(session['会话ID'])}** · {session['评分']}分 {session['评价']} · 客服 {md(session['客服'])}"
+                        + (f" · 标签：{md(session['标签'])}" if session['标签'] else ""))
             widgets.transcript_view(data.transcript(view.path, view.version, session["会话ID"], view.shop_id))

@@ -11,6 +11,7 @@ from insight.analyses import RATING_LABELS
 from insight.exports import HtmlReport
 from insight.scenario_store import classify_sessions, correct
 from insight.scenarios import OTHER, taxonomy
+from insight.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
 view = state.page_view("咨询场景洞察")
@@ -43,7 +44,7 @@ if status["versions"] != [model.version] or status["classified"] < status["sessi
 
 report = HtmlReport("咨询场景洞察", f"{view.shop_label} · {view.period.label} · {view.filter_label}")
 widgets.report_download(report, f"咨询场景洞察_{view.file_stem}")
-st.caption(f"{view.shop_label} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label} · "
+st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label} · "
            f"统计对象：本期邀评的会话（按邀评时间）；场景由模型 {model.version} 判定，人工纠正优先 · "
            "同行 = 同平台同类目同层级店铺（P60 平均 / P90 优秀，至少 5 家有该场景）")
 
@@ -117,14 +118,15 @@ chats = data.scenario_chats(view.path, view.version, view.shop_id, view.period, 
 st.caption(f"最多 50 个会话，评分从低到高。黄色底色为触发该场景的买家语句，加粗为权重最高的词。共 {len(chats)} 个。")
 code_labels = {c: " / ".join(tax.levels(c)) for c in tax.codes}
 for row in chats.itertuples():
-    label = (f"{row.rating}分 {RATING_LABELS.get(row.rating, '')} · {row.session_id} · "
-             f"{row.agent_name if isinstance(row.agent_name, str) else '机器人/未分配'}"
+    label = (f"{row.rating}分 {RATING_LABELS.get(row.rating, '')} · {md(row.session_id)} · "
+             f"{md(row.agent_name) if isinstance(row.agent_name, str) else '机器人/未分配'}"
              + (" · 已纠正" if row.corrected else f" · 置信度 {row.confidence:.2f}"))
     with st.expander(label):
         triggers = {t["index"]: t for t in json.loads(row.triggers or "[]")}
         widgets.transcript_view(data.transcript(view.path, view.version, row.session_id, view.shop_id), triggers)
         if isinstance(row.tags, str) or isinstance(row.comment, str):
-            st.caption(f"评价标签：{row.tags if isinstance(row.tags, str) else '—'} · 评价内容：{row.comment if isinstance(row.comment, str) else '—'}")
+            st.caption(f"评价标签：{md(row.tags) if isinstance(row.tags, str) else '—'} · "
+                       f"评价内容：{md(row.comment) if isinstance(row.comment, str) else '—'}")
         c1, c2 = st.columns([3, 1])
         new_code = c1.selectbox("纠正场景", tax.codes, index=tax.codes.index(row.code), format_func=code_labels.get,
                                 key=f"fix_{row.session_id}")
@@ -134,4 +136,4 @@ for row in chats.itertuples():
             st.toast("已保存。统计立即按新场景计算；下次训练（python -m insight train --db …）会学习这条纠正。")
             st.rerun()
 if status["corrections"]:
-    st.caption(f"已保存 {status['corrections']} 条人工纠正，运行 `python -m insight train --db {view.path}` 让模型学习它们。")
+    st.caption(f"已保存 {status['corrections']} 条人工纠正，运行 python -m insight train --db {md(view.path)} 让模型学习它们。")

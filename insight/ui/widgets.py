@@ -12,12 +12,12 @@ from .. import charts
 from ..charts import png_config
 from ..derive import SalesSettings
 from ..exports import HtmlReport, safe_filename, table_csv, table_xlsx
-from ..formatting import format_value
+from ..formatting import format_value, markdown_text
 from ..metrics import Filters
 from ..registry import registry
 from . import data
 
-__all__ = ["metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
+__all__ = ["guarded_store", "metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
 SMALL_N = 30  # below this many units a rate is labelled as a small sample
@@ -45,13 +45,13 @@ def metric_card(container, row: pd.Series | dict) -> None:
         delta_color="inverse" if m.direction == "down" else ("off" if m.direction == "none" else "normal"),
         help=f"{m.description}\n\n上期：{row['上期']}", border=True)
     if row["value"] is None or row["value"] != row["value"]:
-        container.caption(f"⚠️ 无法计算：{row['说明']}")
+        container.caption(f"⚠️ 无法计算：{markdown_text(row['说明'])}")
         return
     lines = []
     if row["peer_avg"] is not None and row["peer_avg"] == row["peer_avg"]:
         lines.append(f"同行平均 {row['同行平均']} · 优秀 {row['同行优秀']}")
     elif m.direction != "none":
-        lines.append(f"同行基准不可用：{row['说明'] or '—'}")
+        lines.append(f"同行基准不可用：{markdown_text(row['说明'] or '—')}")
     if m.type in ("ratio", "mean"):
         lines.append(small_sample_note(row["n"]))
     container.caption("  \n".join(x for x in lines if x))
@@ -89,6 +89,22 @@ def report_download(report: HtmlReport, filename: str, container=None) -> None:
                         type="primary", width="stretch")
 
 
+def guarded_store(load):
+    """``load()`` (anything that opens the store); a store held by an import shows 正在导入… with a
+    retry button, a store that cannot be opened says why — never a traceback."""
+    from ..errors import StoreBusy, StoreError
+
+    try:
+        return load()
+    except StoreBusy:
+        st.warning("正在导入…… 数据库正被另一个程序（如命令行导入）使用，完成后即可查看。", icon=":material/hourglass_top:")
+        if st.button("重试", key="store_retry", icon=":material/refresh:"):
+            st.rerun()
+    except StoreError as exc:
+        st.error(f"无法打开数据库：{markdown_text(exc)}", icon=":material/error:")
+    st.stop()
+
+
 def empty_state(message: str, hint: str | None = None) -> None:
     st.info(message + (f"\n\n{hint}" if hint else ""), icon=":material/info:")
 
@@ -105,12 +121,13 @@ _ROLE = {"buyer": ("买家", ":material/person:"), "agent": ("客服", ":materia
 
 
 def _marked(text: str, tokens: list[str]) -> str:
-    """A trigger sentence: yellow background, its strongest words in bold (HTML-escaped)."""
+    """A trigger sentence: yellow background, its strongest words in bold. Drawn with st.html
+    (no Markdown), every piece of the chat HTML-escaped."""
     out = html.escape(text)
     for token in sorted(tokens, key=len, reverse=True):
         if token and token in text:
             out = out.replace(html.escape(token), f"<b>{html.escape(token)}</b>")
-    return f"<span style='background:#fef08a;padding:1px 3px;border-radius:3px'>{out}</span>"
+    return (f"<span style='background:#fef08a;padding:1px 3px;border-radius:3px;white-space:pre-wrap'>{out}</span>")
 
 
 def transcript_view(frame: pd.DataFrame, triggers: dict[int, dict] | None = None) -> None:
@@ -123,14 +140,16 @@ def transcript_view(frame: pd.DataFrame, triggers: dict[int, dict] | None = None
         label, avatar = _ROLE.get(msg.sender_role, (msg.sender_role, ":material/chat:"))
         who = label if msg.sender_role != "agent" or not isinstance(msg.agent_name, str) else f"客服 {msg.agent_name}"
         with st.chat_message("user" if msg.sender_role == "buyer" else "assistant", avatar=avatar):
-            st.caption(f"{who} · {pd.Timestamp(msg.sent_at):%m-%d %H:%M:%S}")
+            st.caption(f"{markdown_text(who)} · {pd.Timestamp(msg.sent_at):%m-%d %H:%M:%S}")
             text = msg.content if isinstance(msg.content, str) else f"[{msg.content_type}]"
+            # Chat text is data: drawn as text, never as Markdown or HTML (no links, no images).
             if triggers and i in triggers:
                 tokens = [t["token"] for t in triggers[i]["tokens"]]
-                st.markdown(_marked(text, tokens) + f" <small style='color:#92400e'>触发 {triggers[i]['score']:.2f}</small>",
-                            unsafe_allow_html=True)
+                st.html(_marked(text, tokens) + f" <small style='color:#92400e'>触发 {triggers[i]['score']:.2f}</small>")
+            elif msg.sender_role == "system":
+                st.html(f"<span style='color:#6b7280;white-space:pre-wrap'>{html.escape(text)}</span>")
             else:
-                st.markdown(f":gray[{text}]" if msg.sender_role == "system" else text)
+                st.text(text)
 
 
 def trend_section(view, keys, default: str, report: HtmlReport | None, key: str, agent: str | None = None,
