@@ -542,3 +542,40 @@ def write_demo(out_dir, cfg: DemoConfig = DemoConfig()) -> dict:
                "escalations": len(x_idx)}
     (out / "demo.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return summary
+
+
+# -- demo shops in a real store ------------------------------------------------------------------
+DEMO_MARKER = "demo.json"
+_DEMO_META = "demo_shops"
+
+
+def is_demo_folder(path) -> bool:
+    """A folder written by ``write_demo`` (its summary file names the demo's own keys)."""
+    marker = Path(path) / DEMO_MARKER
+    if not marker.is_file():
+        return False
+    try:
+        summary = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and {"config", "shops", "messages"} <= set(summary)
+
+
+def mark_demo_shops(con, shop_ids) -> None:
+    """Remember which shops are fictional (inside the import's transaction)."""
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [_DEMO_META]).fetchall()
+    known = set(json.loads(rows[0][0])) if rows else set()
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                [_DEMO_META, json.dumps(sorted(known | set(shop_ids)), ensure_ascii=False)])
+
+
+def demo_refusal(store) -> str | None:
+    """Why demo data may not be loaded into ``store`` (it holds real shops), or None."""
+    rows = store.con.execute("SELECT value FROM meta WHERE key = ?", [_DEMO_META]).fetchall()
+    demo = set(json.loads(rows[0][0])) if rows else set()
+    real = [r[0] for r in store.con.execute("SELECT shop_id FROM shops ORDER BY shop_id").fetchall()
+            if r[0] not in demo]
+    if not real:
+        return None
+    return (f"数据库里已有 {len(real)} 家真实店铺（如 {real[0]}），不能再载入虚构的演示店铺，"
+            "以免混进同行对比和报表。请换一个空数据库体验演示数据（例如 INSIGHT_DB=data/demo.duckdb make run）。")

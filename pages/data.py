@@ -2,19 +2,20 @@
 store holds, or load the demo dataset."""
 
 import datetime as dt
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from insight.demo import DemoConfig, write_demo
+from insight.demo import DemoConfig, demo_refusal, write_demo
 from insight.errors import InsightError
 from insight.exports import HtmlReport
+from insight.formatting import markdown_text as md
 from insight.importer import import_paths, import_sources
 from insight.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
 from insight.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
 from insight.schema import TABLES
+from insight.uploads import UploadFolder
 from insight.ui import data, widgets
 from insight.ui.boot import require_navigation
 
@@ -64,7 +65,7 @@ def _show_last_import() -> None:
         return
     st.subheader("导入报告")
     if last["error"]:
-        st.error(f"导入失败，数据库没有任何改变：{last['error']}", icon=":material/error:")
+        st.error(f"导入失败，数据库没有任何改变：{md(last['error'])}", icon=":material/error:")
     rep = last["report"]
     if rep is None:
         return
@@ -90,33 +91,46 @@ def _show_last_import() -> None:
                 st.download_button(f"下载全部被拒绝的 {t.table} 行（CSV）", data=path.read_bytes(),
                                    file_name=path.name, mime="text/csv", key=f"rej_{t.table}", on_click="ignore")
     for note in rep.notes:
-        st.caption(note)
+        st.caption(md(note))
 
 
 report = HtmlReport("数据管理", f"数据库 {data.store_path()}")
+widgets.guarded_store(data.reader)
 widgets.report_download(report, "数据管理_数据概览")
 
 # -- upload --------------------------------------------------------------------------------
 st.subheader("上传文件")
-uploads = st.file_uploader("拖入或选择文件（可多选）", type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
-                           accept_multiple_files=True, key="uploads")
+limit_mb = int(st.get_option("server.maxUploadSize"))
+round_no = st.session_state.setdefault("upload_round", 0)  # a new uploader after each import frees its memory
+uploads = st.file_uploader(f"拖入或选择文件（可多选，单个文件不超过 {limit_mb:,} MB）",
+                           type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True,
+                           key=f"uploads_{round_no}")
 if uploads:
-    folder = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="insight-upload-")))
     store = data.open_store(create=True).cursor()
     sources, problems = [], []
+    folder = st.session_state.get("upload_folder")
+    if folder is None or not folder.path.exists():
+        folder = st.session_state["upload_folder"] = UploadFolder(store.work_dir)
+    folder.keep_only(up.file_id for up in uploads)
     for up in uploads:
-        path = folder / up.name
-        if not path.exists() or path.stat().st_size != up.size:
-            path.write_bytes(up.getbuffer())
+        # The browser's file name is only a label: the bytes are saved under a generated name.
         try:
-            headers, preview = read_preview(path)
+            path = folder.path_for(up.file_id, up.name)
         except InsightError as exc:
             problems.append(str(exc))
             continue
-        fid = f"{up.name}_{up.size}"
+        if not path.exists() or path.stat().st_size != up.size:
+            path.write_bytes(up.getbuffer())
+        shown = md(up.name, limit=80)
+        try:
+            headers, preview = read_preview(path, label=up.name)
+        except InsightError as exc:
+            problems.append(str(exc))
+            continue
+        fid = up.file_id
         guess = suggest_table(up.name, headers)
         needs_work = guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers)))
-        with st.expander(f"{up.name} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
+        with st.expander(f"{shown} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
                          expanded=needs_work):
             tables = list(TABLES)
             table = st.selectbox("这是哪张表", tables, index=tables.index(guess) if guess else None,
@@ -142,25 +156,28 @@ if uploads:
                     format_func=lambda h: "（不导入）" if h is None else h, key=f"map_{fid}_{table}_{chosen}_{col.name}")
             issues = check_mapping(table, final)
             for issue in issues:
-                st.warning(issue, icon=":material/warning:")
+                st.warning(md(issue), icon=":material/warning:")
             c1, c2 = st.columns([3, 1])
-            name = c1.text_input("保存为映射方案（如“淘宝聊天记录导出”）", key=f"pname_{fid}")
+            name = c1.text_input("保存为映射方案（如“淘宝聊天记录导出”）", key=f"pname_{fid}", max_chars=60)
             if c2.button("保存方案", key=f"psave_{fid}", disabled=not name):
                 save_preset(store.con, name, table, final)
-                st.toast(f"已保存映射方案“{name}”")
+                st.toast(f"已保存映射方案“{md(name)}”")
             if issues:
                 problems.append(f"{up.name}: " + "；".join(issues))
             else:
                 mapped = tuple((src, dst) for dst, src in final.items() if src and src != dst)
-                sources.append(SourceFile(path, table, mapped))
+                sources.append(SourceFile(path, table, mapped, label=up.name))
     for p in problems:
-        st.caption(f"⚠️ {p}")
+        st.caption(f"⚠️ {md(p)}")
     replace = st.checkbox("用新文件覆盖已存在但内容不同的行（--replace）", key="replace",
-                          help="默认不覆盖：与已导入的行主键相同但内容不同的行会被拒绝并列出。")
+                          help="默认不覆盖：与已导入的行主键相同但内容不同的行会被拒绝并列出。覆盖时，新文件中出现的会话以新文件为准。")
     if st.button(f"开始导入 {len(sources)} 个文件", type="primary", disabled=bool(problems) or not sources,
                  key="start_import", icon=":material/upload:"):
         _run("正在导入…", lambda s, progress: import_sources(s, sources, replace=replace, report_dir=_report_dir(),
                                                            progress=progress))
+        st.session_state.pop("upload_folder").remove()
+        st.session_state["upload_round"] = round_no + 1
+        st.rerun()
 _show_last_import()
 
 # -- demo ----------------------------------------------------------------------------------
@@ -170,15 +187,29 @@ shops_n = c1.number_input("店铺数", 5, 200, 40, key="demo_shops")
 days_n = c2.number_input("天数", 7, 365, 120, key="demo_days")
 c3.caption("生成一个跨平台、多类目的演示数据集（聊天、评价、订单、退款、平台介入），并导入当前数据库。"
            "40 家店 × 120 天约 120 万条消息，需要半分钟左右。")
-if c3.button("载入演示数据", key="load_demo", icon=":material/auto_awesome:"):
-    out = Path(data.store_path()).parent / "demo"
+existing = data.open_store()
+real_shops = demo_refusal(existing) if existing is not None else None
+if real_shops:
+    c3.warning(md(real_shops), icon=":material/block:")
+elif st.session_state.get("confirm_demo"):
+    c3.warning("演示数据是虚构的店铺和聊天，会加入当前数据库。确定载入吗？", icon=":material/help:")
+    yes, no = c3.columns(2)
+    if yes.button("确认载入", key="demo_yes", type="primary"):
+        st.session_state["confirm_demo"] = False
+        out = Path(data.store_path()).parent / "demo"
 
-    def _demo(store, progress):
-        with st.spinner("正在生成演示数据…"):
-            write_demo(out, DemoConfig(shops=int(shops_n), days=int(days_n)))
-        return import_paths(store, [out], report_dir=_report_dir(), progress=progress)
+        def _demo(store, progress):
+            with st.spinner("正在生成演示数据…"):
+                write_demo(out, DemoConfig(shops=int(shops_n), days=int(days_n)))
+            return import_paths(store, [out], report_dir=_report_dir(), progress=progress)
 
-    _run("正在生成并导入演示数据…", _demo)
+        _run("正在生成并导入演示数据…", _demo)
+        st.rerun()
+    if no.button("取消", key="demo_no"):
+        st.session_state["confirm_demo"] = False
+        st.rerun()
+elif c3.button("载入演示数据", key="load_demo", icon=":material/auto_awesome:"):
+    st.session_state["confirm_demo"] = True
     st.rerun()
 
 # -- overview ------------------------------------------------------------------------------

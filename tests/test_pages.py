@@ -138,10 +138,22 @@ def test_data_page_loads_the_demo_into_an_empty_store(tmp_path):
     at.number_input(key="demo_shops").set_value(5).run()
     at.number_input(key="demo_days").set_value(7).run()
     at.button(key="load_demo").click().run()
+    assert not at.metric, "nothing is loaded before the confirmation"
+    at.button(key="demo_yes").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert {m.label: m.value for m in at.metric}["店铺"] == "5"
     at.switch_page("pages/satisfaction.py").run()
     assert not at.exception and at.metric
+
+
+def test_demo_is_refused_on_a_store_with_real_shops(tmp_path):
+    folder = write_dataset(tmp_path / "d", messages=messages_of(Chat("c1").buyer("10:00:00").agent("10:00:05")))
+    with Store(tmp_path / "store.duckdb") as store:
+        import_paths(store, [folder])
+    at = _open(tmp_path / "store.duckdb", "pages/data.py")
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "load_demo"]
+    assert any("真实店铺" in w.value for w in at.warning)
 
 
 def test_scenario_page_drills_down_and_saves_a_correction(demo_db):

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 import streamlit as st
 
 from ..derive import ATTRIBUTION_RULES, SalesSettings
+from ..formatting import markdown_text
 from ..metrics import CHANNELS, HOURS, STAGES, Filters
 from ..periods import PRESETS, Period, preset
 from . import data
 
-__all__ = ["View", "synced", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS"]
+__all__ = ["View", "synced", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
+           "URL_KEYS", "url_notices", "show_url_notices"]
 
 ATTRIBUTION_LABELS = {"order": "下单判定", "payment": "付款判定", "order_first": "下单优先判定"}
 
@@ -46,18 +48,52 @@ def _shop_label(row) -> str:
     return f"{name}（{row['platform']}·{row['category']}·L{row['tier']}）"
 
 
-def synced(widget, key: str, options: list | None, default, parse=str, to_text=str, **kwargs):
+# Every key a shared link may carry; anything else in a link is named and ignored.
+URL_KEYS = {"shop": "店铺", "period": "周期", "date": "日期", "range": "日期范围", "channel": "接待方式",
+            "stage": "售前/售后", "hours": "时段", "attr": "询单转化判定", "valid": "询单有效时长",
+            "followup": "客服主动跟进", "agent": "客服"}
+
+
+def _notice(text: str) -> None:
+    st.session_state.setdefault("_url_notices", []).append(text)
+
+
+def url_notices() -> list[str]:
+    """Notices about link parameters that could not be used (each shown once)."""
+    return st.session_state.pop("_url_notices", [])
+
+
+def _acceptable(value, options, valid) -> bool:
+    try:
+        return (options is None or value in options) and (valid is None or bool(valid(value)))
+    except (TypeError, ValueError, IndexError):
+        return False
+
+
+def synced(widget, key: str, options: list | None, default, parse=str, to_text=str, valid=None,
+           shown=None, **kwargs):
     """A widget whose value lives in the session (so it survives a page switch, where Streamlit
-    drops page-local widget state) and in the URL query string (so a link reproduces it)."""
+    drops page-local widget state) and in the URL query string (so a link reproduces it).
+
+    A link's value that cannot be parsed, is not among ``options`` or fails ``valid`` (a date
+    outside the data, a reversed range, a number out of bounds) falls back to ``default`` with a
+    visible notice; a session value that became invalid (another shop's range) falls back quietly.
+    """
     values = st.session_state.setdefault("_filters", {})
     if key not in values:  # first run of this browser session: the link decides
         raw = st.query_params.get(key)
-        try:
-            value = parse(raw) if raw is not None else default
-        except (ValueError, TypeError):
-            value = default
-        values[key] = value if options is None or value in options else default
-    if options is not None and values[key] not in options:  # e.g. another shop's agent
+        value = default
+        if raw is not None:
+            try:
+                value = parse(raw)
+            except (ValueError, TypeError, IndexError):
+                value = None
+            if value is None or not _acceptable(value, options, valid):
+                label = URL_KEYS.get(key, key)
+                _notice(f"链接中的{label}“{raw[:40]}”无效或超出范围，已改用 {(shown or to_text)(default)}")
+                value = default
+        values[key] = value
+    if not _acceptable(values[key], options, valid):  # e.g. another shop's agent or date range
         values[key] = default
     # The widget starts from the session's value: Streamlit gives a widget on another page a
     # fresh state, so the value is passed in rather than kept in widget state.
@@ -93,16 +129,22 @@ def sidebar_view(stage_in_sidebar: bool = True) -> View | None:
     if shops.empty:
         return None
     labels = {r["shop_id"]: _shop_label(r) for _, r in shops.iterrows()}
+    if "_filters" not in st.session_state:  # the first run of a browser session reads the link
+        unknown = [k for k in st.query_params if k not in URL_KEYS]
+        if unknown:
+            _notice("已忽略链接中无法识别的参数：" + "、".join(k[:30] for k in unknown[:5]))
     side = st.sidebar
     side.markdown("### 筛选")
-    shop_id = synced(side.selectbox, "shop", list(labels), next(iter(labels)), label="店铺", format_func=labels.get)
+    shop_id = synced(side.selectbox, "shop", list(labels), next(iter(labels)), label="店铺", format_func=labels.get,
+                     shown=labels.get)
     row = shops.set_index("shop_id").loc[shop_id]
     first, last = row["data_start"], row["data_end"]
     kind = synced(side.selectbox, "period", list(PRESETS), "last30", label="周期", format_func=PRESETS.get)
     if kind == "custom":
         default = (max(first, last - dt.timedelta(days=29)), last)
         picked = synced(side.date_input, "range", None, default, parse=_parse_range, to_text=_date_text,
-                         label="日期范围", min_value=first, max_value=last)
+                        valid=lambda r: all(first <= d <= last for d in r) and r[0] <= r[-1],
+                        label="日期范围", min_value=first, max_value=last)
         if isinstance(picked, (tuple, list)) and len(picked) == 2:
             period = Period(max(picked[0], first), min(picked[1], last))
         else:  # the first click of a range: wait for the second
@@ -111,7 +153,7 @@ def sidebar_view(stage_in_sidebar: bool = True) -> View | None:
     else:
         label = {"day": "日期", "week": "所在周的任一天", "month": "所在月的任一天"}.get(kind, "截止日期")
         anchor = synced(side.date_input, "date", None, last, parse=dt.date.fromisoformat, label=label,
-                         min_value=first, max_value=last)
+                        valid=lambda d: first <= d <= last, min_value=first, max_value=last)
         anchor = min(max(anchor, first), last)
         period = preset(kind, anchor)
     side.caption(f"本期 {period.label}（{period.days} 天）· 上期 {period.previous().label}")
@@ -136,10 +178,17 @@ def page_view(title: str, stage_in_sidebar: bool = True) -> View:
 
     require_navigation()
     st.title(title)
-    view = sidebar_view(stage_in_sidebar)
+    view = widgets.guarded_store(lambda: sidebar_view(stage_in_sidebar))
     if view is None:
         widgets.no_data_page()
+    show_url_notices()
     return view
+
+
+def show_url_notices() -> None:
+    notices = url_notices()
+    if notices:
+        st.warning("  \n".join(markdown_text(n) for n in notices), icon=":material/link_off:")
 
 
 def stage_switch(view: View) -> View:
@@ -158,8 +207,9 @@ def sales_settings(container=None) -> SalesSettings:
     attribution = synced(box.selectbox, "attr", list(ATTRIBUTION_RULES), "order_first", label="询单转化判定",
                           format_func=ATTRIBUTION_LABELS.get,
                           help="下单判定：有效期内下单即转化；付款判定：有效期内付款；下单优先：先看下单，再看付款")
-    valid = synced(box.number_input, "valid", None, 2, parse=int, label="询单有效时长（天）", min_value=1,
+    valid = synced(box.number_input, "valid", None, 2, parse=int, valid=lambda v: 1 <= v <= 30,
+                   label="询单有效时长（天）", min_value=1,
                     max_value=30, step=1, help="询单后多少天内的下单/付款算作转化（METRICS.md 默认 2 天）")
-    followup = synced(box.toggle, "followup", None, True, parse=lambda t: t == "1",
+    followup = synced(box.toggle, "followup", None, True, parse=lambda t: {"1": True, "0": False}[t],
                        to_text=lambda v: "1" if v else "0", label="客服主动跟进不计为询单流失")
     return SalesSettings(attribution, int(valid), bool(followup))
