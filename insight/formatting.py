@@ -10,6 +10,7 @@ __all__ = ["format_value", "format_change", "format_seconds", "markdown_text", "
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; escaping them all turns
 # links, images, emphasis, HTML, directives (:red[…]) and LaTeX ($…$) into literal characters.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+_AUTOLINK = re.compile(r"(?i)(?::/|www\.|@)")
 
 
 def markdown_text(value, limit: int | None = None) -> str:
@@ -18,6 +19,10 @@ def markdown_text(value, limit: int | None = None) -> str:
     text = " ".join(str(value).split()) if value is not None else "—"
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
+    # GFM turns bare URLs, www. names and e-mail addresses into links after escapes are read:
+    # an invisible word joiner breaks each pattern without changing what the user reads.
+    text = _AUTOLINK.sub(lambda m: m.group(0) + "\u2060" if m.group(0) == "@"
+                         else m.group(0)[:-1] + "\u2060" + m.group(0)[-1], text)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 

@@ -206,7 +206,7 @@ def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: 
               LEFT JOIN scenario_corrections c ON c.shop_id = e.shop_id AND c.session_id = e.session_id
               LEFT JOIN agents a ON a.agent_id = f.agent_id
               WHERE e.shop_id = ? AND CAST(e.invited_at AS DATE) BETWEEN ? AND ? AND e.rating IS NOT NULL
-                AND ({EFFECTIVE_CODE_SQL} = ? OR {EFFECTIVE_CODE_SQL} LIKE ? || '.%')
+                AND ({EFFECTIVE_CODE_SQL} = ? OR starts_with({EFFECTIVE_CODE_SQL}, ? || '.'))
                 {''.join(' AND ' + w for w in where)}
               ORDER BY e.rating, e.invited_at DESC LIMIT {int(limit)}"""
     return con.execute(sql, [shop_id, period.start, period.end, prefix, prefix, *params]).df()

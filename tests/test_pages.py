@@ -171,3 +171,48 @@ def test_scenario_page_drills_down_and_saves_a_correction(demo_db):
             == (new_code,)
     assert at.selectbox(key="drill").value == before
     assert any("人工纠正" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("page,params", [
+    ("pages/satisfaction.py", {"date": "1900-01-01"}),
+    ("pages/satisfaction.py", {"date": "not-a-date"}),
+    ("pages/satisfaction.py", {"period": "custom", "range": "2026-10-20~2026-10-01"}),
+    ("pages/satisfaction.py", {"period": "custom", "range": "1900-01-01~2999-01-01"}),
+    ("pages/satisfaction.py", {"shop": "NOPE"}),
+    ("pages/satisfaction.py", {"period": "forever", "channel": "x", "hours": "'; DROP TABLE shops; --"}),
+    ("pages/agents.py", {"valid": "-5"}),
+    ("pages/agents.py", {"valid": "99999", "attr": "nope", "followup": "maybe"}),
+    ("pages/agent.py", {"agent": "![x](http://127.0.0.1:9/x.png)"}),
+    ("pages/capability.py", {"foo": "1", "stage": "x"}),
+])
+def test_bad_link_parameters_fall_back_with_a_notice(demo_db, page, params):
+    at = _open(demo_db, page, params)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "链接" in warnings, warnings
+    assert "Traceback" not in warnings and "http://" not in warnings.replace("http\\:", "")
+    assert at.metric or at.get("plotly_chart") or at.dataframe
+
+
+def test_a_store_held_by_an_import_says_so_and_offers_a_retry(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "busy.duckdb"
+    folder = write_dataset(tmp_path / "d", messages=messages_of(Chat("c1").buyer("10:00:00")))
+    with Store(db) as store:
+        import_paths(store, [folder])
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(60)", str(db)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == b"held"
+        for page in ("pages/home.py", "pages/satisfaction.py", "pages/data.py"):
+            os.environ["INSIGHT_DB"] = str(db)
+            at = AppTest.from_file(APP, default_timeout=60).run()
+            if page != "pages/home.py":
+                at.switch_page(page).run()
+            assert not at.exception, [e.message for e in at.exception]
+            assert any("正在导入" in w.value for w in at.warning)
+            assert [b for b in at.button if b.key == "store_retry"]
+    finally:
+        holder.kill()
+        holder.wait()

@@ -16,7 +16,7 @@ from ..periods import PRESETS, Period, preset
 from . import data
 
 __all__ = ["View", "synced", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
-           "URL_KEYS", "url_notices", "show_url_notices"]
+           "URL_KEYS"]
 
 ATTRIBUTION_LABELS = {"order": "下单判定", "payment": "付款判定", "order_first": "下单优先判定"}
 
@@ -55,18 +55,14 @@ URL_KEYS = {"shop": "店铺", "period": "周期", "date": "日期", "range": "�
 
 
 def _notice(text: str) -> None:
-    st.session_state.setdefault("_url_notices", []).append(text)
-
-
-def url_notices() -> list[str]:
-    """Notices about link parameters that could not be used (each shown once)."""
-    return st.session_state.pop("_url_notices", [])
+    """A link parameter that could not be used: said on the page, where the user reads."""
+    st.warning(markdown_text(text), icon=":material/link_off:")
 
 
 def _acceptable(value, options, valid) -> bool:
     try:
         return (options is None or value in options) and (valid is None or bool(valid(value)))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, LookupError):
         return False
 
 
@@ -86,7 +82,7 @@ def synced(widget, key: str, options: list | None, default, parse=str, to_text=s
         if raw is not None:
             try:
                 value = parse(raw)
-            except (ValueError, TypeError, IndexError):
+            except (ValueError, TypeError, LookupError):
                 value = None
             if value is None or not _acceptable(value, options, valid):
                 label = URL_KEYS.get(key, key)
@@ -181,14 +177,7 @@ def page_view(title: str, stage_in_sidebar: bool = True) -> View:
     view = widgets.guarded_store(lambda: sidebar_view(stage_in_sidebar))
     if view is None:
         widgets.no_data_page()
-    show_url_notices()
     return view
-
-
-def show_url_notices() -> None:
-    notices = url_notices()
-    if notices:
-        st.warning("  \n".join(markdown_text(n) for n in notices), icon=":material/link_off:")
 
 
 def stage_switch(view: View) -> View:

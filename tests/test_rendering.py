@@ -1,0 +1,66 @@
+"""Data is shown and exported as text: Markdown escaped, plotly labels as entities, spreadsheet
+formulas neutralised (OWASP's CSV-injection rule), numbers still numbers."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from insight import charts
+from insight.exports import HtmlReport, neutralise, table_csv, table_xlsx
+from insight.formatting import markdown_text, plot_text
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(1)", "-2+3", "@x", "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("payload", FORMULAS)
+def test_formula_cells_are_neutralised_in_csv_and_xlsx(payload):
+    frame = pd.DataFrame({"内容": [payload, "正常"], "数量": [-3, 5], payload: ["x", "y"]})
+    csv_text = table_csv(frame).decode("utf-8-sig")
+    assert f"'{payload}" in csv_text and ",-3," in csv_text
+    book = openpyxl.load_workbook(io.BytesIO(table_xlsx(frame)))
+    cells = [c for row in book.active.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    # XML stores a CR as a line feed: compare the text after the apostrophe without it
+    assert book.active["A2"].value.replace("\n", "\r") == "'" + payload.replace("\n", "\r")
+    assert book.active["B2"].value == -3
+    assert book.active["C1"].value.startswith("'")
+
+
+def test_plain_text_and_numbers_are_kept():
+    assert neutralise("正常文本") == "正常文本" and neutralise(-1) == -1 and neutralise(None) is None
+    frame = pd.DataFrame({"a": ["a=b", "1+1"], "b": [1.5, None]})
+    assert table_csv(frame).decode("utf-8-sig").splitlines() == ["a,b", "a=b,1.5", "1+1,"]
+
+
+@pytest.mark.parametrize("payload", [
+    "![图](http://127.0.0.1:9/x.png)", "[点我](javascript:alert(1))", "<img src=x onerror=alert(1)>",
+    ":red[红字] :material/home: $x^2$", "**粗** _斜_ `代码` ~~删~~", "# 标题\n- 列表\n> 引用", "www.example.com",
+])
+def test_markdown_text_leaves_no_markup(payload):
+    out = markdown_text(payload)
+    for ch in "[]()<>*_`~#$:!":
+        assert ch not in out.replace("\\" + ch, ""), (ch, out)
+    assert "\n" not in out
+
+
+def test_markdown_text_cuts_long_values():
+    assert markdown_text("长" * 100, limit=10) == "长" * 10 + "…"
+
+
+def test_plotly_labels_are_entities():
+    assert plot_text('<a href="http://x">点</a>') == '&lt;a href="http://x"&gt;点&lt;/a&gt;'
+    tags = pd.DataFrame({"tag": ["<b>坏</b>", "慢"], "count": [3, 2], "prev_count": [1, 1],
+                         "change_count": [2.0, 1.0], "share_bad": [0.5, 0.3]})
+    fig = charts.tag_top_figure(tags)
+    assert "&lt;b&gt;坏&lt;/b&gt;" in fig.data[0].y
+
+
+def test_html_report_escapes_data():
+    report = HtmlReport("<script>alert(1)</script>", "店铺 <img src=x>")
+    report.table(pd.DataFrame({"客服": ["<img src=http://127.0.0.1:9/x.png>"]}))
+    html = report.render()
+    assert "<img src=" not in html and "<script>alert" not in html
