@@ -88,7 +88,8 @@ def discover(paths) -> tuple[list[SourceFile], list[str]]:
                     archives.append(child.name)
                     continue
                 if suffix not in SUPPORTED_SUFFIXES:
-                    skipped.append(child.name)
+                    if child.name != "demo.json":  # the demo generator's own summary
+                        skipped.append(child.name)
                     continue
                 table = table_for_file_stem(child.stem)
                 if table:
