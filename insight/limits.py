@@ -71,7 +71,8 @@ class Limits:
             max_file_bytes=_env_int("INSIGHT_MAX_FILE_MB", 4096) * _MiB,
             max_rows=_env_int("INSIGHT_MAX_ROWS", 30_000_000),
             max_expanded_bytes=_env_int("INSIGHT_MAX_EXPANDED_MB", 8192) * _MiB,
-            max_upload_mb=_env_int("INSIGHT_MAX_UPLOAD_MB", max(100, min(1024, ram // (48 * _MiB)))),
+            # Streamlit holds an upload in memory (and writes sizes of 500 MB and more as "1GB").
+            max_upload_mb=_env_int("INSIGHT_MAX_UPLOAD_MB", max(100, min(480, ram // (64 * _MiB)))),
         )
 
     @property

@@ -77,6 +77,7 @@ class Store:
         if _con is not None:  # a cursor of an open store (see ``cursor``)
             self.path, self.read_only, self.con = path, read_only, _con
             self.limits, self._own_work_dir, self._borrowed_work_dir = Limits.from_env(), None, None
+            self.memory_limit = self.limits.memory_limit
             return
         self.path = Path(path) if path else None
         self.read_only = read_only
@@ -97,6 +98,7 @@ class Store:
         if memory_limit:
             parse_size(memory_limit, "memory_limit")  # the one shape DuckDB is given
             limit = memory_limit
+        self.memory_limit = limit
         self.con.execute("SET memory_limit = ?", [limit])
         if not read_only:
             # Spills and scratch files stay beside the store, never in the working directory.

@@ -15,6 +15,7 @@ from insight.importer import import_paths, import_sources
 from insight.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
 from insight.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
 from insight.schema import TABLES
+from insight.limits import Limits
 from insight.uploads import UploadFolder
 from insight.ui import data, widgets
 from insight.ui.boot import require_navigation
@@ -100,11 +101,11 @@ widgets.report_download(report, "数据管理_数据概览")
 
 # -- upload --------------------------------------------------------------------------------
 st.subheader("上传文件")
-limit_mb = int(st.get_option("server.maxUploadSize"))
+limit_mb = min(int(st.get_option("server.maxUploadSize")), Limits.from_env().max_upload_mb)
 round_no = st.session_state.setdefault("upload_round", 0)  # a new uploader after each import frees its memory
 uploads = st.file_uploader(f"拖入或选择文件（可多选，单个文件不超过 {limit_mb:,} MB）",
                            type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True,
-                           key=f"uploads_{round_no}")
+                           key=f"uploads_{round_no}", max_upload_size=limit_mb)
 if uploads:
     store = data.open_store(create=True).cursor()
     sources, problems = [], []
