@@ -387,7 +387,7 @@ class _Importer:
     def validate_and_merge(self, table: Table, import_id: int) -> None:
         con, name = self.con, table.name
         rep = self.report.tables[name]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _v AS {self._validated_sql(table)}")
+        self._sql(f"CREATE OR REPLACE TEMP TABLE _v AS {self._validated_sql(table)}")
         rep.read = int(con.execute("SELECT count(*) FROM _v").fetchone()[0])
         self._reject(table, import_id, "FROM _v WHERE _reason IS NOT NULL", "_reason", "_column")
 
@@ -401,22 +401,22 @@ class _Importer:
             con.execute("CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _v WHERE _reason IS NULL")
         elif name == "evaluations":
             # A buyer may change a rating: the latest rated_at (else invited_at) wins; later rows win ties.
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand_t AS
+            self._sql(f"""CREATE OR REPLACE TEMP TABLE _cand_t AS
                 SELECT * FROM _v WHERE _reason IS NULL QUALIFY row_number() OVER (
                     PARTITION BY {key} ORDER BY coalesce(rated_at, invited_at) DESC, _file_idx DESC, _line DESC) = 1""")
             con.execute("CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _cand_t")
             batch_dupes = n_valid - int(con.execute("SELECT count(*) FROM _cand_t").fetchone()[0])
         else:
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _dup AS
+            self._sql(f"""CREATE OR REPLACE TEMP TABLE _dup AS
                 SELECT {key} AS _k, count(DISTINCT {_row_expr(table)}) > 1 AS _conflict
                 FROM _v WHERE _reason IS NULL GROUP BY {key} HAVING count(*) > 1""")
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _cand_t AS
+            self._sql(f"""CREATE OR REPLACE TEMP TABLE _cand_t AS
                 SELECT _v.*, coalesce(_dup._conflict, false) AS _dup_conflict
                 FROM _v LEFT JOIN _dup ON _dup._k = {_key_expr(table, '_v.')} WHERE _v._reason IS NULL""")
             self._reject(table, import_id, "FROM _cand_t WHERE _dup_conflict",
                          f"'主键 ''' || {_key_text(table)} || ''' 在本次导入中出现多次且内容不同'",
                          _q(", ".join(table.key)))
-            con.execute(f"""CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _cand_t WHERE NOT _dup_conflict
+            self._sql(f"""CREATE OR REPLACE TEMP VIEW _cand AS SELECT * FROM _cand_t WHERE NOT _dup_conflict
                 QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _file_idx, _line) = 1""")
             conflicted = int(con.execute("SELECT count(*) FROM _cand_t WHERE _dup_conflict").fetchone()[0])
             batch_dupes = n_valid - conflicted - int(con.execute("SELECT count(*) FROM _cand").fetchone()[0])
@@ -433,10 +433,10 @@ class _Importer:
         keys = ", ".join(f"c.{k}" for k in table.key)
         stored = self.store.has_rows(name)
         if stored:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _st AS SELECT {keys}, {status} AS _status "
+            self._sql(f"CREATE OR REPLACE TEMP TABLE _st AS SELECT {keys}, {status} AS _status "
                         f"FROM _cand c JOIN {name} s ON {join_on}")
         else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _st AS SELECT {keys}, 'same' AS _status FROM _cand c "
+            self._sql(f"CREATE OR REPLACE TEMP TABLE _st AS SELECT {keys}, 'same' AS _status FROM _cand c "
                         f"WHERE false")
         st_on = " AND ".join(f"c.{k} = st.{k}" for k in table.key)
         self._reject(table, import_id, f"FROM _cand c JOIN _st st ON {st_on} WHERE st._status = 'conflict'",
@@ -453,7 +453,7 @@ class _Importer:
         if name == "messages" and self.replace and stored:
             self._replace_sessions(rep)
         if counts.get("update"):
-            con.execute(f"DELETE FROM {name} s WHERE EXISTS (SELECT 1 FROM _st c "
+            self._sql(f"DELETE FROM {name} s WHERE EXISTS (SELECT 1 FROM _st c "
                         f"WHERE c._status = 'update' AND {join_on})")
         if n_new or counts.get("update"):
             cols = list(table.column_names)
@@ -465,10 +465,10 @@ class _Importer:
             where = ""
             if stored:
                 where = f"WHERE NOT EXISTS (SELECT 1 FROM _st st WHERE {st_on} AND st._status <> 'update')"
-            con.execute(f"INSERT INTO {name} ({', '.join(insert_cols)}) SELECT {', '.join(select)} "
+            self._sql(f"INSERT INTO {name} ({', '.join(insert_cols)}) SELECT {', '.join(select)} "
                         f"FROM _cand c {where}")
             if "shop_id" in cols:
-                shops = [r[0] for r in con.execute(f"SELECT DISTINCT c.shop_id FROM _cand c {where}").fetchall()]
+                shops = [r[0] for r in self._sql(f"SELECT DISTINCT c.shop_id FROM _cand c {where}").fetchall()]
                 self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
         self._finish_report(rep)
 
@@ -507,7 +507,7 @@ class _Importer:
                 alias: str = "") -> None:
         """Record rejected rows (``source`` is a FROM … WHERE … clause over validated rows)."""
         con = self.con
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _rej_new AS
+        self._sql(f"""CREATE OR REPLACE TEMP TABLE _rej_new AS
             SELECT {alias}_file_idx AS _file_idx, {alias}_line AS _line, {column_sql} AS col, {reason_sql} AS reason
             {source}""")
         if not con.execute("SELECT 1 FROM _rej_new LIMIT 1").fetchone():
@@ -595,7 +595,7 @@ class _Importer:
         for idx in range(len(self.files)):
             for kind in ("VIEW", "TABLE"):
                 try:
-                    self.con.execute(f"DROP {kind} IF EXISTS _stg_{idx}")
+                    self._sql(f"DROP {kind} IF EXISTS _stg_{idx}")
                 except duckdb.Error:  # the other kind of object under that name
                     pass
         shutil.rmtree(self.work, ignore_errors=True)

@@ -166,3 +166,14 @@ def test_gbk_preview_shows_rows(tmp_path):
     path.write_bytes("会话ID,消息内容\nc1,你好\nc1,在吗\n".encode("gb18030"))
     headers, rows = read_preview(path)
     assert headers == ["会话ID", "消息内容"] and rows == [["c1", "你好"], ["c1", "在吗"]]
+
+
+def test_a_built_statement_with_two_commands_is_refused(tmp_path):
+    from insight.importer import _Importer
+
+    store = Store(None)
+    importer = _Importer(store, [], [], replace=False, progress=None)
+    assert importer._sql("SELECT 42").fetchone() == (42,)
+    with pytest.raises(ImportFailed, match="一条 SQL"):
+        importer._sql("SELECT 1; DROP TABLE shops")
+    assert store.has_rows("shops") is False and store.row_count("shops") == 0
