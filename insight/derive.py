@@ -193,8 +193,10 @@ def _session_sql(window_days: int) -> list[str]:
             s.agent_id, s.stage, s.transferred_at,
             (m.role = 'buyer' AND m.sent_at >= s.transferred_at) AS is_mp,
             {_secs('m.next_reply_at', 'm.sent_at')} AS wait,
-            greatest(0, {_secs('m.next_reply_at', 'greatest(m.sent_at, coalesce(s.assigned_at, m.sent_at))')})
-                AS wait_ag,
+            -- greatest() skips NULL: an unanswered message must stay NULL, not become a 0 s wait.
+            CASE WHEN m.next_reply_at IS NOT NULL THEN
+                greatest(0, {_secs('m.next_reply_at', 'greatest(m.sent_at, coalesce(s.assigned_at, m.sent_at))')})
+            END AS wait_ag,
             (m.role = 'buyer' AND m.sent_at >= s.transferred_at
              AND NOT coalesce(m.prev_role = 'buyer' AND m.prev_at >= s.transferred_at, false)) AS round_start
         FROM _msg m JOIN _sess s ON s.shop_id = m.shop_id AND s.session_id = m.session_id
@@ -379,13 +381,13 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
     rule = {"order": "by_order", "payment": "by_pay", "order_first": "coalesce(by_order, by_pay)"}[s.attribution]
     inquiries = """
         WITH sess AS (
-            SELECT shop_id, buyer_id, day, agent_id, started_at, session_id, (first_role = 'agent') AS agent_first
+            SELECT shop_id, buyer_id, day, agent_id, started_at, session_id, coalesce(first_role = 'agent', false) AS agent_first
             FROM f_sessions WHERE channel = 'manual' AND stage = 'presale'
               AND shop_id IN (SELECT shop_id FROM _scope)),
         pairs AS (
             SELECT shop_id, buyer_id, day, {group_agent} min(started_at) AS fc,
                 arg_min({{'a': agent_id}}, {{'t': started_at, 's': session_id}}).a AS first_agent,
-                bool_and(agent_first) AS all_agent_first
+                bool_and(agent_first) AS all_agent_first  -- a session of unknown first role is not agent-first
             FROM sess GROUP BY ALL),
         conv AS (
             SELECT p.*,

@@ -115,3 +115,34 @@ def test_message_order_ties_follow_file_order(tmp_path):
     v = values(store, "2024-05-10")
     assert v["first_response_time"] == 0
     assert v["avg_response_time"] == pytest.approx(15)
+
+
+def test_agent_view_counts_unanswered_messages_and_rounds(tmp_path):
+    """Agent view (waits from assignment): an unanswered message or round is a miss, never a 0 s wait."""
+    def session(sid, buyer, hour, assigned):
+        return {"session_id": sid, "shop_id": "S1", "buyer_id": buyer, "started_at": f"2024-05-10 {hour}:00:00",
+                "ended_at": f"2024-05-10 {hour}:30:00", "transferred_at": f"2024-05-10 {hour}:00:00",
+                "assigned_at": f"2024-05-10 {assigned}", "agent_id": "A1"}
+    # a1: queued 60 s, answered 60 s after assignment, then a second round nobody answers.
+    a1 = Chat("a1", "b1").buyer("10:00:00").agent("10:02:00").buyer("10:03:00")
+    # a2: assigned, never answered at all.
+    a2 = Chat("a2", "b2").buyer("11:00:00")
+    # a3: answered in 30 s, then in 240 s (mean 135 s: the session passes, the buyer-day does not).
+    a3 = Chat("a3", "b3").buyer("12:00:00").agent("12:00:30").buyer("12:05:00").agent("12:09:00")
+    sessions = [session("a1", "b1", "10", "10:01:00"), session("a2", "b2", "11", "11:00:00"),
+                session("a3", "b3", "12", "12:00:00")]
+    store = load(tmp_path, sessions=sessions, messages=messages_of(a1, a2, a3))
+    agent = values(store, "2024-05-10", agent="A1")
+    # buyer messages in the manual phase: 10:00 ok (60 s), 10:03 missed, 11:00 missed, 12:00 ok, 12:05 late
+    assert agent["reply_3min_rate_msg"] == pytest.approx(2 / 5)
+    # sessions: a1 and a2 have an unanswered round; a3's mean wait is 135 s
+    assert agent["reply_3min_rate_session"] == pytest.approx(1 / 3)
+    # buyer-days: b1 and b2 have a missed round, b3 a 240 s round
+    assert agent["reply_3min_rate_buyer"] == 0
+    # first response from assignment, over sessions whose first round was answered: a1 60 s, a3 30 s
+    assert agent["first_response_time"] == pytest.approx((60 + 30) / 2)
+    # answered rounds only: 60, 30, 240
+    assert agent["avg_response_time"] == pytest.approx((60 + 30 + 240) / 3)
+    shop = values(store, "2024-05-10")
+    assert shop["reply_3min_rate_msg"] == pytest.approx(2 / 5)  # 10:00 waited 120 s in the shop view
+    assert shop["first_response_time"] == pytest.approx((120 + 30) / 2)
