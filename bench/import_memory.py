@@ -68,7 +68,7 @@ def main() -> None:
     data = work / "csv"
     if not (data / "demo.json").exists() or json.loads((data / "demo.json").read_text())["config"][
             "sessions_per_day"] != args.spd:
-        from insight.demo import DemoConfig, write_demo
+        from insight.demo.generator import DemoConfig, write_demo
 
         shutil.rmtree(data, ignore_errors=True)
         write_demo(data, DemoConfig(shops=40, days=120, seed=3, sessions_per_day=args.spd))

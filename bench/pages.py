@@ -32,7 +32,7 @@ def _store(db: Path) -> Path:
     if db.exists():
         return db
     from insight import Store, import_paths
-    from insight.demo import DemoConfig, write_demo
+    from insight.demo.generator import DemoConfig, write_demo
 
     folder = REPO / "bench" / "out" / "pages-demo"
     print(f"building the demo store {db} (40 shops × 120 days)…", flush=True)

@@ -44,7 +44,7 @@ def _peak_mb() -> float:
 
 
 def child_demo(a: dict) -> dict:
-    from insight.demo import DemoConfig, write_demo
+    from insight.demo.generator import DemoConfig, write_demo
 
     t = time.time()
     summary = write_demo(a["out"], DemoConfig(shops=40, days=120, seed=1, sessions_per_day=a["spd"], fmt=a["fmt"]))

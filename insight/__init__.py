@@ -4,13 +4,15 @@ Import data into a DuckDB store, derive the additive parts, and compute every
 metric of ``shared/METRICS.md`` for any period and filters.
 """
 
-from .derive import SalesSettings
-from .errors import DataError, ImportFailed, InsightError, StoreError, UsageError
-from .importer import ImportReport, import_paths, import_sources
-from .metrics import Filters, MetricEngine, MetricValue
-from .periods import Period, preset
-from .registry import registry
-from .store import Store, StoreSettings, default_db_path
+from insight.core.settings import SalesSettings
+from insight.core.errors import DataError, ImportFailed, InsightError, StoreError, UsageError
+from insight.ingest.importer import ImportReport, import_paths, import_sources
+from insight.core.filters import Filters
+from insight.metrics.engine import MetricEngine, MetricValue
+from insight.core.periods import Period, preset
+from insight.metrics.registry import registry
+from insight.store import Store, default_db_path
+from insight.core.settings import StoreSettings
 
 __all__ = [
     "Store",

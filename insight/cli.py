@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import InsightError, UsageError
+from insight.core.errors import InsightError, UsageError
 
 __all__ = ["main"]
 
@@ -85,8 +85,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_import(args) -> int:
-    from .importer import import_paths
-    from .store import Store, default_db_path
+    from insight.ingest.importer import import_paths
+    from insight.store import Store, default_db_path
 
     import datetime as dt
 
@@ -105,11 +105,12 @@ def _cmd_import(args) -> int:
 
 
 def _cmd_metrics(args) -> int:
-    from .derive import SalesSettings
-    from .importer import import_paths
-    from .metrics import Filters, MetricEngine
-    from .periods import Period, parse_date
-    from .store import Store
+    from insight.core.settings import SalesSettings
+    from insight.ingest.importer import import_paths
+    from insight.core.filters import Filters
+    from insight.metrics.engine import MetricEngine
+    from insight.core.periods import Period, parse_date
+    from insight.store import Store
 
     period = Period(parse_date(args.start, "--start"), parse_date(args.end, "--end"))
     filters = Filters(args.channel, args.stage, args.hours, args.agent).validate()
@@ -128,8 +129,8 @@ def _cmd_metrics(args) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=str))
     else:
-        from .registry import registry
-        from .formatting import format_value
+        from insight.metrics.registry import registry
+        from insight.present.formatting import format_value
 
         for metric in registry():
             value = result["metrics"][metric.key]
@@ -139,8 +140,8 @@ def _cmd_metrics(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from .demo import DemoConfig, write_demo
-    from .periods import parse_date
+    from insight.demo.generator import DemoConfig, write_demo
+    from insight.core.periods import parse_date
 
     cfg = DemoConfig(shops=args.shops, days=args.days, seed=args.seed,
                      end=parse_date(args.end, "--end") if args.end else None,
@@ -153,7 +154,8 @@ def _cmd_demo(args) -> int:
 def _cmd_settings(args) -> int:
     from dataclasses import asdict, replace
 
-    from .store import Store, default_db_path
+    from insight.derive import apply_settings
+    from insight.store import Store, default_db_path
 
     db = default_db_path(args.db)
     if not db.exists():
@@ -162,7 +164,7 @@ def _cmd_settings(args) -> int:
         settings = store.settings
         if args.stage_window_days is not None:
             settings = replace(settings, stage_window_days=args.stage_window_days)
-            store.update_settings(settings)
+            apply_settings(store, settings)
         print(json.dumps(asdict(settings), ensure_ascii=False))
     return 0
 
@@ -171,7 +173,7 @@ def _cmd_train(args) -> int:
     """Train; with --db, learn the store's corrections and re-classify its sessions with the new model."""
     import time
 
-    from . import scenarios
+    from insight.scenarios import model as scenarios
 
     t0 = time.perf_counter()
     if not args.db:
@@ -180,8 +182,8 @@ def _cmd_train(args) -> int:
                           "seconds": round(time.perf_counter() - t0, 1),
                           "path": str(args.out or scenarios.model_path())}, ensure_ascii=False))
         return 0
-    from .scenario_store import classify_sessions, corrections_for_training
-    from .store import Store, default_db_path
+    from insight.scenarios.store import classify_sessions, corrections_for_training
+    from insight.store import Store, default_db_path
 
     db = default_db_path(args.db)
     if not db.exists():
@@ -217,7 +219,7 @@ def _read_jsonl(handle, source: str):
 
 
 def _cmd_classify(args) -> int:
-    from . import scenarios
+    from insight.scenarios import model as scenarios
 
     model = scenarios.load_model()
     source = args.input or "标准输入"
@@ -245,7 +247,7 @@ def _cmd_classify(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from . import scenarios
+    from insight.scenarios import model as scenarios
 
     path = Path(args.data)
     if not path.exists():
@@ -269,7 +271,7 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_docs(args) -> int:
-    from .docs import update_readme
+    from insight.present.docs import update_readme
 
     update_readme(Path(args.readme))
     print(f"已更新 {args.readme} 的指标说明")

@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from insight.analyses import AGENT_TABLE_METRICS, RATING_LABELS
-from insight.exports import HtmlReport
-from insight.metrics import Filters
-from insight.registry import registry
-from insight.formatting import markdown_text as md
+from insight.analyses.tables import AGENT_TABLE_METRICS, RATING_LABELS
+from insight.present.exports import HtmlReport
+from insight.core.filters import Filters
+from insight.metrics.registry import registry
+from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
 view = state.page_view("客服个人")

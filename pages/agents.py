@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from insight import charts
-from insight.analyses import AGENT_TABLE_METRICS
-from insight.diagnosis import metric_rows
-from insight.exports import HtmlReport
-from insight.registry import registry
-from insight.formatting import markdown_text as md
+from insight.present import charts
+from insight.analyses.tables import AGENT_TABLE_METRICS
+from insight.analyses.diagnosis import metric_rows
+from insight.present.exports import HtmlReport
+from insight.metrics.registry import registry
+from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 from insight.ui.columns import metric_column_config, metric_frame
 

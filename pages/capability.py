@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from insight.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows
-from insight.exports import HtmlReport
-from insight.formatting import markdown_text as md
+from insight.analyses.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows
+from insight.present.exports import HtmlReport
+from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
 view = state.page_view("服务能力诊断", stage_in_sidebar=False)

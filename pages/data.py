@@ -7,16 +7,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from insight.demo import DemoConfig, demo_refusal, write_demo
-from insight.errors import InsightError
-from insight.exports import HtmlReport
-from insight.formatting import markdown_text as md
-from insight.importer import import_paths, import_sources
-from insight.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
-from insight.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
-from insight.schema import TABLES
-from insight.limits import Limits
-from insight.uploads import UploadFolder
+from insight.demo.generator import DemoConfig, demo_refusal, write_demo
+from insight.core.errors import InsightError
+from insight.present.exports import HtmlReport
+from insight.present.formatting import markdown_text as md
+from insight.ingest.importer import import_paths, import_sources
+from insight.ingest.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
+from insight.ingest.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
+from insight.core.schema import TABLES
+from insight.core.limits import Limits
+from insight.ingest.uploads import UploadFolder
 from insight.ui import data, widgets
 from insight.ui.boot import require_navigation
 

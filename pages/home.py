@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from insight.exports import HtmlReport
+from insight.present.exports import HtmlReport
 from insight.ui import data, widgets
 from insight.ui.boot import require_navigation
 

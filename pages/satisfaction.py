@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from insight import charts
-from insight.analyses import RATING_LABELS
-from insight.diagnosis import SATISFACTION_CARDS, metric_rows
-from insight.exports import HtmlReport
-from insight.metrics import Filters
-from insight.registry import registry
-from insight.formatting import markdown_text as md
+from insight.present import charts
+from insight.analyses.tables import RATING_LABELS
+from insight.analyses.diagnosis import SATISFACTION_CARDS, metric_rows
+from insight.present.exports import HtmlReport
+from insight.core.filters import Filters
+from insight.metrics.registry import registry
+from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
 view = state.page_view("满意度监测")

@@ -6,12 +6,12 @@ import json
 import pandas as pd
 import streamlit as st
 
-from insight import charts
-from insight.analyses import RATING_LABELS
-from insight.exports import HtmlReport
-from insight.scenario_store import classify_sessions, correct
-from insight.scenarios import OTHER, taxonomy
-from insight.formatting import markdown_text as md
+from insight.present import charts
+from insight.analyses.tables import RATING_LABELS
+from insight.present.exports import HtmlReport
+from insight.scenarios.store import classify_sessions, correct
+from insight.scenarios.model import OTHER, taxonomy
+from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
 view = state.page_view("咨询场景洞察")

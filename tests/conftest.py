@@ -90,7 +90,7 @@ def values(store, start, end=None, **kw) -> dict:
 
 def demo_store(folder: Path, **config) -> Path:
     """A demo dataset (``DemoConfig(**config)``) imported into ``folder/store.duckdb``; its path."""
-    from insight.demo import DemoConfig, write_demo
+    from insight.demo.generator import DemoConfig, write_demo
 
     write_demo(folder / "demo", DemoConfig(**config))
     db = folder / "store.duckdb"

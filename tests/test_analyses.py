@@ -6,7 +6,7 @@ import pytest
 
 from conftest import Chat, messages_of, load
 from insight import Filters, MetricEngine, Period
-from insight.analyses import agent_table, evaluated_sessions, rating_mix, tag_top, transcript
+from insight.analyses.tables import agent_table, evaluated_sessions, rating_mix, tag_top, transcript
 
 DAY = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
 

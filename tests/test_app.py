@@ -4,7 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
 from insight import Store, import_paths
-from insight.demo import DemoConfig, write_demo
+from insight.demo.generator import DemoConfig, write_demo
 
 APP = str(REPO / "app.py")
 

@@ -11,9 +11,9 @@ import pytest
 
 from conftest import SHOP, Chat, messages_of, write_csv, write_dataset
 from insight import ImportFailed, Store, UsageError, import_paths
-from insight.limits import Limits, parse_size
-from insight.readers import SourceFile, read_preview
-from insight.uploads import UploadFolder, sweep_stale_uploads
+from insight.core.limits import Limits, parse_size
+from insight.ingest.readers import SourceFile, read_preview
+from insight.ingest.uploads import UploadFolder, sweep_stale_uploads
 
 
 def _count(store, sql, params=()):
@@ -169,7 +169,7 @@ def test_gbk_preview_shows_rows(tmp_path):
 
 
 def test_a_built_statement_with_two_commands_is_refused(tmp_path):
-    from insight.importer import _Importer
+    from insight.ingest.importer import _Importer
 
     store = Store(None)
     importer = _Importer(store, [], [], replace=False, progress=None)

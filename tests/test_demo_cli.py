@@ -9,9 +9,10 @@ import sys
 import pytest
 
 from conftest import REPO
-from insight import Filters, MetricEngine, Period, Store, import_paths, registry
-from insight.demo import DemoConfig, write_demo
-from insight.demo_text import BUYER
+from insight import Filters, MetricEngine, Period, Store, import_paths
+from insight.metrics import registry
+from insight.demo.generator import DemoConfig, write_demo
+from insight.demo.text import BUYER
 
 SMALL = DemoConfig(shops=10, days=28, seed=3, sessions_per_day=14)
 LAST_WEEK = Period(dt.date(2026, 10, 25), dt.date(2026, 10, 31))
@@ -157,7 +158,7 @@ def test_cli_settings_changes_the_stage_window(tmp_path):
 
 
 def test_batched_derivation_equals_one_batch(tmp_path, monkeypatch):
-    from insight import derive
+    from insight.derive import _derive as derive
 
     folder = tmp_path / "tiny"
     write_demo(folder, DemoConfig(shops=6, days=10, seed=9, sessions_per_day=6))

@@ -4,6 +4,7 @@ import pytest
 
 from conftest import Chat, messages_of, load, metric_values, values, write_dataset
 from insight import SalesSettings, import_paths
+from insight.derive import apply_settings
 
 
 def _quick(sid, buyer, day, time="10:00:00", agent="A1", reply="10:00:30"):
@@ -92,7 +93,7 @@ def test_stage_window_is_a_setting(tmp_path):
     store = load(tmp_path, messages=messages_of(_quick("s1", "b1", "2024-05-10")),
                  orders=[_order("o1", "b1", "2024-04-30 08:00:00", "2024-04-30 08:30:00")])
     assert store.con.execute("SELECT stage FROM f_sessions").fetchone()[0] == "aftersale"
-    store.update_settings(StoreSettings(stage_window_days=7))
+    apply_settings(store, StoreSettings(stage_window_days=7))
     assert store.con.execute("SELECT stage FROM f_sessions").fetchone()[0] == "presale"
 
 

@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO, Chat, demo_store, messages_of, write_dataset
 from insight import Store, import_paths
-from insight.metrics import CHANNELS, HOURS, STAGES
-from insight.periods import PRESETS
+from insight.core.filters import CHANNELS, HOURS, STAGES
+from insight.core.periods import PRESETS
 
 APP = str(REPO / "app.py")
 ANALYSIS = ["pages/satisfaction.py", "pages/capability.py", "pages/agents.py", "pages/agent.py", "pages/scenarios.py"]

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import Chat, messages_of, load
 from insight import Filters, MetricEngine, Period, preset
-from insight.errors import UsageError
-from insight.periods import change, trend_window
+from insight.core.errors import UsageError
+from insight.core.periods import change, trend_window
 
 
 def _peer_store(tmp_path, n_shops, with_other_group=True):

@@ -3,8 +3,8 @@
 import re
 
 from conftest import REPO
-from insight import registry
-from insight.docs import BEGIN, END, metric_reference
+from insight.metrics import registry
+from insight.present.docs import BEGIN, END, metric_reference
 
 
 def test_every_metric_of_metrics_md_is_declared(shared_dir):

@@ -9,9 +9,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from insight import charts
-from insight.exports import HtmlReport, neutralise, table_csv, table_xlsx
-from insight.formatting import markdown_text, plot_text
+from insight.present import charts
+from insight.present.exports import HtmlReport, neutralise, table_csv, table_xlsx
+from insight.present.formatting import markdown_text, plot_text
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+SUM(1)", "-2+3", "@x", "\t=1", "\r=1"]
 

@@ -11,9 +11,8 @@ import pytest
 
 from conftest import REPO, SHARED, Chat, load, messages_of
 from insight import Filters, MetricEngine, Period
-from insight.scenario_store import corrections_for_training, correct, scenario_chats, scenario_table
-from insight.scenarios import (CHITCHAT, OTHER, augment, evaluate_dialogues, load_corpus, load_model, normalise,
-                               taxonomy, tokenize)
+from insight.scenarios.store import corrections_for_training, correct, scenario_chats, scenario_table
+from insight.scenarios.model import CHITCHAT, OTHER, augment, evaluate_dialogues, load_corpus, load_model, normalise, taxonomy, tokenize
 
 DAY = dt.date(2024, 5, 10)
 

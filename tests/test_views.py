@@ -11,15 +11,13 @@ import pytest
 
 from conftest import SHOP, Chat, load, messages_of, write_csv
 from insight import Filters, MetricEngine, Period, SalesSettings, Store, import_sources
-from insight.charts import (funnel_figure, png_config, rating_mix_figure, split_figure, tag_top_figure,
-                            trend_figure)
-from insight.diagnosis import CAPABILITY_GROUPS, metric_rows, peer_status
-from insight.errors import UsageError
-from insight.exports import HtmlReport, safe_filename, table_csv, table_xlsx
-from insight.mapping import (check_mapping, list_presets, load_preset, save_preset, suggest_mapping,
-                             suggest_table)
-from insight.readers import SourceFile, read_preview
-from insight.registry import registry
+from insight.present.charts import funnel_figure, png_config, rating_mix_figure, split_figure, tag_top_figure, trend_figure
+from insight.analyses.diagnosis import CAPABILITY_GROUPS, metric_rows, peer_status
+from insight.core.errors import UsageError
+from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
+from insight.ingest.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
+from insight.ingest.readers import SourceFile, read_preview
+from insight.metrics.registry import registry
 from test_peers_periods import _peer_store
 
 REG = registry()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..registry import registry
+from insight.metrics.registry import registry
 
 __all__ = ["metric_column_config", "metric_frame"]
 

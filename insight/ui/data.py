@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from .. import analyses
-from ..derive import SalesSettings
-from ..metrics import Filters, MetricEngine
-from ..periods import Period
-from ..schema import TABLES
-from ..store import Store, default_db_path
+from insight.analyses import tables as analyses
+from insight.core.settings import SalesSettings
+from insight.core.filters import Filters
+from insight.metrics.engine import MetricEngine
+from insight.core.periods import Period
+from insight.core.schema import TABLES
+from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "rating_mix", "tag_top", "agent_table", "evaluated_sessions", "transcript", "imports_history",
@@ -213,7 +214,7 @@ def imports_history(path: str, version: str) -> pd.DataFrame:
 # -- 咨询场景 ------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner="正在加载咨询场景模型…")
 def scenario_model():
-    from ..scenarios import load_model
+    from insight.scenarios.model import load_model
 
     return load_model()
 
@@ -233,8 +234,8 @@ def scenario_status(path: str, version: str) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def scenario_table(path: str, version: str, shop_id: str, period: Period, filters: Filters, level: int) -> pd.DataFrame:
-    from ..scenario_store import scenario_table as table
-    from ..scenarios import taxonomy
+    from insight.scenarios.store import scenario_table as table
+    from insight.scenarios.model import taxonomy
 
     rd, lock = _with(path, version)
     with lock:
@@ -244,7 +245,7 @@ def scenario_table(path: str, version: str, shop_id: str, period: Period, filter
 @st.cache_data(show_spinner=False, max_entries=64)
 def scenario_chats(path: str, version: str, shop_id: str, period: Period, filters: Filters, prefix: str,
                    limit: int = 50) -> pd.DataFrame:
-    from ..scenario_store import scenario_chats as chats
+    from insight.scenarios.store import scenario_chats as chats
 
     rd, lock = _with(path, version)
     with lock:

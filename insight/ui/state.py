@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ..derive import ATTRIBUTION_RULES, SalesSettings
-from ..formatting import markdown_text
-from ..metrics import CHANNELS, HOURS, STAGES, Filters
-from ..periods import PRESETS, Period, preset
-from . import data
+from insight.core.settings import ATTRIBUTION_RULES, SalesSettings
+from insight.present.formatting import markdown_text
+from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
+from insight.core.periods import PRESETS, Period, preset
+from insight.ui import data
 
 __all__ = ["View", "synced", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
            "URL_KEYS"]
@@ -169,8 +169,8 @@ def sidebar_view(stage_in_sidebar: bool = True) -> View | None:
 def page_view(title: str, stage_in_sidebar: bool = True) -> View:
     """Every analysis page's start: navigation guard, title, the shared filters; without data the
     page shows where to get some and stops."""
-    from . import widgets
-    from .boot import require_navigation
+    from insight.ui import widgets
+    from insight.ui.boot import require_navigation
 
     require_navigation()
     st.title(title)

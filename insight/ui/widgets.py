@@ -8,14 +8,14 @@ import html
 import pandas as pd
 import streamlit as st
 
-from .. import charts
-from ..charts import png_config
-from ..derive import SalesSettings
-from ..exports import HtmlReport, safe_filename, table_csv, table_xlsx
-from ..formatting import format_value, markdown_text
-from ..metrics import Filters
-from ..registry import registry
-from . import data
+from insight.present import charts
+from insight.present.charts import png_config
+from insight.core.settings import SalesSettings
+from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
+from insight.present.formatting import format_value, markdown_text
+from insight.core.filters import Filters
+from insight.metrics.registry import registry
+from insight.ui import data
 
 __all__ = ["guarded_store", "metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
@@ -92,7 +92,7 @@ def report_download(report: HtmlReport, filename: str, container=None) -> None:
 def guarded_store(load):
     """``load()`` (anything that opens the store); a store held by an import shows 正在导入… with a
     retry button, a store that cannot be opened says why — never a traceback."""
-    from ..errors import StoreBusy, StoreError
+    from insight.core.errors import StoreBusy, StoreError
 
     try:
         return load()

@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import demo_text as T
-from .errors import UsageError
+from insight.demo import text as T
+from insight.core.errors import UsageError
 
 __all__ = ["DemoConfig", "write_demo", "DEFAULT_END"]
 

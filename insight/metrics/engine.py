@@ -13,51 +13,19 @@ from dataclasses import dataclass, asdict
 import numpy as np
 import pandas as pd
 
-from .derive import SalesSettings, refresh_sales
-from .errors import UsageError
-from .periods import Period, TREND_GRAINS, change, trend_window
-from .registry import Metric, registry
+from insight.core.settings import SalesSettings
+from insight.derive import refresh_sales
+from insight.core.errors import UsageError
+from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
+from insight.core.periods import Period, TREND_GRAINS, change, trend_window
+from insight.metrics.registry import Metric, registry
 
-__all__ = ["Filters", "MetricValue", "MetricEngine", "MIN_PEERS", "CHANNELS", "STAGES", "HOURS"]
+__all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES"]
 
-CHANNELS = {"all": "全部", "manual": "人工", "robot": "机器人"}
-STAGES = {"all": "全部", "presale": "售前", "aftersale": "售后"}
-HOURS = {"all": "全天", "work": "工作时间", "off": "非工作时间"}
 MIN_PEERS = 5
 # Percentiles of peer shop values: (peer average, peer excellent) by direction.
 PEER_PERCENTILES = {"up": (60, 90), "down": (40, 10)}
 _FILTER_LABELS = {"channel": CHANNELS, "stage": STAGES, "hours": HOURS}
-
-
-@dataclass(frozen=True)
-class Filters:
-    channel: str = "all"
-    stage: str = "all"
-    hours: str = "all"
-    agent: str | None = None
-
-    def validate(self) -> "Filters":
-        for name, allowed in (("channel", CHANNELS), ("stage", STAGES), ("hours", HOURS)):
-            value = getattr(self, name)
-            if value not in allowed:
-                raise UsageError(f"--{name} 应为 {'|'.join(allowed)}，收到 {value!r}")
-        return self
-
-    def sql_where(self, prefix: str = "") -> tuple[list[str], list]:
-        """WHERE clauses (and their parameters) over the grain columns of parts tables."""
-        where, params = [], []
-        for dim in ("channel", "stage", "hours"):
-            value = getattr(self, dim)
-            if value != "all":
-                where.append(f"{prefix}{dim} = ?")
-                params.append(value)
-        if self.agent is not None:
-            where.append(f"{prefix}agent_id = ?")
-            params.append(self.agent)
-        return where, params
-
-    def without_agent(self) -> "Filters":
-        return Filters(self.channel, self.stage, self.hours, None)
 
 
 @dataclass

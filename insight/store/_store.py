@@ -7,16 +7,17 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, asdict
+from dataclasses import asdict
 from pathlib import Path
 
 import duckdb
 
-from .errors import StoreBusy, StoreError, UsageError
-from .limits import Limits, parse_size
-from .schema import TABLES
+from insight.core.errors import StoreBusy, StoreError, UsageError
+from insight.core.limits import Limits, parse_size
+from insight.core.schema import TABLES, all_ddl
+from insight.core.settings import StoreSettings
 
-__all__ = ["Store", "StoreSettings", "default_db_path", "SCHEMA_VERSION"]
+__all__ = ["Store", "default_db_path", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = "2"
 DEFAULT_DB = Path("data") / "insight.duckdb"
@@ -28,42 +29,6 @@ def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get("INSIGHT_DB")
     return Path(env) if env else DEFAULT_DB
-
-
-@dataclass(frozen=True)
-class StoreSettings:
-    """Settings that change derived facts; changing one re-derives the whole store."""
-
-    stage_window_days: int = 21  # 售后: a paid order on D−N … D−1
-
-    def validate(self) -> "StoreSettings":
-        if not 1 <= self.stage_window_days <= 365:
-            raise UsageError("stage_window_days 必须在 1–365 之间")
-        return self
-
-
-def _canonical_ddl(name: str) -> str:
-    table = TABLES[name]
-    cols = [f"{c.name} {c.sql_type}" for c in table.columns]
-    cols += ["_import_id INTEGER", "_extra VARCHAR"]
-    if name == "messages":
-        cols.append("_seq BIGINT")  # file order: ties on sent_at keep the order of the export
-    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})"
-
-
-_META_DDL = [
-    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    """CREATE TABLE IF NOT EXISTS imports (
-        import_id INTEGER PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP,
-        files VARCHAR, summary VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS import_rejects (
-        import_id INTEGER, table_name VARCHAR, file VARCHAR, line BIGINT,
-        column_name VARCHAR, reason VARCHAR, raw VARCHAR)""",
-    # Column mappings saved from the data page (e.g. one per platform's export format).
-    """CREATE TABLE IF NOT EXISTS mapping_presets (
-        name VARCHAR, table_name VARCHAR, mapping VARCHAR, saved_at TIMESTAMP,
-        PRIMARY KEY (name, table_name))""",
-]
 
 
 class Store:
@@ -137,15 +102,7 @@ class Store:
             [name]).fetchone()[0])
 
     def _ensure_schema(self) -> None:
-        from . import derive  # derived tables are declared next to the SQL that fills them
-
-        for ddl in _META_DDL:
-            self.con.execute(ddl)
-        for name in TABLES:
-            self.con.execute(_canonical_ddl(name))
-        from .scenario_store import SCENARIO_DDL
-
-        for ddl in derive.derived_ddl() + SCENARIO_DDL:
+        for ddl in all_ddl():
             self.con.execute(ddl)
         version = self.get_meta("schema_version")
         if version is None:
@@ -169,19 +126,9 @@ class Store:
         raw = self.get_meta("settings")
         return StoreSettings(**json.loads(raw)) if raw else StoreSettings()
 
-    def update_settings(self, settings: StoreSettings) -> None:
-        """Store new settings and re-derive everything they touch, in one transaction."""
-        from . import derive
-
-        settings.validate()
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            self.set_meta("settings", json.dumps(asdict(settings)))
-            derive.refresh(self.con, shops=None, settings=settings)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+    def save_settings(self, settings: StoreSettings) -> None:
+        """Record new settings (inside the caller's transaction; ``derive.apply_settings`` re-derives)."""
+        self.set_meta("settings", json.dumps(asdict(settings.validate())))
 
     # -- reading ----------------------------------------------------------------
     @staticmethod

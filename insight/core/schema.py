@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Column", "Table", "TABLES", "PLATFORMS", "table_for_file_stem"]
+__all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "table_for_file_stem", "GRAIN", "PART_MEASURES",
+           "SALES_MEASURES", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 
@@ -208,3 +209,98 @@ def table_for_file_stem(stem: str) -> str | None:
         if low == name or low.startswith((name + "_", name + "-", name + ".", name + " ")):
             return name
     return None
+
+
+# -- derived tables: the additive parts and the session facts ----------------------------
+
+GRAIN = ("shop_id", "agent_id", "day", "channel", "stage", "hours")
+
+# Measures of the ``parts`` table. ``*_ag`` are agent-view variants: the agent's own
+# waits (from max(message, assigned_at)) or units counted once per agent.
+PART_MEASURES = (
+    # evaluations (anchor invited_at)
+    "ev_invited", "ev_invited_by_agent", "ev_invited_by_buyer", "ev_invited_by_system",
+    "ev_rated", "ev_r1", "ev_r2", "ev_r3", "ev_r4", "ev_r5",
+    # sessions (anchor started_at)
+    "ses_manual", "ses_robot", "ses_no_service", "ses_3min_ok", "ses_3min_ok_ag",
+    "frt_n", "frt_sum", "frt_sum_ag", "fcr_n", "fcr_repeat", "fcr_pending",
+    # messages (anchor sent_at)
+    "msg_buyer_mp", "msg_3min_ok", "msg_3min_ok_ag", "msg_agent",
+    # rounds (anchor round start)
+    "rnd_answered", "rnd_wait_sum", "rnd_wait_sum_ag",
+    # (buyer, day) pairs with rounds: shop view and agent view
+    "bd_n", "bd_ok", "bd_n_ag", "bd_ok_ag",
+    # (buyer, day) pairs who consulted / were replied to
+    "cb_n", "rb_n", "cb_n_ag", "rb_n_ag",
+    # after-sale
+    "res_demand", "res_escalated", "rf_n", "rf_sum",
+)
+
+SALES_MEASURES = (
+    "inq_n", "inq_order", "inq_paid", "inq_order_paid",
+    "inq_n_ag", "inq_order_ag", "inq_paid_ag", "inq_order_paid_ag",
+    "sales_agent", "sales_silent", "pay_buyers", "pay_buyers_ag",
+)
+
+
+def derived_ddl() -> list[str]:
+    grain = "shop_id VARCHAR, agent_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR, hours VARCHAR"
+    parts = ", ".join(f"{m} DOUBLE" for m in PART_MEASURES)
+    sales = ", ".join(f"{m} DOUBLE" for m in SALES_MEASURES)
+    return [
+        f"CREATE TABLE IF NOT EXISTS parts ({grain}, {parts})",
+        f"CREATE TABLE IF NOT EXISTS parts_sales (settings_key VARCHAR, {grain}, {sales})",
+        f"CREATE TABLE IF NOT EXISTS parts_tags ({grain}, tag VARCHAR, n DOUBLE, n_bad DOUBLE)",
+        """CREATE TABLE IF NOT EXISTS f_sessions (
+            shop_id VARCHAR, session_id VARCHAR, buyer_id VARCHAR, agent_id VARCHAR,
+            started_at TIMESTAMP, ended_at TIMESTAMP, transferred_at TIMESTAMP, assigned_at TIMESTAMP,
+            channel VARCHAR, stage VARCHAR, day DATE, hours VARCHAR, first_role VARCHAR, source VARCHAR,
+            n_messages INTEGER, n_mp INTEGER, n_agent_after INTEGER, n_rounds INTEGER, n_answered INTEGER,
+            wait_sum DOUBLE, wait_sum_ag DOUBLE, first_wait DOUBLE, first_wait_ag DOUBLE,
+            is_manual_unit BOOLEAN, fcr_state VARCHAR)""",
+        "CREATE TABLE IF NOT EXISTS f_shop_span (shop_id VARCHAR, data_start TIMESTAMP, data_end TIMESTAMP)",
+    ]
+
+
+SCENARIO_DDL = [
+    """CREATE TABLE IF NOT EXISTS session_scenarios (
+        shop_id VARCHAR, session_id VARCHAR, code VARCHAR, confidence DOUBLE, triggers VARCHAR,
+        model_version VARCHAR, PRIMARY KEY (shop_id, session_id))""",
+    """CREATE TABLE IF NOT EXISTS scenario_corrections (
+        shop_id VARCHAR, session_id VARCHAR, code VARCHAR, previous_code VARCHAR, corrected_at TIMESTAMP,
+        PRIMARY KEY (shop_id, session_id))""",
+    """CREATE TABLE IF NOT EXISTS parts_scenario (
+        shop_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR, hours VARCHAR, code VARCHAR,
+        ev_invited DOUBLE, ev_rated DOUBLE, ev_satisfied DOUBLE, ev_very DOUBLE, ev_bad DOUBLE)""",
+]
+
+
+# -- the store's own tables -------------------------------------------------------------
+
+def _canonical_ddl(name: str) -> str:
+    table = TABLES[name]
+    cols = [f"{c.name} {c.sql_type}" for c in table.columns]
+    cols += ["_import_id INTEGER", "_extra VARCHAR"]
+    if name == "messages":
+        cols.append("_seq BIGINT")  # file order: ties on sent_at keep the order of the export
+    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})"
+
+
+_META_DDL = [
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS imports (
+        import_id INTEGER PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP,
+        files VARCHAR, summary VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS import_rejects (
+        import_id INTEGER, table_name VARCHAR, file VARCHAR, line BIGINT,
+        column_name VARCHAR, reason VARCHAR, raw VARCHAR)""",
+    # Column mappings saved from the data page (e.g. one per platform's export format).
+    """CREATE TABLE IF NOT EXISTS mapping_presets (
+        name VARCHAR, table_name VARCHAR, mapping VARCHAR, saved_at TIMESTAMP,
+        PRIMARY KEY (name, table_name))""",
+]
+
+
+def all_ddl() -> list[str]:
+    """Every table of a store, in creation order: bookkeeping, DATA.md tables, derived, scenarios."""
+    return _META_DDL + [_canonical_ddl(name) for name in TABLES] + derived_ddl() + SCENARIO_DDL

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from .errors import UsageError
+from insight.core.errors import UsageError
 
 __all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "TREND_GRAINS"]
 

@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .errors import UsageError
+from insight.core.errors import UsageError
 
 __all__ = ["Limits", "machine_memory_bytes", "parse_size"]
 

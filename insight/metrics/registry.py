@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .derive import PART_MEASURES, SALES_MEASURES
+from insight.core.schema import PART_MEASURES, SALES_MEASURES
 
 __all__ = ["Measure", "Metric", "Registry", "registry", "FORMATS", "DIRECTIONS"]
 

@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UsageError
+from insight.core.errors import UsageError
 
 __all__ = ["Taxonomy", "taxonomy", "normalise", "tokenize", "load_corpus", "augment", "train", "ScenarioModel",
            "load_model", "model_path", "CHITCHAT", "OTHER", "evaluate_dialogues", "SEED"]
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+DATA = Path(__file__).resolve().parents[2] / "data" / "scenarios"
 CHITCHAT = "chitchat"
 OTHER = "service.other.other"
 SEED = 20261122

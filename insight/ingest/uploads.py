@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import ImportFailed
-from .readers import SUPPORTED_SUFFIXES
+from insight.core.errors import ImportFailed
+from insight.ingest.readers import SUPPORTED_SUFFIXES
 
 __all__ = ["UploadFolder", "sweep_stale_uploads"]
 

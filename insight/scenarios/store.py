@@ -12,26 +12,16 @@ import time
 import numpy as np
 import pandas as pd
 
-from .analyses import evaluation_where
-from .derive import hours_bucket_sql
-from .errors import UsageError
-from .metrics import MIN_PEERS, Filters
-from .periods import Period
+from insight.core.filters import evaluation_where
+from insight.core.filters import hours_bucket_sql
+from insight.core.errors import UsageError
+from insight.metrics.engine import MIN_PEERS
+from insight.core.filters import Filters
+from insight.core.periods import Period
 
-__all__ = ["SCENARIO_DDL", "classify_sessions", "refresh_parts", "correct", "corrections_for_training",
+__all__ = ["classify_sessions", "refresh_parts", "correct", "corrections_for_training",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
-SCENARIO_DDL = [
-    """CREATE TABLE IF NOT EXISTS session_scenarios (
-        shop_id VARCHAR, session_id VARCHAR, code VARCHAR, confidence DOUBLE, triggers VARCHAR,
-        model_version VARCHAR, PRIMARY KEY (shop_id, session_id))""",
-    """CREATE TABLE IF NOT EXISTS scenario_corrections (
-        shop_id VARCHAR, session_id VARCHAR, code VARCHAR, previous_code VARCHAR, corrected_at TIMESTAMP,
-        PRIMARY KEY (shop_id, session_id))""",
-    """CREATE TABLE IF NOT EXISTS parts_scenario (
-        shop_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR, hours VARCHAR, code VARCHAR,
-        ev_invited DOUBLE, ev_rated DOUBLE, ev_satisfied DOUBLE, ev_very DOUBLE, ev_bad DOUBLE)""",
-]
 EFFECTIVE_CODE_SQL = "coalesce(c.code, ss.code)"
 BATCH_SESSIONS = 20_000
 

@@ -9,8 +9,8 @@ import difflib
 import json
 import re
 
-from .errors import UsageError
-from .schema import TABLES, table_for_file_stem
+from insight.core.errors import UsageError
+from insight.core.schema import TABLES, table_for_file_stem
 
 __all__ = ["suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
            "delete_preset", "SYNONYMS"]

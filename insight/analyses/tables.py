@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .derive import SalesSettings, hours_bucket_sql
-from .metrics import Filters, MetricEngine
-from .periods import Period
+from insight.core.settings import SalesSettings
+from insight.core.filters import Filters, evaluation_where, hours_bucket_sql
+from insight.metrics.engine import MetricEngine
+from insight.core.periods import Period
 
-__all__ = ["tag_top", "rating_mix", "agent_table", "evaluated_sessions", "evaluation_where", "transcript", "AGENT_TABLE_METRICS",
+__all__ = ["tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
            "RATING_LABELS"]
 
 RATING_LABELS = {1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
@@ -110,16 +111,6 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
     if n_eval is not None:
         table["n_evaluated"] = n_eval.fillna(0).astype(int)
     return table.reset_index().sort_values("consult_buyers", ascending=False, na_position="last")
-
-
-def evaluation_where(filters: Filters, session: str) -> tuple[list[str], list]:
-    """WHERE clauses for evaluations ``e`` joined to their session (alias prefix ``session``):
-    channel, stage and agent from the session, the hours filter by invited_at (their anchor)."""
-    where, params = Filters(filters.channel, filters.stage, "all", filters.agent).sql_where(session)
-    if filters.hours != "all":
-        where.append(f"({hours_bucket_sql('e.invited_at')}) = ?")
-        params.append(filters.hours)
-    return where, params
 
 
 def evaluated_sessions(con, shop_id: str, period: Period, filters: Filters = Filters(),

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import ImportFailed
-from .limits import Limits
-from .schema import TABLES, table_for_file_stem
+from insight.core.errors import ImportFailed
+from insight.core.limits import Limits
+from insight.core.schema import TABLES, table_for_file_stem
 
 __all__ = ["SourceFile", "Staged", "discover", "load_staging", "read_preview", "SUPPORTED_SUFFIXES",
            "ARCHIVE_SUFFIXES", "normalise_header"]

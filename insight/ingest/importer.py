@@ -16,11 +16,11 @@ from pathlib import Path
 
 import duckdb
 
-from . import derive
-from .errors import ImportFailed, InsightError
-from .limits import parse_size
-from .readers import SourceFile, Staged, discover, load_staging
-from .schema import IMPORT_ORDER, TABLES, Column, Table
+from insight import derive
+from insight.core.errors import ImportFailed, InsightError
+from insight.core.limits import parse_size
+from insight.ingest.readers import SourceFile, Staged, discover, load_staging
+from insight.core.schema import IMPORT_ORDER, TABLES, Column, Table
 
 __all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
 
@@ -574,7 +574,7 @@ class _Importer:
                     json.dumps([f.shown for f in self.files], ensure_ascii=False), summary])
                 con.execute("INSERT INTO import_rejects SELECT * FROM _rej")
                 if self.demo:
-                    from .demo import mark_demo_shops
+                    from insight.demo.generator import mark_demo_shops
 
                     mark_demo_shops(con, [r[0] for r in con.execute(
                         "SELECT shop_id FROM shops WHERE _import_id = ?", [import_id]).fetchall()])
@@ -624,8 +624,8 @@ class _Importer:
 
     def _classify(self, import_id: int) -> None:
         """咨询场景 of the sessions this import added, extended or replaced (the others keep theirs)."""
-        from .scenario_store import classify_sessions
-        from .scenarios import load_model
+        from insight.scenarios.store import classify_sessions
+        from insight.scenarios.model import load_model
 
         self._tick("判定咨询场景", 0)
         self.con.execute("""DELETE FROM session_scenarios WHERE (shop_id, session_id) IN
@@ -673,7 +673,7 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     unreadable files, missing required columns or tables. Bad rows do not stop it:
     they are rejected, counted and explained in the report.
     """
-    from .demo import is_demo_folder
+    from insight.demo.generator import is_demo_folder
 
     files, notes = discover(paths)
     if not files:

@@ -14,110 +14,16 @@ which filters a metric cannot honour, so such rows are never filtered wrongly.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
-__all__ = [
-    "refresh",
-    "refresh_sales",
-    "SalesSettings",
-    "derived_ddl",
-    "PART_MEASURES",
-    "SALES_MEASURES",
-    "GRAIN",
-    "REPLY_SLA_SECONDS",
-    "FCR_WINDOW_HOURS",
-    "WORK_START_HOUR",
-    "WORK_END_HOUR",
-    "hours_bucket_sql",
-]
+from insight.core.filters import hours_bucket_sql
+from insight.core.schema import GRAIN, PART_MEASURES, SALES_MEASURES
+from insight.core.settings import (FCR_WINDOW_HOURS, REPLY_SLA_SECONDS, RESOLUTION_LOOKBACK_DAYS, SalesSettings,
+                             StoreSettings)
 
-REPLY_SLA_SECONDS = 180  # 3 分钟
-FCR_WINDOW_HOURS = 72
-RESOLUTION_LOOKBACK_DAYS = 15
-WORK_START_HOUR, WORK_END_HOUR = 8, 23  # 考核时间 [08:00:00, 23:00:00)
-
-GRAIN = ("shop_id", "agent_id", "day", "channel", "stage", "hours")
-
-# Measures of the ``parts`` table. ``*_ag`` are agent-view variants: the agent's own
-# waits (from max(message, assigned_at)) or units counted once per agent.
-PART_MEASURES = (
-    # evaluations (anchor invited_at)
-    "ev_invited", "ev_invited_by_agent", "ev_invited_by_buyer", "ev_invited_by_system",
-    "ev_rated", "ev_r1", "ev_r2", "ev_r3", "ev_r4", "ev_r5",
-    # sessions (anchor started_at)
-    "ses_manual", "ses_robot", "ses_no_service", "ses_3min_ok", "ses_3min_ok_ag",
-    "frt_n", "frt_sum", "frt_sum_ag", "fcr_n", "fcr_repeat", "fcr_pending",
-    # messages (anchor sent_at)
-    "msg_buyer_mp", "msg_3min_ok", "msg_3min_ok_ag", "msg_agent",
-    # rounds (anchor round start)
-    "rnd_answered", "rnd_wait_sum", "rnd_wait_sum_ag",
-    # (buyer, day) pairs with rounds: shop view and agent view
-    "bd_n", "bd_ok", "bd_n_ag", "bd_ok_ag",
-    # (buyer, day) pairs who consulted / were replied to
-    "cb_n", "rb_n", "cb_n_ag", "rb_n_ag",
-    # after-sale
-    "res_demand", "res_escalated", "rf_n", "rf_sum",
-)
-
-SALES_MEASURES = (
-    "inq_n", "inq_order", "inq_paid", "inq_order_paid",
-    "inq_n_ag", "inq_order_ag", "inq_paid_ag", "inq_order_paid_ag",
-    "sales_agent", "sales_silent", "pay_buyers", "pay_buyers_ag",
-)
-
-ATTRIBUTION_RULES = ("order", "payment", "order_first")
-
-
-@dataclass(frozen=True)
-class SalesSettings:
-    """客服绩效 settings: 下单/付款/下单优先判定, 询单有效时长, 客服主动跟进不算询单流失."""
-
-    attribution: str = "order_first"
-    valid_days: int = 2
-    followup_not_loss: bool = True
-
-    def validate(self) -> "SalesSettings":
-        from .errors import UsageError
-
-        if self.attribution not in ATTRIBUTION_RULES:
-            raise UsageError(f"--attribution 应为 {'|'.join(ATTRIBUTION_RULES)}，收到 {self.attribution!r}")
-        if not isinstance(self.valid_days, int) or not 1 <= self.valid_days <= 30:
-            raise UsageError(f"--valid-days 应为 1–30 的整数，收到 {self.valid_days!r}")
-        return self
-
-    @property
-    def key(self) -> str:
-        return f"attr={self.attribution};valid={self.valid_days};followup={int(self.followup_not_loss)}"
-
-
-def hours_bucket_sql(ts: str) -> str:
-    """'work' inside 考核时间 [08:00:00, 23:00:00), else 'off'."""
-    return (f"CASE WHEN hour({ts}) >= {WORK_START_HOUR} AND hour({ts}) < {WORK_END_HOUR} "
-            f"THEN 'work' ELSE 'off' END")
-
-
+__all__ = ["refresh", "refresh_sales", "apply_settings"]
 
 def _secs(later: str, earlier: str) -> str:
     return f"(epoch({later}) - epoch({earlier}))"
-
-
-def derived_ddl() -> list[str]:
-    grain = "shop_id VARCHAR, agent_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR, hours VARCHAR"
-    parts = ", ".join(f"{m} DOUBLE" for m in PART_MEASURES)
-    sales = ", ".join(f"{m} DOUBLE" for m in SALES_MEASURES)
-    return [
-        f"CREATE TABLE IF NOT EXISTS parts ({grain}, {parts})",
-        f"CREATE TABLE IF NOT EXISTS parts_sales (settings_key VARCHAR, {grain}, {sales})",
-        f"CREATE TABLE IF NOT EXISTS parts_tags ({grain}, tag VARCHAR, n DOUBLE, n_bad DOUBLE)",
-        """CREATE TABLE IF NOT EXISTS f_sessions (
-            shop_id VARCHAR, session_id VARCHAR, buyer_id VARCHAR, agent_id VARCHAR,
-            started_at TIMESTAMP, ended_at TIMESTAMP, transferred_at TIMESTAMP, assigned_at TIMESTAMP,
-            channel VARCHAR, stage VARCHAR, day DATE, hours VARCHAR, first_role VARCHAR, source VARCHAR,
-            n_messages INTEGER, n_mp INTEGER, n_agent_after INTEGER, n_rounds INTEGER, n_answered INTEGER,
-            wait_sum DOUBLE, wait_sum_ag DOUBLE, first_wait DOUBLE, first_wait_ag DOUBLE,
-            is_manual_unit BOOLEAN, fcr_state VARCHAR)""",
-        "CREATE TABLE IF NOT EXISTS f_shop_span (shop_id VARCHAR, data_start TIMESTAMP, data_end TIMESTAMP)",
-    ]
 
 
 # -- session and message facts ---------------------------------------------------------
@@ -507,8 +413,6 @@ def refresh(con, shops=None, settings=None, timings: dict | None = None) -> None
 
     ``timings``, when given, receives seconds per step (for the benchmark).
     """
-    from .store import StoreSettings
-
     settings = settings or StoreSettings()
     if shops is not None and not list(shops):
         return
@@ -548,3 +452,16 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict) -> None:
         con.execute(f"DROP TABLE IF EXISTS {t}")
     refresh_sales(con, SalesSettings(), shops)
     lap("parts_sales")
+
+
+def apply_settings(store, settings: StoreSettings) -> None:
+    """Store new settings and re-derive everything they touch, in one transaction."""
+    settings.validate()
+    store.con.execute("BEGIN TRANSACTION")
+    try:
+        store.save_settings(settings)
+        refresh(store.con, shops=None, settings=settings)
+        store.con.execute("COMMIT")
+    except BaseException:
+        store.con.execute("ROLLBACK")
+        raise

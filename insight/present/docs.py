@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .registry import registry
+from insight.metrics.registry import registry
 
 __all__ = ["metric_reference", "update_readme", "BEGIN", "END"]
 
