@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import pickle
 import json
 import random
 import re
@@ -428,14 +429,22 @@ def load_model(path: Path | None = None, train_if_missing: bool = True) -> Scena
     key = (str(path), path.stat().st_mtime if path.exists() else None)
     if key in _LOADED:
         return _LOADED[key]
+    blob = None
     if path.exists():
-        blob = joblib.load(path)
+        try:
+            blob = joblib.load(path)
+        except (AttributeError, ImportError, EOFError, KeyError, pickle.UnpicklingError) as exc:
+            # Saved by another layout or version of this code: it cannot be read, only trained anew.
+            if not train_if_missing:
+                raise UsageError(f"场景模型 {path} 由旧版本保存，无法读取（{type(exc).__name__}），"
+                                 "请运行 python -m insight train") from None
+    if blob is not None:
         model = ScenarioModel(blob["pipeline"], blob["version"], blob["trained_at"], blob["n_examples"])
         stale = model.version != _fingerprint([]) and path == model_path() and not blob.get("corrections")
         if not (stale and train_if_missing):
             _LOADED[key] = model
             return model
-    elif not train_if_missing:
+    elif not path.exists() and not train_if_missing:
         raise UsageError(f"没有找到场景模型 {path}，请先运行 python -m insight train")
     model = train(out=path)
     _LOADED[(str(path), path.stat().st_mtime)] = model
