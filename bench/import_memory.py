@@ -89,7 +89,7 @@ def main() -> None:
     shops = work / "bomb_shops"
     shops.mkdir(exist_ok=True)
     (shops / "shops.csv").write_text("shop_id,shop_name,platform,category,tier\nS1,店,taobao,服饰,3\n", encoding="utf-8")
-    bomb = REPO / "tests" / "hostile" / "files" / "messages_row_bomb.parquet"
+    bomb = REPO / "tests" / "ingest" / "hostile" / "files" / "messages_row_bomb.parquet"
     r = _child({"db": str(bomb_db), "paths": [str(shops / "shops.csv"), str(bomb)], **opts})
     print(f"Parquet bomb ({bomb.stat().st_size / 1024:,.0f} KB, 10M rows): {r['outcome']}; {r['seconds']} s, "
           f"peak {r['peak_mb']:,} MB")

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from insight import Filters, MetricEngine, Period, SalesSettings, Store, import_paths
@@ -104,3 +105,36 @@ def shared_dir() -> Path:
     if not SHARED.exists():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+def peer_store(tmp_path, n_shops, with_other_group=True):
+    """Shops P0…P{n-1} of one peer group (shop i: satisfaction i/(i+1), reply wait 10·(i+1) s) and
+    optionally a shop X of another tier."""
+    shops, chats, evals = [], [], []
+    for i in range(n_shops):
+        sid = f"P{i}"
+        shops.append({"shop_id": sid, "shop_name": sid, "platform": "douyin", "category": "美妆", "tier": 2})
+        # Shop i: i+1 rated sessions, i of them satisfied → satisfaction i/(i+1); reply wait 10·(i+1) s.
+        for j in range(i + 1):
+            session = f"{sid}-c{j}"
+            chats.append(Chat(session, f"{sid}-b{j}", "2024-05-10", shop_id=sid)
+                         .buyer("10:00:00").agent(f"10:00:{10 * (i + 1):02d}" if i < 5 else "10:01:00"))
+            evals.append({"session_id": session, "shop_id": sid, "buyer_id": f"{sid}-b{j}", "invited_by": "agent",
+                          "invited_at": "2024-05-10 11:00:00", "rating": 5 if j < i else 2,
+                          "rated_at": "2024-05-10 11:01:00"})
+    if with_other_group:  # another tier is not a peer
+        shops.append({"shop_id": "X", "shop_name": "X", "platform": "douyin", "category": "美妆", "tier": 3})
+        chats.append(Chat("x1", "xb", "2024-05-10", shop_id="X").buyer("10:00:00").agent("10:00:01"))
+    return load(tmp_path, shops=shops, messages=messages_of(*chats), evaluations=evals)
+
+
+def fingerprint(db: Path) -> dict[str, tuple]:
+    """Row count and a content hash of every table: equal fingerprints = an unchanged store."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        return {t: con.execute(f'SELECT count(*), md5(coalesce(string_agg(CAST(x AS VARCHAR), chr(10) '
+                               f'ORDER BY CAST(x AS VARCHAR)), \'\')) FROM "{t}" x').fetchone() for t in tables}
+    finally:
+        con.close()

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import SHOP, Chat, load, messages_of, write_csv
+from conftest import SHOP, Chat, load, messages_of, peer_store, write_csv
 from insight import Filters, MetricEngine, Period, SalesSettings, Store, import_sources
 from insight.present.charts import funnel_figure, png_config, rating_mix_figure, split_figure, tag_top_figure, trend_figure
 from insight.analyses.diagnosis import CAPABILITY_GROUPS, metric_rows, peer_status
@@ -18,7 +18,6 @@ from insight.present.exports import HtmlReport, safe_filename, table_csv, table_
 from insight.ingest.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
 from insight.ingest.readers import SourceFile, read_preview
 from insight.metrics.registry import registry
-from test_peers_periods import _peer_store
 
 REG = registry()
 DAY = dt.date(2024, 5, 10)
@@ -112,7 +111,7 @@ def test_peer_status_follows_the_direction(key, value, expected):
 
 def test_capability_groups_name_registry_metrics_and_rows_carry_reasons(tmp_path):
     assert all(k in REG.metrics for keys in CAPABILITY_GROUPS.values() for k in keys)
-    store = _peer_store(tmp_path, 4)
+    store = peer_store(tmp_path, 4)
     rep = MetricEngine(store).report("P1", Period(DAY, DAY))
     rows = metric_rows(rep, ["satisfaction_rate", "avg_refund_duration"]).set_index("key")
     assert rows.loc["satisfaction_rate", "本期"] == "50.00%"
@@ -123,7 +122,7 @@ def test_capability_groups_name_registry_metrics_and_rows_carry_reasons(tmp_path
 
 # -- peer trends and live settings ----------------------------------------------------------------
 def test_peer_trend_needs_five_shops_per_bucket(tmp_path):
-    store = _peer_store(tmp_path, 5)
+    store = peer_store(tmp_path, 5)
     trend = MetricEngine(store).peer_trend("P0", "day", DAY, ["satisfaction_rate", "manual_sessions"])
     sat = trend["satisfaction_rate"]
     # Shop values 0, 1/2, 2/3, 3/4, 4/5 → P60 and P90 as np.percentile gives them.
@@ -133,12 +132,12 @@ def test_peer_trend_needs_five_shops_per_bucket(tmp_path):
     assert sat.drop(DAY).isna().all().all()  # other days: no shop has a value
     assert trend["manual_sessions"].isna().all().all()  # no direction, no benchmark
     (tmp_path / "four").mkdir()
-    four = MetricEngine(_peer_store(tmp_path / "four", 4)).peer_trend("P0", "day", DAY, ["satisfaction_rate"])
+    four = MetricEngine(peer_store(tmp_path / "four", 4)).peer_trend("P0", "day", DAY, ["satisfaction_rate"])
     assert four["satisfaction_rate"].isna().all().all()
 
 
 def test_trend_with_n_gives_denominators(tmp_path):
-    store = _peer_store(tmp_path, 3, with_other_group=False)
+    store = peer_store(tmp_path, 3, with_other_group=False)
     values, _, n = MetricEngine(store).trend("P2", "day", DAY, with_n=True)
     assert n.loc[DAY, "satisfaction_rate"] == 3 and values.loc[DAY, "satisfaction_rate"] == pytest.approx(2 / 3)
     assert n.loc[DAY, "manual_sessions"] == 3  # a count is its own n

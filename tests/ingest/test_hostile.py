@@ -1,4 +1,4 @@
-"""The hostile-input corpus (tests/hostile): every file imported by the CLI into a copy of a small
+"""The hostile-input corpus (tests/ingest/hostile): every file imported by the CLI into a copy of a small
 valid store; exit status, the message (file, line, column, why), the store unchanged when refused,
 read = accepted + rejected, and nothing written outside the store's folder."""
 
@@ -14,24 +14,12 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import Chat, messages_of, write_dataset
+from conftest import Chat, fingerprint, messages_of, write_dataset
 from insight import Store, import_paths
 from insight.cli import main
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 CASES = yaml.safe_load((HOSTILE / "cases.yaml").read_text(encoding="utf-8"))
-
-
-def fingerprint(db: Path) -> dict[str, tuple]:
-    """Row count and a content hash of every table: equal fingerprints = an unchanged store."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
-        return {t: con.execute(f'SELECT count(*), md5(coalesce(string_agg(CAST(x AS VARCHAR), chr(10) '
-                               f'ORDER BY CAST(x AS VARCHAR)), \'\')) FROM "{t}" x').fetchone() for t in tables}
-    finally:
-        con.close()
 
 
 def listing(root: Path, skip: Path | None = None) -> set[str]:

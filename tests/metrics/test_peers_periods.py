@@ -5,33 +5,14 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from conftest import Chat, messages_of, load
+from conftest import Chat, load, messages_of, peer_store
 from insight import Filters, MetricEngine, Period, preset
 from insight.core.errors import UsageError
 from insight.core.periods import change, trend_window
 
 
-def _peer_store(tmp_path, n_shops, with_other_group=True):
-    shops, chats, evals = [], [], []
-    for i in range(n_shops):
-        sid = f"P{i}"
-        shops.append({"shop_id": sid, "shop_name": sid, "platform": "douyin", "category": "美妆", "tier": 2})
-        # Shop i: i+1 rated sessions, i of them satisfied → satisfaction i/(i+1); reply wait 10·(i+1) s.
-        for j in range(i + 1):
-            session = f"{sid}-c{j}"
-            chats.append(Chat(session, f"{sid}-b{j}", "2024-05-10", shop_id=sid)
-                         .buyer("10:00:00").agent(f"10:00:{10 * (i + 1):02d}" if i < 5 else "10:01:00"))
-            evals.append({"session_id": session, "shop_id": sid, "buyer_id": f"{sid}-b{j}", "invited_by": "agent",
-                          "invited_at": "2024-05-10 11:00:00", "rating": 5 if j < i else 2,
-                          "rated_at": "2024-05-10 11:01:00"})
-    if with_other_group:  # another tier is not a peer
-        shops.append({"shop_id": "X", "shop_name": "X", "platform": "douyin", "category": "美妆", "tier": 3})
-        chats.append(Chat("x1", "xb", "2024-05-10", shop_id="X").buyer("10:00:00").agent("10:00:01"))
-    return load(tmp_path, shops=shops, messages=messages_of(*chats), evaluations=evals)
-
-
 def test_too_few_peers_is_null_with_reason(tmp_path):
-    store = _peer_store(tmp_path, 4)
+    store = peer_store(tmp_path, 4)
     peers = MetricEngine(store).peers("P0", Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10)))
     assert peers["satisfaction_rate"]["peer_avg"] is None
     assert "不足 5 家" in peers["satisfaction_rate"]["reason"]
@@ -39,7 +20,7 @@ def test_too_few_peers_is_null_with_reason(tmp_path):
 
 
 def test_five_peers_give_p60_p90_and_p40_p10(tmp_path):
-    store = _peer_store(tmp_path, 5)
+    store = peer_store(tmp_path, 5)
     period = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
     peers = MetricEngine(store).peers("P0", period)
     sat = [i / (i + 1) for i in range(5)]
@@ -52,7 +33,7 @@ def test_five_peers_give_p60_p90_and_p40_p10(tmp_path):
 
 
 def test_imported_peers_take_precedence(tmp_path):
-    store = _peer_store(tmp_path, 5)
+    store = peer_store(tmp_path, 5)
     from conftest import write_dataset
     from insight import import_paths
 
@@ -96,7 +77,7 @@ def test_trend_windows():
 
 
 def test_trend_has_every_bucket_and_nulls_for_empty_ones(tmp_path):
-    store = _peer_store(tmp_path, 1, with_other_group=False)
+    store = peer_store(tmp_path, 1, with_other_group=False)
     values, reasons = MetricEngine(store).trend("P0", "day", dt.date(2024, 5, 12))
     assert len(values) == 30
     assert values.loc[dt.date(2024, 5, 10), "manual_sessions"] == 1

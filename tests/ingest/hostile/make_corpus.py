@@ -1,5 +1,5 @@
-"""Writes the hostile-input corpus (tests/hostile/files/), one file or folder per case of
-cases.yaml. Run it again after changing a case: `python tests/hostile/make_corpus.py`.
+"""Writes the hostile-input corpus (tests/ingest/hostile/files/), one file or folder per case of
+cases.yaml. Run it again after changing a case: `python tests/ingest/hostile/make_corpus.py`.
 
 Every file is imported by tests/test_hostile.py into a copy of a small valid store (shop S1
 with a few chats); the expected outcome of each is in cases.yaml.
