@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from insight.core.errors import InsightError, UsageError
+from insight.core.filters import CHANNELS, HOURS, STAGES
+from insight.core.settings import ATTRIBUTION_RULES, SalesSettings
 
 __all__ = ["main"]
 
@@ -21,12 +23,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--channel", default="all", choices=["all", "manual", "robot"])
-    p.add_argument("--stage", default="all", choices=["all", "presale", "aftersale"])
-    p.add_argument("--hours", default="all", choices=["all", "work", "off"])
+    p.add_argument("--channel", default="all", choices=list(CHANNELS))
+    p.add_argument("--stage", default="all", choices=list(STAGES))
+    p.add_argument("--hours", default="all", choices=list(HOURS))
     p.add_argument("--agent", default=None, help="子账号 agent_id")
-    p.add_argument("--attribution", default="order_first", choices=["order", "payment", "order_first"])
-    p.add_argument("--valid-days", type=int, default=2, help="询单有效时长（天）")
+    p.add_argument("--attribution", default=SalesSettings.attribution, choices=list(ATTRIBUTION_RULES))
+    p.add_argument("--valid-days", type=int, default=SalesSettings.valid_days, help="询单有效时长（天）")
     p.add_argument("--no-followup-rule", action="store_true",
                    help="关闭“客服主动跟进不算询单流失”")
 
@@ -105,7 +107,6 @@ def _cmd_import(args) -> int:
 
 
 def _cmd_metrics(args) -> int:
-    from insight.core.settings import SalesSettings
     from insight.ingest.importer import import_paths
     from insight.core.filters import Filters
     from insight.metrics.engine import MetricEngine

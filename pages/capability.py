@@ -3,6 +3,7 @@
 import streamlit as st
 
 from insight.analyses.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows
+from insight.core.settings import FCR_WINDOW_HOURS
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
@@ -35,7 +36,7 @@ for group, keys in CAPABILITY_GROUPS.items():
         widgets.metric_card(col, row)
         col.markdown(_BADGE[row["status"]])
         if key == "fcr_3day" and rep["n"].get(key) is not None:
-            col.caption("待定：最近 3 天的人工售后会话尚在 72 小时观察期，不计入")
+            col.caption(f"待定：最近 {FCR_WINDOW_HOURS // 24} 天的人工售后会话尚在 {FCR_WINDOW_HOURS} 小时观察期，不计入")
 
 report.heading("指标一览")
 table = rows.reset_index()
@@ -46,5 +47,5 @@ widgets.table(shown, f"服务能力诊断_{view.file_stem}", key="cap_table", re
 
 st.subheader("趋势")
 widgets.trend_section(view, all_keys, "reply_3min_rate_msg", report, key="cap_trend")
-st.caption("趋势中黄色区域为 3天售后FCR 的观察期：会话距数据末尾不足 72 小时，结果待定。"
+st.caption(f"趋势中黄色区域为 3天售后FCR 的观察期：会话距数据末尾不足 {FCR_WINDOW_HOURS} 小时，结果待定。"
            f"状态说明：{'；'.join(STATUS_LABELS.values())}。")

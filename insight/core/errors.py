@@ -7,6 +7,7 @@ __all__ = [
     "ImportFailed",
     "StoreError",
     "StoreBusy",
+    "ConfigError",
 ]
 
 
@@ -39,3 +40,7 @@ class StoreError(InsightError):
 
 class StoreBusy(StoreError):
     """Another process (an import) holds the store file; retry when it is done."""
+
+
+class ConfigError(InsightError):
+    """A declaration shipped with the product (metric registry, taxonomy, README markers) is inconsistent."""

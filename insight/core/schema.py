@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "table_for_file_stem", "GRAIN", "PART_MEASURES",
-           "SALES_MEASURES", "all_ddl"]
+from .filters import hours_bucket_sql
+
+__all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
+           "SALES_MEASURES", "SCENARIO_MEASURES", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 
@@ -19,7 +21,6 @@ class Column:
     name: str
     type: str  # text | int | decimal | timestamp | enum | rating
     required: bool = True  # value must be present (non-empty)
-    in_file: bool = True  # False: DATA.md marks the column optional (any non-required column may be absent)
     choices: tuple[str, ...] = ()
     default: str | None = None  # used when the column is absent or empty
     label: str = ""  # 中文 description used in error messages and docs
@@ -68,7 +69,7 @@ TABLES: dict[str, Table] = {
                 _c("platform", "enum", choices=PLATFORMS, label="平台"),
                 _c("category", label="一级类目"),
                 _c("tier", "int", label="层级"),
-                _c("timezone", required=False, in_file=False, default="Asia/Shanghai", label="时区"),
+                _c("timezone", required=False, default="Asia/Shanghai", label="时区"),
             ),
             key=("shop_id",),
             required=True,
@@ -82,7 +83,7 @@ TABLES: dict[str, Table] = {
                 _c("shop_id", label="店铺ID"),
                 _c("agent_name", required=False, label="客服昵称"),
                 _c("kind", "enum", choices=("human", "robot"), label="类型"),
-                _c("team", required=False, in_file=False, label="分组"),
+                _c("team", required=False, label="分组"),
             ),
             key=("agent_id",),
             label="客服",
@@ -97,7 +98,7 @@ TABLES: dict[str, Table] = {
                 _c("sender_role", "enum", choices=("buyer", "agent", "robot", "system"), label="发送方"),
                 _c("agent_id", required=False, label="客服账号"),
                 _c("sent_at", "timestamp", label="发送时间"),
-                _c("content_type", required=False, in_file=False, default="text", label="消息类型"),
+                _c("content_type", required=False, default="text", label="消息类型"),
                 _c("content", required=False, label="内容"),
             ),
             key=("message_id",),
@@ -113,7 +114,7 @@ TABLES: dict[str, Table] = {
                 _c("started_at", "timestamp", label="开始时间"),
                 _c("ended_at", "timestamp", label="结束时间"),
                 _c("transferred_at", "timestamp", required=False, label="转人工时间"),
-                _c("assigned_at", "timestamp", required=False, in_file=False, label="分配时间"),
+                _c("assigned_at", "timestamp", required=False, label="分配时间"),
                 _c("agent_id", required=False, label="接待客服"),
             ),
             key=("session_id",),
@@ -129,8 +130,8 @@ TABLES: dict[str, Table] = {
                 _c("invited_at", "timestamp", label="邀评时间"),
                 _c("rating", "rating", required=False, label="评分"),
                 _c("rated_at", "timestamp", required=False, label="评价时间"),
-                _c("tags", required=False, in_file=False, label="评价标签"),
-                _c("comment", required=False, in_file=False, label="评价内容"),
+                _c("tags", required=False, label="评价标签"),
+                _c("comment", required=False, label="评价内容"),
             ),
             key=("session_id",),
             label="服务评价",
@@ -144,7 +145,7 @@ TABLES: dict[str, Table] = {
                 _c("created_at", "timestamp", label="下单时间"),
                 _c("paid_at", "timestamp", required=False, label="付款时间"),
                 _c("amount", "decimal", label="实付金额"),
-                _c("status", required=False, in_file=False, label="订单状态"),
+                _c("status", required=False, label="订单状态"),
             ),
             key=("order_id",),
             label="订单",
@@ -160,7 +161,7 @@ TABLES: dict[str, Table] = {
                 _c("created_at", "timestamp", label="申请时间"),
                 _c("finished_at", "timestamp", required=False, label="完结时间"),
                 _c("status", "enum", choices=("success", "closed", "open"), label="状态"),
-                _c("reason", required=False, in_file=False, label="原因"),
+                _c("reason", required=False, label="原因"),
             ),
             key=("refund_id",),
             label="售后退款",
@@ -199,6 +200,7 @@ TABLES: dict[str, Table] = {
 
 # Import order: referenced tables first, so a single import can bring shops and
 # the rows that point at them.
+REQUIRED_TABLES = tuple(name for name, table in TABLES.items() if table.required)
 IMPORT_ORDER = ("shops", "agents", "sessions", "messages", "evaluations", "orders", "refunds", "escalations", "peers")
 
 
@@ -262,6 +264,10 @@ def derived_ddl() -> list[str]:
     ]
 
 
+# Evaluation measures of the scenario parts: the same names as in ``parts``, so that the registry's
+# definitions (e.g. 满意率 = (ev_r4 + ev_r5) / ev_rated) apply to a scenario unchanged.
+SCENARIO_MEASURES = ("ev_invited", "ev_rated", "ev_r1", "ev_r2", "ev_r3", "ev_r4", "ev_r5")
+
 SCENARIO_DDL = [
     """CREATE TABLE IF NOT EXISTS session_scenarios (
         shop_id VARCHAR, session_id VARCHAR, code VARCHAR, confidence DOUBLE, triggers VARCHAR,
@@ -269,10 +275,29 @@ SCENARIO_DDL = [
     """CREATE TABLE IF NOT EXISTS scenario_corrections (
         shop_id VARCHAR, session_id VARCHAR, code VARCHAR, previous_code VARCHAR, corrected_at TIMESTAMP,
         PRIMARY KEY (shop_id, session_id))""",
-    """CREATE TABLE IF NOT EXISTS parts_scenario (
-        shop_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR, hours VARCHAR, code VARCHAR,
-        ev_invited DOUBLE, ev_rated DOUBLE, ev_satisfied DOUBLE, ev_very DOUBLE, ev_bad DOUBLE)""",
+    "CREATE TABLE IF NOT EXISTS parts_scenario (shop_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR, "
+    "hours VARCHAR, code VARCHAR, " + ", ".join(f"{m} DOUBLE" for m in SCENARIO_MEASURES) + ")",
 ]
+# A user's correction wins over the model's scenario.
+EFFECTIVE_CODE_SQL = "coalesce(c.code, ss.code)"
+
+
+def scenario_parts_sql(scope: str = "") -> str:
+    """Fill ``parts_scenario`` (for the shops ``scope`` selects): evaluations by invited_at with the
+    session's channel, stage and effective scenario. Shared by the scenario layer and the store's
+    migration, which both rebuild the table."""
+    ratings = ", ".join(f"count(*) FILTER (e.rating = {r})" for r in range(1, 6))
+    return f"""INSERT INTO parts_scenario
+        SELECT e.shop_id, CAST(e.invited_at AS DATE) AS day, coalesce(f.channel, 'unknown'),
+               coalesce(f.stage, 'unknown'), {hours_bucket_sql('e.invited_at')},
+               coalesce({EFFECTIVE_CODE_SQL}, 'service.other.other') AS code,
+               count(*), count(e.rating), {ratings}
+        FROM evaluations e
+        LEFT JOIN f_sessions f ON f.shop_id = e.shop_id AND f.session_id = e.session_id
+        LEFT JOIN session_scenarios ss ON ss.shop_id = e.shop_id AND ss.session_id = e.session_id
+        LEFT JOIN scenario_corrections c ON c.shop_id = e.shop_id AND c.session_id = e.session_id
+        WHERE true {scope}
+        GROUP BY ALL"""
 
 
 # -- the store's own tables -------------------------------------------------------------

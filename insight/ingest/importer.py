@@ -20,7 +20,7 @@ from insight import derive
 from insight.core.errors import ImportFailed, InsightError
 from insight.core.limits import parse_size
 from insight.ingest.readers import SourceFile, Staged, discover, load_staging
-from insight.core.schema import IMPORT_ORDER, TABLES, Column, Table
+from insight.core.schema import IMPORT_ORDER, REQUIRED_TABLES, TABLES, Column, Table
 
 __all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
 
@@ -641,11 +641,11 @@ class _Importer:
             self.con.execute("SET memory_limit = ?", [self.store.memory_limit])
 
     def _require_core_tables(self) -> None:
-        for name in ("shops", "messages"):
+        for name in REQUIRED_TABLES:
             if not self.store.has_rows(name):
                 rep = self.report.tables.get(name)
                 why = "没有一行被接受" if rep else "没有提供该表的文件"
-                raise ImportFailed(f"缺少必需的表 {name}（{why}）：数据集至少需要 shops 和 messages 两张表",
+                raise ImportFailed(f"缺少必需的表 {name}（{why}）：数据集至少需要 {' 和 '.join(REQUIRED_TABLES)} 这些表",
                                    report=self.report)
 
     def _write_rejects(self, report_dir: Path) -> None:

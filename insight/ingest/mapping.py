@@ -13,7 +13,7 @@ from insight.core.errors import UsageError
 from insight.core.schema import TABLES, table_for_file_stem
 
 __all__ = ["suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
-           "delete_preset", "SYNONYMS"]
+           "SYNONYMS"]
 
 # Headers seen in the platforms' exports and in hand-made sheets, per DATA.md column.
 # The schema's own Chinese labels count as synonyms too.
@@ -145,7 +145,3 @@ def load_preset(con, name: str, table: str, headers: list[str] | None = None) ->
     if headers is not None:
         out = {k: (v if v in headers else None) for k, v in out.items()}
     return out
-
-
-def delete_preset(con, name: str, table: str) -> None:
-    con.execute("DELETE FROM mapping_presets WHERE name = ? AND table_name = ?", [name, table])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, asdict
 import numpy as np
 import pandas as pd
 
-from insight.core.settings import SalesSettings
+from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
 from insight.derive import refresh_sales
 from insight.core.errors import UsageError
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
@@ -173,7 +173,7 @@ class MetricEngine:
         if missing:
             return f"缺少 {', '.join(missing)} 表，无法计算（请在数据管理中导入）"
         if filters.stage != "all" and "orders" not in self.present_tables:
-            return "缺少 orders 表，无法区分售前/售后（售后 = 买家在会话前 21 天内有付款订单）"
+            return f"缺少 orders 表，无法区分售前/售后（售后 = 买家在会话前 {self.store.settings.stage_window_days} 天内有付款订单）"
         return None
 
     def evaluate(self, sums: pd.DataFrame, filters: Filters, grouped_by_agent: bool = False):
@@ -210,7 +210,7 @@ class MetricEngine:
             reason = np.where(ok, None, f"所选范围内没有{metric.base}（分母为 0）").astype(object)
             if metric.pending:
                 waiting = ~ok & (cols[metric.pending] > 0)
-                reason[waiting] = "会话距数据末尾不足 72 小时，尚在观察期（待定），暂不能计算"
+                reason[waiting] = f"会话距数据末尾不足 {FCR_WINDOW_HOURS} 小时，尚在观察期（待定），暂不能计算"
             reasons[k] = reason
         return values, reasons, nums, dens
 

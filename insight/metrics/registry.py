@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from insight.core.errors import ConfigError
 from insight.core.schema import PART_MEASURES, SALES_MEASURES
 
 __all__ = ["Measure", "Metric", "Registry", "registry", "FORMATS", "DIRECTIONS"]
@@ -85,28 +86,34 @@ def _as_tuple(value) -> tuple[str, ...]:
     return tuple(value) if isinstance(value, list) else (value,)
 
 
+def _require(condition, what) -> None:
+    """A registry rule; unlike ``assert`` it holds under ``python -O`` and is an InsightError."""
+    if not condition:
+        raise ConfigError(f"registry.yaml: {what}")
+
+
 def _check(measures: dict[str, Measure], metrics: list[Metric]) -> None:
     known = {"parts": set(PART_MEASURES), "parts_sales": set(SALES_MEASURES)}
     for m in measures.values():
-        assert m.name in known.get(m.table, ()), f"measure {m.name} is not a column of {m.table}"
-        assert m.agent_variant is None or m.agent_variant in measures, f"{m.name}: unknown variant"
+        _require(m.name in known.get(m.table, ()), f"measure {m.name} is not a column of {m.table}")
+        _require(m.agent_variant is None or m.agent_variant in measures, f"{m.name}: unknown variant")
     seen = set()
     for metric in metrics:
-        assert metric.key not in seen, f"duplicate metric {metric.key}"
+        _require(metric.key not in seen, f"duplicate metric {metric.key}")
         seen.add(metric.key)
-        assert metric.type in TYPES and metric.format in FORMATS and metric.direction in DIRECTIONS, metric.key
-        assert metric.numerator, f"{metric.key}: no measure"
+        _require(metric.type in TYPES and metric.format in FORMATS and metric.direction in DIRECTIONS, metric.key)
+        _require(metric.numerator, f"{metric.key}: no measure")
         if metric.type in ("ratio", "mean"):
-            assert metric.denominator, f"{metric.key}: ratio without denominator"
+            _require(metric.denominator, f"{metric.key}: ratio without denominator")
         for name in metric.measures:
-            assert name in measures, f"{metric.key}: unknown measure {name}"
+            _require(name in measures, f"{metric.key}: unknown measure {name}")
         tables = {measures[n].table for n in metric.measures}
-        assert len(tables) == 1, f"{metric.key}: measures from several tables"
-        assert set(metric.not_applicable) <= set(FILTER_NAMES), metric.key
+        _require(len(tables) == 1, f"{metric.key}: measures from several tables")
+        _require(set(metric.not_applicable) <= set(FILTER_NAMES), metric.key)
         for dim, bad in metric.not_applicable.items():
             # YAML 1.1 reads a bare `off` as False: every filter value must stay a known string.
             allowed = {"channel": CHANNEL_VALUES, "stage": STAGE_VALUES, "hours": HOURS_VALUES}.get(dim)
-            assert (bad is True) if dim == "agent" else all(v in allowed for v in bad), (metric.key, dim, bad)
+            _require((bad is True) if dim == "agent" else all(v in allowed for v in bad), (metric.key, dim, bad))
 
 
 @lru_cache(maxsize=1)

@@ -71,7 +71,9 @@ class Taxonomy:
     def label(self, key: str) -> str:
         """Chinese name of a level-1, level-2 or level-3 key."""
         level = key.count(".") + 1
-        code = next(c for c in self.codes if self.prefix(c, level) == key)
+        code = next((c for c in self.codes if self.prefix(c, level) == key), None)
+        if code is None:
+            raise UsageError(f"未知的咨询场景 {key!r}")
         return self.names[code][level - 1]
 
 

@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 
 from insight.core.filters import evaluation_where
-from insight.core.filters import hours_bucket_sql
+from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
 from insight.core.errors import UsageError
-from insight.metrics.engine import MIN_PEERS
+from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
+from insight.metrics.registry import registry
 from insight.core.filters import Filters
 from insight.core.periods import Period
 
 __all__ = ["classify_sessions", "refresh_parts", "correct", "corrections_for_training",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
-EFFECTIVE_CODE_SQL = "coalesce(c.code, ss.code)"
 BATCH_SESSIONS = 20_000
 
 
@@ -83,19 +83,7 @@ def refresh_parts(con, shops=None) -> None:
     stage and effective scenario (a correction wins)."""
     scope, params = _scope_sql(shops)
     con.execute(f"DELETE FROM parts_scenario WHERE true {scope}", params)
-    con.execute(f"""
-        INSERT INTO parts_scenario
-        SELECT e.shop_id, CAST(e.invited_at AS DATE) AS day, coalesce(f.channel, 'unknown'),
-               coalesce(f.stage, 'unknown'), {hours_bucket_sql('e.invited_at')},
-               coalesce({EFFECTIVE_CODE_SQL}, 'service.other.other') AS code,
-               count(*), count(e.rating), count(*) FILTER (e.rating >= 4), count(*) FILTER (e.rating = 5),
-               count(*) FILTER (e.rating <= 2)
-        FROM evaluations e
-        LEFT JOIN f_sessions f ON f.shop_id = e.shop_id AND f.session_id = e.session_id
-        LEFT JOIN session_scenarios ss ON ss.shop_id = e.shop_id AND ss.session_id = e.session_id
-        LEFT JOIN scenario_corrections c ON c.shop_id = e.shop_id AND c.session_id = e.session_id
-        WHERE true {scope.replace('shop_id', 'e.shop_id')}
-        GROUP BY ALL""", params)
+    con.execute(scenario_parts_sql(scope.replace("shop_id", "e.shop_id")), params)
 
 
 def correct(con, shop_id: str, session_id: str, code: str, taxonomy) -> None:
@@ -127,8 +115,8 @@ def corrections_for_training(con, model=None) -> list[tuple[str, str]]:
 def _sums(con, shops, period: Period, filters: Filters, level: int) -> pd.DataFrame:
     where, params = Filters(filters.channel, filters.stage, filters.hours).sql_where()
     key = "code" if level == 3 else f"array_to_string(string_split(code, '.')[1:{level}], '.')"
-    sql = f"""SELECT shop_id, {key} AS key, sum(ev_invited) AS invited, sum(ev_rated) AS rated,
-                     sum(ev_satisfied) AS satisfied, sum(ev_very) AS very, sum(ev_bad) AS bad
+    sums = ", ".join(f"sum({m}) AS {m}" for m in SCENARIO_MEASURES)
+    sql = f"""SELECT shop_id, {key} AS key, {sums}
               FROM parts_scenario
               WHERE day BETWEEN ? AND ? AND shop_id IN (SELECT unnest(?::VARCHAR[]))
                     {''.join(' AND ' + w for w in where)}
@@ -136,11 +124,21 @@ def _sums(con, shops, period: Period, filters: Filters, level: int) -> pd.DataFr
     return con.execute(sql, [period.start, period.end, list(shops), *params]).df()
 
 
+def _ratio(frame: pd.DataFrame, metric) -> pd.Series:
+    """A registry metric from summed measures: Σ numerator / Σ denominator, NaN where the denominator is 0."""
+    num = frame[list(metric.numerator)].sum(axis=1)
+    den = frame[list(metric.denominator)].sum(axis=1)
+    return num / den.where(den > 0)
+
+
 def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters: Filters, level: int,
                    taxonomy) -> pd.DataFrame:
-    """Per scenario key of ``level``: evaluated sessions, share of them, satisfaction, with the
-    previous period and the peer average (P60) / excellent (P90) of share and satisfaction
-    (the shop's peer group, itself included, with at least ``MIN_PEERS`` shops that have the scenario)."""
+    """Per scenario key of ``level``: evaluated sessions, share of them, 满意率 (the registry's
+    definition), with the previous period and the peers' average / excellent of share and 满意率
+    (the shop's peer group, itself included, with at least ``MIN_PEERS`` shops that have the scenario;
+    the percentiles every benchmark uses)."""
+    satisfaction = registry()["satisfaction_rate"]
+    avg_q, excellent_q = PEER_PERCENTILES[satisfaction.direction]
     group = sorted(set(peers) | {shop_id})
     now = _sums(con, group, period, filters, level)
     before = _sums(con, [shop_id], period.previous(), filters, level)
@@ -149,26 +147,24 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
     if now.empty:
         return pd.DataFrame(columns=cols)
     for frame in (now, before):
-        frame["sat"] = np.where(frame["rated"] > 0, frame["satisfied"] / frame["rated"].where(frame["rated"] > 0), np.nan)
-    totals = now.groupby("shop_id")["invited"].transform("sum")
-    now["share"] = now["invited"] / totals
+        frame["sat"] = _ratio(frame, satisfaction)
+    totals = now.groupby("shop_id")["ev_invited"].transform("sum")
+    now["share"] = now["ev_invited"] / totals
     mine = now[now["shop_id"] == shop_id].set_index("key")
-    group_rows = now  # peers are the whole group, the shop included, as for every other benchmark
     prev = before.set_index("key")
     rows = []
     for key, row in mine.iterrows():
-        peer = group_rows[group_rows["key"] == key]
-        n_peers = int(len(peer))
+        peer = now[now["key"] == key]  # peers are the whole group, the shop included
         share_vals = peer["share"].dropna().to_numpy(float)
         sat_vals = peer["sat"].dropna().to_numpy(float)
         prev_sat = float(prev.loc[key, "sat"]) if key in prev.index else np.nan
         rows.append({
-            "key": key, "name": _name(taxonomy, key), "evaluated": int(row["invited"]), "rated": int(row["rated"]),
-            "share": float(row["share"]), "satisfaction": float(row["sat"]),
+            "key": key, "name": _name(taxonomy, key), "evaluated": int(row["ev_invited"]),
+            "rated": int(row["ev_rated"]), "share": float(row["share"]), "satisfaction": float(row["sat"]),
             "prev_satisfaction": prev_sat, "change": float(row["sat"]) - prev_sat,
-            "peer_share_avg": _pct(share_vals, 60), "peer_share_excellent": _pct(share_vals, 90),
-            "peer_sat_avg": _pct(sat_vals, 60), "peer_sat_excellent": _pct(sat_vals, 90),
-            "peer_shops": n_peers,
+            "peer_share_avg": _pct(share_vals, avg_q), "peer_share_excellent": _pct(share_vals, excellent_q),
+            "peer_sat_avg": _pct(sat_vals, avg_q), "peer_sat_excellent": _pct(sat_vals, excellent_q),
+            "peer_shops": int(len(peer)),
         })
     out = pd.DataFrame(rows)
     return out.sort_values(["evaluated", "key"], ascending=[False, True]).reset_index(drop=True)

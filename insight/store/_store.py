@@ -14,12 +14,15 @@ import duckdb
 
 from insight.core.errors import StoreBusy, StoreError, UsageError
 from insight.core.limits import Limits, parse_size
-from insight.core.schema import TABLES, all_ddl
+from insight.core.schema import SCENARIO_DDL, TABLES, all_ddl, scenario_parts_sql
 from insight.core.settings import StoreSettings
 
 __all__ = ["Store", "default_db_path", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+# version → what opening such a store does to bring it to SCHEMA_VERSION (derived tables only: nothing
+# imported is touched). 2 → 3: scenario parts hold the registry's evaluation measures.
+_MIGRATIONS = {"2": ["DROP TABLE IF EXISTS parts_scenario", *SCENARIO_DDL[2:], scenario_parts_sql()]}
 DEFAULT_DB = Path("data") / "insight.duckdb"
 
 
@@ -109,6 +112,16 @@ class Store:
             self.set_meta("schema_version", SCHEMA_VERSION)
             self.set_meta("settings", json.dumps(asdict(StoreSettings())))
             self.set_meta("next_seq", "0")
+        elif version in _MIGRATIONS:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                for sql in _MIGRATIONS[version]:
+                    self.con.execute(sql)
+                self.set_meta("schema_version", SCHEMA_VERSION)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
         elif version != SCHEMA_VERSION:
             raise StoreError(f"数据库版本 {version} 与程序版本 {SCHEMA_VERSION} 不一致，请重新导入数据")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from insight.core.settings import ATTRIBUTION_RULES, SalesSettings
+from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_label
 from insight.present.formatting import markdown_text
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import PRESETS, Period, preset
@@ -160,7 +160,7 @@ def sidebar_view(stage_in_sidebar: bool = True) -> View | None:
         stage = synced(side.radio, "stage", list(STAGES), "all", label="售前/售后", format_func=STAGES.get,
                         horizontal=True)
     hours = synced(side.radio, "hours", list(HOURS), "all", label="时段", format_func=HOURS.get, horizontal=True,
-                    help="工作时间 = 08:00:00–22:59:59（店铺当地时间）")
+                    help=f"工作时间 = {work_hours_label()}（店铺当地时间）")
     side.caption(f"数据覆盖 {first} ~ {last} · 筛选保存在地址栏，复制链接即可分享当前视图")
     return View(data.store_path(), rd.version, shop_id, labels[shop_id], period, kind,
                 Filters(channel, stage, hours), first, last)

@@ -138,7 +138,7 @@ def test_import_classifies_every_session_and_builds_scenario_parts(tmp_path):
     store = _scenario_store(tmp_path)
     rows = dict(store.con.execute("SELECT session_id, code FROM session_scenarios").fetchall())
     assert rows == {"c1": "logistics.delivery.tracking", "c2": "order.invoice.issue", "c3": OTHER}
-    assert store.con.execute("SELECT sum(ev_invited), sum(ev_rated), sum(ev_satisfied) FROM parts_scenario").fetchone() \
+    assert store.con.execute("SELECT sum(ev_invited), sum(ev_rated), sum(ev_r4 + ev_r5) FROM parts_scenario").fetchone() \
         == (3, 3, 2)
     period = Period(DAY, DAY)
     table = scenario_table(store.con, "S1", ["S1"], period, Filters(), 1, taxonomy()).set_index("key")

@@ -1,0 +1,94 @@
+"""The store: schema, versions and migrations, settings, table-name guard, busy and read-only opens."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import Chat, messages_of, write_dataset
+from insight import StoreError, StoreSettings, UsageError, import_paths
+from insight.core.errors import StoreBusy
+from insight.derive import apply_settings
+from insight.store import SCHEMA_VERSION, Store
+
+
+def _store(tmp_path, evaluations=True):
+    chat = Chat("c1", "b1").buyer("10:00:00", "快递到哪了").agent("10:00:20", "在路上")
+    evals = [{"session_id": "c1", "shop_id": "S1", "buyer_id": "b1", "invited_by": "agent",
+              "invited_at": "2024-05-10 10:05:00", "rating": 4, "rated_at": "2024-05-10 10:06:00"}]
+    db = tmp_path / "s.duckdb"
+    with Store(db) as store:
+        import_paths(store, [write_dataset(tmp_path / "d", messages=messages_of(chat),
+                                           evaluations=evals if evaluations else [])])
+    return db
+
+
+def test_a_version_2_store_is_migrated_on_open(tmp_path):
+    db = _store(tmp_path)
+    with Store(db) as store:  # make it look like a version-2 store: the old scenario parts layout
+        store.con.execute("DROP TABLE parts_scenario")
+        store.con.execute("""CREATE TABLE parts_scenario (shop_id VARCHAR, day DATE, channel VARCHAR, stage VARCHAR,
+            hours VARCHAR, code VARCHAR, ev_invited DOUBLE, ev_rated DOUBLE, ev_satisfied DOUBLE, ev_very DOUBLE,
+            ev_bad DOUBLE)""")
+        store.set_meta("schema_version", "2")
+    with Store(db) as store:
+        assert store.get_meta("schema_version") == SCHEMA_VERSION
+        cols = [r[0] for r in store.con.execute("DESCRIBE parts_scenario").fetchall()]
+        assert "ev_r4" in cols and "ev_satisfied" not in cols
+        assert store.con.execute("SELECT sum(ev_rated), sum(ev_r4) FROM parts_scenario").fetchone() == (1, 1)
+
+
+def test_an_unknown_version_is_refused(tmp_path):
+    db = _store(tmp_path, evaluations=False)
+    with Store(db) as store:
+        store.set_meta("schema_version", "1")
+    with pytest.raises(StoreError, match="不一致"):
+        Store(db)
+
+
+def test_settings_are_saved_and_rederive(tmp_path):
+    db = _store(tmp_path, evaluations=False)
+    with Store(db) as store:
+        apply_settings(store, StoreSettings(stage_window_days=7))
+        assert store.settings == StoreSettings(7)
+        with pytest.raises(UsageError):
+            apply_settings(store, StoreSettings(stage_window_days=0))
+        assert store.settings == StoreSettings(7)
+
+
+def test_table_names_are_checked(tmp_path):
+    store = Store(None)
+    assert store.row_count("shops") == 0
+    for bad in ("shops; DROP TABLE meta", "Shops", "x y"):
+        with pytest.raises(UsageError):
+            store.has_rows(bad)
+
+
+def test_read_only_open_of_a_missing_file_says_how_to_create_it(tmp_path):
+    with pytest.raises(StoreError, match="python -m insight import"):
+        Store(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_a_store_held_by_another_process_is_busy(tmp_path):
+    db = _store(tmp_path, evaluations=False)
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(60)", str(db)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == b"held"
+        with pytest.raises(StoreBusy, match="正被另一个程序使用"):
+            Store(db)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_in_memory_store_scratch_folder_goes_with_it():
+    store = Store(None)
+    folder = store.scratch_dir("x-")
+    assert folder.exists() and folder.parent == store.work_dir
+    cursor = store.cursor()
+    assert cursor.work_dir == store.work_dir
+    store.close()
+    assert not folder.exists()
