@@ -183,7 +183,7 @@ def _cmd_train(args) -> int:
                           "seconds": round(time.perf_counter() - t0, 1),
                           "path": str(args.out or scenarios.model_path())}, ensure_ascii=False))
         return 0
-    from insight.scenarios.store import classify_sessions, corrections_for_training
+    from insight.scenarios.store import corrections_for_training, reclassify
     from insight.store import Store, default_db_path
 
     db = default_db_path(args.db)
@@ -194,9 +194,7 @@ def _cmd_train(args) -> int:
         corrections = corrections_for_training(store.con, current)
         model = scenarios.train(corrections, out=Path(args.out) if args.out else None)
         trained = round(time.perf_counter() - t0, 1)
-        store.con.execute("BEGIN TRANSACTION")
-        result = classify_sessions(store.con, model)
-        store.con.execute("COMMIT")
+        result = reclassify(store.con, model)
     print(json.dumps({"version": model.version, "examples": model.n_examples, "corrections": len(corrections),
                       "seconds": trained, "reclassified": result["sessions"],
                       "path": str(args.out or scenarios.model_path())}, ensure_ascii=False))

@@ -60,7 +60,7 @@ def _run(label: str, job) -> None:
         data.clear_caches()
 
 
-def _show_last_import() -> None:
+def _show_last_import(report: HtmlReport) -> None:
     last = st.session_state.get("last_import")
     if not last:
         return
@@ -179,7 +179,7 @@ if uploads:
         st.session_state.pop("upload_folder").remove()
         st.session_state["upload_round"] = round_no + 1
         st.rerun()
-_show_last_import()
+_show_last_import(report)
 
 # -- demo ----------------------------------------------------------------------------------
 st.subheader("演示数据")

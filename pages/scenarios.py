@@ -9,7 +9,7 @@ import streamlit as st
 from insight.present import charts
 from insight.analyses.tables import RATING_LABELS
 from insight.present.exports import HtmlReport
-from insight.scenarios.store import classify_sessions, correct
+from insight.core.errors import UsageError
 from insight.scenarios.model import OTHER, taxonomy
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
@@ -17,16 +17,23 @@ from insight.ui import data, state, widgets
 view = state.page_view("咨询场景洞察")
 
 tax = taxonomy()
-model = data.scenario_model()
+try:
+    model = data.scenario_model()
+except UsageError as exc:
+    widgets.empty_state(f"还没有可用的咨询场景模型：{md(exc)}",
+                        "点击下方按钮训练（约 40 秒，固定随机种子，可复现），或在命令行运行 python -m insight train。")
+    if st.button("训练场景模型", type="primary", key="train_model", icon=":material/model_training:"):
+        with st.spinner("正在训练咨询场景模型…"):
+            data.train_scenario_model()
+        st.rerun()
+    st.stop()
 status = data.scenario_status(view.path, view.version)
 
 
 def _classify_all(label: str) -> None:
-    store = data.open_store(create=True).cursor()
     bar = st.progress(0.0, text=label)
-    classify_sessions(store.con, model, progress=lambda done, total: bar.progress(done / max(total, 1),
-                                                                                  text=f"{label} {done:,}/{total:,}"))
-    data.clear_caches()
+    data.reclassify_all(model, progress=lambda done, total: bar.progress(done / max(total, 1),
+                                                                         text=f"{label} {done:,}/{total:,}"))
     st.rerun()
 
 
@@ -131,8 +138,7 @@ for row in chats.itertuples():
         new_code = c1.selectbox("纠正场景", tax.codes, index=tax.codes.index(row.code), format_func=code_labels.get,
                                 key=f"fix_{row.session_id}")
         if c2.button("保存纠正", key=f"save_{row.session_id}", disabled=new_code == row.code):
-            correct(data.open_store().cursor().con, view.shop_id, row.session_id, new_code, tax)
-            data.clear_caches()
+            data.save_correction(view.shop_id, row.session_id, new_code, tax)
             st.toast("已保存。统计立即按新场景计算；下次训练（python -m insight train --db …）会学习这条纠正。")
             st.rerun()
 if status["corrections"]:

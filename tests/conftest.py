@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import datetime as dt
 from pathlib import Path
 
@@ -100,11 +101,19 @@ def demo_store(folder: Path, **config) -> Path:
     return db
 
 
+def require_shared(path: Path = SHARED) -> Path:
+    """``path`` under ../shared; in CI (where shared/ is always laid beside the clone) its absence fails
+    the test instead of skipping it silently."""
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing in CI: shared/ should be beside the clone")
+        pytest.skip(f"{path} is not here")
+    return path
+
+
 @pytest.fixture
 def shared_dir() -> Path:
-    if not SHARED.exists():
-        pytest.skip("../shared is not present")
-    return SHARED
+    return require_shared(SHARED)
 
 
 def peer_store(tmp_path, n_shops, with_other_group=True):

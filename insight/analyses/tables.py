@@ -11,8 +11,9 @@ from insight.core.settings import SalesSettings
 from insight.core.filters import Filters, evaluation_where, hours_bucket_sql
 from insight.metrics.engine import MetricEngine
 from insight.core.periods import Period
+from insight.core.schema import TABLES
 
-__all__ = ["tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
+__all__ = ["store_overview", "evaluated_agents", "tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
            "RATING_LABELS"]
 
 RATING_LABELS = {1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
@@ -142,3 +143,36 @@ def transcript(con, session_id: str, shop_id: str | None = None) -> pd.DataFrame
     if shop_id:
         params.append(shop_id)
     return con.execute(sql.format(shop="AND m.shop_id = ?" if shop_id else ""), params).df()
+
+
+def store_overview(store) -> dict | None:
+    """What the store holds: counts per table, the data's span, per-shop coverage (None when empty)."""
+    if not store.has_rows("shops"):
+        return None
+    counts = pd.DataFrame([{"表": name, "说明": TABLES[name].label, "行数": store.row_count(name)} for name in TABLES])
+    start, end = store.data_range()
+    per_shop = store.con.execute(
+        """SELECT s.shop_id AS 店铺ID, s.shop_name AS 店铺名称, s.platform AS 平台, s.category AS 类目, s.tier AS 层级,
+                  CAST(f.data_start AS DATE) AS 数据开始, CAST(f.data_end AS DATE) AS 数据结束,
+                  (SELECT count(*) FROM f_sessions x WHERE x.shop_id = s.shop_id) AS 会话数,
+                  EXISTS (SELECT 1 FROM sessions y WHERE y.shop_id = s.shop_id) AS 有会话表
+           FROM shops s LEFT JOIN f_shop_span f USING (shop_id) ORDER BY s.shop_id""").df()
+    for col in ("数据开始", "数据结束"):
+        per_shop[col] = per_shop[col].dt.date
+    return {"shops": store.row_count("shops"), "sessions": store.row_count("f_sessions"),
+            "messages": store.row_count("messages"), "start": start, "end": end,
+            "days": (end - start).days + 1 if start else 0, "tables": counts, "per_shop": per_shop,
+            "present": sorted(store.present_tables())}
+
+
+def evaluated_agents(con, shop_id: str, period: Period, filters: Filters = Filters()) -> dict[str, str]:
+    """agent_id → name of the agents whose sessions were evaluated in the period (for a picker)."""
+    where, params = evaluation_where(filters.without_agent(), "s.")
+    rows = con.execute(
+        f"""SELECT DISTINCT s.agent_id, coalesce(a.agent_name, s.agent_id)
+            FROM evaluations e JOIN f_sessions s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
+            LEFT JOIN agents a ON a.agent_id = s.agent_id
+            WHERE e.shop_id = ? AND s.agent_id IS NOT NULL AND CAST(e.invited_at AS DATE) BETWEEN ? AND ?
+                  {''.join(' AND ' + w for w in where)}
+            ORDER BY 2""", [shop_id, period.start, period.end, *params]).fetchall()
+    return dict(rows)

@@ -32,6 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from insight.core.errors import UsageError
 
@@ -258,6 +259,23 @@ class ChatScenario:
         return out
 
 
+def _split_tfidf(vec):
+    """A fitted TfidfVectorizer as its two public halves: a CountVectorizer with the same analyzer
+    and vocabulary, and a TfidfTransformer with the same weighting and idf, so that counts can be
+    summed over a chat's turns before weighting (tests check the halves equal the whole)."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+    counter = CountVectorizer(analyzer=vec.build_analyzer(), vocabulary=vec.vocabulary_, binary=vec.binary,
+                              dtype=vec.dtype)
+    weighting = TfidfTransformer(norm=vec.norm, use_idf=vec.use_idf, smooth_idf=vec.smooth_idf,
+                                 sublinear_tf=vec.sublinear_tf)
+    if vec.use_idf:
+        weighting.idf_ = vec.idf_
+    else:  # nothing to learn: fitting on one empty row only records the vocabulary size
+        weighting.fit(sparse.csr_matrix((1, len(vec.vocabulary_))))
+    return counter, weighting
+
+
 class ScenarioModel:
     """A trained pipeline plus what session decoding needs. Load with ``load_model()``."""
 
@@ -283,6 +301,7 @@ class ScenarioModel:
                 member[i, keys.index(tax.prefix(c, level))] = 1.0
             self._groups[level] = member
         feats = pipeline.named_steps["features"]
+        self._counting = [_split_tfidf(vec) for _, vec in feats.transformer_list]
         self._feature_names = np.concatenate([
             np.array(feats.transformer_list[0][1].get_feature_names_out(), dtype=object),
             np.array(["·" + f for f in feats.transformer_list[1][1].get_feature_names_out()], dtype=object),
@@ -299,7 +318,6 @@ class ScenarioModel:
 
         A chat's term counts are the sum of its turns' counts, so the document is never tokenised
         again: counts once, then tf-idf weighting for both (tokenising is most of the cost)."""
-        from scipy import sparse
 
         feats = self.pipeline.named_steps["features"]
         clf = self.pipeline.named_steps["clf"]
@@ -313,11 +331,12 @@ class ScenarioModel:
         inverse = np.array([first.setdefault(normalise(t), len(first)) for t in texts])
         distinct = list(first)
         turn_parts, chat_parts = [], []
-        for _, vec in feats.transformer_list:
-            # CountVectorizer.transform: raw counts (normalise is idempotent, so normalised text is fine)
-            counts = super(type(vec), vec).transform(distinct)[inverse]
-            turn_parts.append(vec._tfidf.transform(counts))
-            chat_parts.append(vec._tfidf.transform(summed @ counts))
+        for counter, weighting in self._counting:
+            # Raw counts per distinct sentence (normalise is idempotent, so normalised text is fine);
+            # a chat's counts are its turns' counts summed, then weighted like a document.
+            counts = counter.transform(distinct)[inverse]
+            turn_parts.append(weighting.transform(counts))
+            chat_parts.append(weighting.transform(summed @ counts))
         turn_x, chat_x = sparse.hstack(turn_parts).tocsr(), sparse.hstack(chat_parts).tocsr()
         return clf.predict_proba(turn_x), clf.predict_proba(chat_x), turn_x
 

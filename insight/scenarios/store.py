@@ -20,7 +20,7 @@ from insight.metrics.registry import registry
 from insight.core.filters import Filters
 from insight.core.periods import Period
 
-__all__ = ["classify_sessions", "refresh_parts", "correct", "corrections_for_training",
+__all__ = ["classify_sessions", "reclassify", "scenario_status", "refresh_parts", "correct", "corrections_for_training",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
 BATCH_SESSIONS = 20_000
@@ -86,15 +86,35 @@ def refresh_parts(con, shops=None) -> None:
     con.execute(scenario_parts_sql(scope.replace("shop_id", "e.shop_id")), params)
 
 
+def _in_transaction(con, work):
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = work()
+        con.execute("COMMIT")
+        return result
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def reclassify(con, model, shops=None, progress=None) -> dict:
+    """``classify_sessions`` as one transaction: an interrupted run leaves the previous results."""
+    return _in_transaction(con, lambda: classify_sessions(con, model, shops=shops, progress=progress))
+
+
 def correct(con, shop_id: str, session_id: str, code: str, taxonomy) -> None:
-    """Store a user's scenario for a chat; the shop's scenario parts follow at once."""
+    """Store a user's scenario for a chat; the shop's scenario parts follow at once (one transaction)."""
     if code not in taxonomy.names:
         raise UsageError(f"未知场景代码 {code!r}")
-    row = con.execute("SELECT code FROM session_scenarios WHERE shop_id = ? AND session_id = ?",
-                      [shop_id, session_id]).fetchone()
-    con.execute("INSERT OR REPLACE INTO scenario_corrections VALUES (?, ?, ?, ?, ?)",
-                [shop_id, session_id, code, row[0] if row else None, dt.datetime.now()])
-    refresh_parts(con, [shop_id])
+
+    def work():
+        row = con.execute("SELECT code FROM session_scenarios WHERE shop_id = ? AND session_id = ?",
+                          [shop_id, session_id]).fetchall()
+        con.execute("INSERT OR REPLACE INTO scenario_corrections VALUES (?, ?, ?, ?, ?)",
+                    [shop_id, session_id, code, row[0][0] if row else None, dt.datetime.now()])
+        refresh_parts(con, [shop_id])
+
+    _in_transaction(con, work)
 
 
 def corrections_for_training(con, model=None) -> list[tuple[str, str]]:
@@ -196,3 +216,12 @@ def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: 
                 {''.join(' AND ' + w for w in where)}
               ORDER BY e.rating, e.invited_at DESC LIMIT {int(limit)}"""
     return con.execute(sql, [shop_id, period.start, period.end, prefix, prefix, *params]).df()
+
+
+def scenario_status(con) -> dict:
+    """How far the store's sessions are classified: counts, model versions, corrections."""
+    classified, versions = con.execute(
+        "SELECT count(*), list(DISTINCT model_version) FROM session_scenarios").fetchone()
+    return {"classified": int(classified), "sessions": int(con.execute("SELECT count(*) FROM f_sessions").fetchone()[0]),
+            "versions": sorted(v for v in (versions or []) if v is not None),
+            "corrections": int(con.execute("SELECT count(*) FROM scenario_corrections").fetchone()[0])}

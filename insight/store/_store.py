@@ -176,6 +176,21 @@ class Store:
             raise UsageError(f"未知店铺 {shop_id!r}{hint}")
         return dict(zip(("shop_id", "shop_name", "platform", "category", "tier", "timezone"), row))
 
+    def shops_with_span(self):
+        """Shops with the first and last day of their data (plain dates; None where they have none)."""
+        frame = self.con.execute(
+            """SELECT s.shop_id, s.shop_name, s.platform, s.category, s.tier, s.timezone,
+                      CAST(f.data_start AS DATE) AS data_start, CAST(f.data_end AS DATE) AS data_end
+               FROM shops s LEFT JOIN f_shop_span f USING (shop_id) ORDER BY s.shop_id""").df()
+        for col in ("data_start", "data_end"):  # plain dates: periods and widgets compare them with dates
+            frame[col] = [None if v is None or v != v else getattr(v, "date", lambda: v)() for v in frame[col]]
+        return frame
+
+    def import_history(self, limit: int = 50):
+        return self.con.execute(
+            "SELECT import_id AS 批次, started_at AS 开始时间, finished_at AS 完成时间, files AS 文件, "
+            "summary AS 摘要 FROM imports ORDER BY import_id DESC LIMIT ?", [int(limit)]).df()
+
     def data_range(self, shop_id: str | None = None):
         """(first day, last day) of messages, optionally for one shop; (None, None) when empty."""
         sql = "SELECT CAST(min(sent_at) AS DATE), CAST(max(sent_at) AS DATE) FROM messages"
