@@ -91,7 +91,8 @@ def test_html_report_is_self_contained_with_plotly_inlined_once():
     report.table(pd.DataFrame({"指标": ["<满意率>"], "本期": [None]}))
     html = report.render()
     assert html.startswith("<!DOCTYPE html>") and "<h2>趋势</h2>" in html
-    assert html.count("plotly.js v") == 1 or html.count("Plotly") >= 2
+    assert html.count("plotly.js v") == 1  # the library's banner: inlined exactly once for two figures
+    assert html.count('class="plotly-graph-div"') == 2
     assert "src=\"http" not in html  # nothing fetched from the network
     assert "&lt;满意率&gt;" in html and "—" in html
 
