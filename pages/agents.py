@@ -34,11 +34,9 @@ report.table(rows[["指标", "本期", "上期", "环比", "同行平均", "同�
 left, right = st.columns(2)
 values = rep["metrics"]
 with left:
-    if values["inquiry_buyers"]:
-        ordered = values["inquiry_buyers"] * (values["inquiry_order_rate"] or 0)
-        paid = values["inquiry_buyers"] * (values["inquiry_pay_rate"] or 0)
-        widgets.chart(charts.funnel_figure(values["inquiry_buyers"], round(ordered), round(paid)),
-                      f"询单转化漏斗_{view.file_stem}", report, key="funnel")
+    funnel = data.sales_funnel(view.path, view.version, view.shop_id, view.period, view.filters, settings)
+    if funnel:
+        widgets.chart(charts.funnel_figure(*funnel), f"询单转化漏斗_{view.file_stem}", report, key="funnel")
     else:
         widgets.empty_state("本期没有询单。", rep["unavailable"].get("inquiry_buyers") or "询单来自人工阶段的买家消息与 orders 表。")
 with right:

@@ -10,7 +10,9 @@ from insight.present import charts
 from insight.analyses.tables import RATING_LABELS
 from insight.present.exports import HtmlReport
 from insight.core.errors import UsageError
-from insight.scenarios.model import OTHER, taxonomy
+from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
+from insight.scenarios.store import scenario_tree, worst_scenarios
+from insight.scenarios.model import taxonomy
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 
@@ -53,7 +55,7 @@ report = HtmlReport("咨询场景洞察", f"{view.shop_label} · {view.period.la
 widgets.report_download(report, f"咨询场景洞察_{view.file_stem}")
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label} · "
            f"统计对象：本期邀评的会话（按邀评时间）；场景由模型 {model.version} 判定，人工纠正优先 · "
-           "同行 = 同平台同类目同层级店铺（P60 平均 / P90 优秀，至少 5 家有该场景）")
+           f"同行 = 同平台同类目同层级店铺（P{PEER_PERCENTILES['up'][0]} 平均 / P{PEER_PERCENTILES['up'][1]} 优秀，至少 {MIN_PEERS} 家有该场景）")
 
 # -- level-1 distribution ----------------------------------------------------------------------
 level1 = data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, 1)
@@ -76,10 +78,7 @@ with right:
 st.subheader("满意率最低的场景 TOP10")
 level3 = data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, 3)
 min_n = st.number_input("最少已评分会话数（样本太少的场景不参与排名）", min_value=1, max_value=500, value=10, key="min_n")
-ranked = level3[(level3["rated"] >= min_n) & (level3["key"] != OTHER)].sort_values(["satisfaction", "rated"],
-                                                                                    ascending=[True, False])
-worst = ranked.head(10)
-aside = level3[level3["rated"] < min_n]
+worst, aside = worst_scenarios(level3, int(min_n))
 if worst.empty:
     widgets.empty_state(f"没有已评分会话达到 {min_n} 个的场景。", "调低最少会话数，或换一个更长的周期。")
 else:
@@ -95,12 +94,7 @@ st.subheader("场景明细 · 对比同行")
 depth = st.radio("展开到", [1, 2, 3], index=1, format_func=lambda d: f"{d} 级场景", horizontal=True, key="depth")
 frames = [data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, lvl)
           for lvl in range(1, depth + 1)]
-tree = pd.concat([f.assign(level=lvl) for lvl, f in enumerate(frames, start=1)], ignore_index=True)
-volume = {k: v for k, v in zip(tree["key"], tree["evaluated"])}
-# Parents before children, each level sorted by volume: a key's sort path is its ancestors' volumes.
-tree["order"] = [tuple((-volume.get(".".join(k.split(".")[:i]), 0), ".".join(k.split(".")[:i]))
-                       for i in range(1, k.count(".") + 2)) for k in tree["key"]]
-tree = tree.sort_values("order")
+tree = scenario_tree(frames)
 detail = pd.DataFrame({
     "场景": ["　" * (lvl - 1) + name.split(" / ")[-1] for lvl, name in zip(tree["level"], tree["name"])],
     "级别": tree["level"], "代码": tree["key"], "评价会话": tree["evaluated"], "评价占比": tree["share"],

@@ -13,7 +13,7 @@ from insight.metrics.engine import MetricEngine
 from insight.core.periods import Period
 from insight.core.schema import TABLES
 
-__all__ = ["store_overview", "evaluated_agents", "tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
+__all__ = ["store_overview", "sales_funnel", "evaluated_agents", "tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
            "RATING_LABELS"]
 
 RATING_LABELS = {1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
@@ -176,3 +176,14 @@ def evaluated_agents(con, shop_id: str, period: Period, filters: Filters = Filte
                   {''.join(' AND ' + w for w in where)}
             ORDER BY 2""", [shop_id, period.start, period.end, *params]).fetchall()
     return dict(rows)
+
+
+def sales_funnel(engine: MetricEngine, shop_id: str, period: Period, filters: Filters = Filters(),
+                 settings: SalesSettings | None = None) -> tuple[float, float, float] | None:
+    """询单 → 下单 → 付款 as the metrics count them: 询单人数 and the numerators of 询单→下单 and
+    询单→付款转化率 (never rebuilt from rounded rates); None when there are no inquiries."""
+    values = engine.compute(shop_id, period, filters, settings)
+    inquiries = values["inquiry_buyers"].value
+    if not inquiries:
+        return None
+    return (inquiries, values["inquiry_order_rate"].numerator or 0.0, values["inquiry_pay_rate"].numerator or 0.0)

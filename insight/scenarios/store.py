@@ -19,8 +19,9 @@ from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
 from insight.metrics.registry import registry
 from insight.core.filters import Filters
 from insight.core.periods import Period
+from insight.scenarios.model import OTHER
 
-__all__ = ["classify_sessions", "reclassify", "scenario_status", "refresh_parts", "correct", "corrections_for_training",
+__all__ = ["classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
 BATCH_SESSIONS = 20_000
@@ -225,3 +226,21 @@ def scenario_status(con) -> dict:
     return {"classified": int(classified), "sessions": int(con.execute("SELECT count(*) FROM f_sessions").fetchone()[0]),
             "versions": sorted(v for v in (versions or []) if v is not None),
             "corrections": int(con.execute("SELECT count(*) FROM scenario_corrections").fetchone()[0])}
+
+
+def worst_scenarios(table: pd.DataFrame, min_rated: int, top: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the ``top`` scenarios with the lowest 满意率 among those with at least ``min_rated`` rated chats,
+    fewest-satisfied first and larger samples first on ties; the scenarios left out for too few)."""
+    eligible = table[(table["rated"] >= min_rated) & (table["key"] != OTHER)]
+    ranked = eligible.sort_values(["satisfaction", "rated"], ascending=[True, False])
+    return ranked.head(top), table[table["rated"] < min_rated]
+
+
+def scenario_tree(levels: list[pd.DataFrame]) -> pd.DataFrame:
+    """Tables of levels 1…n as one tree: parents before children, each level by evaluated volume
+    (a key sorts by its ancestors' volumes, then its own), with a ``level`` column."""
+    tree = pd.concat([f.assign(level=lvl) for lvl, f in enumerate(levels, start=1)], ignore_index=True)
+    volume = dict(zip(tree["key"], tree["evaluated"]))
+    order = [tuple((-volume.get(".".join(k.split(".")[:i]), 0), ".".join(k.split(".")[:i]))
+                   for i in range(1, k.count(".") + 2)) for k in tree["key"]]
+    return tree.iloc[sorted(range(len(tree)), key=order.__getitem__)].reset_index(drop=True)

@@ -25,7 +25,7 @@ from insight.core.periods import Period
 from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
-           "split", "rating_mix", "tag_top", "agent_table", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
+           "split", "rating_mix", "tag_top", "agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "scenario_status", "scenario_table", "scenario_chats"]
 
 
@@ -143,6 +143,12 @@ def tag_top(rd: Reader, shop_id: str, period: Period, filters: Filters) -> pd.Da
 def agent_table(rd: Reader, shop_id: str, period: Period, filters: Filters,
                 settings: SalesSettings = SalesSettings()) -> pd.DataFrame:
     return analyses.agent_table(rd.engine, shop_id, period, filters, settings)
+
+
+@_loader(64)
+def sales_funnel(rd: Reader, shop_id: str, period: Period, filters: Filters,
+                 settings: SalesSettings = SalesSettings()) -> tuple[float, float, float] | None:
+    return analyses.sales_funnel(rd.engine, shop_id, period, filters, settings)
 
 
 @_loader(64)

@@ -82,3 +82,16 @@ def test_agent_table_is_empty_but_well_formed_when_no_agent_qualifies(tmp_path):
     table = agent_table(MetricEngine(store), "S1", Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10)),
                         Filters(channel="robot"))
     assert table.empty and "consult_buyers" in table.columns
+
+
+def test_sales_funnel_counts_are_the_rates_numerators(tmp_path):
+    from insight.analyses.tables import sales_funnel
+
+    chats = [Chat(f"f{i}", f"b{i}").buyer("10:00:00", "有货吗").agent("10:00:10", "有的") for i in range(3)]
+    orders = [{"order_id": "o1", "shop_id": "S1", "buyer_id": "b0", "created_at": "2024-05-10 11:00:00",
+               "paid_at": "2024-05-10 11:05:00", "amount": "99"},
+              {"order_id": "o2", "shop_id": "S1", "buyer_id": "b1", "created_at": "2024-05-10 12:00:00",
+               "paid_at": None, "amount": "59"}]
+    store = load(tmp_path, messages=messages_of(*chats), orders=orders)
+    period = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
+    assert sales_funnel(MetricEngine(store), "S1", period) == (3, 2, 1)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from conftest import REPO, SHARED, Chat, load, messages_of, require_shared
@@ -194,3 +195,22 @@ def test_counting_then_weighting_equals_the_vectorizer(model):
         whole = vec.transform(texts)
         halves = weighting.transform(counter.transform(texts))
         assert abs(whole - halves).max() < 1e-12
+
+
+def test_worst_scenarios_rank_eligible_ones_and_name_the_rest():
+    from insight.scenarios.store import worst_scenarios
+
+    table = pd.DataFrame({"key": ["a.b.c", "a.b.d", "e.f.g", OTHER, "h.i.j"],
+                          "rated": [12, 30, 3, 50, 30], "satisfaction": [0.5, 0.5, 0.0, 0.1, 0.9]})
+    worst, aside = worst_scenarios(table, 10, top=2)
+    assert list(worst["key"]) == ["a.b.d", "a.b.c"]  # equal 满意率: the larger sample first; 其他 never ranked
+    assert list(aside["key"]) == ["e.f.g"]
+
+
+def test_scenario_tree_puts_parents_first_and_sorts_by_volume():
+    from insight.scenarios.store import scenario_tree
+
+    l1 = pd.DataFrame({"key": ["a", "b"], "evaluated": [5, 9]})
+    l2 = pd.DataFrame({"key": ["a.x", "a.y", "b.z"], "evaluated": [1, 4, 9]})
+    tree = scenario_tree([l1, l2])
+    assert list(tree["key"]) == ["b", "b.z", "a", "a.y", "a.x"] and list(tree["level"]) == [1, 2, 1, 2, 2]
