@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from insight.analyses.tables import AGENT_TABLE_METRICS, RATING_LABELS
+from insight.analyses.diagnosis import agent_vs_shop
 from insight.present.exports import HtmlReport
 from insight.core.filters import Filters
 from insight.metrics.registry import registry
@@ -31,26 +32,18 @@ shop = data.report(view.path, view.version, view.shop_id, view.period, view.filt
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · {view.filter_label} · 客服视角：等待从消息与分配给该客服的时间中较晚者起算"
            "（排队时间算店铺，不算客服）")
 
-card_keys = ("consult_buyers", "reply_3min_rate_msg", "first_response_time", "avg_response_time",
-             "satisfaction_rate", "inquiry_pay_rate", "agent_sales_amount", "qa_ratio")
-rows = []
-for key in card_keys:
-    m = reg[key]
-    value = mine.get(key)
-    value = None if value is None or value != value else float(value)
-    shop_value = shop["metrics"].get(key)
-    rows.append({"指标": m.name, "该客服": widgets.format_metric(m, value), "全店": widgets.format_metric(m, shop_value)})
+rows = agent_vs_shop(mine, shop)
 cols = st.columns(4)
-for i, key in enumerate(card_keys):
-    m = reg[key]
+for i, row in enumerate(rows.itertuples()):
+    m = reg[row.key]
     col = cols[i % 4]
-    col.metric(f"{m.name} {m.arrow}".strip(), rows[i]["该客服"], help=m.description, border=True)
-    note = f"全店 {rows[i]['全店']}"
-    if key == "satisfaction_rate":
+    col.metric(f"{m.name} {m.arrow}".strip(), row.该客服, help=m.description, border=True)
+    note = f"全店 {row.全店}"
+    if row.key == "satisfaction_rate":
         note += " · " + widgets.small_sample_note(mine.get("n_evaluated", 0))
     col.caption(note)
 report.heading("该客服 vs 全店")
-report.table(pd.DataFrame(rows))
+report.table(rows[["指标", "该客服", "全店"]])
 
 st.subheader("趋势")
 widgets.trend_section(view, [k for k in AGENT_TABLE_METRICS if reg[k].direction != "none" or reg[k].type == "count"],

@@ -8,7 +8,8 @@ import pandas as pd
 from insight.present.formatting import format_change, format_value
 from insight.metrics.registry import Metric, registry
 
-__all__ = ["CAPABILITY_GROUPS", "SATISFACTION_CARDS", "peer_status", "metric_rows", "STATUS_LABELS"]
+__all__ = ["CAPABILITY_GROUPS", "SATISFACTION_CARDS", "AGENT_CARDS", "peer_status", "metric_rows", "agent_vs_shop",
+           "STATUS_LABELS"]
 
 # As 淘宝服务诊断 groups them (seeds 000/001): 贴心服务, 服务保障, 快捷简单.
 CAPABILITY_GROUPS = {
@@ -65,4 +66,25 @@ def metric_rows(report: dict, keys) -> pd.DataFrame:
             "n": report["n"][key],
             "说明": report["unavailable"].get(key) or (info["reason"] if status == "no_peers" else "") or "",
         })
+    return pd.DataFrame(rows)
+
+
+# 客服个人's cards: the agent's own figure next to the shop's.
+AGENT_CARDS = ("consult_buyers", "reply_3min_rate_msg", "first_response_time", "avg_response_time",
+               "satisfaction_rate", "inquiry_pay_rate", "agent_sales_amount", "qa_ratio")
+
+
+def _number(value) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
+def agent_vs_shop(agent_row, shop_report: dict, keys=AGENT_CARDS) -> pd.DataFrame:
+    """One row per metric: the agent's value (from their agent-table row) and the shop's, raw and shown."""
+    reg = registry()
+    rows = []
+    for key in keys:
+        metric = reg[key]
+        mine, shop = _number(agent_row.get(key)), _number(shop_report["metrics"].get(key))
+        rows.append({"key": key, "指标": metric.name, "该客服": format_value(metric, mine),
+                     "全店": format_value(metric, shop), "value": mine, "shop_value": shop})
     return pd.DataFrame(rows)

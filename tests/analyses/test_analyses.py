@@ -95,3 +95,13 @@ def test_sales_funnel_counts_are_the_rates_numerators(tmp_path):
     store = load(tmp_path, messages=messages_of(*chats), orders=orders)
     period = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
     assert sales_funnel(MetricEngine(store), "S1", period) == (3, 2, 1)
+
+
+def test_agent_vs_shop_rows_show_both_and_unavailable_as_dash():
+    from insight.analyses.diagnosis import agent_vs_shop
+
+    rows = agent_vs_shop({"reply_3min_rate_msg": 0.5, "first_response_time": float("nan")},
+                         {"metrics": {"reply_3min_rate_msg": 0.75, "first_response_time": 30.0}},
+                         keys=("reply_3min_rate_msg", "first_response_time"))
+    assert list(rows["该客服"]) == ["50.00%", "—"] and list(rows["全店"]) == ["75.00%", "30.0秒"]
+    assert rows["value"].iloc[1] is None or rows["value"].isna().iloc[1]
