@@ -12,8 +12,8 @@ from insight.core.errors import InsightError
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ingest.importer import import_paths, import_sources
-from insight.ingest.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
-from insight.ingest.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
+from insight.ingest.mapping import mapped_source, needs_review
+from insight.ingest.readers import SUPPORTED_SUFFIXES, read_preview
 from insight.core.schema import TABLES
 from insight.core.limits import Limits
 from insight.ingest.uploads import UploadFolder
@@ -54,10 +54,12 @@ def _run(label: str, job) -> None:
     except InsightError as exc:
         bar.empty()
         st.session_state["last_import"] = {"error": str(exc), "report": getattr(exc, "report", None)}
-    else:
-        bar.progress(1.0, text="导入完成")
-        st.session_state["last_import"] = {"error": None, "report": result}
-        data.clear_caches()
+        return
+    finally:
+        store.close()
+    bar.progress(1.0, text="导入完成")
+    st.session_state["last_import"] = {"error": None, "report": result}
+    data.clear_caches()
 
 
 def _show_last_import(report: HtmlReport) -> None:
@@ -107,11 +109,10 @@ uploads = st.file_uploader(f"拖入或选择文件（可多选，单个文件不
                            type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True,
                            key=f"uploads_{round_no}", max_upload_size=limit_mb)
 if uploads:
-    store = data.open_store(create=True).cursor()
     sources, problems = [], []
     folder = st.session_state.get("upload_folder")
     if folder is None or not folder.path.exists():
-        folder = st.session_state["upload_folder"] = UploadFolder(store.work_dir)
+        folder = st.session_state["upload_folder"] = UploadFolder(data.open_store(create=True).work_dir)
     folder.keep_only(up.file_id for up in uploads)
     for up in uploads:
         # The browser's file name is only a label: the bytes are saved under a generated name.
@@ -129,8 +130,7 @@ if uploads:
             problems.append(str(exc))
             continue
         fid = up.file_id
-        guess = suggest_table(up.name, headers)
-        needs_work = guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers)))
+        guess, needs_work = needs_review(up.name, headers)
         with st.expander(f"{shown} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
                          expanded=needs_work):
             tables = list(TABLES)
@@ -140,10 +140,9 @@ if uploads:
             if table is None:
                 problems.append(f"{up.name}: 请选择这是哪张表")
                 continue
-            presets = list_presets(store.con, table)
-            chosen = st.selectbox("套用已保存的映射方案", [None, *[p[0] for p in presets]], key=f"preset_{fid}_{table}",
+            chosen = st.selectbox("套用已保存的映射方案", [None, *data.mapping_presets(table)], key=f"preset_{fid}_{table}",
                                   format_func=lambda p: "（自动建议）" if p is None else p)
-            mapping = load_preset(store.con, chosen, table, headers) if chosen else suggest_mapping(table, headers)
+            mapping = data.start_mapping(table, headers, chosen)
             st.dataframe(pd.DataFrame(preview, columns=headers[:len(preview[0])] if preview else headers),
                          hide_index=True, height=150)
             cols = st.columns(3)
@@ -155,19 +154,18 @@ if uploads:
                     f"{col.name} {col.label}{need}", options,
                     index=options.index(mapping.get(col.name)) if mapping.get(col.name) in options else 0,
                     format_func=lambda h: "（不导入）" if h is None else h, key=f"map_{fid}_{table}_{chosen}_{col.name}")
-            issues = check_mapping(table, final)
+            source, issues = mapped_source(path, table, final, up.name)
             for issue in issues:
                 st.warning(md(issue), icon=":material/warning:")
             c1, c2 = st.columns([3, 1])
             name = c1.text_input("保存为映射方案（如“淘宝聊天记录导出”）", key=f"pname_{fid}", max_chars=60)
             if c2.button("保存方案", key=f"psave_{fid}", disabled=not name):
-                save_preset(store.con, name, table, final)
+                data.save_mapping_preset(name, table, final)
                 st.toast(f"已保存映射方案“{md(name)}”")
             if issues:
                 problems.append(f"{up.name}: " + "；".join(issues))
             else:
-                mapped = tuple((src, dst) for dst, src in final.items() if src and src != dst)
-                sources.append(SourceFile(path, table, mapped, label=up.name))
+                sources.append(source)
     for p in problems:
         st.caption(f"⚠️ {md(p)}")
     replace = st.checkbox("用新文件覆盖已存在但内容不同的行（--replace）", key="replace",

@@ -8,12 +8,13 @@ import datetime as dt
 import difflib
 import json
 import re
+from pathlib import Path
 
 from insight.core.errors import UsageError
 from insight.core.schema import TABLES, table_for_file_stem
 
 __all__ = ["suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
-           "SYNONYMS"]
+           "SYNONYMS", "needs_review", "start_mapping", "mapped_source"]
 
 # Headers seen in the platforms' exports and in hand-made sheets, per DATA.md column.
 # The schema's own Chinese labels count as synonyms too.
@@ -145,3 +146,27 @@ def load_preset(con, name: str, table: str, headers: list[str] | None = None) ->
     if headers is not None:
         out = {k: (v if v in headers else None) for k, v in out.items()}
     return out
+
+
+
+def needs_review(filename: str, headers: list[str]) -> tuple[str | None, bool]:
+    """The table a file most likely holds, and whether a person should look at its mapping (no table
+    recognised, or a required column without a source)."""
+    guess = suggest_table(filename, headers)
+    return guess, guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers)))
+
+
+def start_mapping(con, table: str, headers: list[str], preset: str | None = None) -> dict[str, str | None]:
+    """The mapping the review starts from: a saved preset (sources the file lacks dropped), else the suggestion."""
+    return load_preset(con, preset, table, headers) if preset else suggest_mapping(table, headers)
+
+
+def mapped_source(path, table: str, mapping: dict[str, str | None], label: str):
+    """(a SourceFile importing ``path`` as ``table`` with ``mapping``, None) or (None, the problems)."""
+    from insight.ingest.readers import SourceFile
+
+    problems = check_mapping(table, mapping)
+    if problems:
+        return None, problems
+    pairs = tuple((src, dst) for dst, src in mapping.items() if src and src != dst)
+    return SourceFile(Path(path), table, pairs, label=label), []

@@ -26,7 +26,7 @@ from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "rating_mix", "tag_top", "agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
-           "clear_caches", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "scenario_status", "scenario_table", "scenario_chats"]
+           "clear_caches", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "scenario_status", "scenario_table", "scenario_chats"]
 
 
 def store_path() -> str:
@@ -232,3 +232,31 @@ def scenario_chats(rd: Reader, shop_id: str, period: Period, filters: Filters, p
     from insight.scenarios.store import scenario_chats as chats
 
     return chats(rd.store.con, shop_id, period, filters, prefix, limit)
+
+
+
+# -- column-mapping presets (data page) -----------------------------------------------------------
+def mapping_presets(table: str) -> list[str]:
+    from insight.ingest.mapping import list_presets
+
+    return _reading(lambda con: [name for name, _ in list_presets(con, table)])
+
+
+def start_mapping(table: str, headers: list[str], preset: str | None) -> dict:
+    from insight.ingest import mapping
+
+    return _reading(lambda con: mapping.start_mapping(con, table, headers, preset))
+
+
+def save_mapping_preset(name: str, table: str, chosen: dict) -> None:
+    from insight.ingest.mapping import save_preset
+
+    _writing(lambda con: save_preset(con, name, table, chosen))
+
+
+def _reading(work):
+    cursor = open_store(create=True).cursor()
+    try:
+        return work(cursor.con)
+    finally:
+        cursor.close()

@@ -256,3 +256,20 @@ def test_semicolon_and_tab_delimited_csv(tmp_path):
     store = Store(None)
     import_paths(store, [folder])
     assert store.con.execute("SELECT content FROM messages ORDER BY sent_at").fetchone()[0] == "你好, 在吗"
+
+
+def test_upload_mapping_plan_review_and_source(tmp_path):
+    from insight.ingest.mapping import mapped_source, needs_review, save_preset, start_mapping
+
+    headers = ["店铺编号", "店铺名", "平台", "主营类目", "店铺层级"]
+    assert needs_review("店铺导出.csv", headers) == ("shops", False)
+    assert needs_review("随便.csv", ["甲", "乙"]) == (None, True)
+    store = Store(None)
+    mapping = start_mapping(store.con, "shops", headers)
+    assert mapping["shop_id"] == "店铺编号" and mapping["tier"] == "店铺层级"
+    save_preset(store.con, "我的方案", "shops", {**mapping, "shop_name": None})
+    assert start_mapping(store.con, "shops", headers, "我的方案")["shop_name"] is None
+    source, problems = mapped_source(tmp_path / "x.csv", "shops", mapping, "店铺导出.csv")
+    assert problems == [] and source.label == "店铺导出.csv" and ("店铺编号", "shop_id") in source.mapping
+    source, problems = mapped_source(tmp_path / "x.csv", "shops", {**mapping, "shop_id": None}, "店铺导出.csv")
+    assert source is None and any("shop_id" in p for p in problems)
