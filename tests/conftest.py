@@ -147,3 +147,28 @@ def fingerprint(db: Path) -> dict[str, tuple]:
                                f'ORDER BY CAST(x AS VARCHAR)), \'\')) FROM "{t}" x').fetchone() for t in tables}
     finally:
         con.close()
+
+
+# -- pages under AppTest (tests/ui) --------------------------------------------------------------
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    return demo_store(tmp_path_factory.mktemp("pages"), shops=10, days=40, seed=5, sessions_per_day=10)
+
+
+@pytest.fixture
+def open_app(monkeypatch):
+    """``open_app(db, page, params)``: the app on ``db`` (INSIGHT_DB through monkeypatch, undone after),
+    with link parameters, switched to ``page``, checked free of exceptions."""
+    def run(db, page, params=None):
+        monkeypatch.setenv("INSIGHT_DB", str(db))
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+        for k, v in (params or {}).items():
+            at.query_params[k] = v
+        at.run()
+        if page != "pages/home.py":
+            at.switch_page(page).run()
+        assert not at.exception, [e.message for e in at.exception]
+        return at
+    return run

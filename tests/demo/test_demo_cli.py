@@ -155,20 +155,3 @@ def test_cli_settings_changes_the_stage_window(tmp_path):
     with Store(db, read_only=True) as store:
         after_3 = store.con.execute("SELECT count(*) FROM f_sessions WHERE stage = 'aftersale'").fetchone()[0]
     assert after_3 < after_21
-
-
-def test_batched_derivation_equals_one_batch(tmp_path, monkeypatch):
-    from insight.derive import _derive as derive
-
-    folder = tmp_path / "tiny"
-    write_demo(folder, DemoConfig(shops=6, days=10, seed=9, sessions_per_day=6))
-    tables = ("parts", "parts_sales", "parts_tags", "f_sessions")
-
-    def build():
-        store = Store(None)
-        import_paths(store, [folder])
-        return {t: store.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
-
-    whole = build()
-    monkeypatch.setattr(derive, "BATCH_MESSAGES", 50)  # one shop per batch
-    assert build() == whole

@@ -1,0 +1,35 @@
+"""The bottom layer: filters as SQL, the hours bucket, settings validation, labels from the rules."""
+
+import duckdb
+import pytest
+
+from insight.core.errors import InsightError, UsageError
+from insight.core.filters import Filters, evaluation_where, hours_bucket_sql
+from insight.core.settings import SalesSettings, StoreSettings, work_hours_label
+
+
+def test_filters_become_parameters_never_text():
+    where, params = Filters("manual", "all", "work", "A'1").sql_where("s.")
+    assert where == ["s.channel = ?", "s.hours = ?", "s.agent_id = ?"] and params == ["manual", "work", "A'1"]
+    where, params = evaluation_where(Filters("robot", "presale", "off", None), "f.")
+    assert where[:2] == ["f.channel = ?", "f.stage = ?"] and "e.invited_at" in where[2] and params[-1] == "off"
+    with pytest.raises(UsageError):
+        Filters(channel="everything").validate()
+
+
+@pytest.mark.parametrize("time,bucket", [("07:59:59", "off"), ("08:00:00", "work"), ("22:59:59", "work"),
+                                         ("23:00:00", "off")])
+def test_hours_bucket_edges(time, bucket):
+    sql = hours_bucket_sql("CAST(? AS TIMESTAMP)")
+    assert duckdb.execute(f"SELECT {sql}", [f"2024-05-10 {time}"] * 2).fetchone()[0] == bucket
+    assert work_hours_label() == "08:00:00–22:59:59"
+
+
+def test_settings_validate_inside_the_error_tree():
+    assert SalesSettings().validate().key == "attr=order_first;valid=2;followup=1"
+    for bad in (SalesSettings(attribution="x"), SalesSettings(valid_days=0), SalesSettings(valid_days=31)):
+        with pytest.raises(InsightError):
+            bad.validate()
+    for days in (0, 366, "7"):
+        with pytest.raises(UsageError):
+            StoreSettings(stage_window_days=days).validate()
