@@ -1,26 +1,29 @@
 """服务洞察 · Service Insight — the library behind the app and the CLI.
 
 Import data into a DuckDB store, derive the additive parts, and compute every
-metric of ``shared/METRICS.md`` for any period and filters.
+metric of ``shared/METRICS.md`` for any period and filters. The packages follow the
+pipeline (README, "How it works"); this module is the public API.
 """
 
-from insight.core.settings import SalesSettings
-from insight.core.errors import DataError, ImportFailed, InsightError, StoreError, UsageError
-from insight.ingest.importer import ImportReport, import_paths, import_sources
+from insight.core.errors import (ConfigError, DataError, ImportFailed, InsightError, StoreBusy, StoreError,
+                                 UsageError)
 from insight.core.filters import Filters
-from insight.metrics.engine import MetricEngine, MetricValue
 from insight.core.periods import Period, preset
-from insight.metrics.registry import registry
+from insight.core.settings import SalesSettings, StoreSettings
+from insight.derive import apply_settings
+from insight.ingest import ImportReport, SourceFile, import_paths, import_sources
+from insight.metrics import MetricEngine, MetricValue, registry
 from insight.store import Store, default_db_path
-from insight.core.settings import StoreSettings
 
 __all__ = [
     "Store",
     "StoreSettings",
+    "apply_settings",
     "default_db_path",
     "import_paths",
     "import_sources",
     "ImportReport",
+    "SourceFile",
     "MetricEngine",
     "MetricValue",
     "Filters",
@@ -33,6 +36,8 @@ __all__ = [
     "DataError",
     "ImportFailed",
     "StoreError",
+    "StoreBusy",
+    "ConfigError",
 ]
 
 __version__ = "0.1.0"
