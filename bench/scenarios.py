@@ -19,8 +19,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from insight.scenarios import model as scenarios
 from insight.demo.generator import DemoConfig, write_demo
+from insight.scenarios import model as scenarios
 
 
 def _demo_chats(n_shops: int = 4) -> list[list[dict]]:

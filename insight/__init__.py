@@ -5,8 +5,7 @@ metric of ``shared/METRICS.md`` for any period and filters. The packages follow 
 pipeline (README, "How it works"); this module is the public API.
 """
 
-from insight.core.errors import (ConfigError, DataError, ImportFailed, InsightError, StoreBusy, StoreError,
-                                 UsageError)
+from insight.core.errors import ConfigError, DataError, ImportFailed, InsightError, StoreBusy, StoreError, UsageError
 from insight.core.filters import Filters
 from insight.core.periods import Period, preset
 from insight.core.settings import SalesSettings, StoreSettings

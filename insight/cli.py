@@ -87,10 +87,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_import(args) -> int:
+    import datetime as dt
+
     from insight.ingest.importer import import_paths
     from insight.store import Store, default_db_path
-
-    import datetime as dt
 
     db = default_db_path(args.db)
     report_dir = (Path(args.report_dir) if args.report_dir
@@ -107,10 +107,10 @@ def _cmd_import(args) -> int:
 
 
 def _cmd_metrics(args) -> int:
-    from insight.ingest.importer import import_paths
     from insight.core.filters import Filters
-    from insight.metrics.engine import MetricEngine
     from insight.core.periods import Period, parse_date
+    from insight.ingest.importer import import_paths
+    from insight.metrics.engine import MetricEngine
     from insight.store import Store
 
     period = Period(parse_date(args.start, "--start"), parse_date(args.end, "--end"))
@@ -141,8 +141,8 @@ def _cmd_metrics(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from insight.demo.generator import DemoConfig, write_demo
     from insight.core.periods import parse_date
+    from insight.demo.generator import DemoConfig, write_demo
 
     cfg = DemoConfig(shops=args.shops, days=args.days, seed=args.seed,
                      end=parse_date(args.end, "--end") if args.end else None,

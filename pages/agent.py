@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from insight.analyses.tables import AGENT_TABLE_METRICS, RATING_LABELS
 from insight.analyses.diagnosis import agent_vs_shop
-from insight.present.exports import HtmlReport
+from insight.analyses.tables import AGENT_TABLE_METRICS, RATING_LABELS
 from insight.core.filters import Filters
 from insight.metrics.registry import registry
+from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from insight.present import charts
-from insight.analyses.tables import AGENT_TABLE_METRICS
 from insight.analyses.diagnosis import metric_rows
-from insight.present.exports import HtmlReport
+from insight.analyses.tables import AGENT_TABLE_METRICS
 from insight.metrics.registry import registry
+from insight.present import charts
+from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 from insight.ui.columns import metric_column_config, metric_frame

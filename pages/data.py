@@ -7,16 +7,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from insight.demo.generator import DemoConfig, demo_refusal, write_demo
 from insight.core.errors import InsightError
-from insight.present.exports import HtmlReport
-from insight.present.formatting import markdown_text as md
+from insight.core.limits import Limits
+from insight.core.schema import TABLES
+from insight.demo.generator import DemoConfig, demo_refusal, write_demo
 from insight.ingest.importer import import_paths, import_sources
 from insight.ingest.mapping import mapped_source, needs_review
 from insight.ingest.readers import SUPPORTED_SUFFIXES, read_preview
-from insight.core.schema import TABLES
-from insight.core.limits import Limits
 from insight.ingest.uploads import UploadFolder
+from insight.present.exports import HtmlReport
+from insight.present.formatting import markdown_text as md
 from insight.ui import data, widgets
 from insight.ui.boot import require_navigation
 

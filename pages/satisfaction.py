@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from insight.present import charts
-from insight.analyses.tables import RATING_LABELS
 from insight.analyses.diagnosis import SATISFACTION_CARDS, metric_rows
-from insight.present.exports import HtmlReport
+from insight.analyses.tables import RATING_LABELS
 from insight.core.filters import Filters
 from insight.metrics.registry import registry
+from insight.present import charts
+from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 

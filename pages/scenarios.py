@@ -6,14 +6,14 @@ import json
 import pandas as pd
 import streamlit as st
 
-from insight.present import charts
 from insight.analyses.tables import RATING_LABELS
-from insight.present.exports import HtmlReport
 from insight.core.errors import UsageError
 from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
-from insight.scenarios.store import scenario_tree, worst_scenarios
-from insight.scenarios.model import taxonomy
+from insight.present import charts
+from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
+from insight.scenarios.model import taxonomy
+from insight.scenarios.store import scenario_tree, worst_scenarios
 from insight.ui import data, state, widgets
 
 view = state.page_view("咨询场景洞察")

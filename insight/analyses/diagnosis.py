@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insight.present.formatting import format_change, format_value
 from insight.metrics.registry import Metric, registry
+from insight.present.formatting import format_change, format_value
 
 __all__ = ["CAPABILITY_GROUPS", "SATISFACTION_CARDS", "AGENT_CARDS", "peer_status", "metric_rows", "agent_vs_shop",
            "STATUS_LABELS"]

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.core.settings import SalesSettings
 from insight.core.filters import Filters, evaluation_where, hours_bucket_sql
-from insight.metrics.engine import MetricEngine
 from insight.core.periods import Period
 from insight.core.schema import TABLES
+from insight.core.settings import SalesSettings
+from insight.metrics.engine import MetricEngine
 
 __all__ = ["store_overview", "sales_funnel", "evaluated_agents", "tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
            "RATING_LABELS"]

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from insight.demo import text as T
 from insight.core.errors import UsageError
+from insight.demo import text as T
 
 __all__ = ["DemoConfig", "write_demo", "DEFAULT_END"]
 

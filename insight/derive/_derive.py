@@ -17,8 +17,13 @@ import time
 
 from insight.core.filters import hours_bucket_sql
 from insight.core.schema import GRAIN, PART_MEASURES, SALES_MEASURES
-from insight.core.settings import (FCR_WINDOW_HOURS, REPLY_SLA_SECONDS, RESOLUTION_LOOKBACK_DAYS, SalesSettings,
-                             StoreSettings)
+from insight.core.settings import (
+    FCR_WINDOW_HOURS,
+    REPLY_SLA_SECONDS,
+    RESOLUTION_LOOKBACK_DAYS,
+    SalesSettings,
+    StoreSettings,
+)
 
 __all__ = ["refresh", "refresh_sales", "apply_settings"]
 

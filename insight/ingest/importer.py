@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field, asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -19,8 +19,8 @@ import duckdb
 from insight import derive
 from insight.core.errors import ImportFailed, InsightError
 from insight.core.limits import parse_size
-from insight.ingest.readers import SourceFile, Staged, discover, load_staging
 from insight.core.schema import IMPORT_ORDER, REQUIRED_TABLES, TABLES, Column, Table
+from insight.ingest.readers import SourceFile, Staged, discover, load_staging
 
 __all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
 
@@ -624,8 +624,8 @@ class _Importer:
 
     def _classify(self, import_id: int) -> None:
         """咨询场景 of the sessions this import added, extended or replaced (the others keep theirs)."""
-        from insight.scenarios.store import classify_sessions
         from insight.scenarios.model import load_model
+        from insight.scenarios.store import classify_sessions
 
         self._tick("判定咨询场景", 0)
         self.con.execute("""DELETE FROM session_scenarios WHERE (shop_id, session_id) IN

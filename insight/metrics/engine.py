@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
-from insight.derive import refresh_sales
 from insight.core.errors import UsageError
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
-from insight.core.periods import Period, TREND_GRAINS, change, trend_window
+from insight.core.periods import TREND_GRAINS, Period, change, trend_window
+from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
+from insight.derive import refresh_sales
 from insight.metrics.registry import Metric, registry
 
 __all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES"]

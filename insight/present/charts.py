@@ -12,9 +12,9 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from insight.present.formatting import format_value, plot_text
 from insight.core.periods import TREND_GRAINS
 from insight.metrics.registry import Metric
+from insight.present.formatting import format_value, plot_text
 
 __all__ = ["trend_figure", "rating_mix_figure", "tag_top_figure", "split_figure", "funnel_figure",
            "scenario_share_figure", "worst_scenarios_figure",

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import pickle
 import json
+import pickle
 import random
 import re
 import time

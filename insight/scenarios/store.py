@@ -12,13 +12,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from insight.core.filters import evaluation_where
-from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
 from insight.core.errors import UsageError
+from insight.core.filters import Filters, evaluation_where
+from insight.core.periods import Period
+from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
 from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
 from insight.metrics.registry import registry
-from insight.core.filters import Filters
-from insight.core.periods import Period
 from insight.scenarios.model import OTHER
 
 __all__ = ["classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",

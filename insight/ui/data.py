@@ -18,10 +18,10 @@ import pandas as pd
 import streamlit as st
 
 from insight.analyses import tables as analyses
-from insight.core.settings import SalesSettings
 from insight.core.filters import Filters
-from insight.metrics.engine import MetricEngine
 from insight.core.periods import Period
+from insight.core.settings import SalesSettings
+from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_label
-from insight.present.formatting import markdown_text
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import PRESETS, Period, preset
+from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_label
+from insight.present.formatting import markdown_text
 from insight.ui import data
 
 __all__ = ["View", "synced", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",

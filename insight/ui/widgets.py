@@ -8,13 +8,13 @@ import html
 import pandas as pd
 import streamlit as st
 
+from insight.core.filters import Filters
+from insight.core.settings import SalesSettings
+from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.charts import png_config
-from insight.core.settings import SalesSettings
 from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
 from insight.present.formatting import format_value, markdown_text
-from insight.core.filters import Filters
-from insight.metrics.registry import registry
 from insight.ui import data
 
 __all__ = ["guarded_store", "metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",

@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
-from conftest import Chat, messages_of, load
 from insight import Filters, MetricEngine, Period
 from insight.analyses.tables import agent_table, evaluated_sessions, rating_mix, tag_top, transcript
+
+from conftest import Chat, load, messages_of
 
 DAY = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
 

@@ -8,11 +8,12 @@ import sys
 
 import pytest
 
-from conftest import REPO
 from insight import Filters, MetricEngine, Period, Store, import_paths
-from insight.metrics import registry
 from insight.demo.generator import DemoConfig, write_demo
 from insight.demo.text import BUYER
+from insight.metrics import registry
+
+from conftest import REPO
 
 SMALL = DemoConfig(shops=10, days=28, seed=3, sessions_per_day=14)
 LAST_WEEK = Period(dt.date(2026, 10, 25), dt.date(2026, 10, 31))

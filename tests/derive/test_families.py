@@ -2,9 +2,10 @@
 
 import pytest
 
-from conftest import Chat, messages_of, load, metric_values, values, write_dataset
 from insight import SalesSettings, import_paths
 from insight.derive import apply_settings
+
+from conftest import Chat, load, messages_of, metric_values, values, write_dataset
 
 
 def _quick(sid, buyer, day, time="10:00:00", agent="A1", reply="10:00:30"):

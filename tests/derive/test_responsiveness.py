@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import Chat, messages_of, load, metric_values, values
+from conftest import Chat, load, messages_of, metric_values, values
 
 
 def _mixed_chats():

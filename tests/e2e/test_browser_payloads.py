@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from insight import Store, import_paths
+
 from browser import chromium, streamlit_server, wait_rendered
 from conftest import REPO, Chat, write_dataset
-from insight import Store, import_paths
 
 SHOTS = REPO / "tests" / "screenshots"
 TRAP = "127.0.0.1:9"  # nothing listens there; any request to it is a payload that fired

@@ -9,11 +9,12 @@ import os
 import openpyxl
 import pytest
 
-from conftest import SHOP, Chat, messages_of, write_csv, write_dataset
 from insight import ImportFailed, Store, UsageError, import_paths
 from insight.core.limits import Limits, parse_size
 from insight.ingest.readers import SourceFile, read_preview
 from insight.ingest.uploads import UploadFolder, sweep_stale_uploads
+
+from conftest import SHOP, Chat, messages_of, write_csv, write_dataset
 
 
 def _count(store, sql, params=()):

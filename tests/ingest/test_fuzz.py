@@ -15,8 +15,9 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import fingerprint, write_dataset
 from insight import ImportFailed, Store, import_paths
+
+from conftest import fingerprint, write_dataset
 
 EXAMPLES = int(os.environ.get("INSIGHT_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

@@ -14,9 +14,10 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import Chat, fingerprint, messages_of, write_dataset
 from insight import Store, import_paths
 from insight.cli import main
+
+from conftest import Chat, fingerprint, messages_of, write_dataset
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 CASES = yaml.safe_load((HOSTILE / "cases.yaml").read_text(encoding="utf-8"))

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from conftest import REPO, SHOP, Chat, messages_of, write_csv, write_dataset
 from insight import ImportFailed, Store, import_paths
+
+from conftest import REPO, SHOP, Chat, messages_of, write_csv, write_dataset
 
 
 def _base(tmp_path, name="base", **tables):

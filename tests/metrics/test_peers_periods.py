@@ -5,10 +5,11 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from conftest import Chat, load, messages_of, peer_store
 from insight import Filters, MetricEngine, Period, preset
 from insight.core.errors import UsageError
 from insight.core.periods import change, trend_window
+
+from conftest import Chat, load, messages_of, peer_store
 
 
 def test_too_few_peers_is_null_with_reason(tmp_path):
@@ -34,8 +35,9 @@ def test_five_peers_give_p60_p90_and_p40_p10(tmp_path):
 
 def test_imported_peers_take_precedence(tmp_path):
     store = peer_store(tmp_path, 5)
-    from conftest import write_dataset
     from insight import import_paths
+
+    from conftest import write_dataset
 
     folder = write_dataset(tmp_path / "peers", peers=[
         {"platform": "douyin", "category": "美妆", "tier": 2, "metric": "satisfaction_rate",

@@ -2,9 +2,10 @@
 
 import re
 
-from conftest import REPO
 from insight.metrics import registry
 from insight.present.docs import BEGIN, END, metric_reference
+
+from conftest import REPO
 
 
 def test_every_metric_of_metrics_md_is_declared(shared_dir):

@@ -9,15 +9,23 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import SHOP, Chat, load, messages_of, peer_store, write_csv
 from insight import Filters, MetricEngine, Period, SalesSettings, Store, import_sources
-from insight.present.charts import funnel_figure, png_config, rating_mix_figure, split_figure, tag_top_figure, trend_figure
 from insight.analyses.diagnosis import CAPABILITY_GROUPS, metric_rows, peer_status
 from insight.core.errors import UsageError
-from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
 from insight.ingest.mapping import check_mapping, list_presets, load_preset, save_preset, suggest_mapping, suggest_table
 from insight.ingest.readers import SourceFile, read_preview
 from insight.metrics.registry import registry
+from insight.present.charts import (
+    funnel_figure,
+    png_config,
+    rating_mix_figure,
+    split_figure,
+    tag_top_figure,
+    trend_figure,
+)
+from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
+
+from conftest import SHOP, Chat, load, messages_of, peer_store, write_csv
 
 REG = registry()
 DAY = dt.date(2024, 5, 10)

@@ -10,10 +10,21 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import REPO, SHARED, Chat, load, messages_of, require_shared
 from insight import Filters, MetricEngine, Period
-from insight.scenarios.store import corrections_for_training, correct, scenario_chats, scenario_table
-from insight.scenarios.model import CHITCHAT, OTHER, augment, evaluate_dialogues, load_corpus, load_model, normalise, taxonomy, tokenize
+from insight.scenarios.model import (
+    CHITCHAT,
+    OTHER,
+    augment,
+    evaluate_dialogues,
+    load_corpus,
+    load_model,
+    normalise,
+    taxonomy,
+    tokenize,
+)
+from insight.scenarios.store import correct, corrections_for_training, scenario_chats, scenario_table
+
+from conftest import REPO, SHARED, Chat, load, messages_of, require_shared
 
 DAY = dt.date(2024, 5, 10)
 

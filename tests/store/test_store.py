@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from conftest import Chat, messages_of, write_dataset
 from insight import StoreError, StoreSettings, UsageError, import_paths
 from insight.core.errors import StoreBusy
 from insight.derive import apply_settings
 from insight.store import SCHEMA_VERSION, Store
+
+from conftest import Chat, messages_of, write_dataset
 
 
 def _store(tmp_path, evaluations=True):

@@ -2,9 +2,10 @@
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
 from insight import Store, import_paths
 from insight.demo.generator import DemoConfig, write_demo
+
+from conftest import REPO
 
 APP = str(REPO / "app.py")
 

@@ -3,10 +3,11 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, Chat, messages_of, write_dataset
 from insight import Store, import_paths
 from insight.core.filters import CHANNELS, HOURS, STAGES
 from insight.core.periods import PRESETS
+
+from conftest import REPO, Chat, messages_of, write_dataset
 
 APP = str(REPO / "app.py")
 ANALYSIS = ["pages/satisfaction.py", "pages/capability.py", "pages/agents.py", "pages/agent.py", "pages/scenarios.py"]
