@@ -28,3 +28,11 @@ def test_a_broken_layer_is_caught(tmp_path):
     result = subprocess.run([str(lint), "--no-cache"], cwd=copy, capture_output=True, text=True, timeout=300,
                             env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0 and "BROKEN" in result.stdout.upper()
+
+
+def test_code_is_lint_clean():
+    """pyflakes (unused imports and names, undefined names) and sorted imports (pyproject.toml)."""
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run([str(ruff), "check", "--no-cache", "insight", "pages", "tests", "bench", "app.py"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.core.filters import Filters, evaluation_where, hours_bucket_sql
+from insight.core.filters import Filters, evaluation_where
 from insight.core.periods import Period
 from insight.core.schema import TABLES
 from insight.core.settings import SalesSettings

@@ -522,7 +522,6 @@ class _Importer:
               ON u._file_idx = r._file_idx AND u._line = r._line""")
 
     def run(self, report_dir: Path | None) -> ImportReport:
-        con = self.con
         started = time.time()
         try:
             self.stage_files()

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from insight.core.errors import UsageError
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import TREND_GRAINS, Period, change, trend_window
 from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings

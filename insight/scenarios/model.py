@@ -319,7 +319,6 @@ class ScenarioModel:
         A chat's term counts are the sum of its turns' counts, so the document is never tokenised
         again: counts once, then tf-idf weighting for both (tokenising is most of the cost)."""
 
-        feats = self.pipeline.named_steps["features"]
         clf = self.pipeline.named_steps["clf"]
         if not texts:
             empty = np.zeros((0, len(self.classes)))
