@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.add_argument("--db", default=None, help="数据库文件（默认 $INSIGHT_DB 或 data/insight.duckdb）")
     p.add_argument("--replace", action="store_true", help="主键已存在且内容不同时覆盖旧行")
+    p.add_argument("--shop", default=None, help="没有 shop_id 列的文件（平台按店铺导出的文件）属于哪个店铺")
     p.add_argument("--report-dir", default=None, help="导入报告与被拒绝行的保存目录")
     p.add_argument("--json", action="store_true", help="以 JSON 输出导入报告")
 
@@ -97,7 +98,7 @@ def _cmd_import(args) -> int:
                   else db.parent / "imports" / dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
     with Store(db) as store:
         report = import_paths(store, args.paths, replace=args.replace, progress=sys.stderr.isatty(),
-                              report_dir=report_dir)
+                              report_dir=report_dir, shop=args.shop)
     if args.json:
         print(json.dumps({**report.to_dict(), "summary": report.summary()}, ensure_ascii=False, indent=2, default=str))
     else:

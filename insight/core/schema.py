@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .filters import hours_bucket_sql
 
 __all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
-           "SALES_MEASURES", "SCENARIO_MEASURES", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
+           "SALES_MEASURES", "SCENARIO_MEASURES", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 
@@ -200,6 +200,17 @@ TABLES: dict[str, Table] = {
 
 # Import order: referenced tables first, so a single import can bring shops and
 # the rows that point at them.
+# Keys a platform export may lack, derived at import: message ids from the row's content and its
+# occurrence, sessions by METRICS.md's gap rule; shop_id of any table comes from the shop named at import.
+DERIVABLE_KEYS = {"messages": ("message_id", "session_id")}
+
+
+def required_columns(table: str, shop_given: bool = False) -> list[str]:
+    """The columns a file of ``table`` must have: required, without default, not derivable."""
+    derivable = set(DERIVABLE_KEYS.get(table, ())) | ({"shop_id"} if shop_given and TABLES[table].shop_scoped else set())
+    return [c.name for c in TABLES[table].columns if c.required and c.default is None and c.name not in derivable]
+
+
 REQUIRED_TABLES = tuple(name for name, table in TABLES.items() if table.required)
 IMPORT_ORDER = ("shops", "agents", "sessions", "messages", "evaluations", "orders", "refunds", "escalations", "peers")
 

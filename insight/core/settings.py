@@ -32,10 +32,13 @@ class StoreSettings:
     """Settings that change derived facts; changing one re-derives the whole store."""
 
     stage_window_days: int = 21  # 售后: a paid order on D−N … D−1
+    session_gap_minutes: int = 30  # exports without session ids: a longer gap opens a new session
 
     def validate(self) -> "StoreSettings":
         if not isinstance(self.stage_window_days, int) or not 1 <= self.stage_window_days <= 365:
             raise UsageError("stage_window_days 必须在 1–365 之间")
+        if not isinstance(self.session_gap_minutes, int) or not 1 <= self.session_gap_minutes <= 1440:
+            raise UsageError("session_gap_minutes 必须在 1–1440 之间")
         return self
 
 

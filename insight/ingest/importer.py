@@ -19,7 +19,7 @@ import duckdb
 from insight import derive
 from insight.core.errors import ImportFailed, InsightError
 from insight.core.limits import parse_size
-from insight.core.schema import IMPORT_ORDER, REQUIRED_TABLES, TABLES, Column, Table
+from insight.core.schema import DERIVABLE_KEYS, IMPORT_ORDER, REQUIRED_TABLES, TABLES, Column, Table, required_columns
 from insight.ingest.readers import SourceFile, Staged, discover, load_staging
 
 __all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
@@ -179,6 +179,9 @@ _TYPE_HINT = {
 }
 
 
+_DERIVABLE = DERIVABLE_KEYS
+
+
 def _shown(raw: str) -> str:
     """A cell as quoted in a reason: at most 60 characters."""
     return f"(CASE WHEN length({raw}) > 60 THEN left({raw}, 60) || '…' ELSE {raw} END)"
@@ -192,7 +195,9 @@ def _column_checks(table: Table) -> list[tuple[str, str, str]]:
     for col in table.columns:
         raw, typed = _raw(col.name), col.name
         if col.required and col.default is None:
-            checks.append((f"{raw} IS NULL", col.name, _q(f"必填值为空（{col.label}）")))
+            # A file without the column at all has it derived (message ids, sessions by the gap rule).
+            derived = f" AND NOT _derive_{col.name}" if col.name in _DERIVABLE.get(table.name, ()) else ""
+            checks.append((f"{raw} IS NULL{derived}", col.name, _q(f"必填值为空（{col.label}）")))
         if col.type in _TYPE_HINT:
             checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", col.name,
                            f"'无法解析 ''' || {_shown(raw)} || '''，应为' || {_q(_TYPE_HINT[col.type])}"))
@@ -257,6 +262,14 @@ def _key_text(table: Table, prefix: str = "") -> str:
     return " || '/' || ".join(f"CAST({prefix}{k} AS VARCHAR)" for k in table.key)
 
 
+# A message without an id gets one from what it says and when: the same row in a repeated or overlapping
+# export gets the same id (identical rows in one export are told apart by their occurrence).
+_MESSAGE_FIELDS = "r_shop_id, r_buyer_id, coalesce(CAST(n_sent_at AS VARCHAR), r_sent_at), r_sender_role, r_content"
+_GENERATED_MESSAGE_ID = (
+    f"'m-' || left(md5(concat_ws(chr(31), {_MESSAGE_FIELDS}, CAST(row_number() OVER "
+    f"(PARTITION BY {_MESSAGE_FIELDS} ORDER BY _line) AS VARCHAR))), 20)")
+
+
 def _neutral_sql(col: str) -> str:
     """OWASP's CSV-injection rule in SQL: a text starting with = + - @ tab or CR gets a leading '."""
     return (f"CASE WHEN left({col}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
@@ -267,9 +280,10 @@ def _neutral_sql(col: str) -> str:
 
 class _Importer:
     def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress,
-                 classify: bool = True, demo: bool = False):
+                 classify: bool = True, demo: bool = False, shop: str | None = None):
         self.store = store
         self.demo = demo
+        self.shop = shop
         self.classify = classify
         self.con = store.con
         self.files = files
@@ -301,8 +315,7 @@ class _Importer:
             # Registered at once, so that a failure below still drops it.
             self.staged.setdefault(src.table, []).append((idx, src, staged))
             table = TABLES[src.table]
-            missing = [c.name for c in table.columns
-                       if c.required and c.default is None and c.name not in staged.columns]
+            missing = [c for c in required_columns(table.name, bool(self.shop)) if c not in staged.columns]
             if missing:
                 raise ImportFailed(
                     f"{src.shown} 第 1 行: 缺少必需的列 {', '.join(missing)}（{table.name} 表需要: "
@@ -337,7 +350,10 @@ class _Importer:
                 if c.type == "timestamp":
                     select.append(f"CAST({gen} AS TIMESTAMP) AS n_{c.name}" if native
                                   else f"CAST(NULL AS TIMESTAMP) AS n_{c.name}")
-                if gen is None:
+                if gen is None and c.name == "shop_id" and self.shop and table.shop_scoped:
+                    # --shop, from a one-row table filled with a parameter (never spliced in)
+                    select.append(f"(SELECT shop_id FROM _import_shop) AS {_raw(c.name)}")
+                elif gen is None:
                     select.append(f"CAST(NULL AS VARCHAR) AS {_raw(c.name)}")
                 elif native and not for_rejects:
                     select.append(f"CASE WHEN {gen} IS NOT NULL THEN 'native' END AS {_raw(c.name)}")
@@ -348,8 +364,13 @@ class _Importer:
             # Columns kept aside, keyed by their generated names (the report has their headers).
             extra_sql = ("to_json(struct_pack(" + ", ".join(f"{g} := {g}" for g in staged.extras) + "))"
                          if staged.extras else "CAST(NULL AS VARCHAR)")
-            parts.append(f"SELECT {', '.join(select)}, {idx} AS _file_idx, _line, {extra_sql} AS _extra "
-                         f"FROM {staged.relation}")
+            for col in _DERIVABLE.get(table.name, ()):
+                select.append(f"{'false' if col in staged.columns else 'true'} AS _derive_{col}")
+            part = (f"SELECT {', '.join(select)}, {idx} AS _file_idx, _line, {extra_sql} AS _extra "
+                    f"FROM {staged.relation}")
+            if table.name == "messages" and "message_id" not in staged.columns:
+                part = f"SELECT * REPLACE ({_GENERATED_MESSAGE_ID} AS r_message_id) FROM ({part})"
+            parts.append(part)
         return " UNION ALL ".join(parts)
 
     def _validated_sql(self, table: Table) -> str:
@@ -389,6 +410,8 @@ class _Importer:
         rep = self.report.tables[name]
         self._sql(f"CREATE OR REPLACE TEMP TABLE _v AS {self._validated_sql(table)}")
         rep.read = int(con.execute("SELECT count(*) FROM _v").fetchone()[0])
+        if name == "messages" and any("session_id" not in st.columns for _, _, st in self.staged[name]):
+            self._cut_sessions(rep)
         self._reject(table, import_id, "FROM _v WHERE _reason IS NOT NULL", "_reason", "_column")
 
         key = _key_expr(table)
@@ -472,6 +495,42 @@ class _Importer:
                 self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
         self._finish_report(rep)
 
+    def _cut_sessions(self, rep: TableReport) -> None:
+        """Messages of files without session ids get sessions by the gap rule (METRICS.md): a buyer's
+        messages in one shop, in time order, form one session until the gap to the next exceeds
+        ``session_gap_minutes``. Stored messages that got their sessions this way are cut again with
+        the new ones, so that a later export that fills a gap joins the sessions it bridges."""
+        con = self.con
+        gap_seconds = 60 * int(self.store.settings.session_gap_minutes)
+        con.execute("""CREATE OR REPLACE TEMP TABLE _cut AS
+            WITH new AS (SELECT shop_id, buyer_id, sent_at, message_id FROM _v
+                         WHERE _reason IS NULL AND session_id IS NULL),
+            pairs AS (SELECT DISTINCT shop_id, buyer_id FROM new),
+            old AS (SELECT m.shop_id, m.buyer_id, m.sent_at, m.message_id FROM messages m
+                    JOIN pairs p ON p.shop_id = m.shop_id AND p.buyer_id = m.buyer_id
+                    WHERE starts_with(m.session_id, 'g-')
+                      AND m.message_id NOT IN (SELECT message_id FROM new)),
+            msgs AS (SELECT * FROM new UNION ALL SELECT * FROM old),
+            marked AS (SELECT *, CASE WHEN epoch(sent_at) - epoch(lag(sent_at) OVER w) <= ? THEN 0 ELSE 1 END AS opens
+                       FROM msgs WINDOW w AS (PARTITION BY shop_id, buyer_id ORDER BY sent_at, message_id)),
+            numbered AS (SELECT *, sum(opens) OVER (PARTITION BY shop_id, buyer_id ORDER BY sent_at, message_id
+                                                    ROWS UNBOUNDED PRECEDING) AS k FROM marked)
+            SELECT message_id, shop_id,
+                   'g-' || left(md5(concat_ws(chr(31), shop_id, buyer_id,
+                        CAST(min(sent_at) OVER (PARTITION BY shop_id, buyer_id, k) AS VARCHAR))), 20) AS session_id
+            FROM numbered""", [gap_seconds])
+        con.execute("""UPDATE _v SET session_id = c.session_id FROM _cut c
+                       WHERE _v.message_id = c.message_id AND _v.session_id IS NULL AND _v._reason IS NULL""")
+        # Stored messages whose session a new message joined or split: derived data, updated in place.
+        moved = con.execute("""SELECT count(*), list(DISTINCT m.shop_id) FROM messages m JOIN _cut c
+                               ON c.message_id = m.message_id WHERE m.session_id <> c.session_id""").fetchone()
+        if moved[0]:
+            con.execute("""UPDATE messages SET session_id = c.session_id FROM _cut c
+                           WHERE messages.message_id = c.message_id AND messages.session_id <> c.session_id""")
+            con.execute("""INSERT INTO _replaced SELECT DISTINCT c.session_id FROM _cut c""")
+            rep.updated += int(moved[0])
+            self.report.affected_shops.extend(s for s in moved[1] if s not in self.report.affected_shops)
+
     def _replace_sessions(self, rep: TableReport) -> None:
         """``--replace`` works at the session grain: a session in the new export is what that
         export says, so its stored messages that the export no longer has are removed."""
@@ -544,6 +603,7 @@ class _Importer:
             con.execute("CREATE OR REPLACE TEMP TABLE _replaced (session_id VARCHAR)")
             # File names as the user knows them, passed as values (never spliced into SQL).
             con.execute("CREATE OR REPLACE TEMP TABLE _files (idx INTEGER, path VARCHAR)")
+            con.execute("CREATE OR REPLACE TEMP TABLE _import_shop AS SELECT CAST(? AS VARCHAR) AS shop_id", [self.shop])
             con.executemany("INSERT INTO _files VALUES (?, ?)", [[i, s.shown] for i, s in enumerate(self.files)])
             mark = time.time()
             for name in IMPORT_ORDER:
@@ -561,6 +621,11 @@ class _Importer:
                 # Peers-only imports touch no shop, so nothing is re-derived.
                 derive.refresh(con, shops=self.report.affected_shops, settings=self.store.settings,
                                timings=self.report.timings)
+                # Sessions that a replace or a gap-filling export merged away leave no scenario behind.
+                con.execute("""DELETE FROM session_scenarios s WHERE s.shop_id IN (SELECT unnest(?::VARCHAR[]))
+                               AND NOT EXISTS (SELECT 1 FROM f_sessions f
+                                               WHERE f.shop_id = s.shop_id AND f.session_id = s.session_id)""",
+                            [self.report.affected_shops])
                 self.report.timings["derive_parts"] = time.time() - mark
                 if self.classify and self.report.affected_shops:
                     mark = time.time()
@@ -665,7 +730,7 @@ class _Importer:
 
 
 def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.PathLike | None = None,
-                 progress: bool = False, classify: bool = True) -> ImportReport:
+                 progress: bool = False, classify: bool = True, shop: str | None = None) -> ImportReport:
     """Import files and folders into ``store`` atomically; return the report.
 
     Raises ``ImportFailed`` (store unchanged) for problems that stop the whole import:
@@ -674,18 +739,18 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     """
     from insight.demo.generator import is_demo_folder
 
-    files, notes = discover(paths)
+    files, notes = discover(paths, shop_given=bool(shop))
     if not files:
         raise ImportFailed("没有找到可导入的文件（文件名应为表名，如 shops.csv、messages.csv）" +
                            (f"；{'；'.join(notes)}" if notes else ""))
     demo = bool(paths) and all(Path(p).is_dir() and is_demo_folder(p) for p in paths)
     return import_sources(store, files, replace=replace, report_dir=report_dir, progress=progress, notes=notes,
-                          classify=classify, _demo=demo)
+                          classify=classify, shop=shop, _demo=demo)
 
 
 def import_sources(store, files: list[SourceFile], *, replace: bool = False,
                    report_dir: str | os.PathLike | None = None, progress=False, notes=(),
-                   classify: bool = True, _demo: bool = False) -> ImportReport:
+                   classify: bool = True, shop: str | None = None, _demo: bool = False) -> ImportReport:
     """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
 
     ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
@@ -702,7 +767,7 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
         from tqdm import tqdm
         # One step per file read, per table validated, and one for the derivation.
         bar = tqdm(total=steps, unit="步", leave=False)
-    importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo)
+    importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop)
     try:
         rdir = Path(report_dir) if report_dir else None
         return importer.run(rdir)

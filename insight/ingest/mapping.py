@@ -11,17 +11,17 @@ import re
 from pathlib import Path
 
 from insight.core.errors import UsageError
-from insight.core.schema import TABLES, table_for_file_stem
+from insight.core.schema import TABLES, required_columns, table_for_file_stem
 
 __all__ = ["suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
-           "SYNONYMS", "needs_review", "start_mapping", "mapped_source"]
+           "SYNONYMS", "needs_review", "start_mapping", "mapped_source", "known_header_mapping"]
 
 # Headers seen in the platforms' exports and in hand-made sheets, per DATA.md column.
 # The schema's own Chinese labels count as synonyms too.
 _COMMON = {
     "shop_id": ["店铺id", "店铺编号", "店铺", "shopid", "店铺账号"],
-    "buyer_id": ["买家id", "买家昵称", "买家账号", "买家", "顾客id", "用户id", "客户id", "buyer", "会员名"],
-    "agent_id": ["客服账号", "客服id", "子账号", "客服旺旺", "客服", "接待客服", "接待客服账号"],
+    "buyer_id": ["买家id", "买家昵称", "买家账号", "买家", "顾客", "顾客id", "用户id", "客户id", "buyer", "会员名"],
+    "agent_id": ["客服账号", "客服id", "子账号", "客服旺旺", "旺旺昵称", "客服", "接待客服", "接待客服账号"],
     "session_id": ["会话id", "会话编号", "会话", "咨询id", "sessionid"],
     "order_id": ["订单号", "订单编号", "主订单编号", "订单id", "orderid"],
 }
@@ -31,7 +31,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
               "timezone": ["时区"]},
     "agents": {"agent_name": ["客服昵称", "客服名称", "昵称", "姓名", "客服姓名"], "kind": ["类型", "账号类型", "客服类型"],
                "team": ["分组", "客服组", "小组"]},
-    "messages": {"message_id": ["消息id", "消息编号", "msgid"], "sender_role": ["发送方", "发送者角色", "角色", "消息来源", "发送人类型"],
+    "messages": {"message_id": ["消息id", "消息编号", "msgid"], "sender_role": ["发送方", "发送人", "发送者角色", "角色", "消息方向", "消息来源", "发送人类型"],
                  "sent_at": ["发送时间", "消息时间", "时间", "聊天时间"], "content_type": ["消息类型", "内容类型"],
                  "content": ["内容", "消息内容", "聊天内容", "文本"]},
     "sessions": {"started_at": ["开始时间", "会话开始时间", "接入时间", "咨询时间"],
@@ -62,14 +62,14 @@ def _aliases(table: str, column: str) -> list[str]:
     return [_norm(n) for n in names if n]
 
 
-def suggest_mapping(table: str, headers: list[str]) -> dict[str, str | None]:
+def suggest_mapping(table: str, headers: list[str], rules=("exact", "alias", "close")) -> dict[str, str | None]:
     """{DATA.md column: source header or None}. Exact names first, then known synonyms, then
-    close spellings; each header is used at most once."""
+    close spellings (``rules`` picks which); each header is used at most once."""
     if table not in TABLES:
         raise UsageError(f"未知的表 {table!r}")
     free = {_norm(h): h for h in headers if str(h).strip()}
     out: dict[str, str | None] = {c.name: None for c in TABLES[table].columns}
-    for rule in ("exact", "alias", "close"):
+    for rule in rules:
         for col in TABLES[table].columns:
             if out[col.name] is not None:
                 continue
@@ -86,8 +86,9 @@ def suggest_mapping(table: str, headers: list[str]) -> dict[str, str | None]:
     return out
 
 
-def suggest_table(filename: str, headers: list[str]) -> str | None:
-    """The table a file most likely holds: by its name (messages_2024.csv), else by its headers."""
+def suggest_table(filename: str, headers: list[str], shop_given: bool = False) -> str | None:
+    """The table a file most likely holds: by its name (messages_2024.csv), else by its headers (keys
+    that can be derived — message and session ids, the shop when one is named — need no column)."""
     from pathlib import Path
 
     by_name = table_for_file_stem(Path(filename).stem)
@@ -96,19 +97,19 @@ def suggest_table(filename: str, headers: list[str]) -> str | None:
     best, best_score = None, 0.0
     for name, table in TABLES.items():
         mapping = suggest_mapping(name, headers)
-        required = [c.name for c in table.columns if c.required and c.default is None]
+        required = required_columns(name, shop_given)
         found = sum(1 for c in required if mapping[c])
-        score = found / len(required) + 0.01 * sum(1 for v in mapping.values() if v)
+        score = found / max(len(required), 1) + 0.01 * sum(1 for v in mapping.values() if v)
         if found == len(required) and score > best_score:
             best, best_score = name, score
     return best
 
 
-def check_mapping(table: str, mapping: dict[str, str | None]) -> list[str]:
+def check_mapping(table: str, mapping: dict[str, str | None], shop_given: bool = False) -> list[str]:
     """Problems that would stop the import: required columns without a source, a header used twice."""
     problems = []
     for col in TABLES[table].columns:
-        if col.required and col.default is None and not mapping.get(col.name):
+        if col.name in required_columns(table, shop_given) and not mapping.get(col.name):
             problems.append(f"必填列 {col.name}（{col.label}）还没有对应的源列")
     used = [v for v in mapping.values() if v]
     for header in sorted({h for h in used if used.count(h) > 1}):
@@ -170,3 +171,11 @@ def mapped_source(path, table: str, mapping: dict[str, str | None], label: str):
         return None, problems
     pairs = tuple((src, dst) for dst, src in mapping.items() if src and src != dst)
     return SourceFile(Path(path), table, pairs, label=label), []
+
+
+def known_header_mapping(table: str, headers: list[str]) -> tuple[tuple[str, str], ...]:
+    """(header, column) pairs for headers that are a column's name or a known synonym (no guessing
+    by spelling): what an import without a hand-made mapping applies, so platform exports with
+    Chinese headers import as they are."""
+    suggested = suggest_mapping(table, headers, rules=("exact", "alias"))
+    return tuple((header, column) for column, header in suggested.items() if header is not None)

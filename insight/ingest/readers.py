@@ -68,11 +68,22 @@ class Staged:
 
 
 # -- which files -------------------------------------------------------------------------------
-def discover(paths) -> tuple[list[SourceFile], list[str]]:
+def _table_by_header(path: Path, shop_given: bool) -> str | None:
+    """The table a file holds judged by its header (platform exports are not named after tables)."""
+    from insight.ingest.mapping import suggest_table
+
+    try:
+        headers, _ = read_preview(path, rows=1)
+    except ImportFailed:
+        return None
+    return suggest_table(path.name, headers, shop_given)
+
+
+def discover(paths, shop_given: bool = False) -> tuple[list[SourceFile], list[str]]:
     """Files to import from folders and single files; plus notes on files passed over.
 
-    A named file whose name is not a table is an error (the user meant it); in a
-    folder such files are passed over, each one named in a note.
+    A file is a table by its name (messages_10月.csv) or, failing that, by its header. A named
+    file that is neither is an error (the user meant it); in a folder it is passed over with a note.
     """
     found: list[SourceFile] = []
     notes: list[str] = []
@@ -92,10 +103,12 @@ def discover(paths) -> tuple[list[SourceFile], list[str]]:
                         skipped.append(child.name)
                     continue
                 table = table_for_file_stem(child.stem)
+                if table is None and (table := _table_by_header(child, shop_given)):
+                    notes.append(f"{child.name}: 按列名识别为 {table} 表")
                 if table:
                     found.append(SourceFile(child, table))
                 else:
-                    notes.append(f"已跳过 {child.name}: 文件名不是表名（应为 shops、messages、orders 等）")
+                    notes.append(f"已跳过 {child.name}: 文件名和列名都不像任何一张表（应为 shops、messages、orders 等）")
             if archives:
                 notes.append(f"已跳过压缩包 {', '.join(archives)}: 不会自动解压，请先解压再导入其中的文件")
             if skipped:
@@ -108,10 +121,11 @@ def discover(paths) -> tuple[list[SourceFile], list[str]]:
                 raise ImportFailed(f"{path}: 旧版 Excel（.xls）不支持，请在 Excel 中另存为 .xlsx")
             if suffix not in SUPPORTED_SUFFIXES:
                 raise ImportFailed(f"{path}: 不支持的文件格式 {path.suffix!r}，请使用 .csv、.xlsx 或 .parquet")
-            table = table_for_file_stem(path.stem)
+            table = table_for_file_stem(path.stem) or _table_by_header(path, shop_given)
             if table is None:
                 raise ImportFailed(
-                    f"{path}: 无法从文件名判断是哪张表，文件名应以表名开头，如 messages.csv、orders_2024-05.xlsx")
+                    f"{path}: 无法从文件名或列名判断是哪张表：文件名应以表名开头（如 messages.csv），"
+                    "或列名应为 DATA.md 的列名或平台导出的常见列名（如 会话ID、买家昵称、发送时间、消息内容）")
             found.append(SourceFile(path, table))
         else:
             raise ImportFailed(f"{path}: 文件或目录不存在")
@@ -448,7 +462,12 @@ def load_staging(con, src: SourceFile, staging: str, limits: Limits, workdir: Pa
         raise ImportFailed(f"{src.shown}: 文件不存在")
     readable = SourceFile(_plain_path(src.path, workdir), src.table, src.mapping, src.shown)
     headers, fmt = _LOADERS[src.kind](con, readable, staging, limits, workdir)
-    columns, extras = _assign(src.shown, src.table, headers, src.mapping)
+    mapping = src.mapping
+    if not mapping and src.table in TABLES:  # no hand-made mapping: names and known synonyms
+        from insight.ingest.mapping import known_header_mapping
+
+        mapping = known_header_mapping(src.table, headers)
+    columns, extras = _assign(src.shown, src.table, headers, mapping)
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {staging}").fetchall()}
     return Staged(staging, fmt == "parquet", {col: (f"c{i}", types[f"c{i}"]) for col, i in columns.items()},
                   {f"c{i}": h for i, h in extras.items()}, fmt, headers)
