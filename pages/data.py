@@ -110,6 +110,13 @@ uploads = st.file_uploader(f"拖入或选择文件（可多选，单个文件不
                            key=f"uploads_{round_no}", max_upload_size=limit_mb)
 if uploads:
     sources, problems = [], []
+    rd = data.reader()
+    known_shops = data.shops(data.store_path(), rd.version) if rd else None
+    shop_ids = [] if known_shops is None else list(known_shops["shop_id"])
+    shop = st.selectbox("没有店铺列的文件（平台按店铺导出的聊天记录、评价、订单）属于哪个店铺", [None, *shop_ids],
+                        format_func=lambda s: "（文件自带店铺列）" if s is None else s, key="upload_shop",
+                        help="平台导出的文件通常没有店铺ID：选一个店铺，这些文件的每一行都归到它（命令行：--shop）。"
+                             "新店铺请先导入 shops 表。")
     folder = st.session_state.get("upload_folder")
     if folder is None or not folder.path.exists():
         folder = st.session_state["upload_folder"] = UploadFolder(data.open_store(create=True).work_dir)
@@ -130,7 +137,7 @@ if uploads:
             problems.append(str(exc))
             continue
         fid = up.file_id
-        guess, needs_work = needs_review(up.name, headers)
+        guess, needs_work = needs_review(up.name, headers, shop_given=shop is not None)
         with st.expander(f"{shown} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
                          expanded=needs_work):
             tables = list(TABLES)
@@ -154,7 +161,7 @@ if uploads:
                     f"{col.name} {col.label}{need}", options,
                     index=options.index(mapping.get(col.name)) if mapping.get(col.name) in options else 0,
                     format_func=lambda h: "（不导入）" if h is None else h, key=f"map_{fid}_{table}_{chosen}_{col.name}")
-            source, issues = mapped_source(path, table, final, up.name)
+            source, issues = mapped_source(path, table, final, up.name, shop_given=shop is not None)
             for issue in issues:
                 st.warning(md(issue), icon=":material/warning:")
             c1, c2 = st.columns([3, 1])
@@ -172,8 +179,8 @@ if uploads:
                           help="默认不覆盖：与已导入的行主键相同但内容不同的行会被拒绝并列出。覆盖时，新文件中出现的会话以新文件为准。")
     if st.button(f"开始导入 {len(sources)} 个文件", type="primary", disabled=bool(problems) or not sources,
                  key="start_import", icon=":material/upload:"):
-        _run("正在导入…", lambda s, progress: import_sources(s, sources, replace=replace, report_dir=_report_dir(),
-                                                           progress=progress))
+        _run("正在导入…", lambda s, progress: import_sources(
+            s, sources, replace=replace, report_dir=_report_dir(), shop=shop, progress=progress))
         st.session_state.pop("upload_folder").remove()
         st.session_state["upload_round"] = round_no + 1
         st.rerun()

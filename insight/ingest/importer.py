@@ -317,9 +317,10 @@ class _Importer:
             table = TABLES[src.table]
             missing = [c for c in required_columns(table.name, bool(self.shop)) if c not in staged.columns]
             if missing:
+                hint = "；文件属于一个店铺时可用 --shop 店铺ID（数据管理中选择店铺）" if "shop_id" in missing else ""
                 raise ImportFailed(
                     f"{src.shown} 第 1 行: 缺少必需的列 {', '.join(missing)}（{table.name} 表需要: "
-                    f"{', '.join(c.name for c in table.columns if c.required)}）")
+                    f"{', '.join(c.name for c in table.columns if c.required)}）{hint}")
             rows = int(self._sql(f"SELECT count(*) FROM {staged.relation}").fetchone()[0])
             if rows > limits.max_rows:
                 raise ImportFailed(f"{src.shown}: 有 {rows:,} 行，超过单个文件的行数上限 {limits.max_rows:,} 行"

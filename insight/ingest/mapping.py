@@ -150,11 +150,11 @@ def load_preset(con, name: str, table: str, headers: list[str] | None = None) ->
 
 
 
-def needs_review(filename: str, headers: list[str]) -> tuple[str | None, bool]:
+def needs_review(filename: str, headers: list[str], shop_given: bool = False) -> tuple[str | None, bool]:
     """The table a file most likely holds, and whether a person should look at its mapping (no table
     recognised, or a required column without a source)."""
-    guess = suggest_table(filename, headers)
-    return guess, guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers)))
+    guess = suggest_table(filename, headers, shop_given=True)  # the shop may still be picked
+    return guess, guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers), shop_given))
 
 
 def start_mapping(con, table: str, headers: list[str], preset: str | None = None) -> dict[str, str | None]:
@@ -162,11 +162,11 @@ def start_mapping(con, table: str, headers: list[str], preset: str | None = None
     return load_preset(con, preset, table, headers) if preset else suggest_mapping(table, headers)
 
 
-def mapped_source(path, table: str, mapping: dict[str, str | None], label: str):
+def mapped_source(path, table: str, mapping: dict[str, str | None], label: str, shop_given: bool = False):
     """(a SourceFile importing ``path`` as ``table`` with ``mapping``, None) or (None, the problems)."""
     from insight.ingest.readers import SourceFile
 
-    problems = check_mapping(table, mapping)
+    problems = check_mapping(table, mapping, shop_given)
     if problems:
         return None, problems
     pairs = tuple((src, dst) for dst, src in mapping.items() if src and src != dst)

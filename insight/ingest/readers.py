@@ -76,7 +76,7 @@ def _table_by_header(path: Path, shop_given: bool) -> str | None:
         headers, _ = read_preview(path, rows=1)
     except ImportFailed:
         return None
-    return suggest_table(path.name, headers, shop_given)
+    return suggest_table(path.name, headers, shop_given=True)  # a missing shop column is said at import
 
 
 def discover(paths, shop_given: bool = False) -> tuple[list[SourceFile], list[str]]:

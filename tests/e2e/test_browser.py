@@ -82,3 +82,24 @@ def test_an_upload_with_platform_headers_gets_a_mapping(app_url, page, tmp_path)
     wait_rendered(page)
     assert page.get_by_role("button", name="开始导入 1 个文件").is_visible()
     page.screenshot(path=str(SHOTS / "data-upload.png"), full_page=True)
+
+
+def test_a_platform_chat_export_imports_with_a_shop_picked(app_url, page, tmp_path):
+    """Chinese headers, no message or session ids, no shop column: pick the shop, import, done."""
+    upload = tmp_path / "聊天记录.csv"
+    upload.write_text("买家昵称,客服账号,发送时间,消息内容,发送方\n"
+                      "新买家甲,,2026-10-31 10:00:00,在吗,买家\n"
+                      "新买家甲,S001-A01,2026-10-31 10:00:30,在的亲,客服\n", encoding="gb18030")
+    page.goto(f"{app_url}/data")
+    wait_rendered(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    page.get_by_text("识别为 messages").wait_for(timeout=30_000)
+    wait_rendered(page)
+    page.locator(".st-key-upload_shop input").first.click()
+    page.get_by_role("option", name="S001").click()
+    wait_rendered(page)
+    page.get_by_role("button", name="开始导入 1 个文件").click()
+    page.get_by_text("导入完成").first.wait_for(timeout=120_000)
+    wait_rendered(page)
+    page.screenshot(path=str(SHOTS / "data-platform-import.png"), full_page=True)
+    assert page.get_by_text("导入失败").count() == 0
