@@ -30,6 +30,16 @@ SESSIONS = ["s1", "s1", "s1", "s1", "s2", "s2", "s3", "s3", "s3", "s4", "s4", "s
 ZH_ROLE = {"buyer": "买家", "agent": "客服"}
 
 
+def _base_store(tmp_path, shops=(SHOP,), classify=False) -> Store:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    write_csv(folder / "shops.csv", list(shops))
+    write_csv(folder / "messages.csv", BASE)
+    store = Store(None)
+    import_paths(store, [folder], classify=classify)
+    return store
+
+
 def _platform_file(path, rows, encoding="utf-8"):
     with open(path, "w", newline="", encoding=encoding) as fh:
         w = csv.writer(fh)
@@ -72,12 +82,7 @@ def test_a_platform_chat_export_gives_the_same_metrics_as_data_md(tmp_path):
 
 
 def test_export_reimports_and_overlaps_add_only_new_messages(tmp_path):
-    folder = tmp_path / "d"
-    folder.mkdir()
-    write_csv(folder / "shops.csv", [SHOP])
-    write_csv(folder / "messages.csv", BASE)
-    store = Store(None)
-    import_paths(store, [folder], classify=False)
+    store = _base_store(tmp_path)
     first = _platform_file(tmp_path / "聊天1.csv", ROWS[:8])
     report = import_paths(store, [first], shop="S1", classify=False)
     assert report.tables["messages"].inserted == 8
@@ -93,12 +98,7 @@ def test_export_reimports_and_overlaps_add_only_new_messages(tmp_path):
 
 
 def test_the_same_buyer_in_two_shops_has_two_sessions(tmp_path):
-    folder = tmp_path / "d"
-    folder.mkdir()
-    write_csv(folder / "shops.csv", [SHOP, {**SHOP, "shop_id": "S2", "shop_name": "二店"}])
-    write_csv(folder / "messages.csv", BASE)
-    store = Store(None)
-    import_paths(store, [folder], classify=False)
+    store = _base_store(tmp_path, (SHOP, {**SHOP, "shop_id": "S2", "shop_name": "二店"}))
     rows = [("b1", "buyer", "2024-05-10 10:00:00", "在吗"), ("b1", "agent", "2024-05-10 10:00:10", "在")]
     for shop in ("S1", "S2"):
         import_paths(store, [_platform_file(tmp_path / f"{shop}.csv", rows)], shop=shop, classify=False)
@@ -107,12 +107,7 @@ def test_the_same_buyer_in_two_shops_has_two_sessions(tmp_path):
 
 
 def test_an_export_that_fills_a_gap_joins_the_stored_sessions(tmp_path):
-    folder = tmp_path / "d"
-    folder.mkdir()
-    write_csv(folder / "shops.csv", [SHOP])
-    write_csv(folder / "messages.csv", BASE)
-    store = Store(None)
-    import_paths(store, [folder])
+    store = _base_store(tmp_path, classify=True)
     early = [("b1", "buyer", "2024-05-10 10:00:00", "在吗"), ("b1", "buyer", "2024-05-10 10:50:00", "人呢")]
     import_paths(store, [_platform_file(tmp_path / "a.csv", early)], shop="S1")
     assert store.con.execute("SELECT count(DISTINCT session_id) FROM messages WHERE buyer_id = 'b1'").fetchone()[0] == 2
