@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None)
     p.add_argument("--stage-window-days", type=int, default=None,
                    help="售后判定：会话前 N 天内有付款订单（默认 21）")
+    p.add_argument("--session-gap-minutes", type=int, default=None,
+                   help="没有会话ID的聊天记录：同一买家相邻消息间隔超过 N 分钟即为新会话（默认 30）")
 
     p = sub.add_parser("train", help="训练咨询场景模型（固定随机种子，可复现）")
     p.add_argument("--db", default=None, help="同时使用该数据库中保存的场景纠正")
@@ -163,10 +165,19 @@ def _cmd_settings(args) -> int:
     if not db.exists():
         raise UsageError(f"数据库文件不存在: {db}")
     with Store(db) as store:
-        settings = store.settings
+        before = settings = store.settings
         if args.stage_window_days is not None:
             settings = replace(settings, stage_window_days=args.stage_window_days)
+        if args.session_gap_minutes is not None:
+            settings = replace(settings, session_gap_minutes=args.session_gap_minutes)
+        if settings != before:
             apply_settings(store, settings)
+            if settings.session_gap_minutes != before.session_gap_minutes:
+                # sessions cut again lost their scenarios: classify those (the others keep theirs)
+                from insight.scenarios.model import load_model
+                from insight.scenarios.store import reclassify
+
+                reclassify(store.con, load_model())
         print(json.dumps(asdict(settings), ensure_ascii=False))
     return 0
 

@@ -25,7 +25,7 @@ from insight.core.settings import (
     StoreSettings,
 )
 
-__all__ = ["refresh", "refresh_sales", "apply_settings"]
+__all__ = ["refresh", "refresh_sales", "apply_settings", "gap_sessions_sql", "GAP_SESSION_PREFIX"]
 
 def _secs(later: str, earlier: str) -> str:
     return f"(epoch({later}) - epoch({earlier}))"
@@ -459,13 +459,55 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict) -> None:
     lap("parts_sales")
 
 
+# Sessions cut by the gap rule carry ids of their own, so that they can be cut again.
+GAP_SESSION_PREFIX = "g-"
+
+
+def gap_sessions_sql(messages: str) -> str:
+    """``message_id, shop_id, session_id`` for the rows of ``messages`` (a relation of shop_id, buyer_id,
+    sent_at, message_id) cut by METRICS.md's gap rule: a buyer's messages in one shop, in time order, stay
+    in one session until the gap to the next exceeds the parameter (seconds). A session's id is made of
+    the shop, the buyer and its first message's time."""
+    return f"""
+        WITH marked AS (
+            SELECT *, CASE WHEN epoch(sent_at) - epoch(lag(sent_at) OVER w) <= ? THEN 0 ELSE 1 END AS opens
+            FROM ({messages}) WINDOW w AS (PARTITION BY shop_id, buyer_id ORDER BY sent_at, message_id)),
+        numbered AS (
+            SELECT *, sum(opens) OVER (PARTITION BY shop_id, buyer_id ORDER BY sent_at, message_id
+                                       ROWS UNBOUNDED PRECEDING) AS k FROM marked)
+        SELECT message_id, shop_id,
+               '{GAP_SESSION_PREFIX}' || left(md5(concat_ws(chr(31), shop_id, buyer_id,
+                   CAST(min(sent_at) OVER (PARTITION BY shop_id, buyer_id, k) AS VARCHAR))), 20) AS session_id
+        FROM numbered"""
+
+
+def _recut_gap_sessions(con, gap_minutes: int) -> int:
+    """Cut every gap-rule session again (a new ``session_gap_minutes``); how many messages moved."""
+    stored = ("SELECT shop_id, buyer_id, sent_at, message_id FROM messages "
+              f"WHERE starts_with(session_id, '{GAP_SESSION_PREFIX}')")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _recut AS {gap_sessions_sql(stored)}", [60 * int(gap_minutes)])
+    moved = con.execute("SELECT count(*) FROM messages m JOIN _recut c ON c.message_id = m.message_id "
+                        "WHERE m.session_id <> c.session_id").fetchone()[0]
+    if moved:
+        con.execute("UPDATE messages SET session_id = c.session_id FROM _recut c "
+                    "WHERE messages.message_id = c.message_id AND messages.session_id <> c.session_id")
+    con.execute("DROP TABLE _recut")
+    return int(moved)
+
+
 def apply_settings(store, settings: StoreSettings) -> None:
-    """Store new settings and re-derive everything they touch, in one transaction."""
+    """Store new settings and re-derive everything they touch, in one transaction (a new session gap
+    cuts the gap-rule sessions again; their scenarios go with them until they are classified again)."""
     settings.validate()
+    previous = store.settings
     store.con.execute("BEGIN TRANSACTION")
     try:
         store.save_settings(settings)
+        if settings.session_gap_minutes != previous.session_gap_minutes:
+            _recut_gap_sessions(store.con, settings.session_gap_minutes)
         refresh(store.con, shops=None, settings=settings)
+        store.con.execute("""DELETE FROM session_scenarios s WHERE NOT EXISTS (
+            SELECT 1 FROM f_sessions f WHERE f.shop_id = s.shop_id AND f.session_id = s.session_id)""")
         store.con.execute("COMMIT")
     except BaseException:
         store.con.execute("ROLLBACK")

@@ -503,23 +503,18 @@ class _Importer:
         the new ones, so that a later export that fills a gap joins the sessions it bridges."""
         con = self.con
         gap_seconds = 60 * int(self.store.settings.session_gap_minutes)
-        con.execute("""CREATE OR REPLACE TEMP TABLE _cut AS
+        con.execute("""CREATE OR REPLACE TEMP TABLE _cut_in AS
             WITH new AS (SELECT shop_id, buyer_id, sent_at, message_id FROM _v
                          WHERE _reason IS NULL AND session_id IS NULL),
-            pairs AS (SELECT DISTINCT shop_id, buyer_id FROM new),
-            old AS (SELECT m.shop_id, m.buyer_id, m.sent_at, m.message_id FROM messages m
-                    JOIN pairs p ON p.shop_id = m.shop_id AND p.buyer_id = m.buyer_id
-                    WHERE starts_with(m.session_id, 'g-')
-                      AND m.message_id NOT IN (SELECT message_id FROM new)),
-            msgs AS (SELECT * FROM new UNION ALL SELECT * FROM old),
-            marked AS (SELECT *, CASE WHEN epoch(sent_at) - epoch(lag(sent_at) OVER w) <= ? THEN 0 ELSE 1 END AS opens
-                       FROM msgs WINDOW w AS (PARTITION BY shop_id, buyer_id ORDER BY sent_at, message_id)),
-            numbered AS (SELECT *, sum(opens) OVER (PARTITION BY shop_id, buyer_id ORDER BY sent_at, message_id
-                                                    ROWS UNBOUNDED PRECEDING) AS k FROM marked)
-            SELECT message_id, shop_id,
-                   'g-' || left(md5(concat_ws(chr(31), shop_id, buyer_id,
-                        CAST(min(sent_at) OVER (PARTITION BY shop_id, buyer_id, k) AS VARCHAR))), 20) AS session_id
-            FROM numbered""", [gap_seconds])
+            pairs AS (SELECT DISTINCT shop_id, buyer_id FROM new)
+            SELECT * FROM new
+            UNION ALL
+            SELECT m.shop_id, m.buyer_id, m.sent_at, m.message_id FROM messages m
+            JOIN pairs p ON p.shop_id = m.shop_id AND p.buyer_id = m.buyer_id
+            WHERE starts_with(m.session_id, ?) AND m.message_id NOT IN (SELECT message_id FROM new)""",
+                    [derive.GAP_SESSION_PREFIX])
+        self._sql(f"CREATE OR REPLACE TEMP TABLE _cut AS {derive.gap_sessions_sql('SELECT * FROM _cut_in')}",
+                  [gap_seconds])
         con.execute("""UPDATE _v SET session_id = c.session_id FROM _cut c
                        WHERE _v.message_id = c.message_id AND _v.session_id IS NULL AND _v._reason IS NULL""")
         # Stored messages whose session a new message joined or split: derived data, updated in place.

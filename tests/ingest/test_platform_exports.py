@@ -119,3 +119,18 @@ def test_an_export_that_fills_a_gap_joins_the_stored_sessions(tmp_path):
     orphans = store.con.execute("""SELECT count(*) FROM session_scenarios s WHERE NOT EXISTS
         (SELECT 1 FROM f_sessions f WHERE f.shop_id = s.shop_id AND f.session_id = s.session_id)""").fetchone()[0]
     assert orphans == 0
+
+
+def test_a_new_session_gap_cuts_the_gap_rule_sessions_again(tmp_path):
+    from insight import StoreSettings, apply_settings
+
+    store = _base_store(tmp_path)
+    import_paths(store, [_platform_file(tmp_path / "a.csv", ROWS)], shop="S1", classify=False)
+    count = "SELECT count(DISTINCT session_id) FROM messages WHERE buyer_id <> 'z'"
+    assert store.con.execute(count).fetchone()[0] == 5
+    apply_settings(store, StoreSettings(session_gap_minutes=45))  # b1's 40 min and b3's 30 min 1 s gaps join
+    assert store.con.execute(count).fetchone()[0] == 3
+    assert store.con.execute("SELECT count(*) FROM f_sessions WHERE buyer_id <> 'z'").fetchone()[0] == 3
+    assert store.con.execute("SELECT session_id FROM messages WHERE buyer_id = 'z'").fetchone()[0] == "z1"
+    apply_settings(store, StoreSettings(session_gap_minutes=30))
+    assert store.con.execute(count).fetchone()[0] == 5
