@@ -24,6 +24,7 @@ from insight.core.settings import (
     SalesSettings,
     StoreSettings,
 )
+from insight.store import transaction
 
 __all__ = ["refresh", "refresh_sales", "apply_settings", "gap_sessions_sql", "GAP_SESSION_PREFIX"]
 
@@ -449,6 +450,10 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict) -> None:
         n_agent_after, n_rounds, n_answered, wait_sum, wait_sum_ag, first_wait, first_wait_ag,
         is_manual_unit, fcr_state FROM _fsess""")
     con.execute("INSERT INTO f_shop_span SELECT * FROM _span")
+    # Sessions that a replace or a re-cut merged away leave no scenario behind.
+    con.execute("""DELETE FROM session_scenarios s WHERE s.shop_id IN (SELECT shop_id FROM _scope)
+                    AND NOT EXISTS (SELECT 1 FROM f_sessions f
+                                    WHERE f.shop_id = s.shop_id AND f.session_id = s.session_id)""")
     lap("store_sessions")
     con.execute(_parts_insert("parts", _part_facts(), PART_MEASURES))
     con.execute(_TAGS_SQL)
@@ -500,15 +505,8 @@ def apply_settings(store, settings: StoreSettings) -> None:
     cuts the gap-rule sessions again; their scenarios go with them until they are classified again)."""
     settings.validate()
     previous = store.settings
-    store.con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(store.con):
         store.save_settings(settings)
         if settings.session_gap_minutes != previous.session_gap_minutes:
             _recut_gap_sessions(store.con, settings.session_gap_minutes)
         refresh(store.con, shops=None, settings=settings)
-        store.con.execute("""DELETE FROM session_scenarios s WHERE NOT EXISTS (
-            SELECT 1 FROM f_sessions f WHERE f.shop_id = s.shop_id AND f.session_id = s.session_id)""")
-        store.con.execute("COMMIT")
-    except BaseException:
-        store.con.execute("ROLLBACK")
-        raise

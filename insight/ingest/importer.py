@@ -21,6 +21,7 @@ from insight.core.errors import ImportFailed, InsightError
 from insight.core.limits import parse_size
 from insight.core.schema import DERIVABLE_KEYS, IMPORT_ORDER, REQUIRED_TABLES, TABLES, Column, Table, required_columns
 from insight.ingest.readers import SourceFile, Staged, discover, load_staging
+from insight.store import transaction
 
 __all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
 
@@ -591,8 +592,7 @@ class _Importer:
 
     def _run_transaction(self, started: float) -> None:
         con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0])
             con.execute("""CREATE OR REPLACE TEMP TABLE _rej (import_id INTEGER, table_name VARCHAR, file VARCHAR,
                 line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)""")
@@ -617,11 +617,6 @@ class _Importer:
                 # Peers-only imports touch no shop, so nothing is re-derived.
                 derive.refresh(con, shops=self.report.affected_shops, settings=self.store.settings,
                                timings=self.report.timings)
-                # Sessions that a replace or a gap-filling export merged away leave no scenario behind.
-                con.execute("""DELETE FROM session_scenarios s WHERE s.shop_id IN (SELECT unnest(?::VARCHAR[]))
-                               AND NOT EXISTS (SELECT 1 FROM f_sessions f
-                                               WHERE f.shop_id = s.shop_id AND f.session_id = s.session_id)""",
-                            [self.report.affected_shops])
                 self.report.timings["derive_parts"] = time.time() - mark
                 if self.classify and self.report.affected_shops:
                     mark = time.time()
@@ -644,11 +639,7 @@ class _Importer:
                 print("INSIGHT: about to commit", flush=True)
                 time.sleep(float(pause))
             mark = time.time()
-            con.execute("COMMIT")
-            self.report.timings["commit"] = time.time() - mark
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        self.report.timings["commit"] = time.time() - mark
 
     def _clean_up(self) -> None:
         """Staging relations and scratch files go, whatever happened."""

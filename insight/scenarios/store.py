@@ -19,6 +19,7 @@ from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_
 from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
 from insight.metrics.registry import registry
 from insight.scenarios.model import OTHER
+from insight.store import transaction
 
 __all__ = ["classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
@@ -86,35 +87,22 @@ def refresh_parts(con, shops=None) -> None:
     con.execute(scenario_parts_sql(scope.replace("shop_id", "e.shop_id")), params)
 
 
-def _in_transaction(con, work):
-    con.execute("BEGIN TRANSACTION")
-    try:
-        result = work()
-        con.execute("COMMIT")
-        return result
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
 def reclassify(con, model, shops=None, progress=None) -> dict:
     """``classify_sessions`` as one transaction: an interrupted run leaves the previous results."""
-    return _in_transaction(con, lambda: classify_sessions(con, model, shops=shops, progress=progress))
+    with transaction(con):
+        return classify_sessions(con, model, shops=shops, progress=progress)
 
 
 def correct(con, shop_id: str, session_id: str, code: str, taxonomy) -> None:
     """Store a user's scenario for a chat; the shop's scenario parts follow at once (one transaction)."""
     if code not in taxonomy.names:
         raise UsageError(f"未知场景代码 {code!r}")
-
-    def work():
+    with transaction(con):
         row = con.execute("SELECT code FROM session_scenarios WHERE shop_id = ? AND session_id = ?",
                           [shop_id, session_id]).fetchall()
         con.execute("INSERT OR REPLACE INTO scenario_corrections VALUES (?, ?, ?, ?, ?)",
                     [shop_id, session_id, code, row[0][0] if row else None, dt.datetime.now()])
         refresh_parts(con, [shop_id])
-
-    _in_transaction(con, work)
 
 
 def corrections_for_training(con, model=None) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -17,13 +18,25 @@ from insight.core.limits import Limits, parse_size
 from insight.core.schema import SCENARIO_DDL, TABLES, all_ddl, scenario_parts_sql
 from insight.core.settings import StoreSettings
 
-__all__ = ["Store", "default_db_path", "SCHEMA_VERSION"]
+__all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = "3"
 # version → what opening such a store does to bring it to SCHEMA_VERSION (derived tables only: nothing
 # imported is touched). 2 → 3: scenario parts hold the registry's evaluation measures.
 _MIGRATIONS = {"2": ["DROP TABLE IF EXISTS parts_scenario", *SCENARIO_DDL[2:], scenario_parts_sql()]}
 DEFAULT_DB = Path("data") / "insight.duckdb"
+
+
+@contextlib.contextmanager
+def transaction(con):
+    """One transaction on ``con``: committed when the block ends, rolled back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -113,15 +126,10 @@ class Store:
             self.set_meta("settings", json.dumps(asdict(StoreSettings())))
             self.set_meta("next_seq", "0")
         elif version in _MIGRATIONS:
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con):
                 for sql in _MIGRATIONS[version]:
                     self.con.execute(sql)
                 self.set_meta("schema_version", SCHEMA_VERSION)
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
         elif version != SCHEMA_VERSION:
             raise StoreError(f"数据库版本 {version} 与程序版本 {SCHEMA_VERSION} 不一致，请重新导入数据")
 
@@ -204,6 +212,7 @@ class Store:
         """Another connection to the same database, for another thread (DuckDB connections are
         not shared between threads; cursors see each other's commits)."""
         other = Store(self.path, read_only=self.read_only, _con=self.con.cursor())
+        other.limits, other.memory_limit = self.limits, self.memory_limit
         if self.path is None and not self.read_only:
             other._borrowed_work_dir = self.work_dir
         return other
