@@ -26,7 +26,8 @@ from insight.core.settings import (
 )
 from insight.store import transaction
 
-__all__ = ["refresh", "refresh_sales", "apply_settings", "gap_sessions_sql", "GAP_SESSION_PREFIX"]
+__all__ = ["refresh", "refresh_sales", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+           "GAP_SESSION_PREFIX"]
 
 def _secs(later: str, earlier: str) -> str:
     return f"(epoch({later}) - epoch({earlier}))"
@@ -486,18 +487,25 @@ def gap_sessions_sql(messages: str) -> str:
         FROM numbered"""
 
 
-def _recut_gap_sessions(con, gap_minutes: int) -> int:
-    """Cut every gap-rule session again (a new ``session_gap_minutes``); how many messages moved."""
+def move_to_cut_sessions(con, cut: str) -> tuple[int, list[str], list[str]]:
+    """Give stored messages the sessions that ``cut`` (a generated table of message_id, shop_id,
+    session_id) assigns them; (how many moved, the sessions they moved to, their shops)."""
+    moved, sessions, shops = con.execute(
+        f"SELECT count(*), list(DISTINCT c.session_id), list(DISTINCT m.shop_id) FROM messages m "
+        f"JOIN {cut} c ON c.message_id = m.message_id WHERE m.session_id <> c.session_id").fetchone()
+    if moved:
+        con.execute(f"UPDATE messages SET session_id = c.session_id FROM {cut} c "
+                    "WHERE messages.message_id = c.message_id AND messages.session_id <> c.session_id")
+    return int(moved), sessions or [], shops or []
+
+
+def _recut_gap_sessions(con, gap_minutes: int) -> None:
+    """Cut every gap-rule session again (a new ``session_gap_minutes``)."""
     stored = ("SELECT shop_id, buyer_id, sent_at, message_id FROM messages "
               f"WHERE starts_with(session_id, '{GAP_SESSION_PREFIX}')")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _recut AS {gap_sessions_sql(stored)}", [60 * int(gap_minutes)])
-    moved = con.execute("SELECT count(*) FROM messages m JOIN _recut c ON c.message_id = m.message_id "
-                        "WHERE m.session_id <> c.session_id").fetchone()[0]
-    if moved:
-        con.execute("UPDATE messages SET session_id = c.session_id FROM _recut c "
-                    "WHERE messages.message_id = c.message_id AND messages.session_id <> c.session_id")
+    move_to_cut_sessions(con, "_recut")
     con.execute("DROP TABLE _recut")
-    return int(moved)
 
 
 def apply_settings(store, settings: StoreSettings) -> None:

@@ -300,6 +300,10 @@ class _Importer:
             self.progress.set_description_str(label)
             self.progress.update(n)
 
+    def _touch(self, shops) -> None:
+        """Shops this import changed (re-derived before it commits), each listed once."""
+        self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
+
     def _sql(self, sql: str, params=None):
         """Run one statement built by this module. Input text never reaches SQL (generated column
         names, parameters), and a built statement is never run with multi-statement semantics."""
@@ -494,7 +498,7 @@ class _Importer:
                         f"FROM _cand c {where}")
             if "shop_id" in cols:
                 shops = [r[0] for r in self._sql(f"SELECT DISTINCT c.shop_id FROM _cand c {where}").fetchall()]
-                self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
+                self._touch(shops)
         self._finish_report(rep)
 
     def _cut_sessions(self, rep: TableReport) -> None:
@@ -518,15 +522,13 @@ class _Importer:
                   [gap_seconds])
         con.execute("""UPDATE _v SET session_id = c.session_id FROM _cut c
                        WHERE _v.message_id = c.message_id AND _v.session_id IS NULL AND _v._reason IS NULL""")
-        # Stored messages whose session a new message joined or split: derived data, updated in place.
-        moved = con.execute("""SELECT count(*), list(DISTINCT m.shop_id) FROM messages m JOIN _cut c
-                               ON c.message_id = m.message_id WHERE m.session_id <> c.session_id""").fetchone()
-        if moved[0]:
-            con.execute("""UPDATE messages SET session_id = c.session_id FROM _cut c
-                           WHERE messages.message_id = c.message_id AND messages.session_id <> c.session_id""")
-            con.execute("""INSERT INTO _replaced SELECT DISTINCT c.session_id FROM _cut c""")
-            rep.updated += int(moved[0])
-            self.report.affected_shops.extend(s for s in moved[1] if s not in self.report.affected_shops)
+        # Stored messages whose session a new message joined or split: derived data, updated in place;
+        # the sessions they moved to are classified again.
+        moved, sessions, shops = derive.move_to_cut_sessions(con, "_cut")
+        if sessions:
+            con.executemany("INSERT INTO _replaced VALUES (?)", [[s] for s in sessions])
+        rep.updated += moved
+        self._touch(shops)
 
     def _replace_sessions(self, rep: TableReport) -> None:
         """``--replace`` works at the session grain: a session in the new export is what that
@@ -543,7 +545,7 @@ class _Importer:
         con.execute("INSERT INTO _replaced SELECT DISTINCT session_id FROM _gone")
         rep.removed += n
         shops = [r[0] for r in con.execute("SELECT DISTINCT shop_id FROM _gone").fetchall()]
-        self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
+        self._touch(shops)
 
     def _seq_expr(self, alias: str) -> str:
         # File order survives as _seq: one 2^32 block of lines per file of this import.
