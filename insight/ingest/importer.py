@@ -21,6 +21,7 @@ from insight.core.errors import ImportFailed, InsightError
 from insight.core.limits import parse_size
 from insight.core.schema import DERIVABLE_KEYS, IMPORT_ORDER, REQUIRED_TABLES, TABLES, Column, Table, required_columns
 from insight.ingest.readers import SourceFile, Staged, discover, load_staging
+from insight.present.exports import neutralise_sql
 from insight.store import transaction
 
 __all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
@@ -269,12 +270,6 @@ _MESSAGE_FIELDS = "r_shop_id, r_buyer_id, coalesce(CAST(n_sent_at AS VARCHAR), r
 _GENERATED_MESSAGE_ID = (
     f"'m-' || left(md5(concat_ws(chr(31), {_MESSAGE_FIELDS}, CAST(row_number() OVER "
     f"(PARTITION BY {_MESSAGE_FIELDS} ORDER BY _line) AS VARCHAR))), 20)")
-
-
-def _neutral_sql(col: str) -> str:
-    """OWASP's CSV-injection rule in SQL: a text starting with = + - @ tab or CR gets a leading '."""
-    return (f"CASE WHEN left({col}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
-            f"THEN chr(39) || {col} ELSE {col} END")
 
 
 # -- the import ------------------------------------------------------------------
@@ -709,7 +704,7 @@ class _Importer:
             path = report_dir / f"rejected_{name}.csv"
             # The file name is the user's (an upload's own name): neutralised like every export.
             self.con.execute(
-                f"""COPY (SELECT {_neutral_sql('file')} AS _file, line AS _line, column_name AS _column,
+                f"""COPY (SELECT {neutralise_sql('file')} AS _file, line AS _line, column_name AS _column,
                            reason AS _reason, raw
                     FROM _rej WHERE table_name = ? ORDER BY file, line)
                     TO ? (HEADER, DELIMITER ',')""", [name, str(path)])
@@ -728,7 +723,7 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     """
     from insight.demo.generator import is_demo_folder
 
-    files, notes = discover(paths, shop_given=bool(shop))
+    files, notes = discover(paths)
     if not files:
         raise ImportFailed("没有找到可导入的文件（文件名应为表名，如 shops.csv、messages.csv）" +
                            (f"；{'；'.join(notes)}" if notes else ""))

@@ -68,18 +68,19 @@ class Staged:
 
 
 # -- which files -------------------------------------------------------------------------------
-def _table_by_header(path: Path, shop_given: bool) -> str | None:
-    """The table a file holds judged by its header (platform exports are not named after tables)."""
+def _table_by_header(path: Path) -> str | None:
+    """The table a file holds judged by its header (platform exports are not named after tables);
+    a missing shop column does not decide it (the shop may be named at import, else it is said then)."""
     from insight.ingest.mapping import suggest_table
 
     try:
         headers, _ = read_preview(path, rows=1)
     except ImportFailed:
         return None
-    return suggest_table(path.name, headers, shop_given=True)  # a missing shop column is said at import
+    return suggest_table(path.name, headers, shop_given=True)
 
 
-def discover(paths, shop_given: bool = False) -> tuple[list[SourceFile], list[str]]:
+def discover(paths) -> tuple[list[SourceFile], list[str]]:
     """Files to import from folders and single files; plus notes on files passed over.
 
     A file is a table by its name (messages_10月.csv) or, failing that, by its header. A named
@@ -103,7 +104,7 @@ def discover(paths, shop_given: bool = False) -> tuple[list[SourceFile], list[st
                         skipped.append(child.name)
                     continue
                 table = table_for_file_stem(child.stem)
-                if table is None and (table := _table_by_header(child, shop_given)):
+                if table is None and (table := _table_by_header(child)):
                     notes.append(f"{child.name}: 按列名识别为 {table} 表")
                 if table:
                     found.append(SourceFile(child, table))
@@ -121,7 +122,7 @@ def discover(paths, shop_given: bool = False) -> tuple[list[SourceFile], list[st
                 raise ImportFailed(f"{path}: 旧版 Excel（.xls）不支持，请在 Excel 中另存为 .xlsx")
             if suffix not in SUPPORTED_SUFFIXES:
                 raise ImportFailed(f"{path}: 不支持的文件格式 {path.suffix!r}，请使用 .csv、.xlsx 或 .parquet")
-            table = table_for_file_stem(path.stem) or _table_by_header(path, shop_given)
+            table = table_for_file_stem(path.stem) or _table_by_header(path)
             if table is None:
                 raise ImportFailed(
                     f"{path}: 无法从文件名或列名判断是哪张表：文件名应以表名开头（如 messages.csv），"
@@ -408,8 +409,8 @@ def _load_parquet(con, src: SourceFile, staging: str, limits: Limits, workdir: P
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.ParquetFile(src.path).metadata
-        names = [str(n) for n in pq.read_schema(src.path).names]
+        parquet = pq.ParquetFile(src.path)
+        meta, names = parquet.metadata, [str(n) for n in parquet.schema_arrow.names]
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError… for files that are not Parquet
         raise ImportFailed(f"{src.shown}: 无法读取 Parquet 文件（{str(exc)[:160]}）") from None
     if meta.num_rows > limits.max_rows:

@@ -11,18 +11,25 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["table_csv", "table_xlsx", "safe_filename", "neutralise", "neutralise_frame", "HtmlReport"]
+__all__ = ["table_csv", "table_xlsx", "safe_filename", "neutralise", "neutralise_frame", "neutralise_sql",
+           "FORMULA_START", "HtmlReport"]
 
 # OWASP's CSV-injection rule: a cell starting with one of these is read as a formula by Excel,
 # LibreOffice or Google Sheets; a leading apostrophe makes it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value):
     """A text cell that a spreadsheet would run as a formula, made plain text; others unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def neutralise_sql(col: str) -> str:
+    """The same rule in SQL, for files written by the engine (``col`` is a column we named)."""
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_START)
+    return f"CASE WHEN left({col}, 1) IN ({starts}) THEN chr(39) || {col} ELSE {col} END"
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -56,10 +63,6 @@ def table_xlsx(frame: pd.DataFrame, sheet: str = "数据") -> bytes:
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         out.to_excel(writer, sheet_name=sheet, index=False)
         ws = writer.sheets[sheet]
-        for row in ws.iter_rows(min_row=1):
-            for cell in row:  # openpyxl stores any text starting with "=" as a formula: never from data
-                if cell.data_type == "f":
-                    cell.data_type = "s"
         for i, col in enumerate(out.columns, start=1):  # readable column widths
             width = max([len(str(col))] + [len(str(v)) for v in out[col].head(200)]) + 2
             ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(max(width, 8), 60)

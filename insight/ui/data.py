@@ -189,13 +189,20 @@ def train_scenario_model() -> None:
     scenario_model.clear()
 
 
-def _writing(work):
-    """Run ``work(con)`` on a cursor of the app's store that is closed afterwards; caches follow."""
+def _on_cursor(work):
+    """Run ``work(con)`` on a cursor of the app's store that is closed afterwards."""
     cursor = open_store(create=True).cursor()
     try:
         return work(cursor.con)
     finally:
         cursor.close()
+
+
+def _writing(work):
+    """``_on_cursor`` for writes the cached figures depend on: the caches follow."""
+    try:
+        return _on_cursor(work)
+    finally:
         clear_caches()
 
 
@@ -239,24 +246,16 @@ def scenario_chats(rd: Reader, shop_id: str, period: Period, filters: Filters, p
 def mapping_presets(table: str) -> list[str]:
     from insight.ingest.mapping import list_presets
 
-    return _reading(lambda con: [name for name, _ in list_presets(con, table)])
+    return _on_cursor(lambda con: [name for name, _ in list_presets(con, table)])
 
 
 def start_mapping(table: str, headers: list[str], preset: str | None) -> dict:
     from insight.ingest import mapping
 
-    return _reading(lambda con: mapping.start_mapping(con, table, headers, preset))
+    return _on_cursor(lambda con: mapping.start_mapping(con, table, headers, preset))
 
 
 def save_mapping_preset(name: str, table: str, chosen: dict) -> None:
     from insight.ingest.mapping import save_preset
 
-    _writing(lambda con: save_preset(con, name, table, chosen))
-
-
-def _reading(work):
-    cursor = open_store(create=True).cursor()
-    try:
-        return work(cursor.con)
-    finally:
-        cursor.close()
+    _on_cursor(lambda con: save_preset(con, name, table, chosen))  # presets are not cached
