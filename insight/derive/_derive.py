@@ -33,6 +33,19 @@ def _secs(later: str, earlier: str) -> str:
     return f"(epoch({later}) - epoch({earlier}))"
 
 
+# How far back one day's input can change derived facts: FCR looks 72 h ahead (a session on D−3
+# can be repeated by one on D), and an inquiry on D converts with an order up to D + valid days − 1.
+# Rules that look back (stage, attribution, 解决率's lookback) only move effects forward.
+REACH_DAYS = max(-(-FCR_WINDOW_HOURS // 24), SalesSettings().valid_days - 1)
+
+
+def _in_window(alias: str, day: str, lookback: int = 0) -> str:
+    """Rows of ``alias`` in the shops being derived whose ``day`` is in the window (``lookback``
+    days earlier for rules that read back). ``_scope.from_day`` NULL = the shop's whole history."""
+    return (f"{alias}.shop_id IN (SELECT shop_id FROM _scope) AND NOT EXISTS (SELECT 1 FROM _scope sc "
+            f"WHERE sc.shop_id = {alias}.shop_id AND {day} < sc.from_day - {int(lookback)})")
+
+
 # -- session and message facts ---------------------------------------------------------
 
 def _session_sql(window_days: int) -> list[str]:
@@ -49,7 +62,8 @@ def _session_sql(window_days: int) -> list[str]:
                 OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_at,
             count(CASE WHEN m.sender_role IN ('robot', 'system') THEN 1 END)
                 OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bots_upto
-        FROM messages m WHERE m.shop_id IN (SELECT shop_id FROM _scope)
+        FROM messages m JOIN _scope sc ON sc.shop_id = m.shop_id
+        WHERE sc.from_day IS NULL OR (m.shop_id, m.session_id) IN (SELECT shop_id, session_id FROM _ctx)
         WINDOW w AS (PARTITION BY m.shop_id, m.session_id ORDER BY m.sent_at, m._seq)""",
         # Per session from its messages: span, first agent, robot messages before it.
         """CREATE OR REPLACE TEMP TABLE _sess_msg AS
@@ -77,8 +91,9 @@ def _session_sql(window_days: int) -> list[str]:
         SELECT s.shop_id, s.session_id, s.buyer_id, s.started_at, s.ended_at, s.transferred_at, s.assigned_at,
             coalesce(s.agent_id, d.first_agent_id) AS agent_id, d.first_role, 'imported' AS source,
             coalesce(d.n_messages, 0) AS n_messages
-        FROM sessions s LEFT JOIN _sess_msg d ON d.shop_id = s.shop_id AND d.session_id = s.session_id
-        WHERE s.shop_id IN (SELECT shop_id FROM _scope)
+        FROM sessions s JOIN _scope sc ON sc.shop_id = s.shop_id
+        LEFT JOIN _sess_msg d ON d.shop_id = s.shop_id AND d.session_id = s.session_id
+        WHERE sc.from_day IS NULL OR (s.shop_id, s.session_id) IN (SELECT shop_id, session_id FROM _ctx)
         UNION ALL
         SELECT d.shop_id, d.session_id, d.buyer_id, d.started_at, d.ended_at,
             CASE WHEN d.first_agent_ord IS NOT NULL
@@ -125,11 +140,6 @@ def _session_sql(window_days: int) -> list[str]:
             sum(wait_ag) FILTER (WHERE round_start) AS wait_sum_ag,
             arg_min({'w': wait, 'a': wait_ag}, ord) FILTER (WHERE round_start) AS first_round
         FROM _mf GROUP BY shop_id, session_id""",
-        """CREATE OR REPLACE TEMP TABLE _span AS
-        SELECT shop_id, min(t0) AS data_start, max(t1) AS data_end FROM (
-            SELECT shop_id, started_at AS t0, greatest(ended_at, started_at) AS t1 FROM _sess
-            UNION ALL SELECT shop_id, min(sent_at), max(sent_at) FROM _msg GROUP BY shop_id)
-        GROUP BY shop_id""",
         # FCR: a manual after-sale session followed within 72 h by another one of the same buyer.
         f"""CREATE OR REPLACE TEMP TABLE _fsess AS
         WITH base AS (
@@ -174,6 +184,7 @@ def _b(cond: str) -> str:
 
 def _part_facts() -> list[str]:
     sla = REPLY_SLA_SECONDS
+    lookback = RESOLUTION_LOOKBACK_DAYS
     unit = "is_manual_unit"
     facts = [
         _fact(_grain(), {
@@ -235,20 +246,21 @@ def _part_facts() -> list[str]:
             "ev_invited_by_system": _b("e.invited_by = 'system'"),
             "ev_rated": _b("e.rating IS NOT NULL"),
             **{f"ev_r{k}": _b(f"e.rating = {k}") for k in range(1, 6)},
-        }, """FROM evaluations e LEFT JOIN _fsess s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
-              WHERE e.shop_id IN (SELECT shop_id FROM _scope)"""),
+        }, f"""FROM evaluations e LEFT JOIN f_sessions s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
+              WHERE {_in_window('e', 'CAST(e.invited_at AS DATE)')}"""),
         # 售后解决率: per day, buyers with an after-sale request and those among them who escalated.
         _fact(_grain(agent="CAST(NULL AS VARCHAR)", channel="'none'", stage="'aftersale'", hours="'none'"), {
             "res_demand": "1", "res_escalated": _b("escalated"),
         }, f"""FROM (
             WITH req AS (
-                SELECT shop_id, buyer_id, day FROM _fsess WHERE stage = 'aftersale'
-                UNION SELECT shop_id, buyer_id, CAST(created_at AS DATE) FROM refunds
-                    WHERE shop_id IN (SELECT shop_id FROM _scope)
-                UNION SELECT shop_id, buyer_id, CAST(created_at AS DATE) FROM escalations
-                    WHERE shop_id IN (SELECT shop_id FROM _scope)),
-            esc AS (SELECT DISTINCT shop_id, buyer_id, CAST(created_at AS DATE) AS day FROM escalations
-                    WHERE shop_id IN (SELECT shop_id FROM _scope))
+                SELECT shop_id, buyer_id, day FROM f_sessions f
+                    WHERE stage = 'aftersale' AND {_in_window('f', 'day', lookback)}
+                UNION SELECT shop_id, buyer_id, CAST(created_at AS DATE) FROM refunds r
+                    WHERE {_in_window('r', 'CAST(created_at AS DATE)', lookback)}
+                UNION SELECT shop_id, buyer_id, CAST(created_at AS DATE) FROM escalations x
+                    WHERE {_in_window('x', 'CAST(created_at AS DATE)', lookback)}),
+            esc AS (SELECT DISTINCT shop_id, buyer_id, CAST(created_at AS DATE) AS day FROM escalations x
+                    WHERE {_in_window('x', 'CAST(created_at AS DATE)')})
             SELECT r.shop_id, r.buyer_id, r.day,
                 (e.buyer_id IS NOT NULL AND EXISTS (
                     SELECT 1 FROM req q WHERE q.shop_id = r.shop_id AND q.buyer_id = r.buyer_id
@@ -257,7 +269,7 @@ def _part_facts() -> list[str]:
         _fact(_grain(agent="CAST(NULL AS VARCHAR)", day="finished_at", channel="'none'", stage="'aftersale'",
                      hours=hours_bucket_sql("finished_at")), {
             "rf_n": "1", "rf_sum": _secs("finished_at", "created_at"),
-        }, """FROM refunds WHERE finished_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope)"""),
+        }, f"""FROM refunds r WHERE finished_at IS NOT NULL AND {_in_window('r', 'CAST(finished_at AS DATE)')}"""),
     ]
     return facts
 
@@ -267,7 +279,7 @@ def _parts_insert(table: str, facts: list[str], measures, prefix_vals: str = "")
     grain = ", ".join(GRAIN)
     # Sorted by shop and day so that a shop's period is a narrow scan.
     return (f"INSERT INTO {table} SELECT {prefix_vals}{grain}, {sums} FROM ("
-            + " UNION ALL ".join(facts) + f") GROUP BY {grain} ORDER BY shop_id, day")
+            + " UNION ALL ".join(facts) + f") u WHERE {_in_window('u', 'u.day')} GROUP BY {grain} ORDER BY shop_id, day")
 
 
 _TAGS_SQL = f"""INSERT INTO parts_tags
@@ -278,8 +290,8 @@ _TAGS_SQL = f"""INSERT INTO parts_tags
             coalesce(s.channel, 'unknown') AS channel, coalesce(s.stage, 'unknown') AS stage,
             {hours_bucket_sql('e.invited_at')} AS hours, e.session_id, e.rating,
             trim(unnest(string_split(replace(replace(e.tags, '；', ';'), '，', ';'), ';'))) AS tag
-        FROM evaluations e LEFT JOIN _fsess s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
-        WHERE e.rating IS NOT NULL AND e.tags IS NOT NULL AND e.shop_id IN (SELECT shop_id FROM _scope))
+        FROM evaluations e LEFT JOIN f_sessions s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
+        WHERE e.rating IS NOT NULL AND e.tags IS NOT NULL AND {_in_window('e', 'CAST(e.invited_at AS DATE)')})
     WHERE tag <> ''
     GROUP BY ALL"""
 
@@ -295,8 +307,7 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
     inquiries = """
         WITH sess AS (
             SELECT shop_id, buyer_id, day, agent_id, started_at, session_id, coalesce(first_role = 'agent', false) AS agent_first
-            FROM f_sessions WHERE channel = 'manual' AND stage = 'presale'
-              AND shop_id IN (SELECT shop_id FROM _scope)),
+            FROM f_sessions f WHERE channel = 'manual' AND stage = 'presale' AND {window}),
         pairs AS (
             SELECT shop_id, buyer_id, day, {group_agent} min(started_at) AS fc,
                 arg_min({{'a': agent_id}}, {{'t': started_at, 's': session_id}}).a AS first_agent,
@@ -316,11 +327,16 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
     # falls inside the valid window (days created − (N−1) … created).
     attributed = f"""
         WITH paid AS (
-            SELECT order_id, shop_id, buyer_id, created_at, paid_at, amount FROM orders
-            WHERE paid_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope)),
+            SELECT order_id, shop_id, buyer_id, created_at, paid_at, amount FROM orders o
+            WHERE paid_at IS NOT NULL AND {_in_window('o', 'CAST(o.paid_at AS DATE)')}),
+        -- Only agent messages that can fall in an order's valid window: an ASOF match on fewer
+        -- messages finds the same one, or none where the true one would be out of the window.
+        since AS (
+            SELECT shop_id, CAST(CAST(min(least(created_at, paid_at)) AS DATE) - {n - 1} AS TIMESTAMP) AS t
+            FROM paid GROUP BY shop_id),
         am AS (
-            SELECT shop_id, buyer_id, agent_id, sent_at FROM messages
-            WHERE sender_role = 'agent' AND shop_id IN (SELECT shop_id FROM _scope)),
+            SELECT m.shop_id, m.buyer_id, m.agent_id, m.sent_at FROM messages m JOIN since ON since.shop_id = m.shop_id
+            WHERE m.sender_role = 'agent' AND m.sent_at >= since.t),
         by_order AS (
             SELECT p.order_id, CASE WHEN CAST(a.sent_at AS DATE) >= CAST(p.created_at AS DATE) - {n - 1}
                                     THEN a.agent_id END AS agent_id
@@ -334,7 +350,7 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
         SELECT p.*, {rule} AS agent
         FROM (SELECT p.*, bo.agent_id AS by_order, bp.agent_id AS by_pay FROM paid p
               LEFT JOIN by_order bo USING (order_id) LEFT JOIN by_pay bp USING (order_id)) p"""
-    fmt = {"last": n - 1, "followup": followup}
+    fmt = {"last": n - 1, "followup": followup, "window": _in_window("f", "day")}
     return [
         "CREATE OR REPLACE TEMP TABLE _inq AS " + inquiries.format(group_agent="", **fmt),
         "CREATE OR REPLACE TEMP TABLE _inq_ag AS " + inquiries.format(group_agent="agent_id,", **fmt),
@@ -370,19 +386,57 @@ def _sales_facts() -> list[str]:
     ]
 
 
-def _set_scope(con, shops) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE _scope (shop_id VARCHAR)")
+def _set_scope(con, shops, since=None) -> None:
+    """``_scope(shop_id, from_day)``: the shops to derive and, per shop, the first day whose facts
+    change (NULL: the whole history). ``since`` maps a shop to the earliest day its input touched."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _scope (shop_id VARCHAR, from_day DATE)")
     if shops is None:
-        con.execute("INSERT INTO _scope SELECT shop_id FROM shops")
+        con.execute("INSERT INTO _scope SELECT shop_id, NULL FROM shops")
     else:
-        con.execute("INSERT INTO _scope SELECT DISTINCT unnest(?::VARCHAR[])", [list(shops)])
+        since = since or {}
+        shops = list(dict.fromkeys(shops))
+        con.execute("INSERT INTO _scope SELECT unnest(?::VARCHAR[]), unnest(?::DATE[])",
+                    [shops, [since.get(s) for s in shops]])
 
 
-def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_sales") -> None:
-    """(Re)compute the sales parts for ``settings`` and the shops in scope."""
+def _window(con) -> None:
+    """Widen each shop's first touched day into the window to derive: back by what a later day can
+    change (REACH_DAYS), and back over the 72 h before the shop's data end when that end moved (the
+    sessions there stop or start being 待定). Also ``_span`` (the shop's data span, always whole)."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _span AS
+        SELECT shop_id, min(t0) AS data_start, max(t1) AS data_end FROM (
+            SELECT shop_id, min(started_at) AS t0, max(greatest(ended_at, started_at)) AS t1 FROM sessions
+            WHERE shop_id IN (SELECT shop_id FROM _scope) GROUP BY shop_id
+            UNION ALL
+            SELECT shop_id, min(sent_at), max(sent_at) FROM messages
+            WHERE shop_id IN (SELECT shop_id FROM _scope) GROUP BY shop_id)
+        GROUP BY shop_id""")
+    con.execute(f"""UPDATE _scope SET from_day = least(
+            from_day, CAST(least(o.data_end, n.data_end) - INTERVAL {FCR_WINDOW_HOURS} HOUR AS DATE))
+        FROM f_shop_span o LEFT JOIN _span n USING (shop_id)
+        WHERE o.shop_id = _scope.shop_id AND _scope.from_day IS NOT NULL
+          AND o.data_end IS DISTINCT FROM n.data_end""")
+    # A shop never derived before is derived whole.
+    con.execute("""UPDATE _scope SET from_day = NULL
+        WHERE shop_id NOT IN (SELECT shop_id FROM f_shop_span)""")
+    con.execute(f"UPDATE _scope SET from_day = from_day - {REACH_DAYS}")
+    # Sessions with a message (or, imported, a start) in the window: derived whole, written from the window.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _ctx AS
+        SELECT DISTINCT m.shop_id, m.session_id FROM messages m JOIN _scope sc ON sc.shop_id = m.shop_id
+        WHERE sc.from_day IS NOT NULL AND m.sent_at >= sc.from_day
+        UNION
+        SELECT s.shop_id, s.session_id FROM sessions s JOIN _scope sc ON sc.shop_id = s.shop_id
+        WHERE sc.from_day IS NOT NULL AND s.started_at >= sc.from_day""")
+
+
+def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_sales",
+                  keep_scope: bool = False) -> None:
+    """(Re)compute the sales parts for ``settings`` and the shops in scope (``keep_scope``: the
+    window ``refresh`` set, else every day of ``shops``)."""
     settings.validate()
-    _set_scope(con, shops)
-    con.execute(f"DELETE FROM {table} WHERE settings_key = ? AND shop_id IN (SELECT shop_id FROM _scope)",
+    if not keep_scope:
+        _set_scope(con, shops)
+    con.execute(f"DELETE FROM {table} t WHERE settings_key = ? AND {_in_window('t', 't.day')}",
                 [settings.key])
     for sql in _sales_prep_sql(settings):
         con.execute(sql)
@@ -415,20 +469,22 @@ def _batches(con, shops) -> list[list[str]]:
     return batches
 
 
-def refresh(con, shops=None, settings=None, timings: dict | None = None) -> None:
+def refresh(con, shops=None, settings=None, timings: dict | None = None, since=None) -> None:
     """Re-derive facts and parts for ``shops`` (None: every shop) inside the caller's transaction.
 
-    ``timings``, when given, receives seconds per step (for the benchmark).
+    ``since`` maps a shop to the earliest day an import touched (None or absent: its whole history):
+    only the days that input can change are derived again, with the same result as a full
+    derivation. ``timings``, when given, receives seconds per step (for the benchmark).
     """
     settings = settings or StoreSettings()
     if shops is not None and not list(shops):
         return
     timings = timings if timings is not None else {}
     for batch in _batches(con, shops):
-        _refresh_batch(con, batch, settings, timings)
+        _refresh_batch(con, batch, settings, timings, since)
 
 
-def _refresh_batch(con, shops: list[str], settings, timings: dict) -> None:
+def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -> None:
     mark = time.time()
 
     def lap(name):
@@ -437,19 +493,18 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict) -> None:
         timings[name] = timings.get(name, 0.0) + now - mark
         mark = now
 
-    _set_scope(con, shops)
+    _set_scope(con, shops, since)
+    _window(con)
     for sql in _session_sql(settings.stage_window_days):
         con.execute(sql)
     lap("derive_sessions")
-    scoped = "WHERE shop_id IN (SELECT shop_id FROM _scope)"
-    for table in ("parts", "parts_tags", "f_sessions", "f_shop_span"):
-        con.execute(f"DELETE FROM {table} {scoped}")
-    # Other settings' sales parts are recomputed on demand.
-    con.execute(f"DELETE FROM parts_sales {scoped}")
-    con.execute("""INSERT INTO f_sessions SELECT shop_id, session_id, buyer_id, agent_id, started_at, ended_at,
+    for table in ("parts", "parts_tags", "f_sessions"):
+        con.execute(f"DELETE FROM {table} t WHERE {_in_window('t', 't.day')}")
+    con.execute("DELETE FROM f_shop_span WHERE shop_id IN (SELECT shop_id FROM _scope)")
+    con.execute(f"""INSERT INTO f_sessions SELECT shop_id, session_id, buyer_id, agent_id, started_at, ended_at,
         transferred_at, assigned_at, channel, stage, day, hours, first_role, source, n_messages, n_mp,
         n_agent_after, n_rounds, n_answered, wait_sum, wait_sum_ag, first_wait, first_wait_ag,
-        is_manual_unit, fcr_state FROM _fsess""")
+        is_manual_unit, fcr_state FROM _fsess f WHERE {_in_window('f', 'f.day')}""")
     con.execute("INSERT INTO f_shop_span SELECT * FROM _span")
     # Sessions that a replace or a re-cut merged away leave no scenario behind.
     con.execute("""DELETE FROM session_scenarios s WHERE s.shop_id IN (SELECT shop_id FROM _scope)
@@ -459,9 +514,10 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict) -> None:
     con.execute(_parts_insert("parts", _part_facts(), PART_MEASURES))
     con.execute(_TAGS_SQL)
     lap("parts")
-    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess"):
+    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess", "_ctx"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    refresh_sales(con, SalesSettings(), shops)
+    # Other settings' sales parts are derived on demand (MetricEngine), never stored.
+    refresh_sales(con, SalesSettings(), shops, keep_scope=True)
     lap("parts_sales")
 
 
@@ -487,16 +543,18 @@ def gap_sessions_sql(messages: str) -> str:
         FROM numbered"""
 
 
-def move_to_cut_sessions(con, cut: str) -> tuple[int, list[str], list[str]]:
+def move_to_cut_sessions(con, cut: str) -> int:
     """Give stored messages the sessions that ``cut`` (a generated table of message_id, shop_id,
-    session_id) assigns them; (how many moved, the sessions they moved to, their shops)."""
-    moved, sessions, shops = con.execute(
-        f"SELECT count(*), list(DISTINCT c.session_id), list(DISTINCT m.shop_id) FROM messages m "
-        f"JOIN {cut} c ON c.message_id = m.message_id WHERE m.session_id <> c.session_id").fetchone()
+    session_id) assigns them; how many moved. They are listed in ``_moved`` (message_id, shop_id,
+    sent_at, old_session, new_session)."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _moved AS
+        SELECT m.message_id, m.shop_id, m.sent_at, m.session_id AS old_session, c.session_id AS new_session
+        FROM messages m JOIN {cut} c ON c.message_id = m.message_id WHERE m.session_id <> c.session_id""")
+    moved = int(con.execute("SELECT count(*) FROM _moved").fetchone()[0])
     if moved:
         con.execute(f"UPDATE messages SET session_id = c.session_id FROM {cut} c "
                     "WHERE messages.message_id = c.message_id AND messages.session_id <> c.session_id")
-    return int(moved), sessions or [], shops or []
+    return moved
 
 
 def _recut_gap_sessions(con, gap_minutes: int) -> None:
@@ -505,7 +563,7 @@ def _recut_gap_sessions(con, gap_minutes: int) -> None:
               f"WHERE starts_with(session_id, '{GAP_SESSION_PREFIX}')")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _recut AS {gap_sessions_sql(stored)}", [60 * int(gap_minutes)])
     move_to_cut_sessions(con, "_recut")
-    con.execute("DROP TABLE _recut")
+    con.execute("DROP TABLE _recut; DROP TABLE _moved")
 
 
 def apply_settings(store, settings: StoreSettings) -> None:

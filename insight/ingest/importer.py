@@ -183,6 +183,18 @@ _TYPE_HINT = {
 
 _DERIVABLE = DERIVABLE_KEYS
 
+# The day from which a row changes derived facts (the derivation widens it by each rule's reach).
+# Shops are derived whole when they change; agents change no derived fact (names are joined at query).
+_ANCHOR_DAY = {
+    "shops": "CAST(NULL AS DATE)",
+    "messages": "CAST(sent_at AS DATE)",
+    "sessions": "CAST(started_at AS DATE)",
+    "evaluations": "CAST(invited_at AS DATE)",
+    "orders": "CAST(least(created_at, paid_at) AS DATE)",
+    "refunds": "CAST(least(created_at, finished_at) AS DATE)",
+    "escalations": "CAST(created_at AS DATE)",
+}
+
 
 def _shown(raw: str) -> str:
     """A cell as quoted in a reason: at most 60 characters."""
@@ -288,6 +300,7 @@ class _Importer:
         self.report = ImportReport(import_id=None, tables={}, notes=list(notes), affected_shops=[])
         self.staged: dict[str, list[tuple[int, SourceFile, Staged]]] = {}
         self._seq_base: int | None = None
+        self.import_id: int | None = None
         self.work = store.scratch_dir("import-")
 
     def _tick(self, label: str, n: int = 1) -> None:
@@ -295,9 +308,28 @@ class _Importer:
             self.progress.set_description_str(label)
             self.progress.update(n)
 
-    def _touch(self, shops) -> None:
-        """Shops this import changed (re-derived before it commits), each listed once."""
-        self.report.affected_shops.extend(s for s in shops if s not in self.report.affected_shops)
+    def _touch(self, table: str, rows: str, params=None) -> None:
+        """Record, per shop, the first day that ``rows`` (a FROM … clause over rows of ``table``,
+        added or removed) change; the derivation starts there."""
+        anchor = _ANCHOR_DAY.get(table)
+        if anchor is None or "shop_id" not in TABLES[table].column_names:
+            return
+        self._sql(f"INSERT INTO _touched SELECT shop_id, min({anchor}) {rows} GROUP BY shop_id", params)
+
+    def _touched_since(self) -> dict:
+        """{shop: first touched day, or None for its whole history}, after the sessions whose
+        messages or rows changed add their own first day and their evaluations' days."""
+        self._sql("""INSERT INTO _touched
+            WITH ts AS (SELECT session_id FROM messages WHERE _import_id = ?
+                        UNION SELECT session_id FROM sessions WHERE _import_id = ?
+                        UNION SELECT session_id FROM _replaced)
+            SELECT shop_id, day FROM f_sessions WHERE session_id IN (SELECT session_id FROM ts)
+            UNION ALL
+            SELECT shop_id, CAST(invited_at AS DATE) FROM evaluations WHERE session_id IN (SELECT session_id FROM ts)""",
+                  [self.import_id, self.import_id])
+        rows = self.con.execute("""SELECT shop_id, CASE WHEN bool_or(day IS NULL) THEN NULL ELSE min(day) END
+            FROM _touched GROUP BY shop_id ORDER BY shop_id""").fetchall()
+        return dict(rows)
 
     def _sql(self, sql: str, params=None):
         """Run one statement built by this module. Input text never reaches SQL (generated column
@@ -477,8 +509,11 @@ class _Importer:
         if name == "messages" and self.replace and stored:
             self._replace_sessions(rep)
         if counts.get("update"):
-            self._sql(f"DELETE FROM {name} s WHERE EXISTS (SELECT 1 FROM _st c "
-                        f"WHERE c._status = 'update' AND {join_on})")
+            updated = f"FROM {name} s WHERE EXISTS (SELECT 1 FROM _st c WHERE c._status = 'update' AND {join_on})"
+            self._touch(name, updated)
+            if name == "messages":  # the sessions they leave change too
+                self._sql(f"INSERT INTO _replaced SELECT DISTINCT session_id {updated}")
+            self._sql(f"DELETE {updated}")
         if n_new or counts.get("update"):
             cols = list(table.column_names)
             insert_cols = cols + ["_import_id", "_extra"]
@@ -491,9 +526,7 @@ class _Importer:
                 where = f"WHERE NOT EXISTS (SELECT 1 FROM _st st WHERE {st_on} AND st._status <> 'update')"
             self._sql(f"INSERT INTO {name} ({', '.join(insert_cols)}) SELECT {', '.join(select)} "
                         f"FROM _cand c {where}")
-            if "shop_id" in cols:
-                shops = [r[0] for r in self._sql(f"SELECT DISTINCT c.shop_id FROM _cand c {where}").fetchall()]
-                self._touch(shops)
+            self._touch(name, f"FROM _cand c {where}")
         self._finish_report(rep)
 
     def _cut_sessions(self, rep: TableReport) -> None:
@@ -519,18 +552,18 @@ class _Importer:
                        WHERE _v.message_id = c.message_id AND _v.session_id IS NULL AND _v._reason IS NULL""")
         # Stored messages whose session a new message joined or split: derived data, updated in place;
         # the sessions they moved to are classified again.
-        moved, sessions, shops = derive.move_to_cut_sessions(con, "_cut")
-        if sessions:
-            con.executemany("INSERT INTO _replaced VALUES (?)", [[s] for s in sessions])
+        moved = derive.move_to_cut_sessions(con, "_cut")
+        if moved:
+            con.execute("INSERT INTO _replaced SELECT old_session FROM _moved UNION SELECT new_session FROM _moved")
+            self._touch("messages", "FROM _moved")
         rep.updated += moved
-        self._touch(shops)
 
     def _replace_sessions(self, rep: TableReport) -> None:
         """``--replace`` works at the session grain: a session in the new export is what that
         export says, so its stored messages that the export no longer has are removed."""
         con = self.con
         con.execute("""CREATE OR REPLACE TEMP TABLE _gone AS
-            SELECT m.message_id, m.session_id, m.shop_id FROM messages m
+            SELECT m.message_id, m.session_id, m.shop_id, m.sent_at FROM messages m
             WHERE m.session_id IN (SELECT DISTINCT session_id FROM _cand)
               AND NOT EXISTS (SELECT 1 FROM _cand c WHERE c.message_id = m.message_id)""")
         n = int(con.execute("SELECT count(*) FROM _gone").fetchone()[0])
@@ -539,8 +572,7 @@ class _Importer:
         con.execute("DELETE FROM messages WHERE message_id IN (SELECT message_id FROM _gone)")
         con.execute("INSERT INTO _replaced SELECT DISTINCT session_id FROM _gone")
         rep.removed += n
-        shops = [r[0] for r in con.execute("SELECT DISTINCT shop_id FROM _gone").fetchall()]
-        self._touch(shops)
+        self._touch("messages", "FROM _gone")
 
     def _seq_expr(self, alias: str) -> str:
         # File order survives as _seq: one 2^32 block of lines per file of this import.
@@ -594,6 +626,8 @@ class _Importer:
             con.execute("""CREATE OR REPLACE TEMP TABLE _rej (import_id INTEGER, table_name VARCHAR, file VARCHAR,
                 line BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)""")
             con.execute("CREATE OR REPLACE TEMP TABLE _replaced (session_id VARCHAR)")
+            con.execute("CREATE OR REPLACE TEMP TABLE _touched (shop_id VARCHAR, day DATE)")
+            self.import_id = import_id
             # File names as the user knows them, passed as values (never spliced into SQL).
             con.execute("CREATE OR REPLACE TEMP TABLE _files (idx INTEGER, path VARCHAR)")
             con.execute("CREATE OR REPLACE TEMP TABLE _import_shop AS SELECT CAST(? AS VARCHAR) AS shop_id", [self.shop])
@@ -611,9 +645,11 @@ class _Importer:
             if self.report.changed:
                 self._tick("计算指标", 0)
                 mark = time.time()
-                # Peers-only imports touch no shop, so nothing is re-derived.
-                derive.refresh(con, shops=self.report.affected_shops, settings=self.store.settings,
-                               timings=self.report.timings)
+                # Only the days this import can change are derived again (peers and agents change none).
+                since = self._touched_since()
+                self.report.affected_shops = list(since)
+                derive.refresh(con, shops=list(since), settings=self.store.settings,
+                               timings=self.report.timings, since=since)
                 self.report.timings["derive_parts"] = time.time() - mark
                 if self.classify and self.report.affected_shops:
                     mark = time.time()
