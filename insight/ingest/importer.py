@@ -21,6 +21,7 @@ from insight.core.errors import ImportFailed, InsightError
 from insight.core.limits import parse_size
 from insight.core.schema import DERIVABLE_KEYS, IMPORT_ORDER, REQUIRED_TABLES, TABLES, Column, Table, required_columns
 from insight.ingest.readers import SourceFile, Staged, discover, load_staging
+from insight.ingest.roles import RULE_PARAMS_DDL, RoleRule, role_wrap_sql
 from insight.present.exports import neutralise_sql
 from insight.store import transaction
 
@@ -348,6 +349,8 @@ class _Importer:
             self.staged.setdefault(src.table, []).append((idx, src, staged))
             table = TABLES[src.table]
             missing = [c for c in required_columns(table.name, bool(self.shop)) if c not in staged.columns]
+            if table.name == "messages" and "receiver" in staged.columns:
+                missing = [c for c in missing if c != "buyer_id"]  # the buyer is the sender or the receiver
             if missing:
                 hint = "；文件属于一个店铺时可用 --shop 店铺ID（数据管理中选择店铺）" if "shop_id" in missing else ""
                 raise ImportFailed(
@@ -397,12 +400,17 @@ class _Importer:
             # Columns kept aside, keyed by their generated names (the report has their headers).
             extra_sql = ("to_json(struct_pack(" + ", ".join(f"{g} := {g}" for g in staged.extras) + "))"
                          if staged.extras else "CAST(NULL AS VARCHAR)")
+            if table.name == "messages" and "receiver" in staged.columns and not for_rejects:
+                select.append(f"nullif(trim(CAST({staged.columns['receiver'][0]} AS VARCHAR)), '') AS r_receiver")
             for col in _DERIVABLE.get(table.name, ()):
                 select.append(f"{'false' if col in staged.columns else 'true'} AS _derive_{col}")
             part = (f"SELECT {', '.join(select)}, {idx} AS _file_idx, _line, {extra_sql} AS _extra "
                     f"FROM {staged.relation}")
             if table.name == "messages" and "message_id" not in staged.columns:
+                # From the sender as written, so that another role rule does not make new ids.
                 part = f"SELECT * REPLACE ({_GENERATED_MESSAGE_ID} AS r_message_id) FROM ({part})"
+            if table.name == "messages" and not for_rejects:
+                part = role_wrap_sql(part, idx, "_role_rules", "receiver" in staged.columns)
             parts.append(part)
         return " UNION ALL ".join(parts)
 
@@ -632,6 +640,10 @@ class _Importer:
             con.execute("CREATE OR REPLACE TEMP TABLE _files (idx INTEGER, path VARCHAR)")
             con.execute("CREATE OR REPLACE TEMP TABLE _import_shop AS SELECT CAST(? AS VARCHAR) AS shop_id", [self.shop])
             con.executemany("INSERT INTO _files VALUES (?, ?)", [[i, s.shown] for i, s in enumerate(self.files)])
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _role_rules {RULE_PARAMS_DDL}")
+            rules = [[i, *(s.roles or RoleRule()).params()] for i, s in enumerate(self.files) if s.table == "messages"]
+            if rules:
+                con.executemany("INSERT INTO _role_rules VALUES (?, ?, ?, ?, ?, ?)", rules)
             mark = time.time()
             for name in IMPORT_ORDER:
                 if name in self.staged:

@@ -14,7 +14,7 @@ from insight.core.errors import UsageError
 from insight.core.schema import TABLES, required_columns, table_for_file_stem
 
 __all__ = ["suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
-           "SYNONYMS", "needs_review", "start_mapping", "mapped_source", "known_header_mapping"]
+           "SYNONYMS", "AUX_SYNONYMS", "aux_mapping", "needs_review", "start_mapping", "mapped_source", "known_header_mapping"]
 
 # Headers seen in the platforms' exports and in hand-made sheets, per DATA.md column.
 # The schema's own Chinese labels count as synonyms too.
@@ -49,6 +49,13 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
                     "created_at": ["发起时间", "创建时间", "介入时间"]},
     "peers": {"metric": ["指标", "指标名"], "period_start": ["周期开始", "开始日期"], "period_end": ["周期结束", "结束日期"],
               "peer_avg": ["同行平均"], "peer_excellent": ["同行优秀"]},
+}
+
+
+# Columns outside DATA.md that an export may have and the import reads: the receiver of a message
+# (whose nickname is the buyer of an agent's message when the export names senders by nickname).
+AUX_SYNONYMS: dict[str, dict[str, list[str]]] = {
+    "messages": {"receiver": ["接收人", "接收方", "接收者", "接收人昵称", "接收账号", "receiver"]},
 }
 
 
@@ -97,7 +104,7 @@ def suggest_table(filename: str, headers: list[str], shop_given: bool = False) -
     best, best_score = None, 0.0
     for name, table in TABLES.items():
         mapping = suggest_mapping(name, headers)
-        required = required_columns(name, shop_given)
+        required = required_for(name, headers, shop_given)
         found = sum(1 for c in required if mapping[c])
         score = found / max(len(required), 1) + 0.01 * sum(1 for v in mapping.values() if v)
         if found == len(required) and score > best_score:
@@ -105,11 +112,21 @@ def suggest_table(filename: str, headers: list[str], shop_given: bool = False) -
     return best
 
 
-def check_mapping(table: str, mapping: dict[str, str | None], shop_given: bool = False) -> list[str]:
+def required_for(table: str, headers: list[str], shop_given: bool = False) -> tuple[str, ...]:
+    """The columns a file of ``table`` with ``headers`` must have: with a receiver column, a chat log's
+    buyer is the sender or the receiver (roles.py)."""
+    required = required_columns(table, shop_given)
+    if table == "messages" and any(col == "receiver" for _, col in aux_mapping(table, headers)):
+        required = tuple(c for c in required if c != "buyer_id")
+    return required
+
+
+def check_mapping(table: str, mapping: dict[str, str | None], shop_given: bool = False,
+                  headers: list[str] = ()) -> list[str]:
     """Problems that would stop the import: required columns without a source, a header used twice."""
     problems = []
     for col in TABLES[table].columns:
-        if col.name in required_columns(table, shop_given) and not mapping.get(col.name):
+        if col.name in required_for(table, list(headers), shop_given) and not mapping.get(col.name):
             problems.append(f"必填列 {col.name}（{col.label}）还没有对应的源列")
     used = [v for v in mapping.values() if v]
     for header in sorted({h for h in used if used.count(h) > 1}):
@@ -154,7 +171,7 @@ def needs_review(filename: str, headers: list[str], shop_given: bool = False) ->
     """The table a file most likely holds, and whether a person should look at its mapping (no table
     recognised, or a required column without a source)."""
     guess = suggest_table(filename, headers, shop_given=True)  # the shop may still be picked
-    return guess, guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers), shop_given))
+    return guess, guess is None or bool(check_mapping(guess, suggest_mapping(guess, headers), shop_given, headers))
 
 
 def start_mapping(con, table: str, headers: list[str], preset: str | None = None) -> dict[str, str | None]:
@@ -162,15 +179,24 @@ def start_mapping(con, table: str, headers: list[str], preset: str | None = None
     return load_preset(con, preset, table, headers) if preset else suggest_mapping(table, headers)
 
 
-def mapped_source(path, table: str, mapping: dict[str, str | None], label: str, shop_given: bool = False):
+def _headers_of(path) -> list[str]:
+    from insight.ingest.readers import read_preview
+
+    return read_preview(path, rows=1)[0]
+
+
+def mapped_source(path, table: str, mapping: dict[str, str | None], label: str, shop_given: bool = False,
+                  roles=None):
     """(a SourceFile importing ``path`` as ``table`` with ``mapping``, None) or (None, the problems)."""
     from insight.ingest.readers import SourceFile
 
-    problems = check_mapping(table, mapping, shop_given)
+    headers = _headers_of(path) if table in AUX_SYNONYMS else []
+    problems = check_mapping(table, mapping, shop_given, headers)
     if problems:
         return None, problems
     pairs = tuple((src, dst) for dst, src in mapping.items() if src and src != dst)
-    return SourceFile(Path(path), table, pairs, label=label), []
+    pairs += aux_mapping(table, headers, used={src for src, _ in pairs})
+    return SourceFile(Path(path), table, pairs, label=label, roles=roles), []
 
 
 def known_header_mapping(table: str, headers: list[str]) -> tuple[tuple[str, str], ...]:
@@ -178,4 +204,16 @@ def known_header_mapping(table: str, headers: list[str]) -> tuple[tuple[str, str
     by spelling): what an import without a hand-made mapping applies, so platform exports with
     Chinese headers import as they are."""
     suggested = suggest_mapping(table, headers, rules=("exact", "alias"))
-    return tuple((header, column) for column, header in suggested.items() if header is not None)
+    return tuple((header, column) for column, header in suggested.items() if header is not None) + \
+        aux_mapping(table, headers, used=set(suggested.values()))
+
+
+def aux_mapping(table: str, headers: list[str], used=frozenset()) -> tuple[tuple[str, str], ...]:
+    """(header, aux column) for the columns outside DATA.md that the import reads (AUX_SYNONYMS)."""
+    free = {_norm(h): h for h in headers if str(h).strip() and h not in used}
+    out = []
+    for column, names in AUX_SYNONYMS.get(table, {}).items():
+        hit = next((free[_norm(n)] for n in names if _norm(n) in free), None)
+        if hit is not None:
+            out.append((hit, column))
+    return tuple(out)

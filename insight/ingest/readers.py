@@ -25,6 +25,7 @@ import duckdb
 from insight.core.errors import ImportFailed
 from insight.core.limits import Limits
 from insight.core.schema import TABLES, table_for_file_stem
+from insight.ingest.roles import RoleRule
 
 __all__ = ["SourceFile", "Staged", "discover", "load_staging", "read_preview", "SUPPORTED_SUFFIXES",
            "ARCHIVE_SUFFIXES", "normalise_header"]
@@ -44,6 +45,8 @@ class SourceFile:
     mapping: tuple[tuple[str, str], ...] = ()
     # What the user calls the file (an upload's own name); the path may be a generated one.
     label: str | None = None
+    # How a chat export says who sent a message (messages only; None: the default rule).
+    roles: RoleRule | None = None
 
     @property
     def kind(self) -> str:
@@ -461,7 +464,7 @@ def load_staging(con, src: SourceFile, staging: str, limits: Limits, workdir: Pa
         raise ImportFailed(f"{src.shown}: 不支持的文件格式，请使用 .csv、.xlsx 或 .parquet")
     if not src.path.is_file():
         raise ImportFailed(f"{src.shown}: 文件不存在")
-    readable = SourceFile(_plain_path(src.path, workdir), src.table, src.mapping, src.shown)
+    readable = SourceFile(_plain_path(src.path, workdir), src.table, src.mapping, src.shown, src.roles)
     headers, fmt = _LOADERS[src.kind](con, readable, staging, limits, workdir)
     mapping = src.mapping
     if not mapping and src.table in TABLES:  # no hand-made mapping: names and known synonyms

@@ -134,3 +134,62 @@ def test_a_new_session_gap_cuts_the_gap_rule_sessions_again(tmp_path):
     assert store.con.execute("SELECT session_id FROM messages WHERE buyer_id = 'z'").fetchone()[0] == "z1"
     apply_settings(store, StoreSettings(session_gap_minutes=30))
     assert store.con.execute(count).fetchone()[0] == 5
+
+
+# -- who sent it ------------------------------------------------------------------------------
+def _roles(store) -> list[tuple]:
+    return store.con.execute("SELECT buyer_id, sender_role, agent_id, content FROM messages "
+                             "WHERE buyer_id <> 'z' ORDER BY sent_at").fetchall()
+
+
+def test_direction_codes_are_roles(tmp_path):
+    store = _base_store(tmp_path)
+    path = tmp_path / "聊天.csv"
+    write_csv(path, [{"买家昵称": "b1", "客服账号": "", "发送时间": "2024-05-10 10:00:00", "消息内容": "在吗", "消息方向": "0"},
+                     {"买家昵称": "b1", "客服账号": "A1", "发送时间": "2024-05-10 10:00:09", "消息内容": "在", "消息方向": "1"}])
+    import_paths(store, [path], shop="S1", classify=False)
+    assert _roles(store) == [("b1", "buyer", None, "在吗"), ("b1", "agent", "A1", "在")]
+
+
+def test_nicknames_shop_accounts_robots_and_receivers(tmp_path):
+    """千牛-style log: sender and receiver nicknames only. 店铺名:子账号 is an agent, a robot name is a
+    robot, anyone else a buyer; an agent's buyer is the receiver."""
+    store = _base_store(tmp_path)
+    path = tmp_path / "聊天记录.csv"
+    rows = [("tb_buyer1", "云朵小店", "10:00:00", "在吗"), ("云朵小店:店小蜜机器人", "tb_buyer1", "10:00:01", "您好，我是机器人"),
+            ("tb_buyer1", "云朵小店", "10:00:30", "转人工"), ("云朵小店：小美", "tb_buyer1", "10:01:00", "在的亲")]
+    write_csv(path, [{"发送人": s, "接收人": r, "发送时间": f"2024-05-10 {t}", "消息内容": c} for s, r, t, c in rows])
+    report = import_paths(store, [path], shop="S1", classify=False)
+    assert report.tables["messages"].inserted == 4, report.summary()
+    assert _roles(store) == [("tb_buyer1", "buyer", None, "在吗"),
+                             ("tb_buyer1", "robot", "云朵小店:店小蜜机器人", "您好，我是机器人"),
+                             ("tb_buyer1", "buyer", None, "转人工"),
+                             ("tb_buyer1", "agent", "云朵小店：小美", "在的亲")]
+    # the transfer is derived: a manual session with its first reply 30 s after the buyer asked
+    row = store.con.execute("SELECT channel, first_wait FROM f_sessions WHERE buyer_id = 'tb_buyer1'").fetchone()
+    assert row == ("manual", 30.0)
+
+
+def test_a_preset_role_rule_names_robots_and_codes(tmp_path):
+    from insight.ingest import import_sources
+    from insight.ingest.readers import SourceFile
+    from insight.ingest.roles import RoleRule
+
+    store = _base_store(tmp_path)
+    path = tmp_path / "chat.csv"
+    write_csv(path, [{"发送人": s, "接收人": r, "发送时间": f"2024-05-10 {t}", "消息内容": c} for s, r, t, c in [
+        ("b9", "店", "10:00:00", "在吗"), ("店#小蜜", "b9", "10:00:01", "自动回复"), ("店#阿花", "b9", "10:00:40", "在的")]])
+    rule = RoleRule(agent_marker="#", robots=("店#小蜜",), robot_marker="")
+    mapping = (("发送人", "sender_role"), ("接收人", "receiver"), ("发送时间", "sent_at"), ("消息内容", "content"))
+    import_sources(store, [SourceFile(path, "messages", mapping, roles=rule)], shop="S1", classify=False)
+    assert [r[1:3] for r in _roles(store)] == [("buyer", None), ("robot", "店#小蜜"), ("agent", "店#阿花")]
+
+
+def test_a_role_word_file_with_an_unknown_role_is_still_rejected(tmp_path):
+    store = _base_store(tmp_path)
+    path = tmp_path / "聊天.csv"
+    write_csv(path, [{"买家昵称": "b1", "发送时间": "2024-05-10 10:00:00", "消息内容": "在吗", "发送方": "买家"},
+                     {"买家昵称": "b1", "发送时间": "2024-05-10 10:00:09", "消息内容": "？", "发送方": "路人"}])
+    report = import_paths(store, [path], shop="S1", classify=False)
+    assert report.tables["messages"].rejected == 1
+    assert "sender_role" in report.tables["messages"].reasons[0].column

@@ -1,0 +1,92 @@
+"""Who sent a message, from what a platform's chat export has.
+
+Exports say it in one of three ways: a role word (买家/客服/机器人/系统, handled with the other
+value synonyms), a direction code (0/1), or only the sender's nickname. With nicknames, the shop's
+own accounts are written ``店铺名:子账号`` (an agent), a few names are robots (listed, or containing
+a marker such as 机器人), and everyone else is a buyer; the buyer of an agent's message is then the
+receiver (接收人). A ``RoleRule`` holds those choices; presets carry their own.
+
+The rule reaches SQL as values in a one-row table (``rule_params``), never as SQL text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from insight.core.errors import UsageError
+
+__all__ = ["RoleRule", "ROLE_CODES", "RULE_PARAMS_DDL", "role_wrap_sql"]
+
+ROLE_CODES = ("buyer", "agent", "robot", "system")
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    # Codes an export uses for the sender, e.g. direction 0 = the buyer wrote, 1 = the shop wrote.
+    values: dict[str, str] = field(default_factory=lambda: {"0": "buyer", "1": "agent"})
+    # A nickname containing this is one of the shop's accounts (店铺名:子账号); full-width ： counts too.
+    agent_marker: str = ":"
+    robots: tuple[str, ...] = ()  # nicknames that are robots
+    robot_marker: str = "机器人"  # a nickname containing this is a robot ('' = none)
+
+    def validate(self) -> "RoleRule":
+        bad = sorted({v for v in self.values.values() if v not in ROLE_CODES})
+        if bad:
+            raise UsageError(f"发送方代码只能对应 {', '.join(ROLE_CODES)}，收到 {', '.join(bad)}")
+        if not self.agent_marker.strip():
+            raise UsageError("店铺账号的标志（如“:”）不能为空")
+        return self
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["robots"] = list(self.robots)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "RoleRule":
+        if not data:
+            return cls()
+        base = cls()
+        return cls(values={str(k): str(v) for k, v in data.get("values", base.values).items()},
+                   agent_marker=str(data.get("agent_marker", base.agent_marker)),
+                   robots=tuple(str(r) for r in data.get("robots", ())),
+                   robot_marker=str(data.get("robot_marker", base.robot_marker))).validate()
+
+    def params(self) -> list:
+        """The values of one ``rule_params`` row: keys, roles, robots, robot marker, agent marker."""
+        keys = list(self.values)
+        return [keys, [self.values[k] for k in keys], list(self.robots), self.robot_marker,
+                self.agent_marker.replace("：", ":")]
+
+
+RULE_PARAMS_DDL = ("(file_idx INTEGER, value_keys VARCHAR[], value_roles VARCHAR[], robots VARCHAR[], "
+                   "robot_marker VARCHAR, agent_marker VARCHAR)")
+
+
+def role_wrap_sql(part: str, file_idx: int, rules: str, has_receiver: bool) -> str:
+    """``part`` (raw message rows r_*) with sender_role, agent_id and buyer_id resolved by the file's
+    rule in ``rules`` (a table of RULE_PARAMS_DDL). The file is read as nicknames when its sender
+    column holds shop accounts; otherwise only direction codes are translated."""
+    sender = "p.r_sender_role"
+    code = f"list_position(rr.value_keys, {sender})"
+    role = (f"CASE WHEN {code} > 0 THEN rr.value_roles[{code}] "
+            f"WHEN NOT p._nicknames THEN {sender} "
+            f"WHEN list_contains(rr.robots, {sender}) "
+            f"OR (rr.robot_marker <> '' AND strpos({sender}, rr.robot_marker) > 0) THEN 'robot' "
+            f"WHEN strpos(replace({sender}, '：', ':'), rr.agent_marker) > 0 THEN 'agent' ELSE 'buyer' END")
+    receiver = "r_receiver" if has_receiver else "CAST(NULL AS VARCHAR)"
+    aux = ", r_receiver" if has_receiver else ""
+    idx = int(file_idx)
+    return f"""SELECT * EXCLUDE (_role, _nicknames, file_idx, value_keys, value_roles, robots, robot_marker,
+                                 agent_marker{aux}) REPLACE (
+            _role AS r_sender_role,
+            CASE WHEN _nicknames AND _role IN ('agent', 'robot') THEN coalesce(r_agent_id, r_sender_role)
+                 ELSE r_agent_id END AS r_agent_id,
+            CASE WHEN _nicknames AND r_buyer_id IS NULL
+                 THEN CASE WHEN _role = 'buyer' THEN r_sender_role ELSE {receiver} END
+                 ELSE r_buyer_id END AS r_buyer_id)
+        FROM (SELECT p.*, rr.*, {role} AS _role FROM (
+                SELECT *, coalesce(bool_or(strpos(replace(r_sender_role, '：', ':'),
+                    (SELECT agent_marker FROM {rules} WHERE file_idx = {idx})) > 0) OVER (), false) AS _nicknames
+                FROM ({part})) p
+              JOIN {rules} rr ON rr.file_idx = {idx}) q"""
