@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None, help="数据库文件（默认 $INSIGHT_DB 或 data/insight.duckdb）")
     p.add_argument("--replace", action="store_true", help="主键已存在且内容不同时覆盖旧行")
     p.add_argument("--shop", default=None, help="没有 shop_id 列的文件（平台按店铺导出的文件）属于哪个店铺")
+    p.add_argument("--day", default=None,
+                   help="没有日期列的平台客服报表（如飞鸽、拼多多、京东的客服数据）是哪一天的，YYYY-MM-DD")
     p.add_argument("--report-dir", default=None, help="导入报告与被拒绝行的保存目录")
     p.add_argument("--json", action="store_true", help="以 JSON 输出导入报告")
 
@@ -92,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_import(args) -> int:
     import datetime as dt
 
+    from insight.core.periods import parse_date
     from insight.ingest.importer import import_paths
     from insight.store import Store, default_db_path
 
@@ -100,7 +103,8 @@ def _cmd_import(args) -> int:
                   else db.parent / "imports" / dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
     with Store(db) as store:
         report = import_paths(store, args.paths, replace=args.replace, progress=sys.stderr.isatty(),
-                              report_dir=report_dir, shop=args.shop)
+                              report_dir=report_dir, shop=args.shop,
+                              report_day=parse_date(args.day, "--day") if args.day else None)
     if args.json:
         print(json.dumps({**report.to_dict(), "summary": report.summary()}, ensure_ascii=False, indent=2, default=str))
     else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .filters import hours_bucket_sql
 
 __all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
-           "SALES_MEASURES", "SCENARIO_MEASURES", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
+           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 
@@ -322,6 +322,9 @@ def _canonical_ddl(name: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})"
 
 
+# Second-tier figures from the platforms' own per-agent reports (ingest/reports.py).
+REPORT_TABLE = "platform_reports"
+
 _META_DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     """CREATE TABLE IF NOT EXISTS imports (
@@ -330,6 +333,10 @@ _META_DDL = [
     """CREATE TABLE IF NOT EXISTS import_rejects (
         import_id INTEGER, table_name VARCHAR, file VARCHAR, line BIGINT,
         column_name VARCHAR, reason VARCHAR, raw VARCHAR)""",
+    # The platforms' per-agent report figures (平台口径), one row per (shop, agent, day, report, figure).
+    f"""CREATE TABLE IF NOT EXISTS {REPORT_TABLE} (
+        shop_id VARCHAR, agent VARCHAR, day DATE, report VARCHAR, platform VARCHAR, metric VARCHAR, value DOUBLE,
+        kind VARCHAR, weight VARCHAR, matches VARCHAR, definition VARCHAR, source_file VARCHAR, _import_id INTEGER)""",
     # Column mappings saved from the data page (e.g. one per platform's export format).
     """CREATE TABLE IF NOT EXISTS mapping_presets (
         name VARCHAR, table_name VARCHAR, mapping VARCHAR, saved_at TIMESTAMP,

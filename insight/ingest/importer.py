@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 
 import duckdb
@@ -19,8 +20,18 @@ import duckdb
 from insight import derive
 from insight.core.errors import ImportFailed, InsightError
 from insight.core.limits import parse_size
-from insight.core.schema import DERIVABLE_KEYS, IMPORT_ORDER, REQUIRED_TABLES, TABLES, Column, Table, required_columns
-from insight.ingest.readers import SourceFile, Staged, discover, load_staging
+from insight.core.schema import (
+    DERIVABLE_KEYS,
+    IMPORT_ORDER,
+    REPORT_TABLE,
+    REQUIRED_TABLES,
+    TABLES,
+    Column,
+    Table,
+    required_columns,
+)
+from insight.ingest.readers import SourceFile, Staged, discover, load_staging, read_preview
+from insight.ingest.reports import ReportImport, detect_report, report_mapping
 from insight.ingest.roles import RULE_PARAMS_DDL, RoleRule, role_wrap_sql
 from insight.present.exports import neutralise_sql
 from insight.store import transaction
@@ -289,7 +300,7 @@ _GENERATED_MESSAGE_ID = (
 
 class _Importer:
     def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress,
-                 classify: bool = True, demo: bool = False, shop: str | None = None):
+                 classify: bool = True, demo: bool = False, shop: str | None = None, report_day=None):
         self.store = store
         self.demo = demo
         self.shop = shop
@@ -302,6 +313,8 @@ class _Importer:
         self.staged: dict[str, list[tuple[int, SourceFile, Staged]]] = {}
         self._seq_base: int | None = None
         self.import_id: int | None = None
+        self.report_day = report_day
+        self.reports = ReportImport(self)
         self.work = store.scratch_dir("import-")
 
     def _tick(self, label: str, n: int = 1) -> None:
@@ -339,11 +352,31 @@ class _Importer:
             raise ImportFailed("内部错误：导入语句应为一条 SQL，已拒绝执行")
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
 
+    def _stage_report(self, idx: int, src: SourceFile) -> None:
+        """A platform report file: staged with its report's mapping, merged after the DATA.md tables."""
+        headers = read_preview(src.path, rows=1, label=src.shown)[0]
+        defn = detect_report(headers)
+        if defn is None:
+            raise ImportFailed(f"{src.shown} 第 1 行: 不是已知的平台客服报表（见 platform_reports.yaml）")
+        staged = load_staging(self.con, dc_replace(src, mapping=report_mapping(defn, headers)), f"_stg_{idx}",
+                              self.store.limits, self.work)
+        self.reports.add(idx, src, staged, defn)
+        rows = int(self._sql(f"SELECT count(*) FROM {staged.relation}").fetchone()[0])
+        rep = self.report.tables.setdefault(REPORT_TABLE, TableReport(REPORT_TABLE))
+        rep.files.append(src.shown)
+        rep.ignored_columns.extend(h for h in staged.extras.values() if h not in rep.ignored_columns)
+        self.report.files.append({"file": src.shown, "table": REPORT_TABLE, "report": defn.name, "format": staged.fmt,
+                                  "rows": rows, "kept_aside": staged.extras})
+
     def stage_files(self) -> None:
         limits = self.store.limits
         for idx, src in enumerate(self.files):
             name = Path(src.shown).name
             self._tick(f"读取 {name}", 0)
+            if src.table == REPORT_TABLE:
+                self._stage_report(idx, src)
+                self._tick(f"读取 {name}")
+                continue
             staged = load_staging(self.con, src, f"_stg_{idx}", limits, self.work)
             # Registered at once, so that a failure below still drops it.
             self.staged.setdefault(src.table, []).append((idx, src, staged))
@@ -652,6 +685,12 @@ class _Importer:
                     self._tick(f"校验 {name}")
             if "sessions" in self.staged and "messages" in self.staged:
                 self._reject_sessions_without_messages(import_id)
+            if self.reports.files:
+                self._tick("校验 平台报表", 0)
+                rep = self.report.tables[REPORT_TABLE]
+                self.reports.merge(import_id, rep)
+                self._finish_report(rep)
+                self._tick("校验 平台报表")
             self._require_core_tables()
             self.report.timings["validate_merge"] = time.time() - mark
             if self.report.changed:
@@ -737,7 +776,11 @@ class _Importer:
             self.con.execute("SET memory_limit = ?", [self.store.memory_limit])
 
     def _require_core_tables(self) -> None:
+        # A store of platform reports alone (shops whose chats are not exported) needs no messages.
+        reports_only = self.store.has_rows(REPORT_TABLE)
         for name in REQUIRED_TABLES:
+            if name == "messages" and reports_only:
+                continue
             if not self.store.has_rows(name):
                 rep = self.report.tables.get(name)
                 why = "没有一行被接受" if rep else "没有提供该表的文件"
@@ -762,7 +805,8 @@ class _Importer:
 
 
 def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.PathLike | None = None,
-                 progress: bool = False, classify: bool = True, shop: str | None = None) -> ImportReport:
+                 progress: bool = False, classify: bool = True, shop: str | None = None,
+                 report_day=None) -> ImportReport:
     """Import files and folders into ``store`` atomically; return the report.
 
     Raises ``ImportFailed`` (store unchanged) for problems that stop the whole import:
@@ -777,12 +821,13 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
                            (f"；{'；'.join(notes)}" if notes else ""))
     demo = bool(paths) and all(Path(p).is_dir() and is_demo_folder(p) for p in paths)
     return import_sources(store, files, replace=replace, report_dir=report_dir, progress=progress, notes=notes,
-                          classify=classify, shop=shop, _demo=demo)
+                          classify=classify, shop=shop, report_day=report_day, _demo=demo)
 
 
 def import_sources(store, files: list[SourceFile], *, replace: bool = False,
                    report_dir: str | os.PathLike | None = None, progress=False, notes=(),
-                   classify: bool = True, shop: str | None = None, _demo: bool = False) -> ImportReport:
+                   classify: bool = True, shop: str | None = None, report_day=None,
+                   _demo: bool = False) -> ImportReport:
     """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
 
     ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
@@ -799,7 +844,8 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
         from tqdm import tqdm
         # One step per file read, per table validated, and one for the derivation.
         bar = tqdm(total=steps, unit="步", leave=False)
-    importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop)
+    importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop,
+                         report_day=report_day)
     try:
         rdir = Path(report_dir) if report_dir else None
         return importer.run(rdir)

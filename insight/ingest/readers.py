@@ -24,7 +24,7 @@ import duckdb
 
 from insight.core.errors import ImportFailed
 from insight.core.limits import Limits
-from insight.core.schema import TABLES, table_for_file_stem
+from insight.core.schema import REPORT_TABLE, TABLES, table_for_file_stem
 from insight.ingest.roles import RoleRule
 
 __all__ = ["SourceFile", "Staged", "discover", "load_staging", "read_preview", "SUPPORTED_SUFFIXES",
@@ -75,11 +75,14 @@ def _table_by_header(path: Path) -> str | None:
     """The table a file holds judged by its header (platform exports are not named after tables);
     a missing shop column does not decide it (the shop may be named at import, else it is said then)."""
     from insight.ingest.mapping import suggest_table
+    from insight.ingest.reports import detect_report
 
     try:
         headers, _ = read_preview(path, rows=1)
     except ImportFailed:
         return None
+    if detect_report(headers) is not None:
+        return REPORT_TABLE
     return suggest_table(path.name, headers, shop_given=True)
 
 
@@ -108,7 +111,8 @@ def discover(paths) -> tuple[list[SourceFile], list[str]]:
                     continue
                 table = table_for_file_stem(child.stem)
                 if table is None and (table := _table_by_header(child)):
-                    notes.append(f"{child.name}: 按列名识别为 {table} 表")
+                    what = "平台客服报表（平台口径）" if table == REPORT_TABLE else f"{table} 表"
+                    notes.append(f"{child.name}: 按列名识别为{what}")
                 if table:
                     found.append(SourceFile(child, table))
                 else:
