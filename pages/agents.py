@@ -9,7 +9,7 @@ from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
-from insight.ui.columns import metric_column_config, metric_frame
+from insight.ui.columns import beside_column_config, metric_column_config, metric_frame, platform_column_config
 
 view = state.page_view("客服绩效")
 settings = state.sales_settings()
@@ -72,3 +72,37 @@ else:
                       f"各客服{metric.name}_{view.file_stem}", report, key="agent_bars")
     else:
         widgets.empty_state(f"本期没有客服有{metric.name}的数值。")
+
+st.subheader("平台口径对照")
+if not table.empty:
+    beside = data.platform_beside_ours(view.path, view.version, view.shop_id, view.period,
+                                       table[["agent_id", "agent_name"]])
+    matched = [k for k in beside.columns if k in table.columns]
+    if matched:
+        st.caption("左列为本工具按 METRICS.md 口径从聊天记录算出的值，右列为平台客服报表导出的值（平台口径，未混入我们的计算）。"
+                   "口径不同，数值不必相等；差异大时请看两边的定义。")
+        pairs = table.set_index("agent_id")[["agent_name", *matched]].join(
+            beside[matched].add_suffix("（平台口径）"), how="left")
+        cols = ["agent_name"] + [c for k in matched for c in (k, f"{k}（平台口径）")]
+        shown = pairs[cols].reset_index().rename(columns={"agent_id": "客服账号", "agent_name": "客服"})
+        shown = shown.rename(columns={**{k: registry()[k].name for k in matched},
+                                      **{f"{k}（平台口径）": f"{registry()[k].name}（平台口径）" for k in matched}})
+        widgets.table(shown, f"平台口径对照_{view.file_stem}", key="platform_beside", report=report,
+                      column_config=beside_column_config(matched))
+    else:
+        widgets.empty_state("本期没有与本店客服对应的平台客服报表。",
+                            "在“数据管理”上传平台导出的客服绩效/客服数据（淘宝、飞鸽、拼多多、京东），客服账号或昵称一致时会显示在这里。")
+
+st.subheader("全部店铺客服 · 平台报表")
+cross, reasons, kinds = data.platform_agent_table(view.path, view.version, view.period)
+if cross.empty:
+    widgets.empty_state("本期没有平台客服报表。",
+                        "没有聊天记录的店铺也可以只导入平台导出的客服报表，在这里按平台口径横向比较全部店铺的客服。")
+else:
+    st.caption("全部店铺、全部平台的客服，按平台口径。能对应到本工具指标的列用统一的指标名；"
+               "人数、金额跨日相加；有分母的比率按分母加权；没有分母的比率不跨日合并。")
+    for column, reason in reasons.items():
+        st.caption(f"{md(column)}：{md(reason)}")
+    widgets.table(cross.rename(columns={"shop_id": "店铺", "platform": "平台", "agent": "客服"}),
+                  f"平台客服报表_{view.period.label}", key="platform_cross", report=report,
+                  column_config=platform_column_config(kinds))

@@ -24,3 +24,22 @@ def metric_frame(frame, keys):
     """Rename metric columns to their 中文名 (the exported header as well)."""
     reg = registry()
     return frame.rename(columns={k: reg[k].name for k in keys})
+
+
+_KIND_FORMAT = {"rate": "percent", "seconds": "%.1f 秒", "amount": "¥%.2f", "count": "%d", "number": "%.2f"}
+
+
+def platform_column_config(kinds: dict) -> dict:
+    """Formats for platform report figures by kind (rates as percentages, seconds, yuan)."""
+    return {c: st.column_config.NumberColumn(c, format=_KIND_FORMAT.get(k, "%.2f")) for c, k in kinds.items()}
+
+
+def beside_column_config(keys) -> dict:
+    """Our metric and its 平台口径 column, formatted alike."""
+    out = metric_column_config(keys)
+    for key in keys:
+        name = registry()[key].name
+        out[f"{name}（平台口径）"] = st.column_config.NumberColumn(
+            f"{name}（平台口径）", format=out[name]["type_config"].get("format") if isinstance(out[name], dict) else None,
+            help="平台客服报表导出的值")
+    return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from insight.analyses import platform as platform_analyses
 from insight.analyses import tables as analyses
 from insight.core.filters import Filters
 from insight.core.periods import Period
@@ -25,7 +26,7 @@ from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
-           "split", "rating_mix", "tag_top", "agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
+           "split", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "scenario_status", "scenario_table", "scenario_chats"]
 
 
@@ -143,6 +144,16 @@ def tag_top(rd: Reader, shop_id: str, period: Period, filters: Filters) -> pd.Da
 def agent_table(rd: Reader, shop_id: str, period: Period, filters: Filters,
                 settings: SalesSettings = SalesSettings()) -> pd.DataFrame:
     return analyses.agent_table(rd.engine, shop_id, period, filters, settings)
+
+
+@_loader(64)
+def platform_beside_ours(rd: Reader, shop_id: str, period: Period, agents: pd.DataFrame) -> pd.DataFrame:
+    return platform_analyses.platform_beside_ours(rd.store.con, shop_id, period, agents)
+
+
+@_loader(32)
+def platform_agent_table(rd: Reader, period: Period) -> tuple[pd.DataFrame, dict, dict]:
+    return platform_analyses.platform_agent_table(rd.store.con, period)
 
 
 @_loader(64)

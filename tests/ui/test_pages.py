@@ -170,3 +170,22 @@ def test_a_store_held_by_an_import_says_so_and_offers_a_retry(tmp_path, monkeypa
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_agents_page_shows_platform_figures_beside_ours_and_across_shops(tmp_path, open_app):
+    from conftest import demo_store, write_csv
+
+    db = demo_store(tmp_path, shops=2, days=10, seed=4, sessions_per_day=8)
+    with Store(db) as store:
+        last = store.data_range()[1]
+        rows = [{"日期": str(last), "旺旺昵称": name, "有效接待人数": "50", "当日询单人数": "20", "销售人数": "8",
+                 "客户满意率": "93.5%", "平均响应时长(秒)": "21", "询单最终付款转化率": "40%"}
+                for name in ("小美", "阿杰")]
+        import_paths(store, [write_csv(tmp_path / "客服绩效.csv", rows)], shop="S001", classify=False)
+    at = open_app(db, "pages/agents.py", {"shop": "S001", "start": str(last), "end": str(last)})
+    frames = [df.value for df in at.dataframe]
+    beside = next(v for v in frames if "满意率（平台口径）" in v.columns)
+    assert set(beside["客服"]) >= {"小美", "阿杰"}
+    assert beside.loc[beside["客服"] == "小美", "满意率（平台口径）"].iloc[0] == 0.935
+    cross = next(v for v in frames if "平台" in v.columns and "客服" in v.columns)
+    assert list(cross["平台"]) == ["taobao", "taobao"]
