@@ -8,6 +8,7 @@ import pandas as pd
 from insight import Store, import_paths
 from insight.analyses.platform import PER_DAY_ONLY, platform_agent_table, platform_beside_ours, platform_figures
 from insight.core.periods import Period
+from insight.metrics.registry import registry
 
 from conftest import SHOP, Chat, write_csv
 
@@ -45,7 +46,7 @@ def test_cross_platform_table_uses_registry_names_and_agents_match_by_name(tmp_p
     store = _store(tmp_path)
     period = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 11))
     table, reasons, kinds = platform_agent_table(store.con, period)
-    assert kinds["3分钟回复率(会话)"] == "rate" and kinds["人工已接待会话量"] == "count"
+    assert kinds["3分钟回复率(会话)"] == "rate" and kinds[registry()["manual_sessions"].name] == "count"
     assert list(table["agent"]) == ["小美"]
     assert "3分钟回复率(会话)" in table.columns and table["3分钟回复率(会话)"].iloc[0] == 0.6
     assert reasons == {"满意率": PER_DAY_ONLY}
