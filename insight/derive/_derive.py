@@ -63,7 +63,8 @@ def _session_sql(window_days: int) -> list[str]:
             count(CASE WHEN m.sender_role IN ('robot', 'system') THEN 1 END)
                 OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bots_upto
         FROM messages m JOIN _scope sc ON sc.shop_id = m.shop_id
-        WHERE sc.from_day IS NULL OR (m.shop_id, m.session_id) IN (SELECT shop_id, session_id FROM _ctx)
+        WHERE m.sent_at >= (SELECT lo FROM _ctx_lo)
+          AND (sc.from_day IS NULL OR (m.shop_id, m.session_id) IN (SELECT shop_id, session_id FROM _ctx))
         WINDOW w AS (PARTITION BY m.shop_id, m.session_id ORDER BY m.sent_at, m._seq)""",
         # Per session from its messages: span, first agent, robot messages before it.
         """CREATE OR REPLACE TEMP TABLE _sess_msg AS
@@ -421,12 +422,24 @@ def _window(con) -> None:
         WHERE shop_id NOT IN (SELECT shop_id FROM f_shop_span)""")
     con.execute(f"UPDATE _scope SET from_day = from_day - {REACH_DAYS}")
     # Sessions with a message (or, imported, a start) in the window: derived whole, written from the window.
-    con.execute("""CREATE OR REPLACE TEMP TABLE _ctx AS
+    lo = con.execute("SELECT CASE WHEN bool_or(from_day IS NULL) THEN NULL ELSE min(from_day) END "
+                     "FROM _scope").fetchone()[0]
+    # A constant bound lets the scan skip stored row groups older than every window (messages are
+    # stored in time order); the joins below make it exact per shop.
+    bound = "m.sent_at >= ?" if lo is not None else "true"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _ctx AS
         SELECT DISTINCT m.shop_id, m.session_id FROM messages m JOIN _scope sc ON sc.shop_id = m.shop_id
-        WHERE sc.from_day IS NOT NULL AND m.sent_at >= sc.from_day
+        WHERE {bound} AND sc.from_day IS NOT NULL AND m.sent_at >= sc.from_day
         UNION
         SELECT s.shop_id, s.session_id FROM sessions s JOIN _scope sc ON sc.shop_id = s.shop_id
-        WHERE sc.from_day IS NOT NULL AND s.started_at >= sc.from_day""")
+        WHERE sc.from_day IS NOT NULL AND s.started_at >= sc.from_day""", [lo] if lo is not None else None)
+    # The earliest message the window's sessions can have: their stored start (a session that began
+    # before the window and goes on into it), else the window's first day.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _ctx_lo AS
+        SELECT CASE WHEN (SELECT bool_or(from_day IS NULL) FROM _scope) THEN TIMESTAMP '-infinity'
+                    ELSE least((SELECT CAST(min(from_day) AS TIMESTAMP) FROM _scope),
+                               (SELECT min(f.started_at) FROM f_sessions f
+                                WHERE (f.shop_id, f.session_id) IN (SELECT shop_id, session_id FROM _ctx))) END AS lo""")
 
 
 def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_sales",
@@ -514,7 +527,7 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -
     con.execute(_parts_insert("parts", _part_facts(), PART_MEASURES))
     con.execute(_TAGS_SQL)
     lap("parts")
-    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess", "_ctx"):
+    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess", "_ctx", "_ctx_lo"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     # Other settings' sales parts are derived on demand (MetricEngine), never stored.
     refresh_sales(con, SalesSettings(), shops, keep_scope=True)

@@ -565,8 +565,10 @@ class _Importer:
             where = ""
             if stored:
                 where = f"WHERE NOT EXISTS (SELECT 1 FROM _st st WHERE {st_on} AND st._status <> 'update')"
+            # Messages are stored in time order, so that a window of days is a narrow scan.
+            order = " ORDER BY c.sent_at" if name == "messages" else ""
             self._sql(f"INSERT INTO {name} ({', '.join(insert_cols)}) SELECT {', '.join(select)} "
-                        f"FROM _cand c {where}")
+                        f"FROM _cand c {where}{order}")
             self._touch(name, f"FROM _cand c {where}")
         self._finish_report(rep)
 
