@@ -60,6 +60,8 @@ def _run(label: str, job) -> None:
     bar.progress(1.0, text="导入完成")
     st.session_state["last_import"] = {"error": None, "report": result}
     data.clear_caches()
+    if result.affected_shops:
+        data.classify_in_background()
 
 
 def _show_last_import(report: HtmlReport) -> None:
@@ -180,11 +182,12 @@ if uploads:
     if st.button(f"开始导入 {len(sources)} 个文件", type="primary", disabled=bool(problems) or not sources,
                  key="start_import", icon=":material/upload:"):
         _run("正在导入…", lambda s, progress: import_sources(
-            s, sources, replace=replace, report_dir=_report_dir(), shop=shop, progress=progress))
+            s, sources, replace=replace, report_dir=_report_dir(), shop=shop, progress=progress, classify=False))
         st.session_state.pop("upload_folder").remove()
         st.session_state["upload_round"] = round_no + 1
         st.rerun()
 _show_last_import(report)
+widgets.classification_banner()
 
 # -- demo ----------------------------------------------------------------------------------
 st.subheader("演示数据")
@@ -207,7 +210,7 @@ elif st.session_state.get("confirm_demo"):
         def _demo(store, progress):
             with st.spinner("正在生成演示数据…"):
                 write_demo(out, DemoConfig(shops=int(shops_n), days=int(days_n)))
-            return import_paths(store, [out], report_dir=_report_dir(), progress=progress)
+            return import_paths(store, [out], report_dir=_report_dir(), progress=progress, classify=False)
 
         _run("正在生成并导入演示数据…", _demo)
         st.rerun()

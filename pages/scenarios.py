@@ -39,12 +39,15 @@ def _classify_all(label: str) -> None:
     st.rerun()
 
 
+running = widgets.classification_banner()
+if status["classified"] == 0 and running:
+    st.stop()
 if status["classified"] == 0:
     widgets.empty_state("这个数据库的会话还没有判定咨询场景。", "点击下方按钮，用当前模型判定全部会话（约 1,000 个/秒）。")
     if st.button("判定咨询场景", type="primary", key="classify_all"):
         _classify_all("正在判定咨询场景…")
     st.stop()
-if status["versions"] != [model.version] or status["classified"] < status["sessions"]:
+if not running and (status["versions"] != [model.version] or status["classified"] < status["sessions"]):
     c1, c2 = st.columns([4, 1])
     c1.info(f"有会话的场景来自旧模型或尚未判定（已判定 {status['classified']:,} / {status['sessions']:,}），"
             f"当前模型 {model.version}。", icon=":material/update:")

@@ -19,7 +19,6 @@ import duckdb
 
 from insight import derive
 from insight.core.errors import ImportFailed, InsightError
-from insight.core.limits import parse_size
 from insight.core.schema import (
     DERIVABLE_KEYS,
     IMPORT_ORDER,
@@ -655,6 +654,8 @@ class _Importer:
             self.stage_files()
             self.report.timings["read"] = time.time() - started
             self._run_transaction(started)
+            self.report.timings["until_usable"] = time.time() - started
+            self.classify_after_commit()
         finally:
             self._clean_up()
         self.report.seconds = time.time() - started
@@ -704,10 +705,9 @@ class _Importer:
                 derive.refresh(con, shops=list(since), settings=self.store.settings,
                                timings=self.report.timings, since=since)
                 self.report.timings["derive_parts"] = time.time() - mark
-                if self.classify and self.report.affected_shops:
-                    mark = time.time()
-                    self._classify(import_id)
-                    self.report.timings["scenarios"] = time.time() - mark
+                # Sessions whose messages changed lose their scenario now; it is classified again after
+                # the commit (the figures do not wait for the model).
+                self._forget_scenarios(import_id)
                 self.report.import_id = import_id
                 summary = json.dumps(self.report.to_dict(), ensure_ascii=False, default=str)
                 con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?)", [
@@ -759,23 +759,30 @@ class _Importer:
         rep.inserted = max(0, rep.inserted - n)
         self._finish_report(rep)
 
-    def _classify(self, import_id: int) -> None:
-        """咨询场景 of the sessions this import added, extended or replaced (the others keep theirs)."""
-        from insight.scenarios.model import load_model
-        from insight.scenarios.store import classify_sessions
+    def _forget_scenarios(self, import_id: int) -> None:
+        from insight.scenarios.store import forget_scenarios
 
-        self._tick("判定咨询场景", 0)
-        self.con.execute("""DELETE FROM session_scenarios WHERE (shop_id, session_id) IN
-                            (SELECT DISTINCT shop_id, session_id FROM messages WHERE _import_id = ?)
-                            OR session_id IN (SELECT session_id FROM _replaced)""", [import_id])
-        # The model and its batches live in Python: DuckDB gives back half of its memory meanwhile,
-        # so that the two peaks do not add up (peak 2.16 → 1.63 GB for a 536 MB CSV).
-        half = parse_size(self.store.memory_limit, "memory_limit") // 2
-        self.con.execute("SET memory_limit = ?", [f"{half >> 20}MiB"])
+        forget_scenarios(self.con, """SELECT shop_id, session_id FROM messages WHERE _import_id = ?
+                                      UNION SELECT shop_id, session_id FROM messages
+                                      WHERE session_id IN (SELECT session_id FROM _replaced)
+                                      UNION SELECT shop_id, session_id FROM session_scenarios
+                                      WHERE session_id IN (SELECT session_id FROM _replaced)""", [import_id])
+
+    def classify_after_commit(self) -> None:
+        """咨询场景 of the sessions this import added, extended or replaced (the others keep theirs), in a
+        transaction of its own after the import's: a failure here loses no imported data."""
+        from insight.scenarios.model import load_model
+        from insight.scenarios.store import classify_pending
+
+        if not (self.classify and self.report.affected_shops and self.report.import_id):
+            return
+        self._tick("场景识别中…", 0)
+        mark = time.time()
         try:
-            classify_sessions(self.con, load_model(), shops=self.report.affected_shops)
-        finally:
-            self.con.execute("SET memory_limit = ?", [self.store.memory_limit])
+            classify_pending(self.store, load_model(), shops=self.report.affected_shops)
+        except InsightError as exc:
+            self.report.notes.append(f"咨询场景尚未判定（{exc}）；可在“咨询场景洞察”页判定")
+        self.report.timings["scenarios"] = time.time() - mark
 
     def _require_core_tables(self) -> None:
         # A store of platform reports alone (shops whose chats are not exported) needs no messages.

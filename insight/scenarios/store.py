@@ -14,6 +14,7 @@ import pandas as pd
 
 from insight.core.errors import UsageError
 from insight.core.filters import Filters, evaluation_where
+from insight.core.limits import parse_size
 from insight.core.periods import Period
 from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
 from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
@@ -21,7 +22,7 @@ from insight.metrics.registry import registry
 from insight.scenarios.model import OTHER
 from insight.store import transaction
 
-__all__ = ["classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
+__all__ = ["classify_pending", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
 BATCH_SESSIONS = 20_000
@@ -91,6 +92,30 @@ def reclassify(con, model, shops=None, progress=None) -> dict:
     """``classify_sessions`` as one transaction: an interrupted run leaves the previous results."""
     with transaction(con):
         return classify_sessions(con, model, shops=shops, progress=progress)
+
+
+def classify_pending(store, model, shops=None, progress=None) -> dict:
+    """Classify the sessions an import left without a scenario, after the import committed (pages
+    work meanwhile; the scenario page shows the progress). One transaction; DuckDB gives back half of
+    its memory while the model runs, so that the two peaks do not add up."""
+    half = parse_size(store.memory_limit, "memory_limit") // 2
+    store.con.execute("SET memory_limit = ?", [f"{half >> 20}MiB"])
+    try:
+        return reclassify(store.con, model, shops=shops, progress=progress)
+    finally:
+        store.con.execute("SET memory_limit = ?", [store.memory_limit])
+
+
+def forget_scenarios(con, sessions_sql: str, params=()) -> None:
+    """Drop the scenarios of the sessions ``sessions_sql`` selects (shop_id, session_id): their
+    messages changed, so they wait to be classified again."""
+    con.execute(f"DELETE FROM session_scenarios WHERE (shop_id, session_id) IN ({sessions_sql})", list(params))
+
+
+def pending_sessions(con) -> int:
+    """Sessions without a scenario yet (classification still to run or running)."""
+    return int(con.execute("""SELECT count(*) FROM f_sessions f WHERE NOT EXISTS (
+        SELECT 1 FROM session_scenarios s WHERE s.shop_id = f.shop_id AND s.session_id = f.session_id)""").fetchone()[0])
 
 
 def correct(con, shop_id: str, session_id: str, code: str, taxonomy) -> None:

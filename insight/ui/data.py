@@ -27,7 +27,7 @@ from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
-           "clear_caches", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "scenario_status", "scenario_table", "scenario_chats"]
+           "clear_caches", "classify_in_background", "classification_progress", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "scenario_status", "scenario_table", "scenario_chats"]
 
 
 def store_path() -> str:
@@ -215,6 +215,66 @@ def _writing(work):
         return _on_cursor(work)
     finally:
         clear_caches()
+
+
+@dataclass
+class _Classifying:
+    """The process's background classification: one thread at a time, progress for the pages."""
+
+    lock: threading.Lock
+    thread: threading.Thread | None = None
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    again: bool = False
+
+
+@st.cache_resource(show_spinner=False)
+def _classifying(path: str) -> _Classifying:
+    return _Classifying(threading.Lock())
+
+
+def classify_in_background() -> None:
+    """Classify the sessions that have no scenario yet on a thread of its own, after an import: every
+    other page works meanwhile; the scenario page shows the progress (场景识别中…)."""
+    store = open_store(create=True)
+    job = _classifying(store_path())
+    with job.lock:
+        if job.thread is not None and job.thread.is_alive():
+            job.again = True  # another import landed meanwhile: one more pass when this one ends
+            return
+        job.done, job.total, job.error, job.again = 0, 0, None, False
+        job.thread = threading.Thread(target=_classify_job, args=(store, job), daemon=True,
+                                      name="insight-classify")
+        job.thread.start()
+
+
+def _classify_job(store: Store, job: _Classifying) -> None:
+    from insight.scenarios.model import load_model
+    from insight.scenarios.store import classify_pending
+
+    def progress(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    while True:
+        cursor = store.cursor()
+        try:
+            classify_pending(cursor, load_model(), progress=progress)
+        except Exception as exc:  # shown on the page; the imported data is committed already
+            job.error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        finally:
+            cursor.close()
+        with job.lock:
+            if not job.again:
+                return
+            job.again = False
+
+
+def classification_progress() -> dict:
+    """{running, done, total, error} of the background classification of this store."""
+    job = _classifying(store_path())
+    running = job.thread is not None and job.thread.is_alive()
+    return {"running": running, "done": job.done, "total": job.total, "error": job.error}
 
 
 def reclassify_all(model, progress) -> None:

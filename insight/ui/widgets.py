@@ -180,3 +180,24 @@ def trend_section(view, keys, default: str, report: HtmlReport | None, key: str,
     fig = charts.trend_figure(metric, series, grain, peers, n[metric_key], shop_label=agent and "该客服" or "本店",
                               pending=pending)
     chart(fig, f"{metric.name}趋势_{view.shop_id}_{grain}_{view.period.end}", report, key=f"{key}_chart")
+
+
+def classification_banner() -> bool:
+    """场景识别中…: the background classification's progress, refreshed every 2 s; the page reruns
+    when it ends (its figures then include the new scenarios). True while it runs."""
+    from insight.ui import data
+
+    if not data.classification_progress()["running"]:
+        return False
+
+    @st.fragment(run_every=2)
+    def _progress() -> None:
+        p = data.classification_progress()
+        if not p["running"]:
+            st.rerun()
+        share = p["done"] / p["total"] if p["total"] else 0.0
+        counted = f"{p['done']:,} / {p['total']:,} 个会话" if p["total"] else "准备中"
+        st.progress(share, text=f"场景识别中… {counted}（导入的数据已可查看；场景指标在识别完成后自动更新）")
+
+    _progress()
+    return True

@@ -274,3 +274,28 @@ def test_upload_mapping_plan_review_and_source(tmp_path):
     assert problems == [] and source.label == "店铺导出.csv" and ("店铺编号", "shop_id") in source.mapping
     source, problems = mapped_source(tmp_path / "x.csv", "shops", {**mapping, "shop_id": None}, "店铺导出.csv")
     assert source is None and any("shop_id" in p for p in problems)
+
+
+def test_classification_follows_the_commit_and_its_failure_loses_nothing(tmp_path, monkeypatch):
+    """The figures do not wait for the scenario model: the import commits first; a model that cannot
+    load leaves the sessions unclassified, says so, and keeps every imported row."""
+    import insight.scenarios.model as model
+    from insight.core.errors import UsageError
+    from insight.scenarios.store import pending_sessions
+
+    from conftest import SHOP, Chat, write_csv
+
+    def broken(*args, **kwargs):
+        raise UsageError("模型文件损坏")
+
+    monkeypatch.setattr(model, "load_model", broken)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    write_csv(folder / "shops.csv", [SHOP])
+    write_csv(folder / "messages.csv", Chat("s1", "b1").buyer("10:00:00", "在吗").agent("10:00:30", "在").rows)
+    store = Store(None)
+    report = import_paths(store, [folder])
+    assert report.tables["messages"].inserted == 2 and report.import_id
+    assert any("咨询场景尚未判定" in n for n in report.notes)
+    assert pending_sessions(store.con) == 1
+    assert "until_usable" in report.timings and "scenarios" in report.timings
