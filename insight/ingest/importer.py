@@ -31,7 +31,7 @@ from insight.core.schema import (
 )
 from insight.ingest.readers import SourceFile, Staged, discover, load_staging, read_preview
 from insight.ingest.reports import ReportImport, detect_report, report_mapping
-from insight.ingest.roles import RULE_PARAMS_DDL, RoleRule, role_wrap_sql
+from insight.ingest.roles import ROLE_WORDS, RULE_PARAMS_DDL, RoleRule, role_wrap_sql
 from insight.present.exports import neutralise_sql
 from insight.store import transaction
 
@@ -41,8 +41,7 @@ MAX_REASONS = 20
 
 # Values users meet in Chinese platform exports, mapped to the contract's codes.
 _ENUM_SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
-    ("messages", "sender_role"): {"买家": "buyer", "顾客": "buyer", "客服": "agent", "人工": "agent",
-                                  "机器人": "robot", "系统": "system"},
+    ("messages", "sender_role"): ROLE_WORDS,
     ("agents", "kind"): {"人工": "human", "客服": "human", "机器人": "robot"},
     ("evaluations", "invited_by"): {"客服": "agent", "买家": "buyer", "系统": "system", "客服邀评": "agent",
                                     "买家自主": "buyer", "系统邀评": "system"},
@@ -367,6 +366,25 @@ class _Importer:
         self.report.files.append({"file": src.shown, "table": REPORT_TABLE, "report": defn.name, "format": staged.fmt,
                                   "rows": rows, "kept_aside": staged.extras})
 
+    def _with_preset(self, src: SourceFile) -> SourceFile:
+        """A file without a hand-made mapping whose header is a known export's (a built-in or saved
+        preset) is read with that preset, its sender rule included."""
+        from insight.ingest.mapping import preset_for_headers, preset_pairs, preset_roles
+
+        if src.mapping or src.roles is not None:
+            return src
+        try:
+            headers = read_preview(src.path, rows=1, label=src.shown)[0]
+        except InsightError:  # reading the file says what is wrong with it, with its bounds
+            return src
+        name = preset_for_headers(self.con, src.table, headers)
+        if name is None:
+            return src
+        self.report.notes.append(f"{Path(src.shown).name}: 按映射方案“{name}”读取")
+        self.files[self.files.index(src)] = src = dc_replace(
+            src, mapping=preset_pairs(self.con, name, src.table, headers), roles=preset_roles(self.con, name, src.table))
+        return src
+
     def stage_files(self) -> None:
         limits = self.store.limits
         for idx, src in enumerate(self.files):
@@ -376,6 +394,7 @@ class _Importer:
                 self._stage_report(idx, src)
                 self._tick(f"读取 {name}")
                 continue
+            src = self._with_preset(src)
             staged = load_staging(self.con, src, f"_stg_{idx}", limits, self.work)
             # Registered at once, so that a failure below still drops it.
             self.staged.setdefault(src.table, []).append((idx, src, staged))

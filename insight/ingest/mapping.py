@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import json
 import re
 from pathlib import Path
 
+import yaml
+
 from insight.core.errors import UsageError
 from insight.core.schema import TABLES, required_columns, table_for_file_stem
+from insight.ingest.roles import RoleRule
 
-__all__ = ["suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
+__all__ = ["builtin_presets", "preset_roles", "preset_for_headers", "preset_pairs", "suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
            "SYNONYMS", "AUX_SYNONYMS", "aux_mapping", "needs_review", "start_mapping", "mapped_source", "known_header_mapping"]
 
 # Headers seen in the platforms' exports and in hand-made sheets, per DATA.md column.
@@ -65,7 +69,8 @@ def _norm(text: str) -> str:
 
 def _aliases(table: str, column: str) -> list[str]:
     col = next(c for c in TABLES[table].columns if c.name == column)
-    names = [column, col.label] + SYNONYMS.get(table, {}).get(column, []) + _COMMON.get(column, [])
+    names = ([column, col.label] + SYNONYMS.get(table, {}).get(column, []) + _COMMON.get(column, [])
+             + _builtin_headers(table, column))
     return [_norm(n) for n in names if n]
 
 
@@ -135,36 +140,106 @@ def check_mapping(table: str, mapping: dict[str, str | None], shop_given: bool =
 
 
 # -- presets --------------------------------------------------------------------------
-def save_preset(con, name: str, table: str, mapping: dict[str, str | None]) -> None:
-    name = name.strip()
-    if not name:
-        raise UsageError("请为映射方案起一个名字，如“淘宝聊天记录导出”")
-    con.execute("INSERT OR REPLACE INTO mapping_presets VALUES (?, ?, ?, ?)",
-                [name, table, json.dumps({k: v for k, v in mapping.items() if v}, ensure_ascii=False),
-                 dt.datetime.now()])
+# A preset is a mapping (DATA.md column, or an aux column such as receiver → the export's header) and,
+# for chat logs, the rule that tells the sender (roles.RoleRule). Built-in ones (presets.yaml) can be
+# edited: a preset saved in the store under the same name wins.
+_ROLES_KEY = "_roles"
 
 
-def list_presets(con, table: str | None = None) -> list[tuple[str, str]]:
-    """(name, table) of saved presets, newest first."""
-    sql = "SELECT name, table_name FROM mapping_presets"
-    params = []
+@functools.cache
+def builtin_presets() -> dict[tuple[str, str], dict]:
+    """(name, table) → {"mapping": {column: header}, "roles": RoleRule | None}, in the file's order."""
+    raw = yaml.safe_load(Path(__file__).with_name("presets.yaml").read_text(encoding="utf-8"))
+    out = {}
+    for p in raw["presets"]:
+        table = p["table"]
+        known = set(TABLES[table].column_names) | set(AUX_SYNONYMS.get(table, {}))
+        assert set(p["mapping"]) <= known, (p["name"], set(p["mapping"]) - known)
+        out[(p["name"], table)] = {"mapping": {k: str(v) for k, v in p["mapping"].items()},
+                                   "roles": RoleRule.from_dict(p["roles"]) if p.get("roles") else None}
+    return out
+
+
+def _builtin_headers(table: str, column: str) -> list[str]:
+    return [p["mapping"][column] for (_, t), p in builtin_presets().items() if t == table and column in p["mapping"]]
+
+
+def _stored(con, table: str | None = None) -> dict[tuple[str, str], dict]:
+    sql, params = "SELECT name, table_name, mapping FROM mapping_presets", []
     if table:
         sql += " WHERE table_name = ?"
         params.append(table)
-    return [tuple(r) for r in con.execute(sql + " ORDER BY saved_at DESC, name", params).fetchall()]
+    out = {}
+    for name, tbl, blob in con.execute(sql + " ORDER BY saved_at DESC, name", params).fetchall():
+        saved = json.loads(blob)
+        roles = saved.pop(_ROLES_KEY, None)
+        out[(name, tbl)] = {"mapping": saved, "roles": RoleRule.from_dict(roles) if roles else None}
+    return out
+
+
+def _presets(con, table: str | None = None) -> dict[tuple[str, str], dict]:
+    """Saved presets (newest first), then the built-in ones not saved over."""
+    out = _stored(con, table)
+    for key, preset in builtin_presets().items():
+        if (table is None or key[1] == table) and key not in out:
+            out[key] = preset
+    return out
+
+
+def save_preset(con, name: str, table: str, mapping: dict[str, str | None], roles: RoleRule | None = None) -> None:
+    name = name.strip()
+    if not name:
+        raise UsageError("请为映射方案起一个名字，如“淘宝聊天记录导出”")
+    blob = {k: v for k, v in mapping.items() if v}
+    if roles is not None:
+        blob[_ROLES_KEY] = roles.validate().to_dict()
+    con.execute("INSERT OR REPLACE INTO mapping_presets VALUES (?, ?, ?, ?)",
+                [name, table, json.dumps(blob, ensure_ascii=False), dt.datetime.now()])
+
+
+def list_presets(con, table: str | None = None) -> list[tuple[str, str]]:
+    """(name, table) of the presets: saved ones newest first, then the built-in ones."""
+    return list(_presets(con, table))
+
+
+def _preset(con, name: str, table: str) -> dict:
+    preset = _presets(con, table).get((name, table))
+    if preset is None:
+        raise UsageError(f"没有名为“{name}”的 {table} 映射方案")
+    return preset
 
 
 def load_preset(con, name: str, table: str, headers: list[str] | None = None) -> dict[str, str | None]:
-    """A saved mapping; with ``headers``, sources the file does not have are dropped."""
-    row = con.execute("SELECT mapping FROM mapping_presets WHERE name = ? AND table_name = ?", [name, table]).fetchone()
-    if row is None:
-        raise UsageError(f"没有名为“{name}”的 {table} 映射方案")
-    saved = json.loads(row[0])
+    """A preset's mapping of DATA.md columns; with ``headers``, sources the file does not have are dropped."""
+    saved = _preset(con, name, table)["mapping"]
     out = {c.name: saved.get(c.name) for c in TABLES[table].columns}
     if headers is not None:
         out = {k: (v if v in headers else None) for k, v in out.items()}
     return out
 
+
+def preset_roles(con, name: str | None, table: str) -> RoleRule | None:
+    """The sender rule a preset carries (None: the default rule)."""
+    return _preset(con, name, table)["roles"] if name else None
+
+
+def preset_for_headers(con, table: str, headers: list[str]) -> str | None:
+    """The preset whose every source header the file has (the one naming most columns wins): an export
+    of a known kind then imports with its preset, sender rule included, without being asked."""
+    have = {_norm(h) for h in headers}
+    best, best_n = None, 0
+    for (name, _), preset in _presets(con, table).items():
+        sources = [_norm(h) for h in preset["mapping"].values()]
+        if sources and all(s in have for s in sources) and len(sources) > best_n:
+            best, best_n = name, len(sources)
+    return best
+
+
+def preset_pairs(con, name: str, table: str, headers: list[str]) -> tuple[tuple[str, str], ...]:
+    """(file header, column) pairs of a preset for a file with ``headers`` (aux columns included)."""
+    by_norm = {_norm(h): h for h in headers}
+    return tuple((by_norm[_norm(src)], col) for col, src in _preset(con, name, table)["mapping"].items()
+                 if _norm(src) in by_norm)
 
 
 def needs_review(filename: str, headers: list[str], shop_given: bool = False) -> tuple[str | None, bool]:
@@ -213,6 +288,7 @@ def aux_mapping(table: str, headers: list[str], used=frozenset()) -> tuple[tuple
     free = {_norm(h): h for h in headers if str(h).strip() and h not in used}
     out = []
     for column, names in AUX_SYNONYMS.get(table, {}).items():
+        names = names + _builtin_headers(table, column)
         hit = next((free[_norm(n)] for n in names if _norm(n) in free), None)
         if hit is not None:
             out.append((hit, column))

@@ -15,9 +15,12 @@ from dataclasses import asdict, dataclass, field
 
 from insight.core.errors import UsageError
 
-__all__ = ["RoleRule", "ROLE_CODES", "RULE_PARAMS_DDL", "role_wrap_sql"]
+__all__ = ["RoleRule", "ROLE_CODES", "ROLE_WORDS", "RULE_PARAMS_DDL", "role_wrap_sql"]
 
 ROLE_CODES = ("buyer", "agent", "robot", "system")
+# Role words exports write for the sender (also inside nickname columns: 系统 for notices).
+ROLE_WORDS = {"买家": "buyer", "顾客": "buyer", "用户": "buyer", "客户": "buyer", "客服": "agent", "人工": "agent",
+              "商家": "agent", "机器人": "robot", "系统": "system"}
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,10 @@ def role_wrap_sql(part: str, file_idx: int, rules: str, has_receiver: bool) -> s
     rule in ``rules`` (a table of RULE_PARAMS_DDL). The file is read as nicknames when its sender
     column holds shop accounts; otherwise only direction codes are translated."""
     sender = "p.r_sender_role"
+    words = ", ".join(f"'{w}'" for w in [*ROLE_WORDS, *ROLE_CODES])  # constants of this module
     code = f"list_position(rr.value_keys, {sender})"
     role = (f"CASE WHEN {code} > 0 THEN rr.value_roles[{code}] "
-            f"WHEN NOT p._nicknames THEN {sender} "
+            f"WHEN NOT p._nicknames OR {sender} IN ({words}) THEN {sender} "
             f"WHEN list_contains(rr.robots, {sender}) "
             f"OR (rr.robot_marker <> '' AND strpos({sender}, rr.robot_marker) > 0) THEN 'robot' "
             f"WHEN strpos(replace({sender}, '：', ':'), rr.agent_marker) > 0 THEN 'agent' ELSE 'buyer' END")
