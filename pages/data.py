@@ -9,11 +9,13 @@ import streamlit as st
 
 from insight.core.errors import InsightError
 from insight.core.limits import Limits
-from insight.core.schema import TABLES
+from insight.core.schema import REPORT_TABLE, TABLES, table_label
 from insight.demo.generator import DemoConfig, demo_refusal, write_demo
 from insight.ingest.importer import import_paths, import_sources
 from insight.ingest.mapping import mapped_source, needs_review
-from insight.ingest.readers import SUPPORTED_SUFFIXES, read_preview
+from insight.ingest.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
+from insight.ingest.reports import detect_report, report_mapping
+from insight.ingest.roles import ROLE_CODES, RoleRule
 from insight.ingest.uploads import UploadFolder
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
@@ -81,22 +83,47 @@ def _show_last_import(report: HtmlReport) -> None:
             st.success("导入完成，所有行都已接受。", icon=":material/check_circle:")
         else:
             st.info("数据库没有变化：这些行之前都已导入过。", icon=":material/info:")
-    summary = pd.DataFrame([{"表": t.table, "说明": TABLES[t.table].label, "读取": t.read, "接受": t.accepted,
+    summary = pd.DataFrame([{"表": t.table, "说明": table_label(t.table), "读取": t.read, "接受": t.accepted,
                              "新增": t.inserted, "更新": t.updated, "未变": t.unchanged, "拒绝": t.rejected,
                              "忽略的列": "、".join(t.ignored_columns)} for t in rep.tables.values()])
     widgets.table(summary, "导入报告", key="import_summary", report=report)
     for t in rep.tables.values():
         if not t.rejected:
             continue
-        with st.expander(f"{t.table}（{TABLES[t.table].label}）被拒绝 {t.rejected:,} 行 · 前几条原因"):
+        with st.expander(f"{t.table}（{table_label(t.table)}）被拒绝 {t.rejected:,} 行 · 前几条原因"):
             st.dataframe(pd.DataFrame([{"文件": Path(r.file).name, "行": r.line, "列": r.column, "原因": r.reason}
-                                       for r in t.reasons]), hide_index=True)
+                                       for r in t.reasons]), hide_index=True, placeholder="")
             path = Path(rep.rejected_dir or "") / f"rejected_{t.table}.csv"
             if rep.rejected_dir and path.exists():
                 st.download_button(f"下载全部被拒绝的 {t.table} 行（CSV）", data=path.read_bytes(),
                                    file_name=path.name, mime="text/csv", key=f"rej_{t.table}", on_click="ignore")
     for note in rep.notes:
         st.caption(md(note))
+
+
+def _role_rule_editor(fid: str, preset: str | None) -> RoleRule | None:
+    """发送方判定: how a chat export tells who wrote each message (a preset's rule, editable)."""
+    start = data.preset_roles(preset, "messages") or RoleRule()
+    with st.popover("发送方判定规则", icon=":material/rule:"):
+        st.caption("发送方一列写的是角色词（买家/客服/机器人/系统）时直接使用；写 0/1 等代码时按下面的代码表；"
+                   "写昵称时：含店铺账号标志（如 店铺名:子账号）的是客服，机器人昵称或含机器人标志的是机器人，其余是买家，"
+                   "客服消息的买家取“接收人”列。")
+        codes = st.text_input("代码表（代码=角色，逗号分隔；角色为 buyer/agent/robot/system）",
+                              start.codes_text(), key=f"roles_codes_{fid}_{preset}")
+        marker = st.text_input("店铺账号标志", start.agent_marker, key=f"roles_marker_{fid}_{preset}", max_chars=10)
+        robots = st.text_input("机器人昵称（逗号分隔）", ", ".join(start.robots), key=f"roles_robots_{fid}_{preset}")
+        robot_marker = st.text_input("机器人标志（昵称包含即为机器人，可留空）", start.robot_marker,
+                                     key=f"roles_robot_marker_{fid}_{preset}", max_chars=20)
+    values, bad = RoleRule.parse_codes(codes)
+    for item in bad:
+        st.warning(f"代码表中的“{md(item)}”应写成 代码=角色（角色为 {', '.join(ROLE_CODES)}），已忽略",
+                   icon=":material/warning:")
+    try:
+        return RoleRule(values, marker or ":", tuple(r.strip() for r in robots.replace("，", ",").split(",") if r.strip()),
+                        robot_marker.strip()).validate()
+    except InsightError as exc:
+        st.warning(md(str(exc)), icon=":material/warning:")
+        return start
 
 
 report = HtmlReport("数据管理", f"数据库 {data.store_path()}")
@@ -111,7 +138,7 @@ uploads = st.file_uploader(f"拖入或选择文件（可多选，单个文件不
                            type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True,
                            key=f"uploads_{round_no}", max_upload_size=limit_mb)
 if uploads:
-    sources, problems = [], []
+    sources, problems, report_days = [], [], []
     rd = data.reader()
     known_shops = data.shops(data.store_path(), rd.version) if rd else None
     shop_ids = [] if known_shops is None else list(known_shops["shop_id"])
@@ -139,6 +166,22 @@ if uploads:
             problems.append(str(exc))
             continue
         fid = up.file_id
+        report_kind = detect_report(headers)
+        if report_kind is not None:
+            # A platform's per-agent report: read as 平台口径 figures, nothing to map.
+            has_day = any(col == "day" for _, col in report_mapping(report_kind, headers))
+            has_shop = any(col == "shop_id" for _, col in report_mapping(report_kind, headers))
+            with st.expander(f"{shown} · 识别为平台客服报表（{report_kind.name}）", expanded=not has_day):
+                st.caption("平台口径的客服数据：按客服、日期保存平台导出的数值，显示在“客服绩效”页的平台口径对照中，"
+                           "不混入本工具按聊天记录计算的指标。")
+                st.dataframe(pd.DataFrame(preview, columns=headers[:len(preview[0])] if preview else headers),
+                             hide_index=True, height=150, placeholder="")
+                if not has_day:
+                    report_days.append(up.name)
+                if not has_shop and shop is None:
+                    problems.append(f"{up.name}: 报表没有店铺列，请在上方选择它属于哪个店铺")
+            sources.append(SourceFile(path, REPORT_TABLE, label=up.name))
+            continue
         guess, needs_work = needs_review(up.name, headers, shop_given=shop is not None)
         with st.expander(f"{shown} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
                          expanded=needs_work):
@@ -149,11 +192,14 @@ if uploads:
             if table is None:
                 problems.append(f"{up.name}: 请选择这是哪张表")
                 continue
-            chosen = st.selectbox("套用已保存的映射方案", [None, *data.mapping_presets(table)], key=f"preset_{fid}_{table}",
+            presets = [None, *data.mapping_presets(table)]
+            found = data.preset_for_headers(table, headers)
+            chosen = st.selectbox("套用映射方案（内置的平台方案可修改后以同名保存）", presets, key=f"preset_{fid}_{table}",
+                                  index=presets.index(found) if found in presets else 0,
                                   format_func=lambda p: "（自动建议）" if p is None else p)
             mapping = data.start_mapping(table, headers, chosen)
             st.dataframe(pd.DataFrame(preview, columns=headers[:len(preview[0])] if preview else headers),
-                         hide_index=True, height=150)
+                         hide_index=True, height=150, placeholder="")
             cols = st.columns(3)
             final = {}
             for i, col in enumerate(TABLES[table].columns):
@@ -163,18 +209,25 @@ if uploads:
                     f"{col.name} {col.label}{need}", options,
                     index=options.index(mapping.get(col.name)) if mapping.get(col.name) in options else 0,
                     format_func=lambda h: "（不导入）" if h is None else h, key=f"map_{fid}_{table}_{chosen}_{col.name}")
-            source, issues = mapped_source(path, table, final, up.name, shop_given=shop is not None)
+            roles = _role_rule_editor(fid, chosen) if table == "messages" else None
+            source, issues = mapped_source(path, table, final, up.name, shop_given=shop is not None, roles=roles)
             for issue in issues:
                 st.warning(md(issue), icon=":material/warning:")
             c1, c2 = st.columns([3, 1])
             name = c1.text_input("保存为映射方案（如“淘宝聊天记录导出”）", key=f"pname_{fid}", max_chars=60)
             if c2.button("保存方案", key=f"psave_{fid}", disabled=not name):
-                data.save_mapping_preset(name, table, final)
+                data.save_mapping_preset(name, table, final, roles)
                 st.toast(f"已保存映射方案“{md(name)}”")
             if issues:
                 problems.append(f"{up.name}: " + "；".join(issues))
             else:
                 sources.append(source)
+    report_day = None
+    if report_days:
+        report_day = st.date_input(f"报表日期（{md('、'.join(report_days), limit=120)} 没有日期列）", value=None,
+                                   key="report_day", format="YYYY-MM-DD", help="命令行：--day YYYY-MM-DD")
+        if report_day is None:
+            problems.append("请选择没有日期列的平台客服报表是哪一天的")
     for p in problems:
         st.caption(f"⚠️ {md(p)}")
     replace = st.checkbox("用新文件覆盖已存在但内容不同的行（--replace）", key="replace",
@@ -182,7 +235,8 @@ if uploads:
     if st.button(f"开始导入 {len(sources)} 个文件", type="primary", disabled=bool(problems) or not sources,
                  key="start_import", icon=":material/upload:"):
         _run("正在导入…", lambda s, progress: import_sources(
-            s, sources, replace=replace, report_dir=_report_dir(), shop=shop, progress=progress, classify=False))
+            s, sources, replace=replace, report_dir=_report_dir(), shop=shop, progress=progress, classify=False,
+            report_day=report_day))
         st.session_state.pop("upload_folder").remove()
         st.session_state["upload_round"] = round_no + 1
         st.rerun()

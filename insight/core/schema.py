@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .filters import hours_bucket_sql
 
 __all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
-           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
+           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 
@@ -324,6 +324,11 @@ def _canonical_ddl(name: str) -> str:
 
 # Second-tier figures from the platforms' own per-agent reports (ingest/reports.py).
 REPORT_TABLE = "platform_reports"
+
+def table_label(name: str) -> str:
+    """A table's 中文 name, for the imported tables and the platform reports alike."""
+    return "平台客服报表" if name == REPORT_TABLE else TABLES[name].label
+
 
 _META_DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",

@@ -55,6 +55,21 @@ class RoleRule:
                    robots=tuple(str(r) for r in data.get("robots", ())),
                    robot_marker=str(data.get("robot_marker", base.robot_marker))).validate()
 
+    @staticmethod
+    def parse_codes(text: str) -> tuple[dict[str, str], list[str]]:
+        """``0=buyer, 1=agent`` (either comma) → ({code: role}, the items that are not code=role)."""
+        values, bad = {}, []
+        for item in text.replace("，", ",").split(","):
+            code, _, role = item.partition("=")
+            if code.strip() and role.strip() in ROLE_CODES:
+                values[code.strip()] = role.strip()
+            elif item.strip():
+                bad.append(item.strip())
+        return values, bad
+
+    def codes_text(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.values.items())
+
     def params(self) -> list:
         """The values of one ``rule_params`` row: keys, roles, robots, robot marker, agent marker."""
         keys = list(self.values)

@@ -27,7 +27,7 @@ from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
-           "clear_caches", "classify_in_background", "classification_progress", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "scenario_status", "scenario_table", "scenario_chats"]
+           "clear_caches", "classify_in_background", "classification_progress", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "scenario_status", "scenario_table", "scenario_chats"]
 
 
 def store_path() -> str:
@@ -326,7 +326,19 @@ def start_mapping(table: str, headers: list[str], preset: str | None) -> dict:
     return _on_cursor(lambda con: mapping.start_mapping(con, table, headers, preset))
 
 
-def save_mapping_preset(name: str, table: str, chosen: dict) -> None:
+def save_mapping_preset(name: str, table: str, chosen: dict, roles=None) -> None:
     from insight.ingest.mapping import save_preset
 
-    _on_cursor(lambda con: save_preset(con, name, table, chosen))  # presets are not cached
+    _on_cursor(lambda con: save_preset(con, name, table, chosen, roles))  # presets are not cached
+
+
+def preset_for_headers(table: str, headers: list[str]) -> str | None:
+    from insight.ingest.mapping import preset_for_headers as find
+
+    return _on_cursor(lambda con: find(con, table, headers))
+
+
+def preset_roles(name: str | None, table: str):
+    from insight.ingest.mapping import preset_roles as roles
+
+    return _on_cursor(lambda con: roles(con, name, table))

@@ -67,7 +67,9 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
           column_config: dict | None = None, height="auto", export: pd.DataFrame | None = None,
           **kwargs):
     """A table with CSV and XLSX downloads of ``export`` (default: the table as shown)."""
-    event = st.dataframe(frame, hide_index=True, column_config=column_config, height=height, key=key, **kwargs)
+    # A missing value reads "—", never "None" (the page says why a figure is unavailable).
+    event = st.dataframe(frame, hide_index=True, column_config=column_config, height=height, key=key,
+                         placeholder="—", **kwargs)
     out = frame if export is None else export
     stem = safe_filename(name)
     row = st.container(horizontal=True)

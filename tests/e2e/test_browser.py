@@ -103,3 +103,39 @@ def test_a_platform_chat_export_imports_with_a_shop_picked(app_url, page, tmp_pa
     wait_rendered(page)
     page.screenshot(path=str(SHOTS / "data-platform-import.png"), full_page=True)
     assert page.get_by_text("导入失败").count() == 0
+
+
+def test_a_platform_report_without_a_date_asks_for_the_day_and_lands_as_platform_figures(app_url, page, tmp_path):
+    """飞鸽客服数据: recognised as a platform report, no mapping step; the day is picked; the figures then
+    show beside ours on 客服绩效."""
+    upload = tmp_path / "飞鸽客服数据.csv"
+    upload.write_text("客服昵称,人工已接待人数,人工已接待会话量,3分钟人工回复率(会话),满意率\n小美,40,50,92%,95%\n",
+                      encoding="gb18030")
+    page.goto(f"{app_url}/data")
+    wait_rendered(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    page.get_by_text("识别为平台客服报表").wait_for(timeout=30_000)
+    wait_rendered(page)
+    assert page.get_by_role("button", name="开始导入 1 个文件").is_disabled()  # no shop, no day yet
+    page.locator(".st-key-upload_shop input").first.click()
+    page.get_by_role("option", name="S001").click()
+    wait_rendered(page)
+    page.locator(".st-key-report_day input").first.fill("2026-10-31")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.get_by_role("heading", name="上传文件").click()  # leave the field: the value is committed
+    wait_rendered(page)
+    page.screenshot(path=str(SHOTS / "data-platform-report-ready.png"), full_page=True)
+    page.get_by_role("button", name="开始导入 1 个文件").click()
+    page.get_by_text("导入完成").first.wait_for(timeout=120_000)
+    wait_rendered(page)
+    assert page.get_by_text("导入失败").count() == 0
+    page.screenshot(path=str(SHOTS / "data-platform-report.png"), full_page=True)
+    page.goto(f"{app_url}/agents?shop=S001&period=last7")
+    wait_rendered(page)
+    page.get_by_text("平台口径对照").first.scroll_into_view_if_needed()
+    wait_rendered(page)
+    # the tables are drawn on a canvas: the empty states say whether there is anything to show
+    assert page.get_by_text("本期没有与本店客服对应的平台客服报表").count() == 0
+    assert page.get_by_text("本期没有平台客服报表").count() == 0
+    page.screenshot(path=str(SHOTS / "agents-platform.png"))

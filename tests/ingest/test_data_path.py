@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 
 from insight import ImportFailed, Store, UsageError, import_paths
+from insight.core.errors import InsightError
 from insight.core.limits import Limits, parse_size
 from insight.ingest.readers import SourceFile, read_preview
 from insight.ingest.uploads import UploadFolder, sweep_stale_uploads
@@ -178,3 +179,18 @@ def test_a_built_statement_with_two_commands_is_refused(tmp_path):
     with pytest.raises(ImportFailed, match="一条 SQL"):
         importer._sql("SELECT 1; DROP TABLE shops")
     assert store.has_rows("shops") is False and store.row_count("shops") == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
+def test_the_mapping_preview_shows_the_first_rows_of_every_encoding(tmp_path, encoding):
+    path = tmp_path / "聊天记录.csv"
+    text = "买家昵称,发送时间,消息内容,发送方\n新买家甲,2026-10-31 10:00:00,在吗,买家\n新买家甲,2026-10-31 10:00:09,,买家\n"
+    if encoding == "utf-16":  # not a supported encoding: said clearly, not shown as an empty preview
+        path.write_bytes(text.encode("utf-16"))
+        with pytest.raises(InsightError):
+            read_preview(path)
+        return
+    path.write_bytes(text.encode(encoding))
+    headers, rows = read_preview(path)
+    assert headers == ["买家昵称", "发送时间", "消息内容", "发送方"]
+    assert rows[0] == ["新买家甲", "2026-10-31 10:00:00", "在吗", "买家"] and rows[1][0] == "新买家甲"

@@ -193,3 +193,12 @@ def test_a_role_word_file_with_an_unknown_role_is_still_rejected(tmp_path):
     report = import_paths(store, [path], shop="S1", classify=False)
     assert report.tables["messages"].rejected == 1
     assert "sender_role" in report.tables["messages"].reasons[0].column
+
+
+def test_role_codes_as_typed_in_the_data_page():
+    from insight.ingest.roles import RoleRule
+
+    values, bad = RoleRule.parse_codes("0=buyer，1=agent, 2=robot, 3=老板, x")
+    assert values == {"0": "buyer", "1": "agent", "2": "robot"} and bad == ["3=老板", "x"]
+    assert RoleRule(values).codes_text() == "0=buyer, 1=agent, 2=robot"
+    assert RoleRule.from_dict(RoleRule(values, robots=("小蜜",)).to_dict()).robots == ("小蜜",)

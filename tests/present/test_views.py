@@ -187,7 +187,8 @@ def test_presets_round_trip_and_drop_missing_headers(tmp_path):
     with pytest.raises(UsageError):
         save_preset(store.con, " ", "shops", {})
     save_preset(store.con, "淘宝店铺导出", "shops", {"shop_id": "店铺编号", "platform": "平台", "tier": None})
-    assert list_presets(store.con) == [("淘宝店铺导出", "shops")]
+    assert list_presets(store.con, "shops") == [("淘宝店铺导出", "shops")]
+    assert list_presets(store.con)[0] == ("淘宝店铺导出", "shops")  # saved ones first, then the built-in ones
     loaded = load_preset(store.con, "淘宝店铺导出", "shops", headers=["店铺编号"])
     assert loaded["shop_id"] == "店铺编号" and loaded["platform"] is None
     with pytest.raises(UsageError):
