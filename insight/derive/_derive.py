@@ -33,10 +33,12 @@ def _secs(later: str, earlier: str) -> str:
     return f"(epoch({later}) - epoch({earlier}))"
 
 
-# How far back one day's input can change derived facts: FCR looks 72 h ahead (a session on D−3
-# can be repeated by one on D), and an inquiry on D converts with an order up to D + valid days − 1.
-# Rules that look back (stage, attribution, 解决率's lookback) only move effects forward.
-REACH_DAYS = max(-(-FCR_WINDOW_HOURS // 24), SalesSettings().valid_days - 1)
+# How far back one day's input can change derived facts. An inquiry on D converts with an order up
+# to D + valid days − 1: those days are derived again. FCR looks 72 h ahead (a session on D−3 can be
+# repeated by one on D): on those days only the sessions' FCR state is updated, with the parts' FCR
+# measures (FCR_REACH_DAYS). Rules that look back (stage, attribution, 解决率) only move effects forward.
+REACH_DAYS = SalesSettings().valid_days - 1
+FCR_REACH_DAYS = -(-FCR_WINDOW_HOURS // 24)
 
 
 def _in_window(alias: str, day: str, lookback: int = 0) -> str:
@@ -390,20 +392,21 @@ def _sales_facts() -> list[str]:
 def _set_scope(con, shops, since=None) -> None:
     """``_scope(shop_id, from_day)``: the shops to derive and, per shop, the first day whose facts
     change (NULL: the whole history). ``since`` maps a shop to the earliest day its input touched."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _scope (shop_id VARCHAR, from_day DATE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _scope (shop_id VARCHAR, from_day DATE, fcr_from DATE)")
     if shops is None:
-        con.execute("INSERT INTO _scope SELECT shop_id, NULL FROM shops")
+        con.execute("INSERT INTO _scope SELECT shop_id, NULL, NULL FROM shops")
     else:
         since = since or {}
         shops = list(dict.fromkeys(shops))
-        con.execute("INSERT INTO _scope SELECT unnest(?::VARCHAR[]), unnest(?::DATE[])",
+        con.execute("INSERT INTO _scope SELECT unnest(?::VARCHAR[]), unnest(?::DATE[]), NULL",
                     [shops, [since.get(s) for s in shops]])
 
 
 def _window(con) -> None:
-    """Widen each shop's first touched day into the window to derive: back by what a later day can
-    change (REACH_DAYS), and back over the 72 h before the shop's data end when that end moved (the
-    sessions there stop or start being 待定). Also ``_span`` (the shop's data span, always whole)."""
+    """Widen each shop's first touched day into the window to derive again (back by REACH_DAYS), and
+    the days before it whose sessions' FCR may change (back by FCR_REACH_DAYS, and over the 72 h before
+    the shop's data end when that end moved: sessions there stop or start being 待定). Also ``_span``
+    (the shop's data span, always whole)."""
     con.execute("""CREATE OR REPLACE TEMP TABLE _span AS
         SELECT shop_id, min(t0) AS data_start, max(t1) AS data_end FROM (
             SELECT shop_id, min(started_at) AS t0, max(greatest(ended_at, started_at)) AS t1 FROM sessions
@@ -412,15 +415,15 @@ def _window(con) -> None:
             SELECT shop_id, min(sent_at), max(sent_at) FROM messages
             WHERE shop_id IN (SELECT shop_id FROM _scope) GROUP BY shop_id)
         GROUP BY shop_id""")
-    con.execute(f"""UPDATE _scope SET from_day = least(
-            from_day, CAST(least(o.data_end, n.data_end) - INTERVAL {FCR_WINDOW_HOURS} HOUR AS DATE))
+    con.execute(f"UPDATE _scope SET fcr_from = from_day - {FCR_REACH_DAYS}, from_day = from_day - {REACH_DAYS}")
+    con.execute(f"""UPDATE _scope SET fcr_from = least(
+            fcr_from, CAST(least(o.data_end, n.data_end) - INTERVAL {FCR_WINDOW_HOURS} HOUR AS DATE))
         FROM f_shop_span o LEFT JOIN _span n USING (shop_id)
         WHERE o.shop_id = _scope.shop_id AND _scope.from_day IS NOT NULL
           AND o.data_end IS DISTINCT FROM n.data_end""")
     # A shop never derived before is derived whole.
-    con.execute("""UPDATE _scope SET from_day = NULL
+    con.execute("""UPDATE _scope SET from_day = NULL, fcr_from = NULL
         WHERE shop_id NOT IN (SELECT shop_id FROM f_shop_span)""")
-    con.execute(f"UPDATE _scope SET from_day = from_day - {REACH_DAYS}")
     # Sessions with a message (or, imported, a start) in the window: derived whole, written from the window.
     lo = con.execute("SELECT CASE WHEN bool_or(from_day IS NULL) THEN NULL ELSE min(from_day) END "
                      "FROM _scope").fetchone()[0]
@@ -457,6 +460,41 @@ def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_
                               prefix_vals=f"'{settings.key}' AS settings_key, "))
     for name in ("_inq", "_inq_ag", "_attr"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _update_fcr_before_window(con) -> None:
+    """The days between ``fcr_from`` and ``from_day``: only their sessions' FCR state can have changed
+    (a later session within 72 h, a moved data end). Their state in ``f_sessions`` and the FCR measures
+    of their parts rows (every such session has its row: it counts as a manual session there) are
+    updated by the difference."""
+    state = (f"CASE WHEN u.started_at > sp.data_end - INTERVAL {FCR_WINDOW_HOURS} HOUR THEN 'pending' "
+             f"WHEN u.next_start <= u.started_at + INTERVAL {FCR_WINDOW_HOURS} HOUR THEN 'repeat' ELSE 'resolved' END")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _fcr AS
+        WITH units AS (
+            SELECT f.shop_id, f.session_id, f.agent_id, f.day, f.channel, f.stage, f.hours, f.started_at,
+                f.fcr_state, sc.fcr_from, sc.from_day,
+                lead(f.started_at) OVER (PARTITION BY f.shop_id, f.buyer_id ORDER BY f.started_at, f.session_id)
+                    AS next_start
+            FROM f_sessions f JOIN _scope sc ON sc.shop_id = f.shop_id
+            WHERE f.is_manual_unit AND f.stage = 'aftersale' AND sc.fcr_from < sc.from_day
+              AND f.day >= sc.fcr_from)
+        SELECT u.*, {state} AS new_state
+        FROM units u JOIN _span sp ON sp.shop_id = u.shop_id
+        WHERE u.day < u.from_day AND u.fcr_state IS DISTINCT FROM {state}""")
+    if not con.execute("SELECT count(*) FROM _fcr").fetchone()[0]:
+        con.execute("DROP TABLE _fcr")
+        return
+    delta = {m: (f"sum(CASE WHEN new_state IN {states} THEN 1 ELSE 0 END) "
+                 f"- sum(CASE WHEN fcr_state IN {states} THEN 1 ELSE 0 END)")
+             for m, states in (("fcr_n", "('repeat', 'resolved')"), ("fcr_repeat", "('repeat')"),
+                               ("fcr_pending", "('pending')"))}
+    grain = ", ".join(GRAIN)
+    con.execute(f"""UPDATE parts SET {', '.join(f'{m} = parts.{m} + d.{m}' for m in delta)}
+        FROM (SELECT {grain}, {', '.join(f'{expr} AS {m}' for m, expr in delta.items())} FROM _fcr GROUP BY {grain}) d
+        WHERE {' AND '.join(f'parts.{g} IS NOT DISTINCT FROM d.{g}' for g in GRAIN)}""")
+    con.execute("""UPDATE f_sessions SET fcr_state = c.new_state FROM _fcr c
+        WHERE f_sessions.shop_id = c.shop_id AND f_sessions.session_id = c.session_id""")
+    con.execute("DROP TABLE _fcr")
 
 
 # Shops are derived in batches of about this many messages: every step works per shop, and a
@@ -526,6 +564,7 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -
     lap("store_sessions")
     con.execute(_parts_insert("parts", _part_facts(), PART_MEASURES))
     con.execute(_TAGS_SQL)
+    _update_fcr_before_window(con)
     lap("parts")
     for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess", "_ctx", "_ctx_lo"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
