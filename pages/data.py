@@ -49,6 +49,7 @@ def _report_dir() -> Path:
 
 def _run(label: str, job) -> None:
     """Run an import through the app's own database, then show its report."""
+    data.pause_background_classification()
     store = data.open_store(create=True).cursor()
     bar = st.progress(0.0, text=label)
     try:

@@ -27,7 +27,7 @@ from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
-           "clear_caches", "classify_in_background", "classification_progress", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "scenario_status", "scenario_table", "scenario_chats"]
+           "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "scenario_status", "scenario_table", "scenario_chats"]
 
 
 def store_path() -> str:
@@ -227,6 +227,11 @@ class _Classifying:
     total: int = 0
     error: str | None = None
     again: bool = False
+    stop: bool = False
+
+
+class _Stopped(Exception):
+    """Raised inside the classification to end it early (its transaction rolls back)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -243,7 +248,7 @@ def classify_in_background() -> None:
         if job.thread is not None and job.thread.is_alive():
             job.again = True  # another import landed meanwhile: one more pass when this one ends
             return
-        job.done, job.total, job.error, job.again = 0, 0, None, False
+        job.done, job.total, job.error, job.again, job.stop = 0, 0, None, False, False
         job.thread = threading.Thread(target=_classify_job, args=(store, job), daemon=True,
                                       name="insight-classify")
         job.thread.start()
@@ -255,11 +260,15 @@ def _classify_job(store: Store, job: _Classifying) -> None:
 
     def progress(done: int, total: int) -> None:
         job.done, job.total = done, total
+        if job.stop:
+            raise _Stopped
 
     while True:
         cursor = store.cursor()
         try:
             classify_pending(cursor, load_model(), progress=progress)
+        except _Stopped:
+            return
         except Exception as exc:  # shown on the page; the imported data is committed already
             job.error = f"{type(exc).__name__}: {str(exc)[:200]}"
         finally:
@@ -268,6 +277,20 @@ def _classify_job(store: Store, job: _Classifying) -> None:
             if not job.again:
                 return
             job.again = False
+
+
+def pause_background_classification(timeout: float = 60.0) -> None:
+    """Stop a running classification before an import writes (two writers on one table would
+    conflict); the import starts it again afterwards, and it resumes where the store says."""
+    job = _classifying(store_path())
+    thread = job.thread
+    if thread is None or not thread.is_alive():
+        return
+    job.stop = True
+    try:
+        thread.join(timeout)
+    finally:
+        job.stop = False
 
 
 def classification_progress() -> dict:

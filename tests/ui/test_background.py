@@ -29,3 +29,34 @@ def test_background_classification_classifies_every_pending_session(tmp_path, mo
         assert cursor.con.execute("SELECT count(*) FROM parts_scenario").fetchone()[0] > 0
     finally:
         cursor.close()
+
+
+def test_an_import_pauses_a_running_classification(tmp_path, monkeypatch):
+    """Two writers on one table would conflict: the import stops the classification first (it rolls
+    back and is started again after the import)."""
+    import threading
+
+    import insight.scenarios.store as scenario_store
+
+    started = threading.Event()
+
+    def endless(store, model, shops=None, progress=None):
+        started.set()
+        for i in range(10_000):
+            progress(i, 10_000)
+            threading.Event().wait(0.01)
+        raise AssertionError("never paused")
+
+    db = tmp_path / "store.duckdb"
+    with Store(db):
+        pass
+    monkeypatch.setenv("INSIGHT_DB", str(db))
+    monkeypatch.setattr(scenario_store, "classify_pending", endless)
+    from insight.ui import data
+
+    data.classify_in_background()
+    assert started.wait(30)
+    assert data.classification_progress()["running"]
+    data.pause_background_classification(timeout=30)
+    progress = data.classification_progress()
+    assert not progress["running"] and progress["error"] is None
