@@ -14,9 +14,17 @@ from insight.demo.generator import DemoConfig, demo_refusal, write_demo
 from insight.ingest.importer import import_paths, import_sources
 from insight.ingest.mapping import mapped_source, needs_review
 from insight.ingest.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
-from insight.ingest.reports import detect_report, report_mapping
+from insight.ingest.reports import (
+    EDITOR_COLUMNS,
+    USES,
+    editor_frame,
+    report_def_from_rows,
+    report_mapping,
+    rows_from_editor,
+)
 from insight.ingest.roles import ROLE_CODES, RoleRule
 from insight.ingest.uploads import UploadFolder
+from insight.metrics.registry import registry
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, widgets
@@ -127,6 +135,29 @@ def _role_rule_editor(fid: str, preset: str | None) -> RoleRule | None:
         return start
 
 
+def _report_editor(fid: str, defn, headers: list[str]) -> None:
+    """What each column of a platform report is (when the platform renamed or added columns), saved
+    in the store under the report's name."""
+    with st.popover("编辑报表列", icon=":material/edit:", help="平台改了列名或增加了列时，在这里说明每一列是什么"):
+        cols = EDITOR_COLUMNS
+        edited = st.data_editor(editor_frame(defn, headers), hide_index=True, key=f"rep_edit_{fid}", column_config={
+            cols["header"]: st.column_config.TextColumn(disabled=True),
+            cols["use"]: st.column_config.SelectboxColumn(options=list(USES.values()), required=True),
+            cols["matches"]: st.column_config.SelectboxColumn(options=[m.name for m in registry()],
+                                                              help="与本工具的哪个指标可对照（平台口径对照）"),
+            cols["weight"]: st.column_config.SelectboxColumn(options=headers,
+                                                             help="比率或均价的分母列：有分母才能跨日合并"),
+        })
+        if st.button(f"保存为“{md(defn.name)}”", key=f"rep_save_{fid}"):
+            try:
+                data.save_report_definition(report_def_from_rows(defn, rows_from_editor(edited)))
+            except InsightError as exc:
+                st.warning(md(str(exc)), icon=":material/warning:")
+            else:
+                st.toast(f"已保存“{md(defn.name)}”的列说明")
+                st.rerun()
+
+
 report = HtmlReport("数据管理", f"数据库 {data.store_path()}")
 widgets.guarded_store(data.reader)
 widgets.report_download(report, "数据管理_数据概览")
@@ -167,7 +198,7 @@ if uploads:
             problems.append(str(exc))
             continue
         fid = up.file_id
-        report_kind = detect_report(headers)
+        report_kind = data.detect_report(headers)
         if report_kind is not None:
             # A platform's per-agent report: read as 平台口径 figures, nothing to map.
             has_day = any(col == "day" for _, col in report_mapping(report_kind, headers))
@@ -177,6 +208,7 @@ if uploads:
                            "不混入本工具按聊天记录计算的指标。")
                 st.dataframe(pd.DataFrame(preview, columns=headers[:len(preview[0])] if preview else headers),
                              hide_index=True, height=150, placeholder="")
+                _report_editor(fid, report_kind, headers)
                 if not has_day:
                     report_days.append(up.name)
                 if not has_shop and shop is None:

@@ -353,7 +353,7 @@ class _Importer:
     def _stage_report(self, idx: int, src: SourceFile) -> None:
         """A platform report file: staged with its report's mapping, merged after the DATA.md tables."""
         headers = read_preview(src.path, rows=1, label=src.shown)[0]
-        defn = detect_report(headers)
+        defn = detect_report(headers, self.con)
         if defn is None:
             raise ImportFailed(f"{src.shown} 第 1 行: 不是已知的平台客服报表（见 platform_reports.yaml）")
         staged = load_staging(self.con, dc_replace(src, mapping=report_mapping(defn, headers)), f"_stg_{idx}",

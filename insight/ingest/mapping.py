@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from insight.core.errors import UsageError
-from insight.core.schema import TABLES, required_columns, table_for_file_stem
+from insight.core.schema import REPORT_TABLE, TABLES, required_columns, table_for_file_stem
 from insight.ingest.roles import RoleRule
 
 __all__ = ["builtin_presets", "preset_roles", "preset_for_headers", "preset_pairs", "suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
@@ -169,6 +169,9 @@ def _stored(con, table: str | None = None) -> dict[tuple[str, str], dict]:
     if table:
         sql += " WHERE table_name = ?"
         params.append(table)
+    else:  # report definitions live beside them (reports.py)
+        sql += " WHERE table_name <> ?"
+        params.append(REPORT_TABLE)
     out = {}
     for name, tbl, blob in con.execute(sql + " ORDER BY saved_at DESC, name", params).fetchall():
         saved = json.loads(blob)

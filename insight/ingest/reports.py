@@ -9,17 +9,21 @@ a revised export replaces the figures it revises.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from insight.core.errors import ImportFailed
+from insight.core.errors import ImportFailed, UsageError
 from insight.core.schema import REPORT_TABLE
 
-__all__ = ["ReportMetric", "ReportDef", "report_defs", "detect_report", "report_mapping", "REPORT_TABLE",
+__all__ = ["ReportMetric", "ReportDef", "report_defs", "builtin_report_defs", "save_report_def", "detect_report", "USES", "editor_rows",
+           "report_def_from_rows", "editor_frame",
+           "rows_from_editor", "EDITOR_COLUMNS", "report_mapping", "REPORT_TABLE",
            "KINDS"]
 
 KINDS = ("count", "amount", "rate", "seconds", "minutes", "number")
@@ -49,27 +53,146 @@ class ReportDef:
     def metric(self, header: str) -> ReportMetric:
         return next(m for m in self.metrics if m.header == header)
 
+    def to_dict(self) -> dict:
+        """The YAML entry's shape (what the store keeps for an edited report)."""
+        return {"key": self.key, "name": self.name, "platform": self.platform, "agent": list(self.agent),
+                "day": list(self.day), "shop": list(self.shop),
+                "metrics": {m.header: {k: v for k, v in (("kind", m.kind), ("weight", m.weight),
+                                                           ("matches", m.matches), ("definition", m.definition))
+                                       if v is not None} for m in self.metrics}}
+
+    @classmethod
+    def from_dict(cls, r: dict) -> "ReportDef":
+        """A definition from its YAML/stored shape, checked: kinds known, matched metrics in the
+        registry, weights among the figures."""
+        from insight.metrics.registry import registry
+
+        known = {m.key for m in registry()}
+        metrics = tuple(ReportMetric(str(h), **spec) for h, spec in r["metrics"].items())
+        headers = {m.header for m in metrics}
+        for m in metrics:
+            if m.kind not in KINDS:
+                raise UsageError(f"{r['name']}: “{m.header}”的类型 {m.kind!r} 不是 {', '.join(KINDS)} 之一")
+            if m.matches is not None and m.matches not in known:
+                raise UsageError(f"{r['name']}: “{m.header}”对应的指标 {m.matches!r} 不存在")
+            if m.weight is not None and m.weight not in headers:
+                raise UsageError(f"{r['name']}: “{m.header}”的分母列“{m.weight}”不在报表的指标列中")
+        if not r.get("agent"):
+            raise UsageError(f"{r['name']}: 需要客服列")
+        return cls(str(r["key"]), str(r["name"]), str(r["platform"]), tuple(r["agent"]), tuple(r.get("day") or ()),
+                   tuple(r.get("shop") or ()), metrics)
+
 
 def _norm(text: str) -> str:
     return re.sub(r"[\s_\-（）():：]+", "", str(text).strip().lstrip("\ufeff").lower())
 
 
 @functools.cache
-def report_defs() -> tuple[ReportDef, ...]:
+def builtin_report_defs() -> tuple[ReportDef, ...]:
+    raw = yaml.safe_load((Path(__file__).with_name("platform_reports.yaml")).read_text(encoding="utf-8"))
+    return tuple(ReportDef.from_dict(r) for r in raw["reports"])
+
+
+def report_defs(con=None) -> tuple[ReportDef, ...]:
+    """The report definitions: edited ones saved in the store (``con``) win over the built-in ones
+    with the same key; new ones follow."""
+    stored = {}
+    if con is not None:
+        for (blob,) in con.execute("SELECT mapping FROM mapping_presets WHERE table_name = ? ORDER BY saved_at",
+                                   [REPORT_TABLE]).fetchall():
+            defn = ReportDef.from_dict(json.loads(blob))
+            stored[defn.key] = defn
+    out = [stored.pop(d.key, d) for d in builtin_report_defs()]
+    return tuple(out + list(stored.values()))
+
+
+def save_report_def(con, defn: ReportDef) -> None:
+    """Keep an edited (or new) report definition in the store, under its name."""
+    ReportDef.from_dict(defn.to_dict())  # checked as any definition
+    con.execute("DELETE FROM mapping_presets WHERE table_name = ? AND json_extract_string(mapping, '$.key') = ?",
+                [REPORT_TABLE, defn.key])
+    con.execute("INSERT OR REPLACE INTO mapping_presets VALUES (?, ?, ?, ?)",
+                [defn.name, REPORT_TABLE, json.dumps(defn.to_dict(), ensure_ascii=False), dt.datetime.now()])
+
+
+# What a report column is, as the data page's editor names it.
+USES = {"": "（不导入）", "agent": "客服", "day": "日期", "shop": "店铺", "count": "人数/次数", "amount": "金额（元）",
+        "rate": "比率", "seconds": "时长（秒）", "minutes": "时长（分钟）", "number": "数值"}
+
+
+def editor_rows(defn: ReportDef, headers: list[str]) -> list[dict]:
+    """One row per file column — header, use (a USES key), the registry metric it matches, its weight
+    column — as ``defn`` reads the file: where the editor starts."""
+    rows = []
+    for h in headers:
+        use, matches, weight = "", None, None
+        if _find([h], defn.agent):
+            use = "agent"
+        elif _find([h], defn.day):
+            use = "day"
+        elif _find([h], defn.shop):
+            use = "shop"
+        else:
+            m = next((m for m in defn.metrics if _norm(m.header) == _norm(h)), None)
+            if m is not None:
+                use, matches, weight = m.kind, m.matches, m.weight and _find(headers, [m.weight])
+        rows.append({"header": h, "use": use, "matches": matches, "weight": weight})
+    return rows
+
+
+def report_def_from_rows(base: ReportDef, rows: list[dict]) -> ReportDef:
+    """``base`` with its columns as the editor's ``rows`` say (checked like any definition); the names
+    it knew for the agent, day and shop stay known."""
+    picked = {use: [r["header"] for r in rows if r.get("use") == use] for use in ("agent", "day", "shop")}
+    metrics = {}
+    for r in rows:
+        if r.get("use") in KINDS:
+            spec = {"kind": r["use"]}
+            if r.get("matches"):
+                spec["matches"] = r["matches"]
+            if r.get("weight"):
+                spec["weight"] = r["weight"]
+            old = next((m for m in base.metrics if _norm(m.header) == _norm(r["header"])), None)
+            if old is not None and old.definition:
+                spec["definition"] = old.definition
+            metrics[r["header"]] = spec
+    if len(picked["agent"]) != 1:
+        raise UsageError("请指定且只指定一列为“客服”")
+    data = base.to_dict()
+    data.update(agent=picked["agent"] + [a for a in base.agent if a not in picked["agent"]],
+                day=picked["day"] + [d for d in base.day if d not in picked["day"]],
+                shop=picked["shop"] + [x for x in base.shop if x not in picked["shop"]], metrics=metrics)
+    return ReportDef.from_dict(data)
+
+
+EDITOR_COLUMNS = {"header": "列", "use": "用途", "matches": "对应指标", "weight": "分母列"}
+
+
+def editor_frame(defn: ReportDef, headers: list[str]):
+    """``editor_rows`` as the data page's table shows them: Chinese uses and metric names."""
+    import pandas as pd
+
     from insight.metrics.registry import registry
 
-    raw = yaml.safe_load((Path(__file__).with_name("platform_reports.yaml")).read_text(encoding="utf-8"))
-    known = {m.key for m in registry()}
+    names = {m.key: m.name for m in registry()}
+    rows = [{"header": r["header"], "use": USES[r["use"]], "matches": names.get(r["matches"]), "weight": r["weight"]}
+            for r in editor_rows(defn, headers)]
+    return pd.DataFrame(rows, columns=list(EDITOR_COLUMNS)).rename(columns=EDITOR_COLUMNS)
+
+
+def rows_from_editor(frame) -> list[dict]:
+    """The data page's edited table back to ``report_def_from_rows``'s rows."""
+    from insight.metrics.registry import registry
+
+    keys = {m.name: m.key for m in registry()}
+    uses = {label: use for use, label in USES.items()}
+    back = {v: k for k, v in EDITOR_COLUMNS.items()}
     out = []
-    for r in raw["reports"]:
-        metrics = tuple(ReportMetric(str(h), **spec) for h, spec in r["metrics"].items())
-        for m in metrics:
-            assert m.kind in KINDS, (r["key"], m.header, m.kind)
-            assert m.matches is None or m.matches in known, (r["key"], m.header, m.matches)
-            assert m.weight is None or any(w.header == m.weight for w in metrics), (r["key"], m.header)
-        out.append(ReportDef(r["key"], r["name"], r["platform"], tuple(r["agent"]), tuple(r.get("day", ())),
-                             tuple(r.get("shop", ())), metrics))
-    return tuple(out)
+    for r in frame.rename(columns=back).to_dict("records"):
+        out.append({"header": r["header"], "use": uses.get(r["use"] or "", ""),
+                    "matches": keys.get(r["matches"]) if isinstance(r["matches"], str) else None,
+                    "weight": r["weight"] if isinstance(r["weight"], str) and r["weight"] else None})
+    return out
 
 
 def _find(headers: list[str], names) -> str | None:
@@ -77,11 +200,11 @@ def _find(headers: list[str], names) -> str | None:
     return next((free[_norm(n)] for n in names if _norm(n) in free), None)
 
 
-def detect_report(headers: list[str]) -> ReportDef | None:
+def detect_report(headers: list[str], con=None) -> ReportDef | None:
     """The report a header belongs to: its agent column and at least three of its figures (the best
-    match wins)."""
+    match wins; definitions edited in the store ``con`` count)."""
     best, best_n = None, 2
-    for defn in report_defs():
+    for defn in report_defs(con):
         if _find(headers, defn.agent) is None:
             continue
         n = sum(1 for m in defn.metrics if _find(headers, [m.header]) is not None)

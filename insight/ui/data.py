@@ -27,7 +27,7 @@ from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
-           "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "scenario_status", "scenario_table", "scenario_chats"]
+           "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
 
 
 def store_path() -> str:
@@ -353,6 +353,19 @@ def save_mapping_preset(name: str, table: str, chosen: dict, roles=None) -> None
     from insight.ingest.mapping import save_preset
 
     _on_cursor(lambda con: save_preset(con, name, table, chosen, roles))  # presets are not cached
+
+
+def detect_report(headers: list[str]):
+    """The platform report a header belongs to, with the definitions edited in the store."""
+    from insight.ingest.reports import detect_report as detect
+
+    return _on_cursor(lambda con: detect(headers, con))
+
+
+def save_report_definition(defn) -> None:
+    from insight.ingest.reports import save_report_def
+
+    _on_cursor(lambda con: save_report_def(con, defn))
 
 
 def preset_for_headers(table: str, headers: list[str]) -> str | None:

@@ -116,3 +116,44 @@ def test_a_store_of_shops_and_reports_alone_is_allowed(tmp_path):
     report = import_paths(store, [folder], shop="S1", classify=False)
     assert report.tables["platform_reports"].inserted == 2
     assert any("平台客服报表" in n for n in report.notes)
+
+
+def test_an_edited_report_definition_reads_renamed_columns_and_is_kept_in_the_store(tmp_path):
+    """The platform renamed 客户满意率 to 满意度 and added 转接次数: edited once, saved, read so from then on."""
+    from insight.core.errors import UsageError
+    from insight.ingest.reports import editor_rows, report_def_from_rows, report_defs, save_report_def
+
+    store = _store(tmp_path)
+    rows = [{k if k != "客户满意率" else "满意度": v for k, v in r.items()} | {"转接次数": "3"} for r in TAOBAO]
+    headers = list(rows[0])
+    base = detect_report(headers)
+    assert base.key == "taobao_agent_performance"
+    edit = editor_rows(base, headers)
+    assert {r["header"]: r["use"] for r in edit}["满意度"] == ""  # not known yet
+    for r in edit:
+        if r["header"] == "满意度":
+            r.update(use="rate", matches="satisfaction_rate")
+        if r["header"] == "转接次数":
+            r.update(use="count")
+    edited = report_def_from_rows(base, edit)
+    with pytest.raises(UsageError):
+        report_def_from_rows(base, [dict(r, use="" if r["use"] == "agent" else r["use"]) for r in edit])
+    save_report_def(store.con, edited)
+    assert [d.name for d in report_defs(store.con)].count(base.name) == 1
+    report = import_paths(store, [write_csv(tmp_path / "绩效新版.csv", rows)], shop="S1", classify=False)
+    assert report.tables["platform_reports"].inserted == 2
+    assert _figures(store, "满意度")[0][3] == 0.955 and _figures(store, "转接次数")[0][3] == 3
+    assert store.con.execute("SELECT DISTINCT matches FROM platform_reports WHERE metric = '满意度'").fetchone()[0] \
+        == "satisfaction_rate"
+
+
+def test_the_data_page_editor_round_trips():
+    from insight.ingest.reports import editor_frame, editor_rows, rows_from_editor
+
+    headers = list(TAOBAO[0])
+    defn = detect_report(headers)
+    frame = editor_frame(defn, headers)
+    assert list(frame.columns) == ["列", "用途", "对应指标", "分母列"]
+    assert frame.loc[frame["列"] == "客户满意率", "用途"].iloc[0] == "比率"
+    assert frame.loc[frame["列"] == "旺旺分组", "用途"].iloc[0] == "（不导入）"
+    assert rows_from_editor(frame) == editor_rows(defn, headers)
