@@ -138,9 +138,10 @@ def _role_rule_editor(fid: str, preset: str | None) -> RoleRule | None:
 def _report_editor(fid: str, defn, headers: list[str]) -> None:
     """What each column of a platform report is (when the platform renamed or added columns), saved
     in the store under the report's name."""
-    with st.popover("编辑报表列", icon=":material/edit:", help="平台改了列名或增加了列时，在这里说明每一列是什么"):
+    if st.toggle("编辑报表列", key=f"rep_edit_on_{fid}", help="平台改了列名或增加了列时，在这里说明每一列是什么"):
         cols = EDITOR_COLUMNS
-        edited = st.data_editor(editor_frame(defn, headers), hide_index=True, key=f"rep_edit_{fid}", column_config={
+        edited = st.data_editor(editor_frame(defn, headers), hide_index=True, key=f"rep_edit_{fid}", placeholder="",
+                                column_config={
             cols["header"]: st.column_config.TextColumn(disabled=True),
             cols["use"]: st.column_config.SelectboxColumn(options=list(USES.values()), required=True),
             cols["matches"]: st.column_config.SelectboxColumn(options=[m.name for m in registry()],
@@ -201,11 +202,15 @@ if uploads:
         report_kind = data.detect_report(headers)
         if report_kind is not None:
             # A platform's per-agent report: read as 平台口径 figures, nothing to map.
-            has_day = any(col == "day" for _, col in report_mapping(report_kind, headers))
-            has_shop = any(col == "shop_id" for _, col in report_mapping(report_kind, headers))
-            with st.expander(f"{shown} · 识别为平台客服报表（{report_kind.name}）", expanded=not has_day):
+            read = dict(report_mapping(report_kind, headers))
+            has_day, has_shop = "day" in read.values(), "shop_id" in read.values()
+            unread = [h for h in headers if h not in read]
+            with st.expander(f"{shown} · 识别为平台客服报表（{report_kind.name}）", expanded=not has_day or bool(unread)):
                 st.caption("平台口径的客服数据：按客服、日期保存平台导出的数值，显示在“客服绩效”页的平台口径对照中，"
                            "不混入本工具按聊天记录计算的指标。")
+                if unread:
+                    st.caption(f"不读取的列：{md('、'.join(unread), limit=200)}（平台改了列名或新增了列时，"
+                               "在“编辑报表列”中说明它们是什么）")
                 st.dataframe(pd.DataFrame(preview, columns=headers[:len(preview[0])] if preview else headers),
                              hide_index=True, height=150, placeholder="")
                 _report_editor(fid, report_kind, headers)
