@@ -31,7 +31,7 @@ from insight.core.schema import (
 )
 from insight.ingest.readers import SourceFile, Staged, discover, load_staging, read_preview
 from insight.ingest.reports import ReportImport, detect_report, report_mapping
-from insight.ingest.roles import ROLE_WORDS, RULE_PARAMS_DDL, RoleRule, role_wrap_sql
+from insight.ingest.roles import ROLE_WORDS, RULE_PARAMS_DDL, RoleRule, nicknames_sql, role_wrap_sql
 from insight.present.exports import neutralise_sql
 from insight.store import transaction
 
@@ -311,6 +311,7 @@ class _Importer:
         self.staged: dict[str, list[tuple[int, SourceFile, Staged]]] = {}
         self._seq_base: int | None = None
         self.import_id: int | None = None
+        self._nickname_files: dict[int, bool] = {}
         self.report_day = report_day
         self.reports = ReportImport(self)
         self.work = store.scratch_dir("import-")
@@ -349,6 +350,14 @@ class _Importer:
         if len(duckdb.extract_statements(sql)) != 1:
             raise ImportFailed("内部错误：导入语句应为一条 SQL，已拒绝执行")
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def _nicknames(self, idx: int, src: SourceFile, staged: Staged) -> bool:
+        """Whether a chat file names its senders by nickname (its sender column holds shop accounts)."""
+        if idx not in self._nickname_files:
+            marker = (src.roles or RoleRule()).params()[-1]
+            gen = staged.columns["sender_role"][0]
+            self._nickname_files[idx] = bool(self._sql(nicknames_sql(staged.relation, gen), [marker]).fetchone()[0])
+        return self._nickname_files[idx]
 
     def _stage_report(self, idx: int, src: SourceFile) -> None:
         """A platform report file: staged with its report's mapping, merged after the DATA.md tables."""
@@ -461,7 +470,7 @@ class _Importer:
                 # From the sender as written, so that another role rule does not make new ids.
                 part = f"SELECT * REPLACE ({_GENERATED_MESSAGE_ID} AS r_message_id) FROM ({part})"
             if table.name == "messages" and not for_rejects:
-                part = role_wrap_sql(part, idx, "_role_rules", "receiver" in staged.columns)
+                part = role_wrap_sql(part, idx, "_role_rules", "receiver" in staged.columns, self._nicknames(idx, src, staged))
             parts.append(part)
         return " UNION ALL ".join(parts)
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from insight.core.errors import UsageError
 
-__all__ = ["RoleRule", "ROLE_CODES", "ROLE_WORDS", "RULE_PARAMS_DDL", "role_wrap_sql"]
+__all__ = ["RoleRule", "ROLE_CODES", "ROLE_WORDS", "RULE_PARAMS_DDL", "role_wrap_sql", "nicknames_sql"]
 
 ROLE_CODES = ("buyer", "agent", "robot", "system")
 # Role words exports write for the sender (also inside nickname columns: 系统 for notices).
@@ -81,31 +81,36 @@ RULE_PARAMS_DDL = ("(file_idx INTEGER, value_keys VARCHAR[], value_roles VARCHAR
                    "robot_marker VARCHAR, agent_marker VARCHAR)")
 
 
-def role_wrap_sql(part: str, file_idx: int, rules: str, has_receiver: bool) -> str:
+def role_wrap_sql(part: str, file_idx: int, rules: str, has_receiver: bool, nicknames: bool) -> str:
     """``part`` (raw message rows r_*) with sender_role, agent_id and buyer_id resolved by the file's
-    rule in ``rules`` (a table of RULE_PARAMS_DDL). The file is read as nicknames when its sender
-    column holds shop accounts; otherwise only direction codes are translated."""
+    rule in ``rules`` (a table of RULE_PARAMS_DDL). ``nicknames``: the file's sender column holds shop
+    accounts (``nicknames_sql`` says so), so it is read as nicknames; otherwise only codes are translated."""
     sender = "p.r_sender_role"
     words = ", ".join(f"'{w}'" for w in [*ROLE_WORDS, *ROLE_CODES])  # constants of this module
     code = f"list_position(rr.value_keys, {sender})"
     role = (f"CASE WHEN {code} > 0 THEN rr.value_roles[{code}] "
-            f"WHEN NOT p._nicknames OR {sender} IN ({words}) THEN {sender} "
+            f"WHEN NOT {str(bool(nicknames)).lower()} OR {sender} IN ({words}) THEN {sender} "
             f"WHEN list_contains(rr.robots, {sender}) "
             f"OR (rr.robot_marker <> '' AND strpos({sender}, rr.robot_marker) > 0) THEN 'robot' "
             f"WHEN strpos(replace({sender}, '：', ':'), rr.agent_marker) > 0 THEN 'agent' ELSE 'buyer' END")
     receiver = "r_receiver" if has_receiver else "CAST(NULL AS VARCHAR)"
     aux = ", r_receiver" if has_receiver else ""
     idx = int(file_idx)
-    return f"""SELECT * EXCLUDE (_role, _nicknames, file_idx, value_keys, value_roles, robots, robot_marker,
+    nick = str(bool(nicknames)).lower()
+    return f"""SELECT * EXCLUDE (_role, file_idx, value_keys, value_roles, robots, robot_marker,
                                  agent_marker{aux}) REPLACE (
             _role AS r_sender_role,
-            CASE WHEN _nicknames AND _role IN ('agent', 'robot') THEN coalesce(r_agent_id, r_sender_role)
+            CASE WHEN {nick} AND _role IN ('agent', 'robot') THEN coalesce(r_agent_id, r_sender_role)
                  ELSE r_agent_id END AS r_agent_id,
-            CASE WHEN _nicknames AND r_buyer_id IS NULL
+            CASE WHEN {nick} AND r_buyer_id IS NULL
                  THEN CASE WHEN _role = 'buyer' THEN r_sender_role ELSE {receiver} END
                  ELSE r_buyer_id END AS r_buyer_id)
-        FROM (SELECT p.*, rr.*, {role} AS _role FROM (
-                SELECT *, coalesce(bool_or(strpos(replace(r_sender_role, '：', ':'),
-                    (SELECT agent_marker FROM {rules} WHERE file_idx = {idx})) > 0) OVER (), false) AS _nicknames
-                FROM ({part})) p
+        FROM (SELECT p.*, rr.*, {role} AS _role FROM ({part}) p
               JOIN {rules} rr ON rr.file_idx = {idx}) q"""
+
+
+def nicknames_sql(relation: str, column: str) -> str:
+    """One value: whether ``column`` of ``relation`` (a staged file's sender column) holds shop accounts;
+    the marker is the statement's parameter."""
+    return (f"SELECT coalesce(bool_or(strpos(replace(CAST({column} AS VARCHAR), '：', ':'), ?) > 0), false) "
+            f"FROM {relation}")
