@@ -549,6 +549,9 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -
     for sql in _session_sql(settings.stage_window_days):
         con.execute(sql)
     lap("derive_sessions")
+    # The window's sessions as stored: those that do not come back lose their scenario below.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _was AS SELECT shop_id, session_id FROM f_sessions t
+                    WHERE {_in_window('t', 't.day')}""")
     for table in ("parts", "parts_tags", "f_sessions"):
         con.execute(f"DELETE FROM {table} t WHERE {_in_window('t', 't.day')}")
     con.execute("DELETE FROM f_shop_span WHERE shop_id IN (SELECT shop_id FROM _scope)")
@@ -558,15 +561,15 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -
         is_manual_unit, fcr_state FROM _fsess f WHERE {_in_window('f', 'f.day')}""")
     con.execute("INSERT INTO f_shop_span SELECT * FROM _span")
     # Sessions that a replace or a re-cut merged away leave no scenario behind.
-    con.execute("""DELETE FROM session_scenarios s WHERE s.shop_id IN (SELECT shop_id FROM _scope)
-                    AND NOT EXISTS (SELECT 1 FROM f_sessions f
-                                    WHERE f.shop_id = s.shop_id AND f.session_id = s.session_id)""")
+    con.execute("""DELETE FROM session_scenarios s WHERE (s.shop_id, s.session_id) IN (
+                        SELECT shop_id, session_id FROM _was w WHERE NOT EXISTS (SELECT 1 FROM f_sessions f
+                            WHERE f.shop_id = w.shop_id AND f.session_id = w.session_id))""")
     lap("store_sessions")
     con.execute(_parts_insert("parts", _part_facts(), PART_MEASURES))
     con.execute(_TAGS_SQL)
     _update_fcr_before_window(con)
     lap("parts")
-    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess", "_ctx", "_ctx_lo"):
+    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess", "_ctx", "_ctx_lo", "_was"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     # Other settings' sales parts are derived on demand (MetricEngine), never stored.
     refresh_sales(con, SalesSettings(), shops, keep_scope=True)
