@@ -33,19 +33,23 @@ def _secs(later: str, earlier: str) -> str:
     return f"(epoch({later}) - epoch({earlier}))"
 
 
-# How far back one day's input can change derived facts. An inquiry on D converts with an order up
-# to D + valid days − 1: those days are derived again. FCR looks 72 h ahead (a session on D−3 can be
-# repeated by one on D): on those days only the sessions' FCR state is updated, with the parts' FCR
-# measures (FCR_REACH_DAYS). Rules that look back (stage, attribution, 解决率) only move effects forward.
-REACH_DAYS = SalesSettings().valid_days - 1
+# How far back one day's input can change derived facts. Sessions, messages, evaluations and after-sale
+# facts of a day depend on that day and earlier ones only (stage, attribution and 解决率 look back, so
+# their effects move forward): the touched day is where they are derived again. Two rules look ahead:
+# an inquiry on D converts with an order up to D + valid days − 1, so the sales parts start that many
+# days earlier (SALES_REACH_DAYS); FCR looks 72 h ahead (a session on D−3 can be repeated by one on D),
+# so on those days only the sessions' FCR state is updated, with the parts' FCR measures (FCR_REACH_DAYS).
+SALES_REACH_DAYS = SalesSettings().valid_days - 1
 FCR_REACH_DAYS = -(-FCR_WINDOW_HOURS // 24)
 
 
-def _in_window(alias: str, day: str, lookback: int = 0) -> str:
+def _in_window(alias: str, day: str, lookback: int = 0, bound: str = "from_day") -> str:
     """Rows of ``alias`` in the shops being derived whose ``day`` is in the window (``lookback``
-    days earlier for rules that read back). ``_scope.from_day`` NULL = the shop's whole history."""
+    days earlier for rules that read back). ``bound``: ``from_day`` (sessions and parts) or
+    ``sales_from`` (sales parts); NULL = the shop's whole history."""
+    assert bound in ("from_day", "sales_from")
     return (f"{alias}.shop_id IN (SELECT shop_id FROM _scope) AND NOT EXISTS (SELECT 1 FROM _scope sc "
-            f"WHERE sc.shop_id = {alias}.shop_id AND {day} < sc.from_day - {int(lookback)})")
+            f"WHERE sc.shop_id = {alias}.shop_id AND {day} < sc.{bound} - {int(lookback)})")
 
 
 # -- session and message facts ---------------------------------------------------------
@@ -277,12 +281,13 @@ def _part_facts() -> list[str]:
     return facts
 
 
-def _parts_insert(table: str, facts: list[str], measures, prefix_vals: str = "") -> str:
+def _parts_insert(table: str, facts: list[str], measures, prefix_vals: str = "", bound: str = "from_day") -> str:
     sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
     grain = ", ".join(GRAIN)
     # Sorted by shop and day so that a shop's period is a narrow scan.
     return (f"INSERT INTO {table} SELECT {prefix_vals}{grain}, {sums} FROM ("
-            + " UNION ALL ".join(facts) + f") u WHERE {_in_window('u', 'u.day')} GROUP BY {grain} ORDER BY shop_id, day")
+            + " UNION ALL ".join(facts) + f") u WHERE {_in_window('u', 'u.day', bound=bound)} "
+            f"GROUP BY {grain} ORDER BY shop_id, day")
 
 
 _TAGS_SQL = f"""INSERT INTO parts_tags
@@ -331,7 +336,7 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
     attributed = f"""
         WITH paid AS (
             SELECT order_id, shop_id, buyer_id, created_at, paid_at, amount FROM orders o
-            WHERE paid_at IS NOT NULL AND {_in_window('o', 'CAST(o.paid_at AS DATE)')}),
+            WHERE paid_at IS NOT NULL AND {_in_window('o', 'CAST(o.paid_at AS DATE)', bound='sales_from')}),
         -- Only agent messages that can fall in an order's valid window: an ASOF match on fewer
         -- messages finds the same one, or none where the true one would be out of the window.
         since AS (
@@ -353,7 +358,7 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
         SELECT p.*, {rule} AS agent
         FROM (SELECT p.*, bo.agent_id AS by_order, bp.agent_id AS by_pay FROM paid p
               LEFT JOIN by_order bo USING (order_id) LEFT JOIN by_pay bp USING (order_id)) p"""
-    fmt = {"last": n - 1, "followup": followup, "window": _in_window("f", "day")}
+    fmt = {"last": n - 1, "followup": followup, "window": _in_window("f", "day", bound="sales_from")}
     return [
         "CREATE OR REPLACE TEMP TABLE _inq AS " + inquiries.format(group_agent="", **fmt),
         "CREATE OR REPLACE TEMP TABLE _inq_ag AS " + inquiries.format(group_agent="agent_id,", **fmt),
@@ -392,21 +397,21 @@ def _sales_facts() -> list[str]:
 def _set_scope(con, shops, since=None) -> None:
     """``_scope(shop_id, from_day)``: the shops to derive and, per shop, the first day whose facts
     change (NULL: the whole history). ``since`` maps a shop to the earliest day its input touched."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _scope (shop_id VARCHAR, from_day DATE, fcr_from DATE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _scope (shop_id VARCHAR, from_day DATE, fcr_from DATE, sales_from DATE)")
     if shops is None:
-        con.execute("INSERT INTO _scope SELECT shop_id, NULL, NULL FROM shops")
+        con.execute("INSERT INTO _scope SELECT shop_id, NULL, NULL, NULL FROM shops")
     else:
         since = since or {}
         shops = list(dict.fromkeys(shops))
-        con.execute("INSERT INTO _scope SELECT unnest(?::VARCHAR[]), unnest(?::DATE[]), NULL",
+        con.execute("INSERT INTO _scope SELECT unnest(?::VARCHAR[]), unnest(?::DATE[]), NULL, NULL",
                     [shops, [since.get(s) for s in shops]])
 
 
 def _window(con) -> None:
-    """Widen each shop's first touched day into the window to derive again (back by REACH_DAYS), and
-    the days before it whose sessions' FCR may change (back by FCR_REACH_DAYS, and over the 72 h before
-    the shop's data end when that end moved: sessions there stop or start being 待定). Also ``_span``
-    (the shop's data span, always whole)."""
+    """From each shop's first touched day: the window to derive again, the sales parts' window (back
+    by SALES_REACH_DAYS), and the days before it whose sessions' FCR may change (back by
+    FCR_REACH_DAYS, and over the 72 h before the shop's data end when that end moved: sessions there
+    stop or start being 待定). Also ``_span`` (the shop's data span, always whole)."""
     con.execute("""CREATE OR REPLACE TEMP TABLE _span AS
         SELECT shop_id, min(t0) AS data_start, max(t1) AS data_end FROM (
             SELECT shop_id, min(started_at) AS t0, max(greatest(ended_at, started_at)) AS t1 FROM sessions
@@ -415,14 +420,14 @@ def _window(con) -> None:
             SELECT shop_id, min(sent_at), max(sent_at) FROM messages
             WHERE shop_id IN (SELECT shop_id FROM _scope) GROUP BY shop_id)
         GROUP BY shop_id""")
-    con.execute(f"UPDATE _scope SET fcr_from = from_day - {FCR_REACH_DAYS}, from_day = from_day - {REACH_DAYS}")
+    con.execute(f"UPDATE _scope SET fcr_from = from_day - {FCR_REACH_DAYS}, sales_from = from_day - {SALES_REACH_DAYS}")
     con.execute(f"""UPDATE _scope SET fcr_from = least(
             fcr_from, CAST(least(o.data_end, n.data_end) - INTERVAL {FCR_WINDOW_HOURS} HOUR AS DATE))
         FROM f_shop_span o LEFT JOIN _span n USING (shop_id)
         WHERE o.shop_id = _scope.shop_id AND _scope.from_day IS NOT NULL
           AND o.data_end IS DISTINCT FROM n.data_end""")
     # A shop never derived before is derived whole.
-    con.execute("""UPDATE _scope SET from_day = NULL, fcr_from = NULL
+    con.execute("""UPDATE _scope SET from_day = NULL, fcr_from = NULL, sales_from = NULL
         WHERE shop_id NOT IN (SELECT shop_id FROM f_shop_span)""")
     # Sessions with a message (or, imported, a start) in the window: derived whole, written from the window.
     lo = con.execute("SELECT CASE WHEN bool_or(from_day IS NULL) THEN NULL ELSE min(from_day) END "
@@ -452,12 +457,12 @@ def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_
     settings.validate()
     if not keep_scope:
         _set_scope(con, shops)
-    con.execute(f"DELETE FROM {table} t WHERE settings_key = ? AND {_in_window('t', 't.day')}",
+    con.execute(f"DELETE FROM {table} t WHERE settings_key = ? AND {_in_window('t', 't.day', bound='sales_from')}",
                 [settings.key])
     for sql in _sales_prep_sql(settings):
         con.execute(sql)
     con.execute(_parts_insert(table, _sales_facts(), SALES_MEASURES,
-                              prefix_vals=f"'{settings.key}' AS settings_key, "))
+                              prefix_vals=f"'{settings.key}' AS settings_key, ", bound="sales_from"))
     for name in ("_inq", "_inq_ag", "_attr"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
