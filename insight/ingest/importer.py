@@ -856,7 +856,7 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
     """
     from insight.demo.generator import is_demo_folder
 
-    files, notes = discover(paths)
+    files, notes = discover(paths, store.con)
     if not files:
         raise ImportFailed("没有找到可导入的文件（文件名应为表名，如 shops.csv、messages.csv）" +
                            (f"；{'；'.join(notes)}" if notes else ""))

@@ -71,7 +71,7 @@ class Staged:
 
 
 # -- which files -------------------------------------------------------------------------------
-def _table_by_header(path: Path) -> str | None:
+def _table_by_header(path: Path, con=None) -> str | None:
     """The table a file holds judged by its header (platform exports are not named after tables);
     a missing shop column does not decide it (the shop may be named at import, else it is said then)."""
     from insight.ingest.mapping import suggest_table
@@ -81,16 +81,17 @@ def _table_by_header(path: Path) -> str | None:
         headers, _ = read_preview(path, rows=1)
     except ImportFailed:
         return None
-    if detect_report(headers) is not None:
+    if detect_report(headers, con) is not None:
         return REPORT_TABLE
     return suggest_table(path.name, headers, shop_given=True)
 
 
-def discover(paths) -> tuple[list[SourceFile], list[str]]:
+def discover(paths, con=None) -> tuple[list[SourceFile], list[str]]:
     """Files to import from folders and single files; plus notes on files passed over.
 
     A file is a table by its name (messages_10月.csv) or, failing that, by its header. A named
-    file that is neither is an error (the user meant it); in a folder it is passed over with a note.
+    file that is neither is an error (the user meant it); in a folder it is passed over with a note. With
+    the store's connection ``con``, platform report definitions edited there are recognised too.
     """
     found: list[SourceFile] = []
     notes: list[str] = []
@@ -110,7 +111,7 @@ def discover(paths) -> tuple[list[SourceFile], list[str]]:
                         skipped.append(child.name)
                     continue
                 table = table_for_file_stem(child.stem)
-                if table is None and (table := _table_by_header(child)):
+                if table is None and (table := _table_by_header(child, con)):
                     what = "平台客服报表（平台口径）" if table == REPORT_TABLE else f"{table} 表"
                     notes.append(f"{child.name}: 按列名识别为{what}")
                 if table:
@@ -129,7 +130,7 @@ def discover(paths) -> tuple[list[SourceFile], list[str]]:
                 raise ImportFailed(f"{path}: 旧版 Excel（.xls）不支持，请在 Excel 中另存为 .xlsx")
             if suffix not in SUPPORTED_SUFFIXES:
                 raise ImportFailed(f"{path}: 不支持的文件格式 {path.suffix!r}，请使用 .csv、.xlsx 或 .parquet")
-            table = table_for_file_stem(path.stem) or _table_by_header(path)
+            table = table_for_file_stem(path.stem) or _table_by_header(path, con)
             if table is None:
                 raise ImportFailed(
                     f"{path}: 无法从文件名或列名判断是哪张表：文件名应以表名开头（如 messages.csv），"

@@ -157,3 +157,26 @@ def test_the_data_page_editor_round_trips():
     assert frame.loc[frame["列"] == "客户满意率", "用途"].iloc[0] == "比率"
     assert frame.loc[frame["列"] == "旺旺分组", "用途"].iloc[0] == "（不导入）"
     assert rows_from_editor(frame) == editor_rows(defn, headers)
+
+
+def test_a_folder_import_recognises_a_report_by_its_edited_definition(tmp_path):
+    """So renamed that the built-in definition no longer knows it: once edited and saved, a folder import
+    (the CLI's) recognises it too."""
+    from insight.ingest.reports import editor_rows, report_def_from_rows, report_defs, save_report_def
+
+    store = _store(tmp_path)
+    rows = [{"日期": "2024-05-10", "旺旺昵称": "测试店:小美", "接待人数(有效)": "120", "满意度": "95%", "转接次数": "3"}]
+    headers = list(rows[0])
+    assert detect_report(headers) is None
+    base = next(d for d in report_defs() if d.key == "taobao_agent_performance")
+    edit = editor_rows(base, headers)
+    uses = {"接待人数(有效)": ("count", "received_buyers"), "满意度": ("rate", "satisfaction_rate"), "转接次数": ("count", None)}
+    for r in edit:
+        if r["header"] in uses:
+            r["use"], r["matches"] = uses[r["header"]]
+    save_report_def(store.con, report_def_from_rows(base, edit))
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    write_csv(folder / "绩效.csv", rows)
+    report = import_paths(store, [folder], shop="S1", classify=False)
+    assert report.tables["platform_reports"].inserted == 1, report.summary()
