@@ -205,9 +205,12 @@ TABLES: dict[str, Table] = {
 DERIVABLE_KEYS = {"messages": ("message_id", "session_id")}
 
 
-def required_columns(table: str, shop_given: bool = False) -> list[str]:
-    """The columns a file of ``table`` must have: required, without default, not derivable."""
+def required_columns(table: str, shop_given: bool = False, receiver: bool = False) -> list[str]:
+    """The columns a file of ``table`` must have: required, without default, not derivable. With a
+    receiver column, a chat log's buyer is the sender or the receiver (ingest/roles.py)."""
     derivable = set(DERIVABLE_KEYS.get(table, ())) | ({"shop_id"} if shop_given and TABLES[table].shop_scoped else set())
+    if receiver and table == "messages":
+        derivable.add("buyer_id")
     return [c.name for c in TABLES[table].columns if c.required and c.default is None and c.name not in derivable]
 
 

@@ -370,12 +370,22 @@ class _Importer:
         staged = load_staging(self.con, dc_replace(src, mapping=report_mapping(defn, headers)), f"_stg_{idx}",
                               self.store.limits, self.work)
         self.reports.add(idx, src, staged, defn)
+        self._record_staged(src, REPORT_TABLE, staged, report=defn.name)
+
+    def _record_staged(self, src: SourceFile, table: str, staged: Staged, **about) -> None:
+        """A staged file within the row bound, in the report: its table's files and columns kept aside."""
         rows = int(self._sql(f"SELECT count(*) FROM {staged.relation}").fetchone()[0])
-        rep = self.report.tables.setdefault(REPORT_TABLE, TableReport(REPORT_TABLE))
+        limits = self.store.limits
+        if rows > limits.max_rows:
+            raise ImportFailed(f"{src.shown}: 有 {rows:,} 行，超过单个文件的行数上限 {limits.max_rows:,} 行"
+                               "（可用环境变量 INSIGHT_MAX_ROWS 调整）")
+        rep = self.report.tables.setdefault(table, TableReport(table))
         rep.files.append(src.shown)
         rep.ignored_columns.extend(h for h in staged.extras.values() if h not in rep.ignored_columns)
-        self.report.files.append({"file": src.shown, "table": REPORT_TABLE, "report": defn.name, "format": staged.fmt,
-                                  "rows": rows, "kept_aside": staged.extras})
+        self.report.files.append({"file": src.shown, "table": table, **about, "format": staged.fmt, "rows": rows,
+                                  "kept_aside": staged.extras})
+        if staged.fmt == "gb18030":
+            self.report.notes.append(f"{Path(src.shown).name}: 按 GBK/GB18030 编码读取")
 
     def _with_preset(self, src: SourceFile) -> SourceFile:
         """A file without a hand-made mapping whose header is a known export's (a built-in or saved
@@ -397,39 +407,30 @@ class _Importer:
         return src
 
     def stage_files(self) -> None:
-        limits = self.store.limits
         for idx, src in enumerate(self.files):
             name = Path(src.shown).name
             self._tick(f"读取 {name}", 0)
             if src.table == REPORT_TABLE:
                 self._stage_report(idx, src)
-                self._tick(f"读取 {name}")
-                continue
-            src = self._with_preset(src)
-            staged = load_staging(self.con, src, f"_stg_{idx}", limits, self.work)
-            # Registered at once, so that a failure below still drops it.
-            self.staged.setdefault(src.table, []).append((idx, src, staged))
-            table = TABLES[src.table]
-            missing = [c for c in required_columns(table.name, bool(self.shop)) if c not in staged.columns]
-            if table.name == "messages" and "receiver" in staged.columns:
-                missing = [c for c in missing if c != "buyer_id"]  # the buyer is the sender or the receiver
-            if missing:
-                hint = "；文件属于一个店铺时可用 --shop 店铺ID（数据管理中选择店铺）" if "shop_id" in missing else ""
-                raise ImportFailed(
-                    f"{src.shown} 第 1 行: 缺少必需的列 {', '.join(missing)}（{table.name} 表需要: "
-                    f"{', '.join(c.name for c in table.columns if c.required)}）{hint}")
-            rows = int(self._sql(f"SELECT count(*) FROM {staged.relation}").fetchone()[0])
-            if rows > limits.max_rows:
-                raise ImportFailed(f"{src.shown}: 有 {rows:,} 行，超过单个文件的行数上限 {limits.max_rows:,} 行"
-                                   "（可用环境变量 INSIGHT_MAX_ROWS 调整）")
-            rep = self.report.tables.setdefault(src.table, TableReport(src.table))
-            rep.files.append(src.shown)
-            rep.ignored_columns.extend(h for h in staged.extras.values() if h not in rep.ignored_columns)
-            self.report.files.append({"file": src.shown, "table": src.table, "format": staged.fmt, "rows": rows,
-                                      "kept_aside": staged.extras})
-            if staged.fmt == "gb18030":
-                self.report.notes.append(f"{name}: 按 GBK/GB18030 编码读取")
+            else:
+                self._stage_table(idx, src)
             self._tick(f"读取 {name}")
+
+    def _stage_table(self, idx: int, src: SourceFile) -> None:
+        """A DATA.md table's file (platform headers mapped, a known export's preset applied)."""
+        src = self._with_preset(src)
+        staged = load_staging(self.con, src, f"_stg_{idx}", self.store.limits, self.work)
+        # Registered at once, so that a failure below still drops it.
+        self.staged.setdefault(src.table, []).append((idx, src, staged))
+        table = TABLES[src.table]
+        missing = [c for c in required_columns(table.name, bool(self.shop), "receiver" in staged.columns)
+                   if c not in staged.columns]
+        if missing:
+            hint = "；文件属于一个店铺时可用 --shop 店铺ID（数据管理中选择店铺）" if "shop_id" in missing else ""
+            raise ImportFailed(
+                f"{src.shown} 第 1 行: 缺少必需的列 {', '.join(missing)}（{table.name} 表需要: "
+                f"{', '.join(c.name for c in table.columns if c.required)}）{hint}")
+        self._record_staged(src, src.table, staged)
 
     def _union_sql(self, table: Table, for_rejects: bool = False) -> str:
         """All staged files of ``table`` as raw text columns ``r_*`` plus ``_file_idx``, ``_line``, ``_extra``.

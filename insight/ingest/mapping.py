@@ -120,10 +120,8 @@ def suggest_table(filename: str, headers: list[str], shop_given: bool = False) -
 def required_for(table: str, headers: list[str], shop_given: bool = False) -> tuple[str, ...]:
     """The columns a file of ``table`` with ``headers`` must have: with a receiver column, a chat log's
     buyer is the sender or the receiver (roles.py)."""
-    required = required_columns(table, shop_given)
-    if table == "messages" and any(col == "receiver" for _, col in aux_mapping(table, headers)):
-        required = tuple(c for c in required if c != "buyer_id")
-    return required
+    receiver = any(col == "receiver" for _, col in aux_mapping(table, headers))
+    return tuple(required_columns(table, shop_given, receiver))
 
 
 def check_mapping(table: str, mapping: dict[str, str | None], shop_given: bool = False,

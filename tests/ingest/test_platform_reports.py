@@ -180,3 +180,11 @@ def test_a_folder_import_recognises_a_report_by_its_edited_definition(tmp_path):
     write_csv(folder / "绩效.csv", rows)
     report = import_paths(store, [folder], shop="S1", classify=False)
     assert report.tables["platform_reports"].inserted == 1, report.summary()
+
+
+def test_a_report_file_over_the_row_bound_is_refused_like_any_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSIGHT_MAX_ROWS", "1")
+    store = _store(tmp_path)
+    with pytest.raises(ImportFailed, match="INSIGHT_MAX_ROWS"):
+        import_paths(store, [write_csv(tmp_path / "客服绩效.csv", TAOBAO)], shop="S1", classify=False)
+    assert store.con.execute("SELECT count(*) FROM platform_reports").fetchone()[0] == 0
