@@ -395,8 +395,9 @@ def _sales_facts() -> list[str]:
 
 
 def _set_scope(con, shops, since=None) -> None:
-    """``_scope(shop_id, from_day)``: the shops to derive and, per shop, the first day whose facts
-    change (NULL: the whole history). ``since`` maps a shop to the earliest day its input touched."""
+    """``_scope(shop_id, from_day, fcr_from, sales_from)``: the shops to derive and, per shop, the first
+    day whose facts change (NULL: the whole history; ``_window`` sets the other two). ``since`` maps a
+    shop to the earliest day its input touched."""
     con.execute("CREATE OR REPLACE TEMP TABLE _scope (shop_id VARCHAR, from_day DATE, fcr_from DATE, sales_from DATE)")
     if shops is None:
         con.execute("INSERT INTO _scope SELECT shop_id, NULL, NULL, NULL FROM shops")
@@ -444,10 +445,11 @@ def _window(con) -> None:
     # The earliest message the window's sessions can have: their stored start (a session that began
     # before the window and goes on into it), else the window's first day.
     con.execute("""CREATE OR REPLACE TEMP TABLE _ctx_lo AS
-        SELECT CASE WHEN (SELECT bool_or(from_day IS NULL) FROM _scope) THEN TIMESTAMP '-infinity'
-                    ELSE least((SELECT CAST(min(from_day) AS TIMESTAMP) FROM _scope),
+        SELECT CASE WHEN CAST(? AS DATE) IS NULL THEN TIMESTAMP '-infinity'
+                    ELSE least(CAST(CAST(? AS DATE) AS TIMESTAMP),
                                (SELECT min(f.started_at) FROM f_sessions f
-                                WHERE (f.shop_id, f.session_id) IN (SELECT shop_id, session_id FROM _ctx))) END AS lo""")
+                                WHERE (f.shop_id, f.session_id) IN (SELECT shop_id, session_id FROM _ctx))) END AS lo""",
+                [lo, lo])
 
 
 def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_sales",
@@ -612,8 +614,8 @@ def move_to_cut_sessions(con, cut: str) -> int:
         FROM messages m JOIN {cut} c ON c.message_id = m.message_id WHERE m.session_id <> c.session_id""")
     moved = int(con.execute("SELECT count(*) FROM _moved").fetchone()[0])
     if moved:
-        con.execute(f"UPDATE messages SET session_id = c.session_id FROM {cut} c "
-                    "WHERE messages.message_id = c.message_id AND messages.session_id <> c.session_id")
+        con.execute("UPDATE messages SET session_id = mv.new_session FROM _moved mv "
+                    "WHERE messages.message_id = mv.message_id")
     return moved
 
 

@@ -356,7 +356,7 @@ class _Importer:
     def _nicknames(self, idx: int, src: SourceFile, staged: Staged) -> bool:
         """Whether a chat file names its senders by nickname (its sender column holds shop accounts)."""
         if idx not in self._nickname_files:
-            marker = (src.roles or RoleRule()).params()[-1]
+            marker = (src.roles or RoleRule()).account_marker
             gen = staged.columns["sender_role"][0]
             self._nickname_files[idx] = bool(self._sql(nicknames_sql(staged.relation, gen), [marker]).fetchone()[0])
         return self._nickname_files[idx]

@@ -50,8 +50,9 @@ class ReportDef:
     shop: tuple[str, ...]
     metrics: tuple[ReportMetric, ...]
 
-    def metric(self, header: str) -> ReportMetric:
-        return next(m for m in self.metrics if m.header == header)
+    def metric(self, header: str) -> ReportMetric | None:
+        """The figure a file column is, its header compared as headers are matched."""
+        return next((m for m in self.metrics if _norm(m.header) == _norm(header)), None)
 
     def to_dict(self) -> dict:
         """The YAML entry's shape (what the store keeps for an edited report)."""
@@ -133,7 +134,7 @@ def editor_rows(defn: ReportDef, headers: list[str]) -> list[dict]:
         elif _find([h], defn.shop):
             use = "shop"
         else:
-            m = next((m for m in defn.metrics if _norm(m.header) == _norm(h)), None)
+            m = defn.metric(h)
             if m is not None:
                 use, matches, weight = m.kind, m.matches, m.weight and _find(headers, [m.weight])
         rows.append({"header": h, "use": use, "matches": matches, "weight": weight})
@@ -152,7 +153,7 @@ def report_def_from_rows(base: ReportDef, rows: list[dict]) -> ReportDef:
                 spec["matches"] = r["matches"]
             if r.get("weight"):
                 spec["weight"] = r["weight"]
-            old = next((m for m in base.metrics if _norm(m.header) == _norm(r["header"])), None)
+            old = base.metric(r["header"])
             if old is not None and old.definition:
                 spec["definition"] = old.definition
             metrics[r["header"]] = spec
@@ -233,7 +234,7 @@ def _value_sql(raw: str) -> str:
     num = (f"try_cast(replace(replace(replace(replace(rtrim({raw}, '%'), ',', ''), '¥', ''), '￥', ''), '元', '') "
            "AS DOUBLE)")
     clock = f"epoch(try_cast({raw} AS INTERVAL))"
-    return (f"CASE WHEN {raw} IS NULL OR {raw} IN ('-', '--', '—', '/', 'N/A', 'n/a') THEN NULL "
+    return (f"CASE WHEN {_is_blank(raw)} THEN NULL "
             f"WHEN kind = 'rate' THEN CASE WHEN ends_with({raw}, '%') OR {num} > 1 THEN {num} / 100 ELSE {num} END "
             f"WHEN kind = 'minutes' THEN coalesce({num}, {clock} / 60) * 60 "
             f"WHEN kind = 'seconds' THEN coalesce({num}, {clock}) "
@@ -241,6 +242,7 @@ def _value_sql(raw: str) -> str:
 
 
 def _is_blank(raw: str) -> str:
+    """A figure the platform did not give: empty or a dash-like placeholder (never read as 0)."""
     return f"({raw} IS NULL OR {raw} IN ('-', '--', '—', '/', 'N/A', 'n/a'))"
 
 

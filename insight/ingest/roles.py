@@ -70,11 +70,15 @@ class RoleRule:
     def codes_text(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.values.items())
 
+    @property
+    def account_marker(self) -> str:
+        """The agent marker as compared (full-width ： read as :, like the nicknames)."""
+        return self.agent_marker.replace("：", ":")
+
     def params(self) -> list:
         """The values of one ``rule_params`` row: keys, roles, robots, robot marker, agent marker."""
         keys = list(self.values)
-        return [keys, [self.values[k] for k in keys], list(self.robots), self.robot_marker,
-                self.agent_marker.replace("：", ":")]
+        return [keys, [self.values[k] for k in keys], list(self.robots), self.robot_marker, self.account_marker]
 
 
 RULE_PARAMS_DDL = ("(file_idx INTEGER, value_keys VARCHAR[], value_roles VARCHAR[], robots VARCHAR[], "
@@ -86,17 +90,17 @@ def role_wrap_sql(part: str, file_idx: int, rules: str, has_receiver: bool, nick
     rule in ``rules`` (a table of RULE_PARAMS_DDL). ``nicknames``: the file's sender column holds shop
     accounts (``nicknames_sql`` says so), so it is read as nicknames; otherwise only codes are translated."""
     sender = "p.r_sender_role"
+    nick = str(bool(nicknames)).lower()
     words = ", ".join(f"'{w}'" for w in [*ROLE_WORDS, *ROLE_CODES])  # constants of this module
     code = f"list_position(rr.value_keys, {sender})"
     role = (f"CASE WHEN {code} > 0 THEN rr.value_roles[{code}] "
-            f"WHEN NOT {str(bool(nicknames)).lower()} OR {sender} IN ({words}) THEN {sender} "
+            f"WHEN NOT {nick} OR {sender} IN ({words}) THEN {sender} "
             f"WHEN list_contains(rr.robots, {sender}) "
             f"OR (rr.robot_marker <> '' AND strpos({sender}, rr.robot_marker) > 0) THEN 'robot' "
             f"WHEN strpos(replace({sender}, '：', ':'), rr.agent_marker) > 0 THEN 'agent' ELSE 'buyer' END")
     receiver = "r_receiver" if has_receiver else "CAST(NULL AS VARCHAR)"
     aux = ", r_receiver" if has_receiver else ""
     idx = int(file_idx)
-    nick = str(bool(nicknames)).lower()
     return f"""SELECT * EXCLUDE (_role, file_idx, value_keys, value_roles, robots, robot_marker,
                                  agent_marker{aux}) REPLACE (
             _role AS r_sender_role,
