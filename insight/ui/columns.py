@@ -9,14 +9,17 @@ from insight.metrics.registry import registry
 __all__ = ["metric_column_config", "metric_frame"]
 
 
+# A registry format as st.dataframe writes it.
+_NUMBER_FORMAT = {"percent": "percent", "seconds": "%.1f 秒", "yuan": "¥%.2f", "ratio": "%.2f", "count": "%d"}
+
+
 def metric_column_config(keys) -> dict:
     reg = registry()
     out = {}
     for key in keys:
         m = reg[key]
-        label = f"{m.name}{m.arrow}"
-        fmt = {"percent": "percent", "seconds": "%.1f 秒", "yuan": "¥%.2f", "ratio": "%.2f", "count": "%d"}[m.format]
-        out[m.name] = st.column_config.NumberColumn(label, format=fmt, help=m.description)
+        out[m.name] = st.column_config.NumberColumn(f"{m.name}{m.arrow}", format=_NUMBER_FORMAT[m.format],
+                                                    help=m.description)
     return out
 
 
@@ -38,8 +41,7 @@ def beside_column_config(keys) -> dict:
     """Our metric and its 平台口径 column, formatted alike."""
     out = metric_column_config(keys)
     for key in keys:
-        name = registry()[key].name
-        out[f"{name}（平台口径）"] = st.column_config.NumberColumn(
-            f"{name}（平台口径）", format=out[name]["type_config"].get("format") if isinstance(out[name], dict) else None,
-            help="平台客服报表导出的值")
+        m = registry()[key]
+        out[f"{m.name}（平台口径）"] = st.column_config.NumberColumn(
+            f"{m.name}（平台口径）", format=_NUMBER_FORMAT[m.format], help="平台客服报表导出的值")
     return out
