@@ -48,8 +48,23 @@ def _in_window(alias: str, day: str, lookback: int = 0, bound: str = "from_day")
     days earlier for rules that read back). ``bound``: ``from_day`` (sessions and parts) or
     ``sales_from`` (sales parts); NULL = the shop's whole history."""
     assert bound in ("from_day", "sales_from")
-    return (f"{alias}.shop_id IN (SELECT shop_id FROM _scope) AND NOT EXISTS (SELECT 1 FROM _scope sc "
+    # The constant bound comes first: the engine folds it and skips stored row groups (and rows)
+    # older than every shop's window before the exact per-shop test runs.
+    return (f"{day} >= {_lowest(bound)} - {int(lookback)} "
+            f"AND {alias}.shop_id IN (SELECT shop_id FROM _scope) AND NOT EXISTS (SELECT 1 FROM _scope sc "
             f"WHERE sc.shop_id = {alias}.shop_id AND {day} < sc.{bound} - {int(lookback)})")
+
+
+def _lowest(bound: str) -> str:
+    """The earliest ``bound`` day over the shops in scope, as a constant the engine can fold
+    (set by ``_set_bounds``; ``-infinity`` when a shop is derived whole)."""
+    return f"getvariable('insight_lowest_{bound}')"
+
+
+def _set_bounds(con) -> None:
+    for bound in ("from_day", "sales_from"):
+        con.execute(f"SET VARIABLE insight_lowest_{bound} = (SELECT CASE WHEN bool_or({bound} IS NULL) "
+                    f"THEN DATE '-infinity' ELSE min({bound}) END FROM _scope)")
 
 
 # -- session and message facts ---------------------------------------------------------
@@ -69,7 +84,7 @@ def _session_sql(window_days: int) -> list[str]:
             count(CASE WHEN m.sender_role IN ('robot', 'system') THEN 1 END)
                 OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bots_upto
         FROM messages m JOIN _scope sc ON sc.shop_id = m.shop_id
-        WHERE m.sent_at >= (SELECT lo FROM _ctx_lo)
+        WHERE m.sent_at >= getvariable('insight_first_message')
           AND (sc.from_day IS NULL OR (m.shop_id, m.session_id) IN (SELECT shop_id, session_id FROM _ctx))
         WINDOW w AS (PARTITION BY m.shop_id, m.session_id ORDER BY m.sent_at, m._seq)""",
         # Per session from its messages: span, first agent, robot messages before it.
@@ -113,7 +128,8 @@ def _session_sql(window_days: int) -> list[str]:
         f"""CREATE OR REPLACE TEMP TABLE _sess AS
         WITH paid_days AS (
             SELECT DISTINCT shop_id, buyer_id, CAST(paid_at AS DATE) AS paid_day
-            FROM orders WHERE paid_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope))
+            FROM orders WHERE paid_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope)
+              AND CAST(paid_at AS DATE) >= CAST(getvariable('insight_first_message') AS DATE) - {int(window_days)})
         SELECT s.*,
             CASE WHEN s.transferred_at IS NOT NULL THEN 'manual' ELSE 'robot' END AS channel,
             CASE WHEN EXISTS (SELECT 1 FROM paid_days p WHERE p.shop_id = s.shop_id AND p.buyer_id = s.buyer_id
@@ -324,10 +340,12 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
         conv AS (
             SELECT p.*,
                 EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
-                        AND o.created_at > p.fc AND CAST(o.created_at AS DATE) BETWEEN p.day AND p.day + {last})
+                        AND o.created_at > p.fc AND CAST(o.created_at AS DATE) BETWEEN p.day AND p.day + {last}
+                        AND CAST(o.created_at AS DATE) >= {lowest})
                     AS conv_order,
                 EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
-                        AND o.paid_at > p.fc AND CAST(o.paid_at AS DATE) BETWEEN p.day AND p.day + {last})
+                        AND o.paid_at > p.fc AND CAST(o.paid_at AS DATE) BETWEEN p.day AND p.day + {last}
+                        AND CAST(o.paid_at AS DATE) >= {lowest})
                     AS conv_paid
             FROM pairs p)
         SELECT * FROM conv WHERE NOT ({followup} AND all_agent_first) OR conv_order"""
@@ -358,7 +376,8 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
         SELECT p.*, {rule} AS agent
         FROM (SELECT p.*, bo.agent_id AS by_order, bp.agent_id AS by_pay FROM paid p
               LEFT JOIN by_order bo USING (order_id) LEFT JOIN by_pay bp USING (order_id)) p"""
-    fmt = {"last": n - 1, "followup": followup, "window": _in_window("f", "day", bound="sales_from")}
+    fmt = {"last": n - 1, "followup": followup, "window": _in_window("f", "day", bound="sales_from"),
+           "lowest": _lowest("sales_from")}  # inquiries start on or after it, so do their orders
     return [
         "CREATE OR REPLACE TEMP TABLE _inq AS " + inquiries.format(group_agent="", **fmt),
         "CREATE OR REPLACE TEMP TABLE _inq_ag AS " + inquiries.format(group_agent="agent_id,", **fmt),
@@ -406,6 +425,7 @@ def _set_scope(con, shops, since=None) -> None:
         shops = list(dict.fromkeys(shops))
         con.execute("INSERT INTO _scope SELECT unnest(?::VARCHAR[]), unnest(?::DATE[]), NULL, NULL",
                     [shops, [since.get(s) for s in shops]])
+    _set_bounds(con)
 
 
 def _window(con) -> None:
@@ -430,6 +450,7 @@ def _window(con) -> None:
     # A shop never derived before is derived whole.
     con.execute("""UPDATE _scope SET from_day = NULL, fcr_from = NULL, sales_from = NULL
         WHERE shop_id NOT IN (SELECT shop_id FROM f_shop_span)""")
+    _set_bounds(con)
     # Sessions with a message (or, imported, a start) in the window: derived whole, written from the window.
     lo = con.execute("SELECT CASE WHEN bool_or(from_day IS NULL) THEN NULL ELSE min(from_day) END "
                      "FROM _scope").fetchone()[0]
@@ -444,11 +465,11 @@ def _window(con) -> None:
         WHERE sc.from_day IS NOT NULL AND s.started_at >= sc.from_day""", [lo] if lo is not None else None)
     # The earliest message the window's sessions can have: their stored start (a session that began
     # before the window and goes on into it), else the window's first day.
-    con.execute("""CREATE OR REPLACE TEMP TABLE _ctx_lo AS
+    con.execute("""SET VARIABLE insight_first_message = (
         SELECT CASE WHEN CAST(? AS DATE) IS NULL THEN TIMESTAMP '-infinity'
                     ELSE least(CAST(CAST(? AS DATE) AS TIMESTAMP),
                                (SELECT min(f.started_at) FROM f_sessions f
-                                WHERE (f.shop_id, f.session_id) IN (SELECT shop_id, session_id FROM _ctx))) END AS lo""",
+                                WHERE (f.shop_id, f.session_id) IN (SELECT shop_id, session_id FROM _ctx))) END)""",
                 [lo, lo])
 
 
@@ -576,7 +597,7 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -
     con.execute(_TAGS_SQL)
     _update_fcr_before_window(con)
     lap("parts")
-    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess", "_ctx", "_ctx_lo", "_was"):
+    for t in ("_msg", "_sess_msg", "_transfer", "_sess0", "_sess", "_mf", "_sr", "_span", "_fsess", "_ctx", "_was"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     # Other settings' sales parts are derived on demand (MetricEngine), never stored.
     refresh_sales(con, SalesSettings(), shops, keep_scope=True)
