@@ -13,15 +13,11 @@ import pandas as pd
 from insight.core.periods import Period
 from insight.core.schema import REPORT_TABLE
 from insight.metrics.registry import registry
+from insight.store import table_exists
 
 __all__ = ["platform_figures", "platform_agent_table", "platform_beside_ours", "PER_DAY_ONLY"]
 
 PER_DAY_ONLY = "平台只给出了每日比率/均值、没有给出分母，不能跨日合并：请选择单日查看"
-
-
-def _has_reports(con) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [REPORT_TABLE]).fetchone()[0])
 
 
 def platform_figures(con, period: Period, shops: list[str] | None = None) -> pd.DataFrame:
@@ -29,7 +25,7 @@ def platform_figures(con, period: Period, shops: list[str] | None = None) -> pd.
     be combined, with ``reason``), the days it covers, kind, the registry key it matches, definition."""
     columns = ["shop_id", "platform", "report", "agent", "metric", "kind", "matches", "definition", "weight", "days",
                "value", "reason"]
-    if not _has_reports(con):
+    if not table_exists(con, REPORT_TABLE):
         return pd.DataFrame(columns=columns)
     params: list = [period.start, period.end]
     shop_sql = ""

@@ -17,7 +17,7 @@ from insight.core.errors import UsageError
 from insight.core.schema import REPORT_TABLE, TABLES, required_columns, table_for_file_stem
 from insight.ingest.roles import RoleRule
 
-__all__ = ["builtin_presets", "preset_roles", "preset_for_headers", "preset_pairs", "suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
+__all__ = ["header_key", "builtin_presets", "preset_roles", "preset_for_headers", "preset_pairs", "suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
            "SYNONYMS", "AUX_SYNONYMS", "aux_mapping", "needs_review", "start_mapping", "mapped_source", "known_header_mapping"]
 
 # Headers seen in the platforms' exports and in hand-made sheets, per DATA.md column.
@@ -63,7 +63,8 @@ AUX_SYNONYMS: dict[str, dict[str, list[str]]] = {
 }
 
 
-def _norm(text: str) -> str:
+def header_key(text: str) -> str:
+    """A header as compared with known names: case, spaces, brackets, colons, slashes and a BOM do not count."""
     return re.sub(r"[\s_\-()（）:：/]+", "", str(text).strip().lstrip("\ufeff").lower())
 
 
@@ -71,7 +72,7 @@ def _aliases(table: str, column: str) -> list[str]:
     col = next(c for c in TABLES[table].columns if c.name == column)
     names = ([column, col.label] + SYNONYMS.get(table, {}).get(column, []) + _COMMON.get(column, [])
              + _builtin_headers(table, column))
-    return [_norm(n) for n in names if n]
+    return [header_key(n) for n in names if n]
 
 
 def suggest_mapping(table: str, headers: list[str], rules=("exact", "alias", "close")) -> dict[str, str | None]:
@@ -79,7 +80,7 @@ def suggest_mapping(table: str, headers: list[str], rules=("exact", "alias", "cl
     close spellings (``rules`` picks which); each header is used at most once."""
     if table not in TABLES:
         raise UsageError(f"未知的表 {table!r}")
-    free = {_norm(h): h for h in headers if str(h).strip()}
+    free = {header_key(h): h for h in headers if str(h).strip()}
     out: dict[str, str | None] = {c.name: None for c in TABLES[table].columns}
     for rule in rules:
         for col in TABLES[table].columns:
@@ -87,11 +88,11 @@ def suggest_mapping(table: str, headers: list[str], rules=("exact", "alias", "cl
                 continue
             aliases = _aliases(table, col.name)
             if rule == "exact":
-                hit = _norm(col.name) if _norm(col.name) in free else None
+                hit = header_key(col.name) if header_key(col.name) in free else None
             elif rule == "alias":
                 hit = next((a for a in aliases if a in free), None)
             else:
-                close = difflib.get_close_matches(_norm(col.name), list(free), n=1, cutoff=0.85)
+                close = difflib.get_close_matches(header_key(col.name), list(free), n=1, cutoff=0.85)
                 hit = close[0] if close else None
             if hit is not None:
                 out[col.name] = free.pop(hit)
@@ -227,10 +228,10 @@ def preset_roles(con, name: str | None, table: str) -> RoleRule | None:
 def preset_for_headers(con, table: str, headers: list[str]) -> str | None:
     """The preset whose every source header the file has (the one naming most columns wins): an export
     of a known kind then imports with its preset, sender rule included, without being asked."""
-    have = {_norm(h) for h in headers}
+    have = {header_key(h) for h in headers}
     best, best_n = None, 0
     for (name, _), preset in _presets(con, table).items():
-        sources = [_norm(h) for h in preset["mapping"].values()]
+        sources = [header_key(h) for h in preset["mapping"].values()]
         if sources and all(s in have for s in sources) and len(sources) > best_n:
             best, best_n = name, len(sources)
     return best
@@ -238,9 +239,9 @@ def preset_for_headers(con, table: str, headers: list[str]) -> str | None:
 
 def preset_pairs(con, name: str, table: str, headers: list[str]) -> tuple[tuple[str, str], ...]:
     """(file header, column) pairs of a preset for a file with ``headers`` (aux columns included)."""
-    by_norm = {_norm(h): h for h in headers}
-    return tuple((by_norm[_norm(src)], col) for col, src in _preset(con, name, table)["mapping"].items()
-                 if _norm(src) in by_norm)
+    by_norm = {header_key(h): h for h in headers}
+    return tuple((by_norm[header_key(src)], col) for col, src in _preset(con, name, table)["mapping"].items()
+                 if header_key(src) in by_norm)
 
 
 def needs_review(filename: str, headers: list[str], shop_given: bool = False) -> tuple[str | None, bool]:
@@ -286,11 +287,11 @@ def known_header_mapping(table: str, headers: list[str]) -> tuple[tuple[str, str
 
 def aux_mapping(table: str, headers: list[str], used=frozenset()) -> tuple[tuple[str, str], ...]:
     """(header, aux column) for the columns outside DATA.md that the import reads (AUX_SYNONYMS)."""
-    free = {_norm(h): h for h in headers if str(h).strip() and h not in used}
+    free = {header_key(h): h for h in headers if str(h).strip() and h not in used}
     out = []
     for column, names in AUX_SYNONYMS.get(table, {}).items():
         names = names + _builtin_headers(table, column)
-        hit = next((free[_norm(n)] for n in names if _norm(n) in free), None)
+        hit = next((free[header_key(n)] for n in names if header_key(n) in free), None)
         if hit is not None:
             out.append((hit, column))
     return tuple(out)

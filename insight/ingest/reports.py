@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import yaml
 
 from insight.core.errors import ImportFailed, UsageError
 from insight.core.schema import REPORT_TABLE
+from insight.ingest.mapping import header_key
 
 __all__ = ["ReportMetric", "ReportDef", "report_defs", "builtin_report_defs", "save_report_def", "detect_report", "USES", "editor_rows",
            "report_def_from_rows", "editor_frame",
@@ -52,7 +52,7 @@ class ReportDef:
 
     def metric(self, header: str) -> ReportMetric | None:
         """The figure a file column is, its header compared as headers are matched."""
-        return next((m for m in self.metrics if _norm(m.header) == _norm(header)), None)
+        return next((m for m in self.metrics if header_key(m.header) == header_key(header)), None)
 
     def to_dict(self) -> dict:
         """The YAML entry's shape (what the store keeps for an edited report)."""
@@ -82,10 +82,6 @@ class ReportDef:
             raise UsageError(f"{r['name']}: 需要客服列")
         return cls(str(r["key"]), str(r["name"]), str(r["platform"]), tuple(r["agent"]), tuple(r.get("day") or ()),
                    tuple(r.get("shop") or ()), metrics)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[\s_\-（）():：]+", "", str(text).strip().lstrip("\ufeff").lower())
 
 
 @functools.cache
@@ -197,8 +193,8 @@ def rows_from_editor(frame) -> list[dict]:
 
 
 def _find(headers: list[str], names) -> str | None:
-    free = {_norm(h): h for h in headers}
-    return next((free[_norm(n)] for n in names if _norm(n) in free), None)
+    free = {header_key(h): h for h in headers}
+    return next((free[header_key(n)] for n in names if header_key(n) in free), None)
 
 
 def detect_report(headers: list[str], con=None) -> ReportDef | None:

@@ -47,6 +47,14 @@ def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
+def table_exists(con, name: str) -> bool:
+    """Whether the store behind ``con`` has table ``name`` (tables added by later versions may not be
+    there yet in a store opened read-only)."""
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
+        [name]).fetchone()[0])
+
+
 class Store:
     """A DuckDB connection with the Service Insight schema.
 
@@ -113,9 +121,7 @@ class Store:
 
     # -- schema -----------------------------------------------------------------
     def _has_table(self, name: str) -> bool:
-        return bool(self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
-            [name]).fetchone()[0])
+        return table_exists(self.con, name)
 
     def _ensure_schema(self) -> None:
         for ddl in all_ddl():
