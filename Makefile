@@ -52,6 +52,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP) browser
 	$(PY) bench/pipeline.py
+	$(PY) bench/floor.py
 	$(PY) bench/pages.py
 	$(PY) bench/scenarios.py
 
