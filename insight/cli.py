@@ -1,4 +1,4 @@
-"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs``.
+"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs|users``.
 
 Errors end with a non-zero exit and one line on stderr that says what to fix.
 """
@@ -88,6 +88,28 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("docs", help="用指标注册表重新生成 README 中的指标说明")
     p.add_argument("--readme", default="README.md")
+
+    p = sub.add_parser("users", help="账号：新增、列出、改密码、删除、API 令牌、一次性登录链接")
+    users = p.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
+    u = users.add_parser("add", help="新增账号（密码从标准输入读取）")
+    u.add_argument("name")
+    u.add_argument("--role", required=True, choices=["admin", "supervisor", "agent"])
+    u.add_argument("--shops", default=None, help="授权的店铺，逗号分隔（主管必填）")
+    u.add_argument("--agent", default=None, help="客服账号对应的客服ID")
+    u.add_argument("--pii", action="store_true", help="可查看买家手机号、地址、证件号等（默认打码）")
+    u.add_argument("--can-import", action="store_true", help="主管可导入其店铺的数据")
+    for name, help_text in (("list", "列出账号"), ("set-password", "修改密码（新密码从标准输入读取）"),
+                            ("remove", "删除账号（同时撤销其令牌）"), ("token", "生成新的 API 令牌并打印"),
+                            ("revoke-tokens", "撤销该账号的全部 API 令牌"),
+                            ("login-link", "打印一次性登录链接（有效若干分钟）")):
+        u = users.add_parser(name, help=help_text)
+        if name != "list":
+            u.add_argument("name")
+        if name == "login-link":
+            u.add_argument("--base-url", default="http://127.0.0.1:8501")
+            u.add_argument("--minutes", type=int, default=15)
+    for u in users.choices.values():
+        u.add_argument("--db", default=None, help="数据库文件（默认 $INSIGHT_DB 或 data/insight.duckdb）")
     return parser
 
 
@@ -293,12 +315,58 @@ def _cmd_docs(args) -> int:
     return 0
 
 
+def _read_password(prompt: str) -> str:
+    """From a terminal without echo (typed twice), else the first line of standard input."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass(prompt)
+        if getpass.getpass("再输入一次: ") != first:
+            raise UsageError("两次输入的密码不一致")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _cmd_users(args) -> int:
+    from insight import accounts
+    from insight.store import Store, default_db_path
+
+    db = default_db_path(args.db)
+    with Store(db) as store:
+        con, command = store.con, args.users_command
+        if command == "add":
+            shops = [s for s in (args.shops or "").split(",") if s.strip()]
+            viewer = accounts.add_user(con, args.name, args.role, _read_password("密码: "), shops=shops,
+                                       agent_id=args.agent, pii=args.pii, can_import=args.can_import)
+            print(f"已新增 {viewer.name}（{args.role}）")
+        elif command == "list":
+            frame = accounts.list_users(con)
+            print(frame.fillna("—").to_string(index=False) if len(frame)
+                  else "还没有账号（python -m insight users add 名字 --role admin）")
+        elif command == "set-password":
+            accounts.set_password(con, args.name, _read_password("新密码: "))
+            print(f"已修改 {args.name} 的密码，其已登录的会话全部失效")
+        elif command == "remove":
+            accounts.remove_user(con, args.name)
+            print(f"已删除 {args.name}")
+        elif command == "token":
+            print(accounts.issue_token(con, args.name))
+        elif command == "revoke-tokens":
+            print(f"已撤销 {accounts.revoke_tokens(con, args.name)} 个令牌")
+        elif command == "login-link":
+            from urllib.parse import quote
+
+            token = accounts.issue_login_link(con, args.name, args.minutes)
+            print(f"{args.base_url.rstrip('/')}/auth/link?token={quote(token)}")
+    return 0
+
+
 def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
         commands = {"import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
                     "settings": _cmd_settings, "docs": _cmd_docs, "train": _cmd_train,
-                    "classify": _cmd_classify, "evaluate": _cmd_evaluate}
+                    "classify": _cmd_classify, "evaluate": _cmd_evaluate, "users": _cmd_users}
         return commands[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)

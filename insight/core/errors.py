@@ -8,6 +8,8 @@ __all__ = [
     "StoreError",
     "StoreBusy",
     "ConfigError",
+    "Forbidden",
+    "AuthError",
 ]
 
 
@@ -44,3 +46,11 @@ class StoreBusy(StoreError):
 
 class ConfigError(InsightError):
     """A declaration shipped with the product (metric registry, taxonomy, README markers) is inconsistent."""
+
+
+class Forbidden(InsightError):
+    """The viewer may not see or do this (another shop, another agent, an admin's task): 无权查看."""
+
+
+class AuthError(InsightError):
+    """Sign-in failed: unknown user or wrong password, an expired or used link, a revoked token, throttled."""

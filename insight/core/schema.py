@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .filters import hours_bucket_sql
 
 __all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
-           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
+           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 
@@ -351,7 +351,24 @@ _META_DDL = [
         PRIMARY KEY (name, table_name))""",
 ]
 
+# Accounts (insight.accounts): users and their scope, API tokens and one-time sign-in links (only
+# their SHA-256 is stored), failed sign-ins (throttling) and the audit log. No key constraints:
+# the accounts module keeps names unique, and DuckDB's over-eager checks would refuse an update
+# of a row deleted and inserted again in one transaction.
+ACCOUNT_DDL = [
+    """CREATE TABLE IF NOT EXISTS users (
+        name VARCHAR, role VARCHAR, shops VARCHAR[], agent_id VARCHAR, pii BOOLEAN, can_import BOOLEAN,
+        password_hash VARCHAR, session_epoch INTEGER, created_at TIMESTAMP, password_changed_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+        token_hash VARCHAR, user_name VARCHAR, created_at TIMESTAMP, revoked_at TIMESTAMP, last_used_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS login_links (
+        token_hash VARCHAR, user_name VARCHAR, created_at TIMESTAMP, expires_at TIMESTAMP, used_at TIMESTAMP)""",
+    "CREATE TABLE IF NOT EXISTS login_failures (user_name VARCHAR, client VARCHAR, failed_at TIMESTAMP)",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        logged_at TIMESTAMP, user_name VARCHAR, action VARCHAR, target VARCHAR, detail VARCHAR, ok BOOLEAN)""",
+]
+
 
 def all_ddl() -> list[str]:
     """Every table of a store, in creation order: bookkeeping, DATA.md tables, derived, scenarios."""
-    return _META_DDL + [_canonical_ddl(name) for name in TABLES] + derived_ddl() + SCENARIO_DDL
+    return _META_DDL + ACCOUNT_DDL + [_canonical_ddl(name) for name in TABLES] + derived_ddl() + SCENARIO_DDL
