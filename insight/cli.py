@@ -157,7 +157,9 @@ def _cmd_metrics(args) -> int:
     with store:
         result = MetricEngine(store).report(args.shop, period, filters, settings)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, default=str))
+        from insight.present.exports import report_json
+
+        print(report_json(result))
     else:
         from insight.metrics.registry import registry
         from insight.present.formatting import format_value

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import json
 import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 __all__ = ["table_csv", "table_xlsx", "safe_filename", "neutralise", "neutralise_frame", "neutralise_sql",
-           "FORMULA_START", "HtmlReport"]
+           "FORMULA_START", "HtmlReport", "report_json"]
 
 # OWASP's CSV-injection rule: a cell starting with one of these is read as a formula by Excel,
 # LibreOffice or Google Sheets; a leading apostrophe makes it text.
@@ -118,3 +119,8 @@ class HtmlReport:
                 f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
                 f"<h1>{html.escape(self.title)}</h1><p class='meta'>{html.escape(self.subtitle)} · 导出于 {stamp}"
                 f" · 服务洞察</p>{''.join(body)}</body></html>")
+
+
+def report_json(report: dict) -> str:
+    """A metrics report (``MetricEngine.report``) as ``metrics --json`` prints it and the API returns it."""
+    return json.dumps(report, ensure_ascii=False, default=str)

@@ -1,0 +1,14 @@
+"""The web server's own parts, without Streamlit: authentication in front of every request, the
+sign-in pages and the HTTP API. ``insight.ui.server`` mounts them on Streamlit's ``st.App``."""
+
+from ._api import METRICS_PARAMS, api_routes
+from ._auth import VIEWER_KEY, AuthMiddleware, auth_routes, is_loopback, viewer_of
+from ._db import SharedStore, close_all, shared_store
+
+__all__ = ["AuthMiddleware", "auth_routes", "api_routes", "routes", "shared_store", "SharedStore", "close_all",
+           "viewer_of", "VIEWER_KEY", "is_loopback", "METRICS_PARAMS"]
+
+
+def routes(db_path: str) -> list:
+    """Every route the server adds to Streamlit's: sign-in pages, then the API."""
+    return auth_routes(db_path) + api_routes(db_path)

@@ -1,0 +1,40 @@
+"""One store per process for the web layer, with its own cursor and a lock (a DuckDB connection is
+not shared between threads). The pages' store (insight.ui.data) opens the same database: DuckDB gives
+both connections one database instance."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from insight.store import Store
+
+__all__ = ["shared_store", "SharedStore"]
+
+
+@dataclass
+class SharedStore:
+    store: Store
+    con: object  # a cursor of ``store``, used under ``lock``
+    lock: threading.Lock
+
+
+_open: dict[str, SharedStore] = {}
+_guard = threading.Lock()
+
+
+def shared_store(path: str) -> SharedStore:
+    with _guard:
+        if path not in _open:
+            store = Store(path)
+            _open[path] = SharedStore(store, store.con.cursor(), threading.Lock())
+        return _open[path]
+
+
+def close_all() -> None:
+    """For tests: forget the open stores (their files can then be removed)."""
+    with _guard:
+        for shared in _open.values():
+            shared.con.close()
+            shared.store.close()
+        _open.clear()
