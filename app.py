@@ -1,18 +1,26 @@
-"""服务洞察 · Service Insight — entry point: builds the navigation only."""
+"""服务洞察 · Service Insight — entry point: who is asking, then the navigation their role allows."""
 
 import streamlit as st
 
-st.set_page_config(page_title="服务洞察", page_icon="📊", layout="wide")
+from insight.ui import auth
 
-pages = {
-    "": [st.Page("pages/home.py", title="首页", icon=":material/home:", default=True)],
+st.set_page_config(page_title="服务洞察", page_icon="📊", layout="wide")
+viewer = auth.start_run()  # from the request's signed session cookie; stops with a sign-in link if none
+allowed = auth.allowed_pages(viewer)
+
+SECTIONS = {
+    "": [("pages/home.py", "首页", ":material/home:")],
     "分析": [
-        st.Page("pages/satisfaction.py", title="满意度监测", icon=":material/sentiment_satisfied:"),
-        st.Page("pages/capability.py", title="服务能力诊断", icon=":material/speed:"),
-        st.Page("pages/agents.py", title="客服绩效", icon=":material/groups:"),
-        st.Page("pages/agent.py", title="客服个人", icon=":material/person:"),
-        st.Page("pages/scenarios.py", title="咨询场景洞察", icon=":material/forum:"),
+        ("pages/satisfaction.py", "满意度监测", ":material/sentiment_satisfied:"),
+        ("pages/capability.py", "服务能力诊断", ":material/speed:"),
+        ("pages/agents.py", "客服绩效", ":material/groups:"),
+        ("pages/agent.py", "客服个人", ":material/person:"),
+        ("pages/scenarios.py", "咨询场景洞察", ":material/forum:"),
     ],
-    "数据": [st.Page("pages/data.py", title="数据管理", icon=":material/database:")],
+    "数据": [("pages/data.py", "数据管理", ":material/database:")],
 }
-st.navigation(pages).run()
+pages = {section: [st.Page(path, title=title, icon=icon, default=path == "pages/home.py")
+                   for path, title, icon in group if path in allowed]
+         for section, group in SECTIONS.items()}
+auth.account_box(viewer)
+st.navigation({section: group for section, group in pages.items() if group}).run()

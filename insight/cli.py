@@ -1,4 +1,4 @@
-"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs|users``.
+"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs|users|serve``.
 
 Errors end with a non-zero exit and one line on stderr that says what to fix.
 """
@@ -88,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("docs", help="用指标注册表重新生成 README 中的指标说明")
     p.add_argument("--readme", default="README.md")
+
+    p = sub.add_parser("serve", help="启动网页应用（登录、权限、HTTP API）")
+    p.add_argument("--db", default=None, help="数据库文件（默认 $INSIGHT_DB 或 data/insight.duckdb）")
+    p.add_argument("--host", default="127.0.0.1", help="监听地址（默认仅本机；对外提供请放在 HTTPS 反向代理之后）")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--max-upload-mb", type=int, default=None, help="单个上传文件上限（默认随本机内存）")
 
     p = sub.add_parser("users", help="账号：新增、列出、改密码、删除、API 令牌、一次性登录链接")
     users = p.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
@@ -363,10 +369,13 @@ def _cmd_users(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv=None, extra_commands: dict | None = None) -> int:
+    """``extra_commands``: handlers from layers above this one (``serve`` lives in ``insight.ui``)."""
     try:
         args = _parser().parse_args(argv)
-        commands = {"import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
+        if args.command == "serve" and "serve" not in (extra_commands or {}):
+            raise UsageError("serve 需要网页界面：请用 python -m insight serve 启动")
+        commands = {**(extra_commands or {}), "import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
                     "settings": _cmd_settings, "docs": _cmd_docs, "train": _cmd_train,
                     "classify": _cmd_classify, "evaluate": _cmd_evaluate, "users": _cmd_users}
         return commands[args.command](args)

@@ -20,6 +20,7 @@ if agents.empty:
     widgets.empty_state("本期这个店铺没有人工客服的接待记录。", "换一个周期或店铺，或把“接待方式”切回全部/人工。")
     st.stop()
 names = dict(zip(agents["agent_id"], agents["agent_name"].fillna(agents["agent_id"])))
+state.refuse_unseen("agent", names, "客服")
 agent_id = state.synced(st.selectbox, "agent", list(names), next(iter(names)), label="客服",
                         format_func=lambda a: f"{names[a]}（{a}）")
 f = view.filters

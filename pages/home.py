@@ -3,7 +3,7 @@
 import streamlit as st
 
 from insight.present.exports import HtmlReport
-from insight.ui import data, widgets
+from insight.ui import auth, data, widgets
 from insight.ui.boot import require_navigation
 
 require_navigation()
@@ -16,7 +16,8 @@ info = data.overview(data.store_path(), rd.version) if rd else None
 if info is None:
     st.info("还没有数据。第一次使用：到 **数据管理** 上传店铺导出的文件（聊天记录、评价、订单…），"
             "或一键载入演示数据先看看效果。", icon=":material/waving_hand:")
-    st.page_link("pages/data.py", label="前往数据管理", icon=":material/database:")
+    if "pages/data.py" in auth.allowed_pages(auth.run_viewer()):
+        st.page_link("pages/data.py", label="前往数据管理", icon=":material/database:")
 else:
     cols = st.columns(4)
     cols[0].metric("店铺数", f"{info['shops']:,}")
@@ -42,7 +43,10 @@ GUIDE = [
     ("pages/data.py", "数据管理", ":material/database:",
      "上传 CSV / Excel / Parquet，列名不同可逐列映射并保存方案；查看导入报告与被拒绝的行；载入演示数据。"),
 ]
+allowed = auth.allowed_pages(auth.run_viewer())
 for path, title, icon, text in GUIDE:
+    if path not in allowed:
+        continue
     with st.container(border=True):
         st.page_link(path, label=f"**{title}**", icon=icon)
         st.caption(text)

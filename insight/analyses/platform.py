@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from insight.core.access import Viewer
+from insight.core.errors import Forbidden
 from insight.core.periods import Period
 from insight.core.schema import REPORT_TABLE
 from insight.metrics.registry import registry
@@ -20,9 +22,23 @@ __all__ = ["platform_figures", "platform_agent_table", "platform_beside_ours", "
 PER_DAY_ONLY = "平台只给出了每日比率/均值、没有给出分母，不能跨日合并：请选择单日查看"
 
 
-def platform_figures(con, period: Period, shops: list[str] | None = None) -> pd.DataFrame:
+def _scoped_shops(viewer: Viewer, shops: list[str] | None) -> list[str] | None:
+    """The shops asked for, each checked; None (every shop) becomes the viewer's shops. Agents'
+    accounts do not read the platforms' per-agent reports (they name every agent of the shop)."""
+    if viewer.role == "agent":
+        raise Forbidden("客服账号不能查看平台客服报表")
+    if shops is None:
+        return None if viewer.shops is None else sorted(viewer.shops)
+    for shop in shops:
+        viewer.require_shop(shop)
+    return list(shops)
+
+
+def platform_figures(con, period: Period, shops: list[str] | None = None, *, viewer: Viewer) -> pd.DataFrame:
     """One row per (shop, platform, report, agent, metric): value over ``period`` (NaN when it cannot
-    be combined, with ``reason``), the days it covers, kind, the registry key it matches, definition."""
+    be combined, with ``reason``), the days it covers, kind, the registry key it matches, definition.
+    ``shops`` None: every shop the viewer sees."""
+    shops = _scoped_shops(viewer, shops)
     columns = ["shop_id", "platform", "report", "agent", "metric", "kind", "matches", "definition", "weight", "days",
                "value", "reason"]
     if not table_exists(con, REPORT_TABLE):
@@ -55,11 +71,12 @@ def _label(row) -> str:
     return f"{registry()[row.matches].name}" if isinstance(row.matches, str) and row.matches else row.metric
 
 
-def platform_agent_table(con, period: Period, shops: list[str] | None = None) -> tuple[pd.DataFrame, dict, dict]:
+def platform_agent_table(con, period: Period, shops: list[str] | None = None, *,
+                         viewer: Viewer) -> tuple[pd.DataFrame, dict, dict]:
     """Every agent of every shop and platform with report figures, one column per figure (figures that
     match a registry metric under its name, so platforms line up); {column: reason} for columns with a
     value that could not be combined; {column: kind} (count, amount, rate, seconds, number)."""
-    figures = platform_figures(con, period, shops)
+    figures = platform_figures(con, period, shops, viewer=viewer)
     if figures.empty:
         return pd.DataFrame(columns=["shop_id", "platform", "agent"]), {}, {}
     figures = figures.assign(column=[_label(r) for r in figures.itertuples()])
@@ -71,11 +88,11 @@ def platform_agent_table(con, period: Period, shops: list[str] | None = None) ->
     return wide, reasons, kinds
 
 
-def platform_beside_ours(con, shop_id: str, period: Period, agents: pd.DataFrame) -> pd.DataFrame:
+def platform_beside_ours(con, shop_id: str, period: Period, agents: pd.DataFrame, *, viewer: Viewer) -> pd.DataFrame:
     """For ``agents`` (agent_id, agent_name) of one shop: the platform's figure of every registry
     metric a report matches, as columns ``<key>`` indexed by agent_id. A report's agent is ours when
     it is the agent's account or name."""
-    figures = platform_figures(con, period, [shop_id])
+    figures = platform_figures(con, period, [shop_id], viewer=viewer)
     figures = figures[figures["matches"].notna()]
     if figures.empty or agents.empty:
         return pd.DataFrame(index=pd.Index([], name="agent_id"))

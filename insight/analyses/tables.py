@@ -7,8 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from insight.core.access import Viewer
+from insight.core.errors import Forbidden
 from insight.core.filters import Filters, evaluation_where
 from insight.core.periods import Period
+from insight.core.privacy import mask_frame
 from insight.core.schema import TABLES
 from insight.core.settings import SalesSettings
 from insight.metrics.engine import MetricEngine
@@ -115,8 +118,12 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
 
 
 def evaluated_sessions(con, shop_id: str, period: Period, filters: Filters = Filters(),
-                       ratings=None, limit: int = 500) -> pd.DataFrame:
-    """Evaluated sessions (by invited_at), lowest rating first, with agent and buyer."""
+                       ratings=None, limit: int = 500, *, viewer: Viewer) -> pd.DataFrame:
+    """Evaluated sessions (by invited_at), lowest rating first, with agent and buyer; an agent viewer
+    gets their own sessions, a viewer without the PII permission masked comments."""
+    viewer.require_shop(shop_id)
+    if viewer.role == "agent":
+        filters = Filters(filters.channel, filters.stage, filters.hours, viewer.agent_id)
     where, params = evaluation_where(filters, "s.")
     if ratings:
         where.append("e.rating IN (SELECT unnest(?::INTEGER[]))")
@@ -131,43 +138,66 @@ def evaluated_sessions(con, shop_id: str, period: Period, filters: Filters = Fil
                 AND CAST(e.invited_at AS DATE) BETWEEN ? AND ?
                 {''.join(' AND ' + w for w in where)}
               ORDER BY e.rating, e.invited_at DESC LIMIT {int(limit)}"""
-    return con.execute(sql, [shop_id, period.start, period.end, *params]).df()
+    frame = con.execute(sql, [shop_id, period.start, period.end, *params]).df()
+    return frame if viewer.pii else mask_frame(frame, ["comment"])
 
 
-def transcript(con, session_id: str, shop_id: str | None = None) -> pd.DataFrame:
-    """The session's messages in order, with the wait of each buyer message to the next reply."""
-    sql = """SELECT m.sent_at, m.sender_role, m.agent_id, a.agent_name, m.content_type, m.content
-             FROM messages m LEFT JOIN agents a ON a.agent_id = m.agent_id
-             WHERE m.session_id = ? {shop} ORDER BY m.sent_at, m._seq"""
-    params = [session_id]
-    if shop_id:
-        params.append(shop_id)
-    return con.execute(sql.format(shop="AND m.shop_id = ?" if shop_id else ""), params).df()
+def transcript(con, session_id: str, shop_id: str, *, viewer: Viewer) -> pd.DataFrame:
+    """The session's messages in order; only a session of a shop the viewer sees (an agent's own),
+    with buyers' personal data masked for a viewer without the PII permission."""
+    viewer.require_shop(shop_id)
+    if viewer.role == "agent":
+        owner = con.execute("SELECT agent_id FROM f_sessions WHERE shop_id = ? AND session_id = ?",
+                            [shop_id, session_id]).fetchone()
+        if owner is None or owner[0] != viewer.agent_id:
+            raise Forbidden("客服账号只能查看本人接待的会话")
+    frame = con.execute(
+        """SELECT m.sent_at, m.sender_role, m.agent_id, a.agent_name, m.content_type, m.content
+           FROM messages m LEFT JOIN agents a ON a.agent_id = m.agent_id
+           WHERE m.session_id = ? AND m.shop_id = ? ORDER BY m.sent_at, m._seq""", [session_id, shop_id]).df()
+    return frame if viewer.pii else mask_frame(frame, ["content"])
 
 
-def store_overview(store) -> dict | None:
-    """What the store holds: counts per table, the data's span, per-shop coverage (None when empty)."""
-    if not store.has_rows("shops"):
+def store_overview(store, *, viewer: Viewer) -> dict | None:
+    """What the store holds for the viewer: counts per table, the data's span, per-shop coverage
+    (None when empty); a viewer of some shops sees the figures of those shops only."""
+    scope, scope_params = viewer.scope_sql("shop_id")
+    if not store.con.execute(f"SELECT 1 FROM shops WHERE {scope} LIMIT 1", scope_params).fetchone():
         return None
-    counts = pd.DataFrame([{"表": name, "说明": TABLES[name].label, "行数": store.row_count(name)} for name in TABLES])
-    start, end = store.data_range()
+
+    def count(name: str) -> int:
+        # a table of shops' rows counts the viewer's shops; the peers' benchmarks are nobody's shop
+        where = scope if "shop_id" in TABLES[name].column_names else "TRUE"
+        return int(store.con.execute(f"SELECT count(*) FROM {store._table_name(name)} WHERE {where}",
+                                     scope_params if where == scope else []).fetchone()[0])
+
+    counts = pd.DataFrame([{"表": name, "说明": TABLES[name].label, "行数": count(name)} for name in TABLES])
+    start, end = store.con.execute(f"SELECT CAST(min(sent_at) AS DATE), CAST(max(sent_at) AS DATE) FROM messages "
+                                   f"WHERE {scope}", scope_params).fetchone()
     per_shop = store.con.execute(
-        """SELECT s.shop_id AS 店铺ID, s.shop_name AS 店铺名称, s.platform AS 平台, s.category AS 类目, s.tier AS 层级,
+        f"""SELECT s.shop_id AS 店铺ID, s.shop_name AS 店铺名称, s.platform AS 平台, s.category AS 类目, s.tier AS 层级,
                   CAST(f.data_start AS DATE) AS 数据开始, CAST(f.data_end AS DATE) AS 数据结束,
                   (SELECT count(*) FROM f_sessions x WHERE x.shop_id = s.shop_id) AS 会话数,
                   EXISTS (SELECT 1 FROM sessions y WHERE y.shop_id = s.shop_id) AS 有会话表
-           FROM shops s LEFT JOIN f_shop_span f USING (shop_id) ORDER BY s.shop_id""").df()
+           FROM shops s LEFT JOIN f_shop_span f USING (shop_id) WHERE {viewer.scope_sql("s.shop_id")[0]}
+           ORDER BY s.shop_id""", scope_params).df()
     for col in ("数据开始", "数据结束"):
         per_shop[col] = per_shop[col].dt.date
-    return {"shops": store.row_count("shops"), "sessions": store.row_count("f_sessions"),
-            "messages": store.row_count("messages"), "start": start, "end": end,
+    return {"shops": count("shops"), "sessions": int(per_shop["会话数"].sum()),
+            "messages": count("messages"), "start": start, "end": end,
             "days": (end - start).days + 1 if start else 0, "tables": counts, "per_shop": per_shop,
             "present": sorted(store.present_tables())}
 
 
-def evaluated_agents(con, shop_id: str, period: Period, filters: Filters = Filters()) -> dict[str, str]:
-    """agent_id → name of the agents whose sessions were evaluated in the period (for a picker)."""
+def evaluated_agents(con, shop_id: str, period: Period, filters: Filters = Filters(), *,
+                     viewer: Viewer) -> dict[str, str]:
+    """agent_id → name of the agents whose sessions were evaluated in the period (for a picker);
+    an agent viewer is the only one."""
+    viewer.require_shop(shop_id)
     where, params = evaluation_where(filters.without_agent(), "s.")
+    if viewer.role == "agent":
+        where.append("s.agent_id = ?")
+        params.append(viewer.agent_id)
     rows = con.execute(
         f"""SELECT DISTINCT s.agent_id, coalesce(a.agent_name, s.agent_id)
             FROM evaluations e JOIN f_sessions s ON s.session_id = e.session_id AND s.shop_id = e.shop_id

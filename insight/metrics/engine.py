@@ -6,6 +6,7 @@ registry metric from the sums, with the reason whenever a value is unavailable.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass
@@ -13,6 +14,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from insight.core.access import LOCAL, Viewer
+from insight.core.errors import Forbidden
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import TREND_GRAINS, Period, change, trend_window
 from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
@@ -57,14 +60,39 @@ def _none_if_nan(x):
 
 
 class MetricEngine:
-    """Computes registry metrics for a store. Cheap to create; holds per-store caches."""
+    """Computes registry metrics for a store. Cheap to create; holds per-store caches.
 
-    def __init__(self, store):
+    Every read is checked against the engine's viewer (``scoped``): shops outside the viewer's
+    scope raise ``Forbidden``; an agent viewer reads their shop's totals (their comparison) and their
+    own figures, never another agent's. Peer benchmarks are percentiles over ≥ ``MIN_PEERS`` shops,
+    never one other shop's figure. A bare engine is the local process's (CLI, derivation).
+    """
+
+    def __init__(self, store, viewer: Viewer = LOCAL):
         self.store = store
         self.con = store.con
         self.reg = registry()
+        self.viewer = viewer
         self._present = None
         self._live_sales: dict[str, set[str]] = {}
+
+    def scoped(self, viewer: Viewer) -> "MetricEngine":
+        """The same engine (and caches) reading for ``viewer``."""
+        other = copy.copy(self)
+        other.viewer = viewer
+        return other
+
+    def _allow(self, shop_id: str, agent: str | None = None) -> None:
+        self.viewer.require_shop(shop_id)
+        if self.viewer.role == "agent" and agent is not None and agent != self.viewer.agent_id:
+            raise Forbidden("客服账号只能查看本人的数据")
+
+    def _scope_shops(self, shops: list[str] | None) -> list[str] | None:
+        if shops is None:
+            return None if self.viewer.shops is None else sorted(self.viewer.shops)
+        for shop in shops:
+            self.viewer.require_shop(shop)
+        return shops
 
     # -- inputs ------------------------------------------------------------------
     @property
@@ -91,16 +119,21 @@ class MetricEngine:
 
     def sum_arrays(self, shops: list[str] | None, period: Period, filters: Filters,
                    settings: SalesSettings | None = None, group_by: str | None = None,
-                   tables: tuple[str, ...] = ("parts", "parts_sales")):
+                   tables: tuple[str, ...] = ("parts", "parts_sales"), _checked: bool = False):
         """(group keys, {measure: numpy array}) — Σ of every measure per group.
 
         ``group_by``: None (one group), 'shop', 'agent', 'segment' (channel|stage), a trend grain, or
         'shop:<grain>'. With an agent filter, or grouped by agent, measures with an agent view read it.
         ``tables``: the parts tables to read (measures of the others are 0). Numpy, not pandas: this is
-        the hot path.
+        the hot path. ``_checked``: the caller has checked the scope itself (the peer percentiles' read
+        of the group, never returned shop by shop; an agent viewer's own row of the by-agent sums).
         """
         settings = settings or SalesSettings()
         filters.validate()
+        if not _checked:
+            shops = self._scope_shops(shops)
+            if self.viewer.role == "agent" and (group_by == "agent" or filters.agent not in (None, self.viewer.agent_id)):
+                raise Forbidden("客服账号只能查看本人的数据")
         agent_view = filters.agent is not None or group_by == "agent"
         group_sql = {None: "'all'", "shop": "shop_id", "agent": "agent_id",
                      "segment": "channel || '|' || stage"}.get(group_by)
@@ -152,9 +185,9 @@ class MetricEngine:
 
     def sums(self, shops: list[str] | None, period: Period, filters: Filters,
              settings: SalesSettings | None = None, group_by: str | None = None,
-             tables: tuple[str, ...] = ("parts", "parts_sales")) -> pd.DataFrame:
+             tables: tuple[str, ...] = ("parts", "parts_sales"), _checked: bool = False) -> pd.DataFrame:
         """``sum_arrays`` as a DataFrame indexed by group."""
-        keys, cols = self.sum_arrays(shops, period, filters, settings, group_by, tables)
+        keys, cols = self.sum_arrays(shops, period, filters, settings, group_by, tables, _checked)
         return pd.DataFrame(cols, index=pd.Index(keys, name="g"))
 
     # -- evaluation -----------------------------------------------------------------
@@ -215,6 +248,7 @@ class MetricEngine:
 
     def compute(self, shop_id: str, period: Period, filters: Filters = Filters(),
                 settings: SalesSettings | None = None) -> dict[str, MetricValue]:
+        self._allow(shop_id, filters.agent)
         _, cols = self.sum_arrays([shop_id], period, filters, settings)
         values, reasons, nums, dens = self.evaluate_arrays(cols, 1, filters)
         out = {}
@@ -232,6 +266,9 @@ class MetricEngine:
 
     # -- peers ----------------------------------------------------------------------
     def peer_shops(self, shop_id: str) -> list[str]:
+        """The shop's peer group (同平台·同类目·同层级), for the local process: a viewer gets only
+        the group's percentiles (``peers``), not who is in it."""
+        self._allow(shop_id)
         shop = self.store.shop(shop_id)
         rows = self.con.execute(
             "SELECT shop_id FROM shops WHERE platform = ? AND category = ? AND tier = ? ORDER BY shop_id",
@@ -241,10 +278,11 @@ class MetricEngine:
     def peers(self, shop_id: str, period: Period, filters: Filters = Filters(),
               settings: SalesSettings | None = None) -> dict[str, dict]:
         """同行同层: {key: {peer_avg, peer_excellent, n_shops, source, reason}}."""
+        self._allow(shop_id)
         shop = self.store.shop(shop_id)
         group = self.peer_shops(shop_id)
         shop_filters = filters.without_agent()
-        sums = self.sums(group, period, shop_filters, settings, group_by="shop")
+        sums = self.sums(group, period, shop_filters, settings, group_by="shop", _checked=True)
         values, _, _, _ = self.evaluate(sums, shop_filters)
         imported = self._imported_peers(shop, period) if shop_filters == Filters() else {}
         out = {}
@@ -281,7 +319,8 @@ class MetricEngine:
         """
         window = trend_window(grain, end)
         shop_filters = filters.without_agent()
-        sums = self.sums(self.peer_shops(shop_id), window, shop_filters, settings, group_by=f"shop:{grain}")
+        sums = self.sums(self.peer_shops(shop_id), window, shop_filters, settings, group_by=f"shop:{grain}",
+                         _checked=True)
         values, _, _, _ = self.evaluate(sums, shop_filters)
         buckets = pd.Index(_bucket_starts(grain, window), dtype=object)
         bucket_of = pd.Series([dt.date.fromisoformat(g.split("|", 1)[1][:10]) for g in values.index],
@@ -312,6 +351,7 @@ class MetricEngine:
               settings: SalesSettings | None = None, with_n: bool = False):
         """Values and reasons per bucket (every bucket of the window present, empty ones null);
         ``with_n`` adds each value's sample size (denominator, or the count itself)."""
+        self._allow(shop_id, filters.agent)
         window = trend_window(grain, end)
         sums = self.sums([shop_id], window, filters, settings, group_by=grain)
         buckets = _bucket_starts(grain, window)
@@ -328,6 +368,7 @@ class MetricEngine:
 
     def split(self, shop_id: str, period: Period, key: str, hours: str = "all") -> pd.DataFrame:
         """``key`` for 人工/机器人 × 全部/售前/售后 from one grouped sum: channel, stage, value, n, reason."""
+        self._allow(shop_id)
         metric = self.reg[key]
         table = self.reg.measures[metric.numerator[0]].table
         keys, cols = self.sum_arrays([shop_id], period, Filters(hours=hours), group_by="segment", tables=(table,))
@@ -347,7 +388,13 @@ class MetricEngine:
 
     def by_agent(self, shop_id: str, period: Period, filters: Filters = Filters(),
                  settings: SalesSettings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        sums = self.sums([shop_id], period, filters, settings, group_by="agent")
+        """Per agent of the shop; an agent viewer gets their own row only."""
+        self._allow(shop_id)
+        if self.viewer.role == "agent":
+            sums = self.sums([shop_id], period, filters, settings, group_by="agent", _checked=True)
+            sums = sums[sums.index == self.viewer.agent_id]
+        else:
+            sums = self.sums([shop_id], period, filters, settings, group_by="agent")
         sums = sums[sums.index.notna()]
         values, _, nums, dens = self.evaluate(sums, filters, grouped_by_agent=True)
         return values, dens
@@ -356,6 +403,7 @@ class MetricEngine:
                settings: SalesSettings | None = None) -> dict:
         """Everything ``metrics --json`` prints: values, reasons, previous period, peers."""
         settings = settings or SalesSettings()
+        self._allow(shop_id, filters.agent)
         self.store.shop(shop_id)  # raises UsageError for an unknown shop
         current = self.compute(shop_id, period, filters, settings)
         prev_period = period.previous()

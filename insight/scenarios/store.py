@@ -12,10 +12,12 @@ import time
 import numpy as np
 import pandas as pd
 
+from insight.core.access import Viewer
 from insight.core.errors import UsageError
 from insight.core.filters import Filters, evaluation_where
 from insight.core.limits import parse_size
 from insight.core.periods import Period
+from insight.core.privacy import mask_frame
 from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
 from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
 from insight.metrics.registry import registry
@@ -165,11 +167,12 @@ def _ratio(frame: pd.DataFrame, metric) -> pd.Series:
 
 
 def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters: Filters, level: int,
-                   taxonomy) -> pd.DataFrame:
+                   taxonomy, *, viewer: Viewer) -> pd.DataFrame:
     """Per scenario key of ``level``: evaluated sessions, share of them, 满意率 (the registry's
     definition), with the previous period and the peers' average / excellent of share and 满意率
     (the shop's peer group, itself included, with at least ``MIN_PEERS`` shops that have the scenario;
     the percentiles every benchmark uses)."""
+    viewer.require_shop(shop_id)  # the peers come back only as percentiles over ≥ MIN_PEERS shops
     satisfaction = registry()["satisfaction_rate"]
     avg_q, excellent_q = PEER_PERCENTILES[satisfaction.direction]
     group = sorted(set(peers) | {shop_id})
@@ -213,9 +216,15 @@ def _name(taxonomy, key: str) -> str:
     return " / ".join(names)
 
 
-def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: str, limit: int = 50) -> pd.DataFrame:
-    """Evaluated chats whose (effective) scenario starts with ``prefix``, lowest rating first."""
+def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: str, limit: int = 50, *,
+                   viewer: Viewer) -> pd.DataFrame:
+    """Evaluated chats whose (effective) scenario starts with ``prefix``, lowest rating first (an agent
+    viewer's own; comments masked for a viewer without the PII permission)."""
+    viewer.require_shop(shop_id)
     where, params = evaluation_where(filters.without_agent(), "f.")
+    if viewer.role == "agent":
+        where.append("f.agent_id = ?")
+        params.append(viewer.agent_id)
     sql = f"""SELECT e.session_id, e.rating, e.tags, e.comment, e.invited_at, f.agent_id, a.agent_name,
                      {EFFECTIVE_CODE_SQL} AS code, ss.code AS model_code, ss.confidence, ss.triggers,
                      c.code IS NOT NULL AS corrected
@@ -228,7 +237,8 @@ def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: 
                 AND ({EFFECTIVE_CODE_SQL} = ? OR starts_with({EFFECTIVE_CODE_SQL}, ? || '.'))
                 {''.join(' AND ' + w for w in where)}
               ORDER BY e.rating, e.invited_at DESC LIMIT {int(limit)}"""
-    return con.execute(sql, [shop_id, period.start, period.end, prefix, prefix, *params]).df()
+    frame = con.execute(sql, [shop_id, period.start, period.end, prefix, prefix, *params]).df()
+    return frame if viewer.pii else mask_frame(frame, ["comment"])
 
 
 def scenario_status(con) -> dict:

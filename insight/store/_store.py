@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from insight.core.access import Viewer
 from insight.core.errors import StoreBusy, StoreError, UsageError
 from insight.core.limits import Limits, parse_size
 from insight.core.schema import SCENARIO_DDL, TABLES, all_ddl, scenario_parts_sql
@@ -190,12 +191,14 @@ class Store:
             raise UsageError(f"未知店铺 {shop_id!r}{hint}")
         return dict(zip(("shop_id", "shop_name", "platform", "category", "tier", "timezone"), row))
 
-    def shops_with_span(self):
-        """Shops with the first and last day of their data (plain dates; None where they have none)."""
+    def shops_with_span(self, *, viewer: Viewer):
+        """The viewer's shops with the first and last day of their data (plain dates; None where they
+        have none)."""
+        scope, params = viewer.scope_sql("s.shop_id")
         frame = self.con.execute(
-            """SELECT s.shop_id, s.shop_name, s.platform, s.category, s.tier, s.timezone,
+            f"""SELECT s.shop_id, s.shop_name, s.platform, s.category, s.tier, s.timezone,
                       CAST(f.data_start AS DATE) AS data_start, CAST(f.data_end AS DATE) AS data_end
-               FROM shops s LEFT JOIN f_shop_span f USING (shop_id) ORDER BY s.shop_id""").df()
+               FROM shops s LEFT JOIN f_shop_span f USING (shop_id) WHERE {scope} ORDER BY s.shop_id""", params).df()
         for col in ("data_start", "data_end"):  # plain dates: periods and widgets compare them with dates
             frame[col] = [None if v is None or v != v else getattr(v, "date", lambda: v)() for v in frame[col]]
         return frame

@@ -19,6 +19,7 @@ import streamlit as st
 
 from insight.analyses import platform as platform_analyses
 from insight.analyses import tables as analyses
+from insight.core.access import Viewer
 from insight.core.filters import Filters
 from insight.core.periods import Period
 from insight.core.settings import SalesSettings
@@ -84,103 +85,113 @@ def clear_caches() -> None:
 
 
 def _loader(max_entries: int):
-    """``fn(reader, *args)`` → a cached ``loader(path, version, *args)``: keyed by the store path and
-    its data version (an import shows at once), run under the reader's lock (one cursor per process)."""
+    """``fn(reader, viewer, *args)`` → a cached ``loader(path, version, *args)``: keyed by the store
+    path, its data version (an import shows at once) and the run's viewer (``auth.run_viewer``: a
+    page cannot ask for anything but its viewer's scope, and one viewer's results never serve
+    another), run under the reader's lock (one cursor per process)."""
     def wrap(fn):
-        @functools.wraps(fn)
-        def run(path: str, version: str, *args, **kwargs):
+        @functools.wraps(fn)  # the cache is keyed by the function's name: one cache per loader
+        def run(path: str, version: str, viewer: Viewer, *args, **kwargs):
             rd = _reader(path, version)
             with rd.lock:
-                return fn(rd, *args, **kwargs)
-        return st.cache_data(show_spinner=False, max_entries=max_entries)(run)
+                return fn(rd, viewer, *args, **kwargs)
+        cached = st.cache_data(show_spinner=False, max_entries=max_entries)(run)
+
+        @functools.wraps(fn)
+        def call(path: str, version: str, *args, **kwargs):
+            from insight.ui.auth import run_viewer
+
+            return cached(path, version, run_viewer(), *args, **kwargs)
+        return call
     return wrap
 
 
 # -- loaders: functions of (path, version, arguments), cached ------------------------------------
 @_loader(64)
-def shops(rd: Reader) -> pd.DataFrame:
-    return rd.store.shops_with_span()
+def shops(rd: Reader, viewer: Viewer) -> pd.DataFrame:
+    return rd.store.shops_with_span(viewer=viewer)
 
 
 @_loader(8)
-def overview(rd: Reader) -> dict | None:
-    return analyses.store_overview(rd.store)
+def overview(rd: Reader, viewer: Viewer) -> dict | None:
+    return analyses.store_overview(rd.store, viewer=viewer)
 
 
 @_loader(256)
-def report(rd: Reader, shop_id: str, period: Period, filters: Filters, settings: SalesSettings = SalesSettings()) -> dict:
-    return rd.engine.report(shop_id, period, filters, settings)
+def report(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters, settings: SalesSettings = SalesSettings()) -> dict:
+    return rd.engine.scoped(viewer).report(shop_id, period, filters, settings)
 
 
 @_loader(128)
-def trend(rd: Reader, shop_id: str, grain: str, end: dt.date, filters: Filters,
+def trend(rd: Reader, viewer: Viewer, shop_id: str, grain: str, end: dt.date, filters: Filters,
           settings: SalesSettings = SalesSettings()):
     """(values, reasons, n) per bucket for every metric."""
-    return rd.engine.trend(shop_id, grain, end, filters, settings, with_n=True)
+    return rd.engine.scoped(viewer).trend(shop_id, grain, end, filters, settings, with_n=True)
 
 
 @_loader(128)
-def peer_trend(rd: Reader, shop_id: str, grain: str, end: dt.date, keys: tuple[str, ...], filters: Filters) -> dict:
-    return rd.engine.peer_trend(shop_id, grain, end, list(keys), filters)
+def peer_trend(rd: Reader, viewer: Viewer, shop_id: str, grain: str, end: dt.date, keys: tuple[str, ...], filters: Filters) -> dict:
+    return rd.engine.scoped(viewer).peer_trend(shop_id, grain, end, list(keys), filters)
 
 
 @_loader(64)
-def split(rd: Reader, shop_id: str, period: Period, hours: str, key: str) -> pd.DataFrame:
+def split(rd: Reader, viewer: Viewer, shop_id: str, period: Period, hours: str, key: str) -> pd.DataFrame:
     """``key`` by 人工/机器人 × 全部/售前/售后: channel, stage, value, n, reason."""
-    return rd.engine.split(shop_id, period, key, hours)
+    return rd.engine.scoped(viewer).split(shop_id, period, key, hours)
 
 
 @_loader(64)
-def rating_mix(rd: Reader, shop_id: str, period: Period, filters: Filters) -> pd.DataFrame:
-    return analyses.rating_mix(rd.engine, shop_id, period, filters)
+def rating_mix(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters) -> pd.DataFrame:
+    return analyses.rating_mix(rd.engine.scoped(viewer), shop_id, period, filters)
 
 
 @_loader(64)
-def tag_top(rd: Reader, shop_id: str, period: Period, filters: Filters) -> pd.DataFrame:
-    return analyses.tag_top(rd.engine, shop_id, period, filters)
+def tag_top(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters) -> pd.DataFrame:
+    return analyses.tag_top(rd.engine.scoped(viewer), shop_id, period, filters)
 
 
 @_loader(64)
-def agent_table(rd: Reader, shop_id: str, period: Period, filters: Filters,
+def agent_table(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters,
                 settings: SalesSettings = SalesSettings()) -> pd.DataFrame:
-    return analyses.agent_table(rd.engine, shop_id, period, filters, settings)
+    return analyses.agent_table(rd.engine.scoped(viewer), shop_id, period, filters, settings)
 
 
 @_loader(64)
-def platform_beside_ours(rd: Reader, shop_id: str, period: Period, agents: pd.DataFrame) -> pd.DataFrame:
-    return platform_analyses.platform_beside_ours(rd.store.con, shop_id, period, agents)
+def platform_beside_ours(rd: Reader, viewer: Viewer, shop_id: str, period: Period, agents: pd.DataFrame) -> pd.DataFrame:
+    return platform_analyses.platform_beside_ours(rd.store.con, shop_id, period, agents, viewer=viewer)
 
 
 @_loader(32)
-def platform_agent_table(rd: Reader, period: Period) -> tuple[pd.DataFrame, dict, dict]:
-    return platform_analyses.platform_agent_table(rd.store.con, period)
+def platform_agent_table(rd: Reader, viewer: Viewer, period: Period) -> tuple[pd.DataFrame, dict, dict]:
+    return platform_analyses.platform_agent_table(rd.store.con, period, viewer=viewer)
 
 
 @_loader(64)
-def sales_funnel(rd: Reader, shop_id: str, period: Period, filters: Filters,
+def sales_funnel(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters,
                  settings: SalesSettings = SalesSettings()) -> tuple[float, float, float] | None:
-    return analyses.sales_funnel(rd.engine, shop_id, period, filters, settings)
+    return analyses.sales_funnel(rd.engine.scoped(viewer), shop_id, period, filters, settings)
 
 
 @_loader(64)
-def evaluated_agents(rd: Reader, shop_id: str, period: Period, filters: Filters) -> dict[str, str]:
-    return analyses.evaluated_agents(rd.store.con, shop_id, period, filters)
+def evaluated_agents(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters) -> dict[str, str]:
+    return analyses.evaluated_agents(rd.store.con, shop_id, period, filters, viewer=viewer)
 
 
 @_loader(64)
-def evaluated_sessions(rd: Reader, shop_id: str, period: Period, filters: Filters,
+def evaluated_sessions(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters,
                        ratings: tuple[int, ...] | None = None, limit: int = 500) -> pd.DataFrame:
-    return analyses.evaluated_sessions(rd.store.con, shop_id, period, filters, ratings, limit)
+    return analyses.evaluated_sessions(rd.store.con, shop_id, period, filters, ratings, limit, viewer=viewer)
 
 
 @_loader(64)
-def transcript(rd: Reader, session_id: str, shop_id: str) -> pd.DataFrame:
-    return analyses.transcript(rd.store.con, session_id, shop_id)
+def transcript(rd: Reader, viewer: Viewer, session_id: str, shop_id: str) -> pd.DataFrame:
+    return analyses.transcript(rd.store.con, session_id, shop_id, viewer=viewer)
 
 
 @_loader(8)
-def imports_history(rd: Reader) -> pd.DataFrame:
-    return rd.store.import_history()
+def imports_history(rd: Reader, viewer: Viewer) -> pd.DataFrame:
+    history = rd.store.import_history()
+    return history if viewer.is_admin else history.iloc[0:0]  # batches span shops: the 主账号's record
 
 
 # -- 咨询场景 ------------------------------------------------------------------------------------
@@ -313,26 +324,27 @@ def save_correction(shop_id: str, session_id: str, code: str, taxonomy) -> None:
 
 
 @_loader(16)
-def scenario_status(rd: Reader) -> dict:
+def scenario_status(rd: Reader, viewer: Viewer) -> dict:
     from insight.scenarios.store import scenario_status as status
 
     return status(rd.store.con)
 
 
 @_loader(64)
-def scenario_table(rd: Reader, shop_id: str, period: Period, filters: Filters, level: int) -> pd.DataFrame:
+def scenario_table(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters, level: int) -> pd.DataFrame:
     from insight.scenarios.model import taxonomy
     from insight.scenarios.store import scenario_table as table
 
-    return table(rd.store.con, shop_id, rd.engine.peer_shops(shop_id), period, filters, level, taxonomy())
+    return table(rd.store.con, shop_id, rd.engine.peer_shops(shop_id), period, filters, level, taxonomy(),
+                 viewer=viewer)
 
 
 @_loader(64)
-def scenario_chats(rd: Reader, shop_id: str, period: Period, filters: Filters, prefix: str,
+def scenario_chats(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Filters, prefix: str,
                    limit: int = 50) -> pd.DataFrame:
     from insight.scenarios.store import scenario_chats as chats
 
-    return chats(rd.store.con, shop_id, period, filters, prefix, limit)
+    return chats(rd.store.con, shop_id, period, filters, prefix, limit, viewer=viewer)
 
 
 

@@ -15,7 +15,7 @@ from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_l
 from insight.present.formatting import markdown_text
 from insight.ui import data
 
-__all__ = ["View", "synced", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
+__all__ = ["View", "synced", "refuse_unseen", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
            "URL_KEYS"]
 
 ATTRIBUTION_LABELS = {"order": "下单判定", "payment": "付款判定", "order_first": "下单优先判定"}
@@ -104,6 +104,19 @@ def synced(widget, key: str, options: list | None, default, parse=str, to_text=s
     return value
 
 
+def refuse_unseen(key: str, options, what: str) -> None:
+    """A link naming a shop or agent outside a scoped viewer's reach shows 无权查看 and nothing of it
+    (whether it exists is not said either); an admin's unknown value falls back with a notice."""
+    from insight.ui import auth
+
+    raw = st.query_params.get(key)
+    if raw is None or raw in options or st.session_state.get("_filters", {}).get(key) is not None:
+        return
+    if not auth.run_viewer().is_admin:
+        st.query_params.clear()
+        auth.refuse(f"{what} {raw[:40]} 不在您的权限范围内。[返回首页](/)")
+
+
 def _date_text(value) -> str:
     if isinstance(value, (tuple, list)):
         return "~".join(str(v) for v in value)
@@ -125,6 +138,7 @@ def sidebar_view(stage_in_sidebar: bool = True) -> View | None:
     if shops.empty:
         return None
     labels = {r["shop_id"]: _shop_label(r) for _, r in shops.iterrows()}
+    refuse_unseen("shop", labels, "店铺")
     if "_filters" not in st.session_state:  # the first run of a browser session reads the link
         unknown = [k for k in st.query_params if k not in URL_KEYS]
         if unknown:

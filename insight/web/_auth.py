@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from insight import accounts
 from insight.core.access import LOCAL, Viewer
-from insight.core.errors import AuthError
+from insight.core.errors import AuthError, StoreError
 
 from ._db import shared_store
 
@@ -61,10 +61,15 @@ class AuthMiddleware:
         self.app, self.db_path = app, db_path
 
     def _identify(self, scope) -> Viewer:
-        store = shared_store(self.db_path)
+        client = (scope.get("client") or ("", 0))[0]
+        try:
+            store = shared_store(self.db_path)
+        except StoreError:  # not a store this version can open: no account can be checked
+            if is_loopback(client):
+                return LOCAL
+            raise AuthError("数据库无法打开，仅本机可以访问（请在服务器上处理）") from None
         with store.lock:
             con = store.con
-            client = (scope.get("client") or ("", 0))[0]
             if not accounts.has_users(con):
                 if is_loopback(client):
                     return LOCAL

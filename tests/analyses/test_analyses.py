@@ -6,6 +6,7 @@ import pytest
 
 from insight import Filters, MetricEngine, Period
 from insight.analyses.tables import agent_table, evaluated_sessions, rating_mix, tag_top, transcript
+from insight.core.access import LOCAL
 
 from conftest import Chat, load, messages_of
 
@@ -65,17 +66,17 @@ def test_agent_table_uses_each_agents_own_units(tmp_path):
 
 def test_evaluated_sessions_and_transcript(tmp_path):
     store = _store(tmp_path)
-    rows = evaluated_sessions(store.con, "S1", DAY, ratings=[1, 2, 3])
+    rows = evaluated_sessions(store.con, "S1", DAY, ratings=[1, 2, 3], viewer=LOCAL)
     assert list(rows["rating"]) == [1, 2, 3]
-    assert list(evaluated_sessions(store.con, "S1", DAY, Filters(agent="A2"))["rating"]) == [1, 2, 5]
-    chat = transcript(store.con, rows.iloc[0]["session_id"])
+    assert list(evaluated_sessions(store.con, "S1", DAY, Filters(agent="A2"), viewer=LOCAL)["rating"]) == [1, 2, 5]
+    chat = transcript(store.con, rows.iloc[0]["session_id"], "S1", viewer=LOCAL)
     assert list(chat["sender_role"]) == ["buyer", "agent"] and chat.iloc[1]["agent_name"] in ("小美", "阿杰")
 
 
 def test_evaluated_sessions_pass_the_hours_filter_by_invitation_time(tmp_path):
     store = _store(tmp_path)  # chats at 10:00, invitations at 11:00: both working hours
-    assert len(evaluated_sessions(store.con, "S1", DAY, Filters(hours="work"))) == 6
-    assert len(evaluated_sessions(store.con, "S1", DAY, Filters(hours="off"))) == 0
+    assert len(evaluated_sessions(store.con, "S1", DAY, Filters(hours="work"), viewer=LOCAL)) == 6
+    assert len(evaluated_sessions(store.con, "S1", DAY, Filters(hours="off"), viewer=LOCAL)) == 0
 
 
 def test_agent_table_is_empty_but_well_formed_when_no_agent_qualifies(tmp_path):

@@ -7,6 +7,7 @@ import pandas as pd
 
 from insight import Store, import_paths
 from insight.analyses.platform import PER_DAY_ONLY, platform_agent_table, platform_beside_ours, platform_figures
+from insight.core.access import LOCAL
 from insight.core.periods import Period
 from insight.metrics.registry import registry
 
@@ -33,27 +34,27 @@ def _store(tmp_path):
 
 def test_counts_add_weighted_rates_reweight_and_bare_rates_stay_per_day(tmp_path):
     store = _store(tmp_path)
-    both = platform_figures(store.con, Period(dt.date(2024, 5, 10), dt.date(2024, 5, 11))).set_index("metric")
+    both = platform_figures(store.con, Period(dt.date(2024, 5, 10), dt.date(2024, 5, 11)), viewer=LOCAL).set_index("metric")
     assert both.loc["人工已接待会话量", "value"] == 400
     # (0.9 × 100 + 0.5 × 300) / 400, not the mean of 90% and 50%
     assert both.loc["3分钟人工回复率(会话)", "value"] == 0.6
     assert pd.isna(both.loc["满意率", "value"]) and both.loc["满意率", "reason"] == PER_DAY_ONLY
-    one = platform_figures(store.con, Period(dt.date(2024, 5, 11), dt.date(2024, 5, 11))).set_index("metric")
+    one = platform_figures(store.con, Period(dt.date(2024, 5, 11), dt.date(2024, 5, 11)), viewer=LOCAL).set_index("metric")
     assert one.loc["满意率", "value"] == 1.0 and one.loc["满意率", "days"] == 1
 
 
 def test_cross_platform_table_uses_registry_names_and_agents_match_by_name(tmp_path):
     store = _store(tmp_path)
     period = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 11))
-    table, reasons, kinds = platform_agent_table(store.con, period)
+    table, reasons, kinds = platform_agent_table(store.con, period, viewer=LOCAL)
     assert kinds["3分钟回复率(会话)"] == "rate" and kinds[registry()["manual_sessions"].name] == "count"
     assert list(table["agent"]) == ["小美"]
     assert "3分钟回复率(会话)" in table.columns and table["3分钟回复率(会话)"].iloc[0] == 0.6
     assert reasons == {"满意率": PER_DAY_ONLY}
-    beside = platform_beside_ours(store.con, "S1", period, pd.DataFrame({"agent_id": ["S1-A1"], "agent_name": ["小美"]}))
+    beside = platform_beside_ours(store.con, "S1", period, pd.DataFrame({"agent_id": ["S1-A1"], "agent_name": ["小美"]}), viewer=LOCAL)
     assert beside.loc["S1-A1", "reply_3min_rate_session"] == 0.6
 
 
 def test_no_reports_no_rows(tmp_path):
     store = Store(None)
-    assert platform_figures(store.con, Period(dt.date(2024, 5, 10), dt.date(2024, 5, 11))).empty
+    assert platform_figures(store.con, Period(dt.date(2024, 5, 10), dt.date(2024, 5, 11)), viewer=LOCAL).empty

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from insight import Filters, MetricEngine, Period
+from insight.core.access import LOCAL
 from insight.scenarios.model import (
     CHITCHAT,
     OTHER,
@@ -153,10 +154,10 @@ def test_import_classifies_every_session_and_builds_scenario_parts(tmp_path):
     assert store.con.execute("SELECT sum(ev_invited), sum(ev_rated), sum(ev_r4 + ev_r5) FROM parts_scenario").fetchone() \
         == (3, 3, 2)
     period = Period(DAY, DAY)
-    table = scenario_table(store.con, "S1", ["S1"], period, Filters(), 1, taxonomy()).set_index("key")
+    table = scenario_table(store.con, "S1", ["S1"], period, Filters(), 1, taxonomy(), viewer=LOCAL).set_index("key")
     assert table.loc["logistics", "satisfaction"] == 0 and table.loc["order", "share"] == pytest.approx(1 / 3)
     assert table["peer_sat_avg"].isna().all()  # one shop is not a peer group
-    chats = scenario_chats(store.con, "S1", period, Filters(), "logistics")
+    chats = scenario_chats(store.con, "S1", period, Filters(), "logistics", viewer=LOCAL)
     assert list(chats["session_id"]) == ["c1"]
     assert json.loads(chats["triggers"][0])[0]["index"] == 0
 
@@ -165,7 +166,7 @@ def test_a_correction_wins_everywhere_and_feeds_the_next_training(tmp_path, mode
     store = _scenario_store(tmp_path)
     correct(store.con, "S1", "c1", "aftersale.quality.missing", taxonomy())
     period = Period(DAY, DAY)
-    table = scenario_table(store.con, "S1", ["S1"], period, Filters(), 3, taxonomy()).set_index("key")
+    table = scenario_table(store.con, "S1", ["S1"], period, Filters(), 3, taxonomy(), viewer=LOCAL).set_index("key")
     assert "logistics.delivery.tracking" not in table.index
     assert table.loc["aftersale.quality.missing", "evaluated"] == 1
     assert corrections_for_training(store.con, model) == [("我的快递三天没更新了 到哪了", "aftersale.quality.missing")]
@@ -177,7 +178,7 @@ def test_scenario_parts_filter_like_the_metric_parts(tmp_path):
     store = _scenario_store(tmp_path)
     period = Period(DAY, DAY)
     engine_invited = MetricEngine(store).compute("S1", period, Filters(channel="manual"))["invited_sessions"].value
-    table = scenario_table(store.con, "S1", ["S1"], period, Filters(channel="manual"), 1, taxonomy())
+    table = scenario_table(store.con, "S1", ["S1"], period, Filters(channel="manual"), 1, taxonomy(), viewer=LOCAL)
     assert table["evaluated"].sum() == engine_invited == 3
 
 

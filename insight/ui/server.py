@@ -1,0 +1,51 @@
+"""The app as one ASGI application: Streamlit's ``st.App`` running ``app.py``, with the sign-in pages,
+the HTTP API and the authentication middleware of ``insight.web`` in front of every request.
+
+    python -m insight serve [--db FILE] [--host 127.0.0.1] [--port 8501]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import streamlit as st
+from starlette.middleware import Middleware
+
+from insight import accounts, web
+from insight.core.limits import Limits
+from insight.store import Store, default_db_path
+
+__all__ = ["build_app", "serve", "ENTRY"]
+
+ENTRY = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def build_app(db_path: str) -> st.App:
+    return st.App(ENTRY, routes=web.routes(db_path),
+                  middleware=[Middleware(web.AuthMiddleware, db_path=db_path)])
+
+
+def _first_run_note(db_path: str, host: str, port: int) -> str:
+    with Store(db_path) as store:
+        if accounts.has_users(store.con):
+            return f"服务洞察: http://{host}:{port}  （用账号登录；管理员可用 python -m insight users login-link 名字 生成一次性登录链接）"
+    return (f"服务洞察: http://127.0.0.1:{port}\n"
+            "还没有账号：在创建第一个管理员之前，只有本机（127.0.0.1）可以访问，且视为管理员。\n"
+            f"创建管理员: python -m insight users add 名字 --role admin --db {db_path}\n"
+            f"然后获取一次性登录链接: python -m insight users login-link 名字 --db {db_path} --base-url http://{host}:{port}")
+
+
+def serve(args) -> int:
+    """``python -m insight serve``: blocks until stopped."""
+    db_path = str(default_db_path(args.db))
+    os.environ["INSIGHT_DB"] = db_path  # the pages' store (insight.ui.data) is the one the middleware checks
+    print(_first_run_note(db_path, args.host, args.port), file=sys.stderr, flush=True)
+    build_app(db_path).run(config={
+        "server.address": args.host, "server.port": int(args.port), "server.headless": True,
+        "server.maxUploadSize": int(args.max_upload_mb or Limits.from_env().max_upload_mb),
+        "browser.gatherUsageStats": False,
+        "server.fileWatcherType": "none",
+    })
+    return 0
