@@ -28,16 +28,14 @@ $(DB): | $(STAMP)
 
 demo: $(DB)
 
-# Only this machine can reach the app unless you ask: `make run ADDRESS=0.0.0.0` exposes every
-# buyer's chats to anyone who can reach the port (see README, Security).
+# Only this machine can reach the app unless you ask: `make run ADDRESS=0.0.0.0` serves other
+# machines too — every page then asks for an account (README, Deployment); until the first admin
+# exists, the server answers 127.0.0.1 only.
 ADDRESS ?= 127.0.0.1
 PORT    ?= 8501
-# Streamlit keeps an upload in memory: the default limit follows the machine (INSIGHT_MAX_UPLOAD_MB).
-UPLOAD_MB = $(shell $(PY) -c "from insight.limits import Limits; print(Limits.from_env().max_upload_mb)" 2>/dev/null || echo 200)
 
 run: $(STAMP) $(DB)
-	INSIGHT_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) \
-	  --server.maxUploadSize $(UPLOAD_MB)
+	$(PY) -m insight serve --db $(DB) --host $(ADDRESS) --port $(PORT)
 
 # The browser test drives Debian's Chromium (Playwright's own browser download is not used);
 # CJK fonts so that screenshots show Chinese, not boxes.

@@ -8,6 +8,7 @@ import streamlit as st
 from insight import accounts, web
 from insight.core.access import LOCAL, ROLE_LABELS, Viewer
 from insight.core.errors import AuthError, InsightError, StoreError
+from insight.present.formatting import markdown_text
 from insight.store import default_db_path
 from insight.ui import data
 
@@ -73,7 +74,8 @@ def _local_or_refuse() -> Viewer:
     # The server refuses other machines while there is no account; a page served some other way
     # (a bare `streamlit run`) checks again.
     ip = st.context.ip_address
-    if not isinstance(ip, str) or web.is_loopback(ip):  # no address: the page runs in-process (AppTest)
+    forwarded = any(h in {k.lower() for k in st.context.headers} for h in ("x-forwarded-for", "forwarded", "x-real-ip"))
+    if not isinstance(ip, str) or (web.is_loopback(ip) and not forwarded):  # no address: in-process (AppTest)
         return LOCAL
     refuse("尚未创建账号，仅本机可以访问")
 
@@ -86,7 +88,7 @@ def account_box(viewer: Viewer) -> None:
                      "`python -m insight users add 名字 --role admin`")
         return
     scope = "全部店铺" if viewer.shops is None else f"{len(viewer.shops)} 个店铺"
-    side.caption(f"👤 {viewer.name} · {ROLE_LABELS[viewer.role]} · {scope}")
+    side.caption(f"当前账号 **{markdown_text(viewer.name)}** · {ROLE_LABELS[viewer.role]} · {scope}")
     cols = side.columns(2)
     cols[0].link_button("退出登录", "/auth/logout", width="stretch")
     with cols[1].popover("修改密码", width="stretch"):

@@ -46,6 +46,6 @@ def serve(args) -> int:
         "server.address": args.host, "server.port": int(args.port), "server.headless": True,
         "server.maxUploadSize": int(args.max_upload_mb or Limits.from_env().max_upload_mb),
         "browser.gatherUsageStats": False,
-        "server.fileWatcherType": "none",
+        "server.fileWatcherType": "none", "client.toolbarMode": "minimal",
     })
     return 0

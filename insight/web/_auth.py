@@ -32,6 +32,16 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+_FORWARDED = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
+
+
+def _local_client(scope) -> bool:
+    """The request comes from this machine itself — not merely through a proxy running on it (a
+    forwarded request names its real client in one of these headers)."""
+    client = (scope.get("client") or ("", 0))[0]
+    return is_loopback(client) and not any(k in _FORWARDED for k, _ in scope.get("headers") or [])
+
+
 def viewer_of(scope) -> Viewer:
     return scope["state"][VIEWER_KEY]
 
@@ -61,17 +71,16 @@ class AuthMiddleware:
         self.app, self.db_path = app, db_path
 
     def _identify(self, scope) -> Viewer:
-        client = (scope.get("client") or ("", 0))[0]
         try:
             store = shared_store(self.db_path)
         except StoreError:  # not a store this version can open: no account can be checked
-            if is_loopback(client):
+            if _local_client(scope):
                 return LOCAL
             raise AuthError("数据库无法打开，仅本机可以访问（请在服务器上处理）") from None
         with store.lock:
             con = store.con
             if not accounts.has_users(con):
-                if is_loopback(client):
+                if _local_client(scope):
                     return LOCAL
                 raise AuthError("尚未创建账号：仅本机（127.0.0.1）可以访问。请在服务器上运行 "
                                 "python -m insight users add 名字 --role admin")

@@ -1,4 +1,4 @@
-"""Helpers for driving the real app: start ``streamlit run`` on a free port, open headless
+"""Helpers for driving the real app: start it (``streamlit run`` or ``python -m insight serve``) on a free port, open headless
 Chromium with Playwright, wait until a page has finished rendering. Used by the browser test
 and by bench/pages.py."""
 
@@ -33,10 +33,24 @@ def free_port() -> int:
 def streamlit_server(db: Path, timeout: float = 60):
     """``streamlit run app.py`` on 127.0.0.1 with ``INSIGHT_DB=db``; yields the base URL."""
     port = free_port()
-    env = dict(os.environ, INSIGHT_DB=str(db))
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
+    with _running(cmd, dict(os.environ, INSIGHT_DB=str(db)), port, timeout) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def insight_server(db: Path, timeout: float = 60):
+    """``python -m insight serve`` (sign-in, API, permissions) on 127.0.0.1; yields the base URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "insight", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)]
+    with _running(cmd, dict(os.environ), port, timeout) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _running(cmd: list[str], env: dict, port: int, timeout: float):
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -50,7 +64,7 @@ def streamlit_server(db: Path, timeout: float = 60):
                 pass
             if proc.poll() is not None or time.time() > deadline:
                 out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                raise RuntimeError(f"streamlit did not start on {url}:\n{out[-2000:]}")
+                raise RuntimeError(f"the server did not start on {url}:\n{out[-2000:]}")
             time.sleep(0.3)
         yield url
     finally:

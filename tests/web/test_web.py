@@ -141,6 +141,9 @@ def test_no_account_yet_means_local_only(tmp_path):
     r = _client(db, "192.168.1.20").get("/")
     assert r.status_code == 403 and "仅本机" in r.text
     assert _client(db, "192.168.1.20").get("/api/v1/metrics").status_code == 401
+    # a reverse proxy on this machine forwards other machines' requests: not local
+    proxied = _client(db, "127.0.0.1").get("/", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.status_code == 403
 
 
 # -- the API -----------------------------------------------------------------------------------------

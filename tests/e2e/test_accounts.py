@@ -1,0 +1,112 @@
+"""Accounts in a real browser: `python -m insight serve` on a free localhost port, Debian's Chromium.
+Signs in as each role, tries another shop's link, checks a download holds only the viewer's shop,
+and that the API answers each role as it may; screenshots to tests/screenshots/."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from insight import Store, accounts
+
+from browser import chromium, insight_server, wait_rendered
+from conftest import REPO, demo_store
+
+SHOTS = REPO / "tests" / "screenshots"
+PASSWORD = "correct horse"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    db = demo_store(tmp_path_factory.mktemp("accounts"), shops=8, days=30, seed=3, sessions_per_day=8)
+    with Store(db) as store:
+        accounts.add_user(store.con, "boss", "admin", PASSWORD)
+        accounts.add_user(store.con, "lead", "supervisor", PASSWORD, shops=["S002"])
+        accounts.add_user(store.con, "xiaoyi", "agent", PASSWORD, agent_id="S001-A01")
+        tokens = {name: accounts.issue_token(store.con, name) for name in ("boss", "lead", "xiaoyi")}
+        link = accounts.issue_login_link(store.con, "boss")
+    with insight_server(db) as url:
+        yield url, tokens, link
+
+
+def _sign_in(page, url, name, target="/"):
+    page.goto(url + target)
+    page.wait_for_selector("input[name=password]")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    wait_rendered(page)
+
+
+def _nav(page) -> list[str]:
+    return [t.strip() for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
+
+
+def test_supervisor_sees_their_shop_and_no_other(server, tmp_path):
+    url, _, _ = server
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium(height=1200) as page:
+        _sign_in(page, url, "lead", "/agents?period=last30")
+        assert "客服绩效" in page.locator("h1").first.inner_text()
+        assert not any("数据管理" in n for n in _nav(page))
+        assert "当前账号" in page.locator('[data-testid="stSidebar"]').inner_text()
+        button = page.get_by_role("button", name="下载 CSV").first
+        with page.expect_download() as info:
+            button.click()
+        path = tmp_path / "agents.csv"
+        info.value.save_as(path)
+        rows = path.read_bytes().decode("utf-8-sig").splitlines()[1:]
+        assert rows and all(r.startswith("S002-A") for r in rows)
+        page.screenshot(path=str(SHOTS / "accounts-supervisor.png"), full_page=True)
+        page.goto(url + "/satisfaction?shop=S003")
+        page.wait_for_selector("text=无权查看", timeout=60_000)
+        assert page.locator('[data-testid="stMetric"]').count() == 0
+        page.screenshot(path=str(SHOTS / "accounts-refused.png"), full_page=True)
+        page.goto(url + "/auth/logout")
+        page.wait_for_selector("input[name=password]")
+
+
+def test_agent_has_their_own_page_only(server):
+    url, _, _ = server
+    with chromium() as page:
+        _sign_in(page, url, "xiaoyi", "/agent")
+        assert "客服个人" in page.locator("h1").first.inner_text()
+        nav = " ".join(_nav(page))
+        assert "客服个人" in nav and "客服绩效" not in nav and "满意度监测" not in nav
+        page.goto(url + "/agent?shop=S001&agent=S001-A02")
+        page.wait_for_selector("text=无权查看", timeout=60_000)
+        page.screenshot(path=str(SHOTS / "accounts-agent-refused.png"), full_page=True)
+
+
+def test_one_time_link_signs_the_admin_in_once(server):
+    url, _, link = server
+    with chromium() as page:
+        page.goto(f"{url}/auth/link?token={link}")
+        wait_rendered(page)
+        assert any("数据管理" in n for n in _nav(page))
+    with chromium() as page:
+        page.goto(f"{url}/auth/link?token={link}")
+        assert "已使用" in page.inner_text("body")
+
+
+def _api(url, token, query):
+    request = urllib.request.Request(f"{url}/api/v1/metrics?{query}",
+                                     headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_api_answers_each_role_as_it_may(server):
+    url, tokens, _ = server
+    period = "start=2020-01-01&end=2030-12-31"
+    assert _api(url, None, f"shop=S002&{period}")[0] == 401
+    status, body = _api(url, tokens["lead"], f"shop=S002&{period}")
+    assert status == 200 and body["shop_id"] == "S002" and "satisfaction_rate" in body["metrics"]
+    assert _api(url, tokens["lead"], f"shop=S001&{period}")[0] == 403
+    assert _api(url, tokens["xiaoyi"], f"shop=S001&agent=S001-A01&{period}")[0] == 200
+    assert _api(url, tokens["xiaoyi"], f"shop=S001&{period}")[0] == 403
+    assert _api(url, tokens["boss"], f"shop=S005&{period}")[0] == 200
