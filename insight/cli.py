@@ -206,6 +206,9 @@ def _cmd_settings(args) -> int:
             settings = replace(settings, session_gap_minutes=args.session_gap_minutes)
         if settings != before:
             apply_settings(store, settings)
+            from insight.accounts import audit
+
+            audit(store.con, "本机", "settings", "store", json.dumps(asdict(settings), ensure_ascii=False))
             if settings.session_gap_minutes != before.session_gap_minutes:
                 # sessions cut again lost their scenarios: classify those (the others keep theirs)
                 from insight.scenarios.model import load_model
@@ -241,6 +244,9 @@ def _cmd_train(args) -> int:
         model = scenarios.train(corrections, out=Path(args.out) if args.out else None)
         trained = round(time.perf_counter() - t0, 1)
         result = reclassify(store.con, model)
+        from insight.accounts import audit
+
+        audit(store.con, "本机", "model", "scenarios", f"训练 {model.version}，纠正 {len(corrections)} 条")
     print(json.dumps({"version": model.version, "examples": model.n_examples, "corrections": len(corrections),
                       "seconds": trained, "reclassified": result["sessions"],
                       "path": str(args.out or scenarios.model_path())}, ensure_ascii=False))

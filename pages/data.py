@@ -27,7 +27,7 @@ from insight.ingest.uploads import UploadFolder
 from insight.metrics.registry import registry
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
-from insight.ui import data, widgets
+from insight.ui import auth, data, widgets
 from insight.ui.boot import require_navigation
 
 require_navigation()
@@ -274,7 +274,7 @@ if uploads:
                  key="start_import", icon=":material/upload:"):
         _run("正在导入…", lambda s, progress: import_sources(
             s, sources, replace=replace, report_dir=_report_dir(), shop=shop, progress=progress, classify=False,
-            report_day=report_day))
+            report_day=report_day, by=auth.run_viewer().name))
         st.session_state.pop("upload_folder").remove()
         st.session_state["upload_round"] = round_no + 1
         st.rerun()
@@ -302,7 +302,8 @@ elif st.session_state.get("confirm_demo"):
         def _demo(store, progress):
             with st.spinner("正在生成演示数据…"):
                 write_demo(out, DemoConfig(shops=int(shops_n), days=int(days_n)))
-            return import_paths(store, [out], report_dir=_report_dir(), progress=progress, classify=False)
+            return import_paths(store, [out], report_dir=_report_dir(), progress=progress, classify=False,
+                                by=auth.run_viewer().name)
 
         _run("正在生成并导入演示数据…", _demo)
         st.rerun()

@@ -6,6 +6,7 @@ the store is as it was. Importing the same rows again changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from insight import derive
+from insight.accounts import audit
 from insight.core.errors import ImportFailed, InsightError
 from insight.core.schema import (
     DERIVABLE_KEYS,
@@ -848,7 +850,7 @@ class _Importer:
 
 def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.PathLike | None = None,
                  progress: bool = False, classify: bool = True, shop: str | None = None,
-                 report_day=None) -> ImportReport:
+                 report_day=None, by: str = "本机") -> ImportReport:
     """Import files and folders into ``store`` atomically; return the report.
 
     Raises ``ImportFailed`` (store unchanged) for problems that stop the whole import:
@@ -863,17 +865,18 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
                            (f"；{'；'.join(notes)}" if notes else ""))
     demo = bool(paths) and all(Path(p).is_dir() and is_demo_folder(p) for p in paths)
     return import_sources(store, files, replace=replace, report_dir=report_dir, progress=progress, notes=notes,
-                          classify=classify, shop=shop, report_day=report_day, _demo=demo)
+                          classify=classify, shop=shop, report_day=report_day, by=by, _demo=demo)
 
 
 def import_sources(store, files: list[SourceFile], *, replace: bool = False,
                    report_dir: str | os.PathLike | None = None, progress=False, notes=(),
-                   classify: bool = True, shop: str | None = None, report_day=None,
+                   classify: bool = True, shop: str | None = None, report_day=None, by: str = "本机",
                    _demo: bool = False) -> ImportReport:
     """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
 
     ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
-    ``set_description_str(text)`` and ``total`` (the app's progress bar).
+    ``set_description_str(text)`` and ``total`` (the app's progress bar). ``by``: who imports (the
+    audit log records every import, failed ones too).
     """
     if not files:
         raise ImportFailed("没有要导入的文件")
@@ -888,13 +891,21 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
         bar = tqdm(total=steps, unit="步", leave=False)
     importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop,
                          report_day=report_day)
+    names = ", ".join(Path(f.shown).name for f in files)[:300]
     try:
         rdir = Path(report_dir) if report_dir else None
-        return importer.run(rdir)
-    except InsightError:
+        report = importer.run(rdir)
+    except InsightError as exc:
+        with contextlib.suppress(duckdb.Error):  # the failure itself is what the caller must see
+            audit(store.con, by, "import", names, str(exc), ok=False)
         raise
     except Exception as exc:
+        with contextlib.suppress(duckdb.Error):
+            audit(store.con, by, "import", names, f"导入失败: {exc}", ok=False)
         raise ImportFailed(f"导入失败，数据库未改变: {exc}", report=importer.report) from exc
+    else:
+        audit(store.con, by, "import", names, " ".join(report.summary().split())[:500])
+        return report
     finally:
         if bar is not None and hasattr(bar, "close"):
             bar.close()

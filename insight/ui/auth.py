@@ -12,7 +12,7 @@ from insight.present.formatting import markdown_text
 from insight.store import default_db_path
 from insight.ui import data
 
-__all__ = ["current_viewer", "start_run", "run_viewer", "account_box", "refuse", "allowed_pages"]
+__all__ = ["current_viewer", "start_run", "run_viewer", "account_box", "refuse", "allowed_pages", "record"]
 
 ANALYSIS_PAGES = ("pages/satisfaction.py", "pages/capability.py", "pages/agents.py", "pages/agent.py",
                   "pages/scenarios.py")
@@ -109,3 +109,13 @@ def account_box(viewer: Viewer) -> None:
                 else:
                     st.success("密码已修改，请重新登录")
                     st.link_button("重新登录", "/auth/login")
+
+
+def record(who: str, action: str, target: str = "", detail: str = "") -> None:
+    """An audit-log entry for something done through the pages (exports, corrections, presets, models).
+    ``who`` is taken when the page is drawn: a download's data is built later, outside the page run."""
+    if not default_db_path().exists():
+        return
+    shared = web.shared_store(data.store_path())
+    with shared.lock:
+        accounts.audit(shared.con, who, action, target, detail)

@@ -206,8 +206,12 @@ def scenario_model():
 def train_scenario_model() -> None:
     """The page's explicit training action (the CLI's `train`)."""
     from insight.scenarios.model import train
+    from insight.ui.auth import record, run_viewer
 
-    train()
+    viewer = run_viewer()
+    viewer.require_admin("训练场景模型")
+    model = train()
+    record(viewer.name, "model", "scenarios", f"训练 {getattr(model, 'version', '')}")
     scenario_model.clear()
 
 
@@ -318,9 +322,17 @@ def reclassify_all(model, progress) -> None:
 
 
 def save_correction(shop_id: str, session_id: str, code: str, taxonomy) -> None:
+    from insight.accounts import audit
     from insight.scenarios.store import correct
+    from insight.ui.auth import run_viewer
 
-    _writing(lambda con: correct(con, shop_id, session_id, code, taxonomy))
+    viewer = run_viewer()
+    viewer.require_shop(shop_id)
+
+    def save(con):
+        correct(con, shop_id, session_id, code, taxonomy)
+        audit(con, viewer.name, "correction", f"{shop_id}/{session_id}", code)
+    _writing(save)
 
 
 @_loader(16)
@@ -362,9 +374,16 @@ def start_mapping(table: str, headers: list[str], preset: str | None) -> dict:
 
 
 def save_mapping_preset(name: str, table: str, chosen: dict, roles=None) -> None:
+    from insight.accounts import audit
     from insight.ingest.mapping import save_preset
+    from insight.ui.auth import run_viewer
 
-    _on_cursor(lambda con: save_preset(con, name, table, chosen, roles))  # presets are not cached
+    who = run_viewer().name
+
+    def save(con):
+        save_preset(con, name, table, chosen, roles)
+        audit(con, who, "preset", f"{table}:{name}")
+    _on_cursor(save)  # presets are not cached
 
 
 def detect_report(headers: list[str]):
@@ -375,9 +394,16 @@ def detect_report(headers: list[str]):
 
 
 def save_report_definition(defn) -> None:
+    from insight.accounts import audit
     from insight.ingest.reports import save_report_def
+    from insight.ui.auth import run_viewer
 
-    _on_cursor(lambda con: save_report_def(con, defn))
+    who = run_viewer().name
+
+    def save(con):
+        save_report_def(con, defn)
+        audit(con, who, "preset", f"platform_report:{getattr(defn, 'name', '')}")
+    _on_cursor(save)
 
 
 def preset_for_headers(table: str, headers: list[str]) -> str | None:

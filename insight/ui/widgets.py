@@ -15,7 +15,7 @@ from insight.present import charts
 from insight.present.charts import png_config
 from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
 from insight.present.formatting import format_value, markdown_text
-from insight.ui import data
+from insight.ui import auth, data
 
 __all__ = ["guarded_store", "metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
@@ -72,10 +72,17 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
                          placeholder="—", **kwargs)
     out = frame if export is None else export
     stem = safe_filename(name)
+    who = auth.run_viewer().name
+
+    def exported(build, suffix):
+        def run():
+            auth.record(who, "export", f"{stem}.{suffix}", f"{len(out)} 行")
+            return build(out)
+        return run
     row = st.container(horizontal=True)
-    row.download_button("下载 CSV", data=lambda: table_csv(out), file_name=f"{stem}.csv", mime="text/csv",
+    row.download_button("下载 CSV", data=exported(table_csv, "csv"), file_name=f"{stem}.csv", mime="text/csv",
                        key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    row.download_button("下载 Excel", data=lambda: table_xlsx(out), file_name=f"{stem}.xlsx",
+    row.download_button("下载 Excel", data=exported(table_xlsx, "xlsx"), file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
     if report is not None:
@@ -86,7 +93,12 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
 def report_download(report: HtmlReport, filename: str, container=None) -> None:
     """The whole page as one self-contained HTML file (built only when clicked)."""
     box = container or st.sidebar
-    box.download_button("导出本页 HTML 报告", data=report.render, file_name=f"{safe_filename(filename)}.html",
+    who, name = auth.run_viewer().name, f"{safe_filename(filename)}.html"
+
+    def render():
+        auth.record(who, "export", name, "HTML 报告")
+        return report.render()
+    box.download_button("导出本页 HTML 报告", data=render, file_name=name,
                         mime="text/html", key="export_html", on_click="ignore", icon=":material/description:",
                         type="primary", width="stretch")
 

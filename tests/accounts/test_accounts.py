@@ -251,3 +251,24 @@ def test_users_cli(tmp_path, monkeypatch, capsys):
         assert accounts.authenticate(store.con, "boss", "battery staple").name == "boss"
     code, _, err = run("remove", "boss")
     assert code == 2 and "最后一个管理员" in err
+
+
+def test_imports_are_audited_failed_ones_too(tmp_path):
+    from insight import import_paths
+    from insight.core.errors import ImportFailed
+
+    from conftest import SHOP, Chat, messages_of, write_dataset
+
+    with Store(None) as store:
+        good = write_dataset(tmp_path / "good", shops=[SHOP],
+                             messages=messages_of(Chat("c1").buyer("10:00:00", "在吗").agent("10:01:00", "在的")))
+        import_paths(store, [good], by="lead")
+        bad = tmp_path / "bad"
+        bad.mkdir()
+        (bad / "messages.csv").write_text("nothing,useful\n1,2\n", encoding="utf-8")
+        with pytest.raises(ImportFailed):
+            import_paths(store, [bad], by="lead")
+        rows = accounts.audit_rows(store.con, user="lead", action="import")
+        assert list(rows["ok"]) == [False, True]
+        assert "messages.csv" in rows["target"].iloc[1] and "读取" in rows["detail"].iloc[1]
+        assert rows["detail"].iloc[0]
