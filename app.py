@@ -17,7 +17,8 @@ SECTIONS = {
         ("pages/agent.py", "客服个人", ":material/person:"),
         ("pages/scenarios.py", "咨询场景洞察", ":material/forum:"),
     ],
-    "数据": [("pages/data.py", "数据管理", ":material/database:")],
+    "数据": [("pages/data.py", "数据管理", ":material/database:"),
+           ("pages/accounts.py", "账号与审计", ":material/admin_panel_settings:")],
 }
 pages = {section: [st.Page(path, title=title, icon=icon, default=path == "pages/home.py")
                    for path, title, icon in group if path in allowed]

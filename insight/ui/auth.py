@@ -12,7 +12,8 @@ from insight.present.formatting import markdown_text
 from insight.store import default_db_path
 from insight.ui import data
 
-__all__ = ["current_viewer", "start_run", "run_viewer", "account_box", "refuse", "allowed_pages", "record"]
+__all__ = ["current_viewer", "start_run", "run_viewer", "account_box", "refuse", "allowed_pages", "record",
+           "with_accounts"]
 
 ANALYSIS_PAGES = ("pages/satisfaction.py", "pages/capability.py", "pages/agents.py", "pages/agent.py",
                   "pages/scenarios.py")
@@ -28,7 +29,7 @@ def allowed_pages(viewer: Viewer) -> set[str]:
     pages = {"pages/home.py"}
     pages |= {"pages/agent.py"} if viewer.role == "agent" else set(ANALYSIS_PAGES)
     if viewer.is_admin:
-        pages.add("pages/data.py")
+        pages |= {"pages/data.py", "pages/accounts.py"}
     return pages
 
 
@@ -114,8 +115,12 @@ def account_box(viewer: Viewer) -> None:
 def record(who: str, action: str, target: str = "", detail: str = "") -> None:
     """An audit-log entry for something done through the pages (exports, corrections, presets, models).
     ``who`` is taken when the page is drawn: a download's data is built later, outside the page run."""
-    if not default_db_path().exists():
-        return
+    if default_db_path().exists():
+        with_accounts(accounts.audit, who, action, target, detail)
+
+
+def with_accounts(fn, *args, **kwargs):
+    """``fn(con, *args, **kwargs)`` — an ``insight.accounts`` function — on the process's shared store."""
     shared = web.shared_store(data.store_path())
     with shared.lock:
-        accounts.audit(shared.con, who, action, target, detail)
+        return fn(shared.con, *args, **kwargs)

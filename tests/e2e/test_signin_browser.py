@@ -79,12 +79,22 @@ def test_agent_has_their_own_page_only(server):
         page.screenshot(path=str(SHOTS / "accounts-agent-refused.png"), full_page=True)
 
 
-def test_one_time_link_signs_the_admin_in_once(server):
+def test_one_time_link_signs_the_admin_in_once_and_the_audit_log_has_the_exports(server, tmp_path):
     url, _, link = server
-    with chromium() as page:
+    with chromium(height=1400) as page:
         page.goto(f"{url}/auth/link?token={link}")
         wait_rendered(page)
-        assert any("数据管理" in n for n in _nav(page))
+        assert any("数据管理" in n for n in _nav(page)) and any("账号与审计" in n for n in _nav(page))
+        page.goto(f"{url}/accounts")
+        wait_rendered(page)
+        page.screenshot(path=str(SHOTS / "accounts-admin.png"), full_page=True)
+        with page.expect_download() as info:
+            page.get_by_role("button", name="下载 CSV").last.click()
+        path = tmp_path / "audit.csv"
+        info.value.save_as(path)
+        log = path.read_bytes().decode("utf-8-sig")
+        assert "lead" in log and "导出" in log and "客服绩效" in log  # the supervisor's download, recorded
+        assert "登录" in log and "一次性链接" in log
     with chromium() as page:
         page.goto(f"{url}/auth/link?token={link}")
         assert "已使用" in page.inner_text("body")

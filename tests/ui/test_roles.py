@@ -47,7 +47,7 @@ def test_supervisor_home_counts_only_their_shops(demo_db, as_viewer):
 
 
 def test_data_page_is_the_admins(demo_db, as_viewer):
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
         as_viewer(SUPERVISOR, demo_db, "pages/data.py")
 
 
@@ -63,5 +63,5 @@ def test_agent_sees_their_own_figures_only(demo_db, as_viewer):
 
 @pytest.mark.parametrize("page", ["pages/satisfaction.py", "pages/agents.py", "pages/scenarios.py"])
 def test_agent_has_no_shop_pages(demo_db, as_viewer, page):
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
         as_viewer(AGENT, demo_db, page)
