@@ -18,7 +18,7 @@ from insight.present.formatting import format_value, plot_text
 
 __all__ = ["trend_figure", "rating_mix_figure", "tag_top_figure", "split_figure", "funnel_figure",
            "scenario_share_figure", "worst_scenarios_figure",
-           "sales_split_figure", "distribution_figure", "png_config", "axis_unit", "COLORS"]
+           "sales_split_figure", "distribution_figure", "overview_heatmap", "png_config", "axis_unit", "COLORS"]
 
 COLORS = {"shop": "#2563eb", "prev": "#9ca3af", "peer_avg": "#f59e0b", "peer_excellent": "#10b981",
           "bad": "#ef4444", "good": "#22c55e"}
@@ -231,3 +231,54 @@ def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
             "hovertemplate": "%{y}<br>同行平均满意率：%{x:.1%}<extra></extra>"})
     return _figure(traces, "满意率最低的三级场景 TOP10（%）", height=max(320, 40 * len(frame) + 110),
                    xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.15]})
+
+
+# 店铺总览's heat map: a cell's colour is where the shop stands against its peer group.
+_STATUS_SCORE = {"below": 0, "between": 1, "excellent": 2}
+_STATUS_COLORS = [[0.0, "#fca5a5"], [0.33, "#fca5a5"], [0.34, "#fde68a"], [0.66, "#fde68a"], [0.67, "#86efac"],
+                  [1.0, "#86efac"]]
+
+
+def overview_heatmap(frame: pd.DataFrame, metrics: list[Metric], shop_labels: dict[str, str]) -> go.Figure:
+    """Shops × metrics: red below the peer average, amber between average and excellent, green at
+    excellent; grey (empty) where there is no value or no peer benchmark. Each cell shows the value;
+    the hover adds the previous period, the peers and n. ``frame``: shops_overview's rows."""
+    shops = list(dict.fromkeys(frame["shop_id"]))
+    by = frame.set_index(["shop_id", "metric"])
+    z, text, hover = [], [], []
+    for shop in shops:
+        z_row, t_row, h_row = [], [], []
+        for m in metrics:
+            r = by.loc[(shop, m.key)] if (shop, m.key) in by.index else None
+            status = None if r is None else r["status"]
+            z_row.append(_STATUS_SCORE.get(status) if status in _STATUS_SCORE else None)
+            value = None if r is None else r["value"]
+            t_row.append(_fmt(m, value))
+            if r is None or value is None:
+                h_row.append(f"{plot_text(shop_labels.get(shop, shop))}<br>{m.name}：无法计算"
+                             + (f"（{plot_text(r['reason'])}）" if r is not None and r["reason"] else ""))
+                continue
+            if m.direction == "none":
+                peers = "没有好坏方向，不设同行基准"
+            elif r["peer_avg"] is not None and r["peer_avg"] == r["peer_avg"]:
+                peers = f"同行平均 {_fmt(m, r['peer_avg'])} · 优秀 {_fmt(m, r['peer_excellent'])}"
+            else:
+                peers = "同行不足 5 家，没有基准"
+            n = f" · n = {int(r['n']):,}" if r["n"] is not None and r["n"] == r["n"] else ""
+            h_row.append(f"{plot_text(shop_labels.get(shop, shop))}<br>{m.name}：{_fmt(m, value)}{n}"
+                         f"<br>上期 {_fmt(m, r['previous'])}<br>{peers}")
+        z.append(z_row)
+        text.append(t_row)
+        hover.append(h_row)
+    def wrapped(name: str) -> str:  # long metric names on two lines, so that columns stay narrow
+        return name if len(name) <= 5 else f"{name[:len(name) // 2]}<br>{name[len(name) // 2:]}"
+
+    trace = {"type": "heatmap", "z": z, "x": [wrapped(f"{m.name}{m.arrow}") for m in metrics],
+             "y": [plot_text(shop_labels.get(s, s)) for s in shops], "text": text, "texttemplate": "%{text}",
+             "customdata": hover, "hovertemplate": "%{customdata}<extra></extra>", "zmin": 0, "zmax": 2,
+             "colorscale": _STATUS_COLORS, "showscale": False, "xgap": 2, "ygap": 2}
+    return _figure([trace], "店铺 × 指标：相对同行的位置（红 低于同行平均 · 黄 介于平均与优秀 · 绿 达到优秀 · 空白 无值或同行不足）",
+                   height=max(320, 34 * len(shops) + 140),
+                   xaxis={"side": "top", "tickangle": 0, "showline": False},
+                   yaxis={"autorange": "reversed", "gridcolor": "white"}, plot_bgcolor="#f9fafb",
+                   margin={"l": 10, "r": 10, "t": 110, "b": 10})

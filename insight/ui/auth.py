@@ -27,7 +27,7 @@ def allowed_pages(viewer: Viewer) -> set[str]:
     """The pages of the navigation for ``viewer``: a 客服 has their own page; the data page is the
     admin's (imports change every shop's figures)."""
     pages = {"pages/home.py"}
-    pages |= {"pages/agent.py"} if viewer.role == "agent" else set(ANALYSIS_PAGES)
+    pages |= {"pages/agent.py"} if viewer.role == "agent" else {*ANALYSIS_PAGES, "pages/overview.py"}
     if viewer.is_admin:
         pages |= {"pages/data.py", "pages/accounts.py"}
     return pages

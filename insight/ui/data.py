@@ -27,7 +27,7 @@ from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
-           "split", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
+           "split", "shops_overview", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
 
 
@@ -138,6 +138,13 @@ def peer_trend(rd: Reader, viewer: Viewer, shop_id: str, grain: str, end: dt.dat
 def split(rd: Reader, viewer: Viewer, shop_id: str, period: Period, hours: str, key: str) -> pd.DataFrame:
     """``key`` by 人工/机器人 × 全部/售前/售后: channel, stage, value, n, reason."""
     return rd.engine.scoped(viewer).split(shop_id, period, key, hours)
+
+
+@_loader(32)
+def shops_overview(rd: Reader, viewer: Viewer, period: Period, filters: Filters) -> pd.DataFrame:
+    from insight.analyses.overview import shops_overview as overview
+
+    return overview(rd.engine.scoped(viewer), period, filters)
 
 
 @_loader(64)

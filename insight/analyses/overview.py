@@ -1,0 +1,69 @@
+"""店铺总览: every shop the viewer sees, side by side on the key metrics of the three pillars, with
+the previous period, the change and where each stands against its peer group."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from insight.analyses.diagnosis import peer_status
+from insight.core.filters import Filters
+from insight.core.periods import Period, change
+from insight.core.settings import SalesSettings
+from insight.metrics.engine import MetricEngine
+
+__all__ = ["OVERVIEW_METRICS", "STATUS_LABELS", "shops_overview"]
+
+# 满意度监测 · 服务能力诊断 · 客服绩效 (the scenarios have their own page: they are per shop by nature)
+OVERVIEW_METRICS = ("consult_buyers", "satisfaction_rate", "dissatisfaction_rate", "evaluation_rate",
+                    "reply_3min_rate_session", "first_response_time", "avg_response_time", "fcr_3day",
+                    "aftersale_resolution_rate", "avg_refund_duration", "inquiry_pay_rate", "agent_sales_amount")
+STATUS_LABELS = {"excellent": "达到同行优秀", "between": "介于同行平均与优秀", "below": "低于同行平均",
+                 "no_peers": "同行不足", "unavailable": "无法计算"}
+
+
+def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filters(),
+                   settings: SalesSettings | None = None, keys=OVERVIEW_METRICS) -> pd.DataFrame:
+    """One row per (shop, metric) over the engine's viewer's shops: value, reason, n, previous value,
+    change (points for rates, relative otherwise), peer average and excellent, status. Three grouped
+    sums in all (this period, the previous one, and each peer group once), not a query per shop."""
+    filters = filters.without_agent()
+    shops = engine.store.shops_with_span(viewer=engine.viewer)
+    shops = shops[shops["data_end"].notna()]
+    columns = ["shop_id", "shop_name", "platform", "category", "tier", "metric", "value", "reason", "n",
+               "previous", "change", "peer_avg", "peer_excellent", "status"]
+    if shops.empty:
+        return pd.DataFrame(columns=columns)
+    ids = list(shops["shop_id"])
+    now = engine.sums(ids, period, filters, settings, group_by="shop")
+    before = engine.sums(ids, period.previous(), filters, settings, group_by="shop")
+    values, reasons, nums, dens = engine.evaluate(now, filters)
+    previous = engine.evaluate(before, filters)[0]
+    peers: dict[str, dict] = {}
+    for _, group in shops.groupby(["platform", "category", "tier"], dropna=False):
+        benchmark = engine.peers(group["shop_id"].iloc[0], period, filters, settings)
+        peers.update({shop: benchmark for shop in group["shop_id"]})
+    rows = []
+    for shop in shops.itertuples():
+        for key in keys:
+            metric = engine.reg[key]
+            value = _value(values, shop.shop_id, key)
+            prev = _value(previous, shop.shop_id, key)
+            n = _value(dens if key in dens else nums, shop.shop_id, key)
+            bench = peers[shop.shop_id][key]
+            rows.append({
+                "shop_id": shop.shop_id, "shop_name": shop.shop_name, "platform": shop.platform,
+                "category": shop.category, "tier": shop.tier, "metric": key, "value": value,
+                "reason": None if value is not None else (_value(reasons, shop.shop_id, key) or "本期没有数据"),
+                "n": n, "previous": prev, "change": change(value, prev, is_rate=metric.is_rate),
+                "peer_avg": bench["peer_avg"], "peer_excellent": bench["peer_excellent"],
+                "status": (peer_status(metric, value, bench["peer_avg"], bench["peer_excellent"])
+                           if metric.direction != "none" else None),
+            })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _value(frame: pd.DataFrame, shop: str, key: str):
+    if key not in frame.columns or shop not in frame.index:
+        return None
+    v = frame.at[shop, key]
+    return None if v is None or (isinstance(v, float) and v != v) else (v if isinstance(v, str) else float(v))

@@ -1,0 +1,74 @@
+"""店铺总览 (AppTest and the analysis behind it): every shop in scope, peers, export, heat map."""
+
+import shutil
+
+import pytest
+
+from insight import Store
+from insight.analyses.overview import OVERVIEW_METRICS, shops_overview
+from insight.core.access import LOCAL, Viewer
+from insight.core.filters import Filters
+from insight.core.periods import Period
+from insight.metrics.engine import MetricEngine
+from insight.metrics.registry import registry
+from insight.present.charts import overview_heatmap
+from insight.ui import auth
+
+LEAD = Viewer("lead", "supervisor", frozenset({"S001", "S002", "S003"}))
+
+
+@pytest.fixture(scope="module")
+def store(demo_db, tmp_path_factory):
+    path = tmp_path_factory.mktemp("overview") / "s.duckdb"
+    shutil.copy(demo_db, path)
+    with Store(path) as s:
+        yield s
+
+
+def test_overview_matches_each_shops_own_report(store):
+    first, last = store.data_range()
+    period = Period(first, last)
+    engine = MetricEngine(store)
+    frame = shops_overview(engine.scoped(LEAD), period, Filters(channel="manual"))
+    assert set(frame["shop_id"]) == {"S001", "S002", "S003"}
+    assert len(frame) == 3 * len(OVERVIEW_METRICS)
+    report = engine.report("S002", period, Filters(channel="manual"))
+    mine = frame[frame["shop_id"] == "S002"].set_index("metric")
+    def same(a, b):  # None and NaN both mean "no value"
+        if a is None or a != a:
+            return b is None or b != b
+        return b is not None and a == pytest.approx(b)
+
+    for key in OVERVIEW_METRICS:
+        assert same(mine.at[key, "value"], report["metrics"][key]), key
+        assert same(mine.at[key, "peer_avg"], report["peers"][key]["peer_avg"]), key
+        assert same(mine.at[key, "change"], report["change"][key]), key
+    assert len(shops_overview(engine.scoped(LOCAL), period)["shop_id"].unique()) == 10
+
+
+def test_heatmap_has_a_cell_per_shop_and_metric_with_title_and_hover(store):
+    first, last = store.data_range()
+    frame = shops_overview(MetricEngine(store).scoped(LEAD), Period(first, last))
+    metrics = [registry()[k] for k in OVERVIEW_METRICS]
+    fig = overview_heatmap(frame, metrics, {"S001": "一店"})
+    trace = fig.data[0]
+    assert len(trace.z) == 3 and all(len(row) == len(metrics) for row in trace.z)
+    assert trace.y[0] == "一店" and "满意率" in "".join(trace.x).replace("<br>", "")
+    assert "相对同行" in fig.layout.title.text
+    assert set(v for row in trace.z for v in row) <= {0, 1, 2, None}
+    assert "同行" in trace.customdata[0][1]
+
+
+def test_overview_page_for_a_supervisor(demo_db, open_app, monkeypatch):
+    monkeypatch.setattr(auth, "_viewer_for_tests", LEAD)
+    at = open_app(demo_db, "pages/overview.py")
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == "店铺总览"
+    assert at.get("plotly_chart") and at.get("download_button")
+    assert "3 个店铺" in " ".join(c.value for c in at.caption)
+
+
+def test_agents_have_no_overview(demo_db, open_app, monkeypatch):
+    monkeypatch.setattr(auth, "_viewer_for_tests", Viewer("x", "agent", frozenset({"S001"}), agent_id="S001-A01"))
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        open_app(demo_db, "pages/overview.py")
