@@ -20,7 +20,6 @@ def test_admin_creates_a_supervisor_and_sees_it_in_the_audit_log(db, open_app):
     at = open_app(db, "pages/accounts.py")
     assert "账号与审计" in at.title[0].value
     assert any("还没有账号" in i.value for i in at.info)
-    form = at.get("form")[0]
     at.text_input[0].input("lead")
     at.radio[0].set_value("supervisor")
     at.multiselect[0].set_value(["S001", "S002"])
