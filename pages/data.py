@@ -159,12 +159,15 @@ def _report_editor(fid: str, defn, headers: list[str]) -> None:
                 st.rerun()
 
 
+viewer = auth.run_viewer()
 report = HtmlReport("数据管理", f"数据库 {data.store_path()}")
 widgets.guarded_store(data.reader)
 widgets.report_download(report, "数据管理_数据概览")
 
 # -- upload --------------------------------------------------------------------------------
 st.subheader("上传文件")
+if not viewer.is_admin:
+    st.caption(f"本账号可导入授权店铺（{'、'.join(sorted(viewer.shops or ()))}）的数据；其他店铺的行会被拒绝并列出原因。")
 limit_mb = min(int(st.get_option("server.maxUploadSize")), Limits.from_env().max_upload_mb)
 round_no = st.session_state.setdefault("upload_round", 0)  # a new uploader after each import frees its memory
 uploads = st.file_uploader(f"拖入或选择文件（可多选，单个文件不超过 {limit_mb:,} MB）",
@@ -274,7 +277,7 @@ if uploads:
                  key="start_import", icon=":material/upload:"):
         _run("正在导入…", lambda s, progress: import_sources(
             s, sources, replace=replace, report_dir=_report_dir(), shop=shop, progress=progress, classify=False,
-            report_day=report_day, by=auth.run_viewer().name))
+            report_day=report_day, by=viewer.name, allowed_shops=None if viewer.is_admin else viewer.shops))
         st.session_state.pop("upload_folder").remove()
         st.session_state["upload_round"] = round_no + 1
         st.rerun()
@@ -282,37 +285,39 @@ _show_last_import(report)
 widgets.classification_banner()
 
 # -- demo ----------------------------------------------------------------------------------
-st.subheader("演示数据")
-c1, c2, c3 = st.columns([1, 1, 2])
-shops_n = c1.number_input("店铺数", 5, 200, 40, key="demo_shops")
-days_n = c2.number_input("天数", 7, 365, 120, key="demo_days")
-c3.caption("生成一个跨平台、多类目的演示数据集（聊天、评价、订单、退款、平台介入），并导入当前数据库。"
-           "40 家店 × 120 天约 120 万条消息，需要半分钟左右。")
-existing = data.open_store()
-real_shops = demo_refusal(existing) if existing is not None else None
-if real_shops:
-    c3.warning(md(real_shops), icon=":material/block:")
-elif st.session_state.get("confirm_demo"):
-    c3.warning("演示数据是虚构的店铺和聊天，会加入当前数据库。确定载入吗？", icon=":material/help:")
-    yes, no = c3.columns(2)
-    if yes.button("确认载入", key="demo_yes", type="primary"):
-        st.session_state["confirm_demo"] = False
-        out = Path(data.store_path()).parent / "demo"
+if viewer.is_admin:  # demo shops are new shops: the 主账号's decision
+    st.subheader("演示数据")
+    c1, c2, c3 = st.columns([1, 1, 2])
+    shops_n = c1.number_input("店铺数", 5, 200, 40, key="demo_shops")
+    days_n = c2.number_input("天数", 7, 365, 120, key="demo_days")
+    c3.caption("生成一个跨平台、多类目的演示数据集（聊天、评价、订单、退款、平台介入），并导入当前数据库。"
+               "40 家店 × 120 天约 120 万条消息，需要半分钟左右。")
+    existing = data.open_store()
+    real_shops = demo_refusal(existing) if existing is not None else None
+    if real_shops:
+        c3.warning(md(real_shops), icon=":material/block:")
+    elif st.session_state.get("confirm_demo"):
+        c3.warning("演示数据是虚构的店铺和聊天，会加入当前数据库。确定载入吗？", icon=":material/help:")
+        yes, no = c3.columns(2)
+        if yes.button("确认载入", key="demo_yes", type="primary"):
+            st.session_state["confirm_demo"] = False
+            out = Path(data.store_path()).parent / "demo"
 
-        def _demo(store, progress):
-            with st.spinner("正在生成演示数据…"):
-                write_demo(out, DemoConfig(shops=int(shops_n), days=int(days_n)))
-            return import_paths(store, [out], report_dir=_report_dir(), progress=progress, classify=False,
-                                by=auth.run_viewer().name)
+            def _demo(store, progress):
+                with st.spinner("正在生成演示数据…"):
+                    write_demo(out, DemoConfig(shops=int(shops_n), days=int(days_n)))
+                return import_paths(store, [out], report_dir=_report_dir(), progress=progress, classify=False,
+                                    by=auth.run_viewer().name)
 
-        _run("正在生成并导入演示数据…", _demo)
+            _run("正在生成并导入演示数据…", _demo)
+            st.rerun()
+        if no.button("取消", key="demo_no"):
+            st.session_state["confirm_demo"] = False
+            st.rerun()
+    elif c3.button("载入演示数据", key="load_demo", icon=":material/auto_awesome:"):
+        st.session_state["confirm_demo"] = True
         st.rerun()
-    if no.button("取消", key="demo_no"):
-        st.session_state["confirm_demo"] = False
-        st.rerun()
-elif c3.button("载入演示数据", key="load_demo", icon=":material/auto_awesome:"):
-    st.session_state["confirm_demo"] = True
-    st.rerun()
+
 
 # -- overview ------------------------------------------------------------------------------
 st.subheader("数据概览")
@@ -334,6 +339,7 @@ else:
         widgets.table(info["tables"], "各表行数", key="ov_tables", report=report)
     with right:
         widgets.table(info["per_shop"], "店铺数据覆盖", key="ov_shops", height=300, report=report)
-    with st.expander("导入历史"):
-        hist = data.imports_history(data.store_path(), rd.version)
-        widgets.table(hist, "导入历史", key="hist", report=report)
+    if viewer.is_admin:  # a batch can span shops: the 主账号's record
+        with st.expander("导入历史"):
+            hist = data.imports_history(data.store_path(), rd.version)
+            widgets.table(hist, "导入历史", key="hist", report=report)

@@ -302,8 +302,11 @@ _GENERATED_MESSAGE_ID = (
 
 class _Importer:
     def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress,
-                 classify: bool = True, demo: bool = False, shop: str | None = None, report_day=None):
+                 classify: bool = True, demo: bool = False, shop: str | None = None, report_day=None,
+                 allowed_shops=None):
         self.store = store
+        # A supervisor's import: rows of other shops, and tables of no shop (peers), are rejected.
+        self.allowed_shops = None if allowed_shops is None else sorted(allowed_shops)
         self.demo = demo
         self.shop = shop
         self.classify = classify
@@ -518,6 +521,8 @@ class _Importer:
         rep.read = int(con.execute("SELECT count(*) FROM _v").fetchone()[0])
         if name == "messages" and any("session_id" not in st.columns for _, _, st in self.staged[name]):
             self._cut_sessions(rep)
+        if self.allowed_shops is not None:
+            self._outside_scope(table)
         self._reject(table, import_id, "FROM _v WHERE _reason IS NOT NULL", "_reason", "_column")
 
         key = _key_expr(table)
@@ -605,6 +610,16 @@ class _Importer:
                         f"FROM _cand c {where}{order}")
             self._touch(name, f"FROM _cand c {where}")
         self._finish_report(rep)
+
+    def _outside_scope(self, table: Table) -> None:
+        """Rows this account may not import become rejected rows, with the reason."""
+        if "shop_id" in table.column_names:
+            self._sql("UPDATE _v SET _reason = '无权导入店铺 ' || shop_id || '（不在本账号授权的店铺中）', "
+                      "_column = 'shop_id' WHERE _reason IS NULL AND shop_id NOT IN (SELECT unnest(?::VARCHAR[]))",
+                      [self.allowed_shops])
+        else:
+            self._sql("UPDATE _v SET _reason = '仅管理员可以导入该表（它不属于某个店铺）', _column = '' "
+                      "WHERE _reason IS NULL")
 
     def _cut_sessions(self, rep: TableReport) -> None:
         """Messages of files without session ids get sessions by the gap rule (METRICS.md): a buyer's
@@ -850,7 +865,7 @@ class _Importer:
 
 def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.PathLike | None = None,
                  progress: bool = False, classify: bool = True, shop: str | None = None,
-                 report_day=None, by: str = "本机") -> ImportReport:
+                 report_day=None, by: str = "本机", allowed_shops=None) -> ImportReport:
     """Import files and folders into ``store`` atomically; return the report.
 
     Raises ``ImportFailed`` (store unchanged) for problems that stop the whole import:
@@ -865,18 +880,20 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
                            (f"；{'；'.join(notes)}" if notes else ""))
     demo = bool(paths) and all(Path(p).is_dir() and is_demo_folder(p) for p in paths)
     return import_sources(store, files, replace=replace, report_dir=report_dir, progress=progress, notes=notes,
-                          classify=classify, shop=shop, report_day=report_day, by=by, _demo=demo)
+                          classify=classify, shop=shop, report_day=report_day, by=by, allowed_shops=allowed_shops,
+                          _demo=demo)
 
 
 def import_sources(store, files: list[SourceFile], *, replace: bool = False,
                    report_dir: str | os.PathLike | None = None, progress=False, notes=(),
                    classify: bool = True, shop: str | None = None, report_day=None, by: str = "本机",
-                   _demo: bool = False) -> ImportReport:
+                   allowed_shops=None, _demo: bool = False) -> ImportReport:
     """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
 
     ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
     ``set_description_str(text)`` and ``total`` (the app's progress bar). ``by``: who imports (the
-    audit log records every import, failed ones too).
+    audit log records every import, failed ones too). ``allowed_shops``: a supervisor's shops — rows of
+    any other shop, and tables that belong to no shop, are rejected with the reason (None: every shop).
     """
     if not files:
         raise ImportFailed("没有要导入的文件")
@@ -889,8 +906,10 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
         from tqdm import tqdm
         # One step per file read, per table validated, and one for the derivation.
         bar = tqdm(total=steps, unit="步", leave=False)
+    if allowed_shops is not None and shop is not None and shop not in allowed_shops:
+        raise ImportFailed(f"无权导入店铺 {shop}（不在本账号授权的店铺中）")
     importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop,
-                         report_day=report_day)
+                         report_day=report_day, allowed_shops=allowed_shops)
     names = ", ".join(Path(f.shown).name for f in files)[:300]
     try:
         rdir = Path(report_dir) if report_dir else None

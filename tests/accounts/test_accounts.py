@@ -272,3 +272,31 @@ def test_imports_are_audited_failed_ones_too(tmp_path):
         assert list(rows["ok"]) == [False, True]
         assert "messages.csv" in rows["target"].iloc[1] and "读取" in rows["detail"].iloc[1]
         assert rows["detail"].iloc[0]
+
+
+def test_a_supervisors_import_keeps_to_their_shops(tmp_path):
+    from insight import import_paths
+    from insight.core.errors import ImportFailed
+
+    from conftest import SHOP, Chat, messages_of, write_dataset
+
+    other = {**SHOP, "shop_id": "S2", "shop_name": "别人的店"}
+    with Store(None) as store:
+        base = write_dataset(tmp_path / "base", shops=[SHOP, other],
+                             messages=messages_of(Chat("c0").buyer("09:00:00", "在吗").agent("09:01:00", "在的")))
+        import_paths(store, [base])
+        theirs = write_dataset(tmp_path / "mixed", shops=[SHOP, other],
+                               messages=messages_of(Chat("c1").buyer("10:00:00", "在吗").agent("10:01:00", "在的"),
+                                                    Chat("c2", shop_id="S2").buyer("11:00:00", "你好")),
+                               peers=[{"platform": "taobao", "category": "服饰", "tier": 3, "metric": "satisfaction_rate",
+                                       "period_start": "2024-05-01", "period_end": "2024-05-31", "peer_avg": 0.9,
+                                       "peer_excellent": 0.95}])
+        report = import_paths(store, [theirs], by="lead", allowed_shops={"S1"})
+        reasons = {(r.column, r.reason.split("（")[0]) for t in report.tables.values() for r in t.reasons}
+        assert ("shop_id", "无权导入店铺 S2") in reasons
+        assert any("仅管理员" in r for _, r in reasons)  # peers belong to no shop
+        assert store.con.execute("SELECT count(*) FROM messages WHERE shop_id = 'S2'").fetchone()[0] == 0
+        assert store.con.execute("SELECT count(*) FROM messages WHERE session_id = 'c1'").fetchone()[0] == 2
+        assert store.con.execute("SELECT count(*) FROM peers").fetchone()[0] == 0
+        with pytest.raises(ImportFailed, match="无权导入店铺 S2"):
+            import_paths(store, [theirs], allowed_shops={"S1"}, shop="S2")

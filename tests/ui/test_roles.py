@@ -65,3 +65,12 @@ def test_agent_sees_their_own_figures_only(demo_db, as_viewer):
 def test_agent_has_no_shop_pages(demo_db, as_viewer, page):
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         as_viewer(AGENT, demo_db, page)
+
+
+def test_a_supervisor_granted_imports_gets_the_data_page_for_their_shops(demo_db, as_viewer):
+    importer = Viewer("lead", "supervisor", frozenset({"S001", "S002"}), can_import=True)
+    at = as_viewer(importer, demo_db, "pages/data.py")
+    assert not at.error, [e.value for e in at.error]
+    assert "授权店铺（S001、S002）" in " ".join(c.value for c in at.caption)
+    assert not any(b.key == "load_demo" for b in at.button)  # the demo is the admin's
+    assert {m.value for m in at.metric if m.label == "店铺"} == {"2"}
