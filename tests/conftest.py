@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -153,6 +154,15 @@ def fingerprint(db: Path) -> dict[str, tuple]:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):
     return demo_store(tmp_path_factory.mktemp("pages"), shops=10, days=40, seed=5, sessions_per_day=10)
+
+
+@pytest.fixture(scope="module")
+def demo_store_copy(demo_db, tmp_path_factory):
+    """The demo store, copied for one test module that writes to it, open."""
+    path = tmp_path_factory.mktemp("demo_copy") / "store.duckdb"
+    shutil.copy(demo_db, path)
+    with Store(path) as store:
+        yield store
 
 
 @pytest.fixture

@@ -1,11 +1,9 @@
 """The viewer's scope on every library read: shops outside it raise Forbidden, an agent reads their own
 figures and chats (and their shop's totals), peers stay percentiles, personal data is masked."""
 
-import shutil
 
 import pytest
 
-from insight import Store
 from insight.analyses import platform, tables
 from insight.core.access import LOCAL, Viewer
 from insight.core.errors import Forbidden
@@ -19,11 +17,8 @@ XIAOYI = Viewer("xiaoyi", "agent", frozenset({"S001"}), agent_id="S001-A01")
 
 
 @pytest.fixture(scope="module")
-def store(demo_db, tmp_path_factory):
-    path = tmp_path_factory.mktemp("scope") / "s.duckdb"
-    shutil.copy(demo_db, path)
-    with Store(path) as s:
-        yield s
+def store(demo_store_copy):
+    return demo_store_copy
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,8 @@
 """店铺总览 (AppTest and the analysis behind it): every shop in scope, peers, export, heat map."""
 
-import shutil
 
 import pytest
 
-from insight import Store
 from insight.analyses.overview import OVERVIEW_METRICS, shops_overview
 from insight.core.access import LOCAL, Viewer
 from insight.core.filters import Filters
@@ -18,11 +16,8 @@ LEAD = Viewer("lead", "supervisor", frozenset({"S001", "S002", "S003"}))
 
 
 @pytest.fixture(scope="module")
-def store(demo_db, tmp_path_factory):
-    path = tmp_path_factory.mktemp("overview") / "s.duckdb"
-    shutil.copy(demo_db, path)
-    with Store(path) as s:
-        yield s
+def store(demo_store_copy):
+    return demo_store_copy
 
 
 def test_overview_matches_each_shops_own_report(store):
