@@ -74,3 +74,11 @@ def test_a_supervisor_granted_imports_gets_the_data_page_for_their_shops(demo_db
     assert "授权店铺（S001、S002）" in " ".join(c.value for c in at.caption)
     assert not any(b.key == "load_demo" for b in at.button)  # the demo is the admin's
     assert {m.value for m in at.metric if m.label == "店铺"} == {"2"}
+
+
+def test_agent_home_shows_their_shop_and_their_pages_only(demo_db, as_viewer):
+    at = as_viewer(AGENT, demo_db, "pages/home.py")
+    assert not at.error
+    assert {m.value for m in at.metric if m.label == "店铺数"} == {"1"}
+    links = " ".join(str(el.proto) for el in at.get("page_link"))
+    assert "客服个人" in links and "满意度监测" not in links and "数据管理" not in links

@@ -196,3 +196,14 @@ def test_api_errors_are_json_never_html(db, tokens):
     client = _client(db)
     r = client.get("/api/v2/nothing", headers={"Authorization": f"Bearer {tokens['boss']}"})
     assert r.status_code == 404 and "error" in r.json()
+
+
+def test_a_revoked_token_is_refused(db):
+    with Store(db) as store:  # an account of its own: the other tests keep their tokens
+        accounts.add_user(store.con, "temp", "supervisor", PASSWORD, shops=["S001"])
+        token = accounts.issue_token(store.con, "temp")
+    assert _api(db, token, shop="S001", **PERIOD).status_code == 200
+    with Store(db) as store:
+        accounts.revoke_tokens(store.con, "temp")
+    r = _api(db, token, shop="S001", **PERIOD)
+    assert r.status_code == 401 and "撤销" in r.json()["error"]
