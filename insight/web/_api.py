@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -83,6 +85,9 @@ def api_routes(db_path: str):
             return _error(404 if "未知店铺" in str(exc) else 400, str(exc))
         except InsightError as exc:
             return _error(500, str(exc))
+        except Exception:  # noqa: BLE001 - an API answers JSON, whatever broke
+            logging.getLogger(__name__).exception("metrics API")
+            return _error(500, "内部错误，请查看服务器日志")
         return Response(report_json(report), media_type="application/json; charset=utf-8")
 
     async def not_found(request: Request) -> Response:

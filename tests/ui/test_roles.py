@@ -61,7 +61,8 @@ def test_agent_sees_their_own_figures_only(demo_db, as_viewer):
     assert any("无权查看" in e.value for e in at.error) and not at.metric
 
 
-@pytest.mark.parametrize("page", ["pages/satisfaction.py", "pages/agents.py", "pages/scenarios.py"])
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/satisfaction.py", "pages/capability.py",
+                                  "pages/agents.py", "pages/scenarios.py", "pages/data.py", "pages/accounts.py"])
 def test_agent_has_no_shop_pages(demo_db, as_viewer, page):
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         as_viewer(AGENT, demo_db, page)

@@ -207,3 +207,14 @@ def test_a_revoked_token_is_refused(db):
         accounts.revoke_tokens(store.con, "temp")
     r = _api(db, token, shop="S001", **PERIOD)
     assert r.status_code == 401 and "撤销" in r.json()["error"]
+
+
+def test_an_unexpected_failure_is_still_json(db, tokens, monkeypatch):
+    from insight.metrics.engine import MetricEngine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(MetricEngine, "report", broken)
+    r = _api(db, tokens["boss"], shop="S001", **PERIOD)
+    assert r.status_code == 500 and r.headers["content-type"].startswith("application/json")
+    assert "disk on fire" not in r.text and r.json()["error"]
