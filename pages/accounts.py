@@ -56,7 +56,7 @@ with st.expander("新增账号", expanded=users.empty, icon=":material/person_ad
                                  placeholder="选择店铺")
         agent = st.text_input("客服账号（客服）", help="agents 表中的 agent_id，如 S001-A01；客服只能看到本人的数据")
         pii = st.checkbox("可查看买家手机号、地址、证件号（默认打码）")
-        can_import = st.checkbox("可导入数据（主管；导入目前由管理员在数据管理中进行）")
+        can_import = st.checkbox("可导入授权店铺的数据（主管：数据管理页，其他店铺的行会被拒绝）")
         password = st.text_input("初始密码", type="password", help=f"至少 {accounts.MIN_PASSWORD} 个字符；登录后可自行修改")
         if st.form_submit_button("创建账号", type="primary"):
             made = _call(accounts.add_user, name.strip(), role, password, shops=granted,
@@ -102,10 +102,11 @@ if not users.empty:
         new_agent = st.text_input("客服账号（客服）", value=row["agent_id"] if isinstance(row["agent_id"], str) else "",
                                   key="upd_agent")
         new_pii = st.checkbox("可查看买家手机号、地址、证件号", value=bool(row["pii"]), key="upd_pii")
+        new_import = st.checkbox("可导入授权店铺的数据（主管）", value=bool(row["can_import"]), key="upd_import")
         new_password = st.text_input("重置密码（留空不改）", type="password", key="upd_password")
         if st.form_submit_button("保存修改"):
             done = _call(accounts.update_user, who, role=new_role, shops=new_shops,
-                         agent_id=new_agent.strip() or None, pii=new_pii) is not FAILED
+                         agent_id=new_agent.strip() or None, pii=new_pii, can_import=new_import) is not FAILED
             if done and new_password:
                 done = _call(accounts.set_password, who, new_password) is not FAILED
             if done:

@@ -137,7 +137,8 @@ def test_grants_changed_end_sessions(con):
     lead = accounts.add_user(con, "lead", "supervisor", "correct horse", shops=["S1"])
     cookie = accounts.sign_session(con, lead)
     wider = accounts.update_user(con, "lead", shops=["S1", "S2"])
-    assert wider.shops == frozenset({"S1", "S2"})
+    assert wider.shops == frozenset({"S1", "S2"}) and not wider.may_import
+    assert accounts.update_user(con, "lead", can_import=True).may_import
     with pytest.raises(AuthError):
         accounts.viewer_for_session(con, cookie)
 
