@@ -100,6 +100,8 @@ class ImportReport:
     files: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    # With ``all_reasons``: every rejected line, {table, file, line, column, reason}.
+    all_rejects: list = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -307,6 +309,7 @@ class _Importer:
         self.store = store
         # A supervisor's import: rows of other shops, and tables of no shop (peers), are rejected.
         self.allowed_shops = None if allowed_shops is None else sorted(allowed_shops)
+        self.all_reasons = False
         self.demo = demo
         self.shop = shop
         self.classify = classify
@@ -705,6 +708,10 @@ class _Importer:
             self.report.timings["read"] = time.time() - started
             self._run_transaction(started)
             self.report.timings["until_usable"] = time.time() - started
+            if self.all_reasons:  # every rejected line, not only the first MAX_REASONS per table
+                self.report.all_rejects = [dict(zip(("table", "file", "line", "column", "reason"), r))
+                                           for r in self.con.execute("SELECT table_name, file, line, column_name, "
+                                                                     "reason FROM _rej ORDER BY file, line").fetchall()]
             self.classify_after_commit()
         finally:
             self._clean_up()
@@ -887,7 +894,7 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
 def import_sources(store, files: list[SourceFile], *, replace: bool = False,
                    report_dir: str | os.PathLike | None = None, progress=False, notes=(),
                    classify: bool = True, shop: str | None = None, report_day=None, by: str = "本机",
-                   allowed_shops=None, _demo: bool = False) -> ImportReport:
+                   allowed_shops=None, all_reasons: bool = False, _demo: bool = False) -> ImportReport:
     """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
 
     ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
@@ -910,6 +917,7 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
         raise ImportFailed(f"无权导入店铺 {shop}（不在本账号授权的店铺中）")
     importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop,
                          report_day=report_day, allowed_shops=allowed_shops)
+    importer.all_reasons = all_reasons
     names = ", ".join(Path(f.shown).name for f in files)[:300]
     try:
         rdir = Path(report_dir) if report_dir else None

@@ -1,0 +1,190 @@
+"""``POST /api/v1/events``: one writer per server process (DuckDB has one writer per file).
+
+A request is written ahead to a spool file (fsync) before it waits its turn; the writer takes the
+requests waiting with the same account (a micro-batch), imports them as one transaction — derived
+incrementally, like a daily import — answers each, and removes their spool files. Spool files left by
+a crash are imported again when the server starts: keys make that idempotent, so nothing accepted is
+lost and nothing is doubled. A full queue answers 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from insight.core.access import Viewer
+from insight.core.errors import InsightError, UsageError
+from insight.ingest.events import MAX_EVENT_BYTES, MAX_EVENTS, EventBatch, import_events, parse_events
+
+from ._auth import viewer_of
+from ._db import shared_store
+
+__all__ = ["EventWriter", "event_routes", "event_writer", "Busy"]
+
+MAX_WAITING = 32  # requests queued before 429
+BATCH_EVENTS = 20_000  # events one transaction takes at most
+
+
+class Busy(Exception):
+    """The queue is full: try again after a moment."""
+
+
+@dataclass
+class _Pending:
+    spool: Path
+    by: str
+    shops: tuple[str, ...] | None
+    batch: EventBatch
+    done: Future
+
+
+class EventWriter:
+    def __init__(self, db_path: str, max_waiting: int = MAX_WAITING):
+        self.db_path = db_path
+        self.max_waiting = max_waiting
+        self.spool_dir = shared_store(db_path).store.work_dir / "events"
+        self.spool_dir.mkdir(mode=0o700, exist_ok=True)
+        self._pending: list[_Pending] = []
+        self._cv = threading.Condition()
+        self._seq = itertools.count()
+        self.recovered = 0
+        self._thread = threading.Thread(target=self._run, name="insight-events", daemon=True)
+        self._thread.start()
+
+    # -- requests ------------------------------------------------------------------------------------
+    def submit(self, body: bytes, viewer: Viewer) -> dict:
+        """Blocks until the request's events are committed (or rejected); its answer."""
+        batch = parse_events(body)
+        shops = None if viewer.shops is None else tuple(sorted(viewer.shops))
+        with self._cv:
+            if len(self._pending) >= self.max_waiting:
+                raise Busy()
+            spool = self._spool(body, viewer.name, shops)
+            item = _Pending(spool, viewer.name, shops, batch, Future())
+            self._pending.append(item)
+            self._cv.notify()
+        return item.done.result()
+
+    def _spool(self, body: bytes, by: str, shops) -> Path:
+        # A name that sorts in arrival order; written and synced before the request waits.
+        path = self.spool_dir / f"{os.getpid()}-{next(self._seq):012d}.ndjson"
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(json.dumps({"by": by, "shops": shops}, ensure_ascii=False).encode() + b"\n")
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.rename(path)
+        return path
+
+    # -- the writer ----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        self._recover()
+        while True:
+            with self._cv:
+                while not self._pending:
+                    self._cv.wait()
+                first = self._pending[0]
+                taken, size = [], 0
+                for item in list(self._pending):
+                    if (item.by, item.shops) != (first.by, first.shops) or (taken and size + item.batch.size > BATCH_EVENTS):
+                        continue
+                    taken.append(item)
+                    size += item.batch.size
+                for item in taken:
+                    self._pending.remove(item)
+            self._write(taken)
+
+    def _write(self, items: list[_Pending]) -> None:
+        merged = EventBatch()
+        for i, item in enumerate(items):
+            for table, rows in item.batch.rows.items():
+                merged.rows.setdefault(table, []).extend(((i, line), row) for (_, line), row in rows)
+            merged.errors.extend({**e, "request": i} for e in item.batch.errors)
+        store = shared_store(self.db_path).store  # its own connection: only this thread writes through it
+        try:
+            answers = import_events(store, merged, store.scratch_dir("events-"), by=items[0].by,
+                                    allowed_shops=items[0].shops)
+        except InsightError as exc:  # the whole batch refused (e.g. a store busy elsewhere): say why
+            for item in items:
+                item.spool.unlink(missing_ok=True)
+                item.done.set_exception(exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - kept on disk: the next start imports it again
+            for item in items:
+                item.done.set_exception(exc)
+            return
+        for i, item in enumerate(items):
+            item.spool.unlink(missing_ok=True)
+            item.done.set_result(answers.get(i, {"accepted": 0, "rejected": 0, "reasons": []}))
+
+    def _recover(self) -> None:
+        """Spool files a crash left behind (accepted, perhaps not committed): imported again, in order.
+        Files of this process are requests waiting in its own queue: left alone."""
+        mine = f"{os.getpid()}-"
+        for path in sorted(self.spool_dir.glob("*.ndjson")):
+            if path.name.startswith(mine):
+                continue
+            raw = path.read_bytes()
+            head, _, body = raw.partition(b"\n")
+            try:
+                meta = json.loads(head)
+                batch = parse_events(body)
+            except (ValueError, UsageError):
+                path.rename(path.with_suffix(".unreadable"))
+                continue
+            item = _Pending(path, meta.get("by") or "本机", tuple(meta["shops"]) if meta.get("shops") else None,
+                            batch, Future())
+            self._write([item])
+            if item.done.exception() is None:
+                self.recovered += 1
+        for tmp in self.spool_dir.glob("*.tmp"):  # never answered: the client was not told it was accepted
+            if not tmp.name.startswith(mine):
+                tmp.unlink(missing_ok=True)
+
+
+_writers: dict[str, EventWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def event_writer(db_path: str) -> EventWriter:
+    """The process's writer for ``db_path``, started (and the spool recovered) on first use."""
+    with _writers_lock:
+        if db_path not in _writers:
+            _writers[db_path] = EventWriter(db_path)
+        return _writers[db_path]
+
+
+def event_routes(db_path: str):
+    from starlette.routing import Route
+
+    event_writer(db_path)  # at server start: a crash's spool is imported before new events
+
+    async def events(request: Request):
+        viewer = viewer_of(request.scope)
+        if viewer.role == "agent":
+            return JSONResponse({"error": "客服账号不能写入事件"}, status_code=403)
+        body = await request.body()
+        if len(body) > MAX_EVENT_BYTES:
+            return JSONResponse({"error": f"请求过大：上限 {MAX_EVENT_BYTES:,} 字节、{MAX_EVENTS:,} 个事件，请分批发送"},
+                                status_code=413)
+        try:
+            answer = await run_in_threadpool(event_writer(db_path).submit, body, viewer)
+        except Busy:
+            return JSONResponse({"error": "写入队列已满，请稍后重试"}, status_code=429, headers={"Retry-After": "1"})
+        except UsageError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except InsightError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(answer)
+
+    return [Route("/api/v1/events", events, methods=["POST"])]

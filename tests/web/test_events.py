@@ -1,0 +1,126 @@
+"""POST /api/v1/events: validation and reasons with line numbers, idempotency, scope, back-pressure,
+and recovery of what a crash left in the spool."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.testclient import TestClient
+
+from insight import Store, accounts, import_paths, web
+from insight.web._events import EventWriter
+
+from conftest import SHOP, Chat, messages_of, write_dataset
+
+PASSWORD = "correct horse"
+DAY = "2024-05-10"
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "live.duckdb"
+    other = {**SHOP, "shop_id": "S2", "shop_name": "二店"}
+    agents = [{"agent_id": "A1", "shop_id": "S1", "agent_name": "小一", "kind": "human"}]
+    with Store(path) as store:
+        import_paths(store, [write_dataset(tmp_path / "base", shops=[SHOP, other], agents=agents,
+                                           messages=messages_of(Chat("c0").buyer("09:00:00", "在吗")
+                                                                .agent("09:00:30", "在的")))])
+        accounts.add_user(store.con, "boss", "admin", PASSWORD)
+        accounts.add_user(store.con, "lead", "supervisor", PASSWORD, shops=["S1"])
+        accounts.add_user(store.con, "xiaoyi", "agent", PASSWORD, agent_id="A1")
+        tokens = {n: accounts.issue_token(store.con, n) for n in ("boss", "lead", "xiaoyi")}
+    yield str(path), tokens
+    web.close_all()
+
+
+def _client(db_path):
+    app = Starlette(routes=web.routes(db_path), middleware=[Middleware(web.AuthMiddleware, db_path=db_path)])
+    return TestClient(app, base_url="http://insight.test", client=("10.0.0.5", 40000))
+
+
+def _message(mid, role, at, shop="S1", session="live1", **extra):
+    row = {"table": "messages", "message_id": mid, "shop_id": shop, "session_id": session, "buyer_id": "bx",
+           "sender_role": role, "sent_at": f"{DAY} {at}", "content": "你好", **extra}
+    if role == "agent":
+        row.setdefault("agent_id", "A1")
+    return json.dumps(row, ensure_ascii=False)
+
+
+def _post(client, token, lines):
+    return client.post("/api/v1/events", content="\n".join(lines).encode(),
+                       headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"})
+
+
+def _metrics(client, token):
+    r = client.get("/api/v1/metrics", params={"shop": "S1", "start": DAY, "end": DAY},
+                   headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_events_are_validated_answered_by_line_and_visible_at_once(db):
+    path, tokens = db
+    client = _client(path)
+    before = _metrics(client, tokens["boss"])["metrics"]["buyer_messages"]
+    lines = [_message("e1", "buyer", "10:00:00"), _message("e2", "agent", "10:01:00"), "not json",
+             json.dumps({"table": "shops", "shop_id": "S9"}), _message("e3", "alien", "10:02:00"),
+             _message("e4", "buyer", "10:03:00", sent_at="yesterday-ish")]
+    r = _post(client, tokens["boss"], lines)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["accepted"] == 2 and answer["rejected"] == 4
+    assert [x["line"] for x in answer["reasons"]] == [3, 4, 5, 6]
+    assert answer["reasons"][2]["column"] == "sender_role" and "alien" in answer["reasons"][2]["reason"]
+    after = _metrics(client, tokens["boss"])
+    assert after["metrics"]["buyer_messages"] == (before or 0) + 1  # visible as soon as the answer is given
+    # the same events again change nothing
+    again = _post(client, tokens["boss"], lines).json()
+    assert again["accepted"] == 2
+    assert _metrics(client, tokens["boss"])["metrics"]["buyer_messages"] == after["metrics"]["buyer_messages"]
+
+
+def test_who_may_post(db):
+    path, tokens = db
+    client = _client(path)
+    assert client.post("/api/v1/events", content=b"{}").status_code == 401
+    assert _post(client, tokens["xiaoyi"], [_message("a1", "buyer", "11:00:00")]).status_code == 403
+    answer = _post(client, tokens["lead"], [_message("l1", "buyer", "11:00:00"),
+                                            _message("l2", "buyer", "11:00:00", shop="S2", session="x2")]).json()
+    assert answer["accepted"] == 1 and "无权导入店铺 S2" in answer["reasons"][0]["reason"]
+    assert _post(client, tokens["boss"], ["x" * 10]).status_code == 200  # a bad line is a reason, not an error
+    r = client.post("/api/v1/events", content=b"\xff\xfe bad", headers={"Authorization": f"Bearer {tokens['boss']}"})
+    assert r.status_code == 400 and r.json()["error"]
+
+
+def test_a_full_queue_answers_429_with_retry_after(db, monkeypatch):
+    path, tokens = db
+    client = _client(path)
+    monkeypatch.setattr(web.event_writer(path), "max_waiting", 0)
+    r = _post(client, tokens["boss"], [_message("q1", "buyer", "12:00:00")])
+    assert r.status_code == 429 and r.headers["Retry-After"] == "1" and r.json()["error"]
+
+
+def test_a_crash_leaves_nothing_lost_and_nothing_doubled(db):
+    path, tokens = db
+    client = _client(path)
+    writer = web.event_writer(path)
+    # What a crash between the spool write and the commit leaves behind: the request's spool file.
+    body = "\n".join([_message("k1", "buyer", "13:00:00"), _message("k2", "agent", "13:00:40")]).encode()
+    for spooled in (writer._spool(body, "boss", None), writer._spool(body, "boss", None)):  # and a retry
+        spooled.rename(spooled.with_name("4194304-" + spooled.name.split("-", 1)[1]))  # a process now gone
+    restarted = EventWriter(path)  # the next server start recovers the spool before new events
+    for _ in range(200):
+        if restarted.recovered == 2:
+            break
+        time.sleep(0.05)
+    assert restarted.recovered == 2 and not list(restarted.spool_dir.glob("*.ndjson"))
+    with Store(path) as store:
+        n = store.con.execute("SELECT count(*) FROM messages WHERE message_id IN ('k1', 'k2')").fetchone()[0]
+        assert n == 2
+        log = accounts.audit_rows(store.con, action="import")
+        assert "events:messages" in " ".join(log["target"])
+    assert _metrics(client, tokens["boss"])["metrics"]["buyer_messages"] >= 2
