@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from starlette.concurrency import run_in_threadpool
@@ -90,8 +91,39 @@ def api_routes(db_path: str):
             return _error(500, "内部错误，请查看服务器日志")
         return Response(report_json(report), media_type="application/json; charset=utf-8")
 
+    async def live(request: Request) -> Response:
+        from insight.analyses.live import live_snapshot
+
+        viewer = viewer_of(request.scope)
+        shop = request.query_params.get("shop")
+        if not shop or set(request.query_params) - {"shop"}:
+            return _error(400, "参数应为 shop=店铺ID")
+        try:
+            viewer.require_shop(shop)
+        except Forbidden as exc:
+            return _error(403, str(exc))
+
+        def snapshot():
+            shared = shared_store(db_path)
+            with shared.lock:
+                cursor = shared.store.cursor()
+                try:
+                    cursor.shop(shop)
+                    return live_snapshot(MetricEngine(cursor), shop, viewer=viewer)
+                finally:
+                    cursor.close()
+        try:
+            snap = await run_in_threadpool(snapshot)
+        except UsageError as exc:
+            return _error(404, str(exc))
+        body = {"shop_id": shop, "as_of": snap["as_of"], "shop": snap["shop"],
+                "agents": snap["agents"].to_dict(orient="records"),
+                "arrivals": snap["arrivals"].to_dict(orient="records")}
+        return Response(json.dumps(body, ensure_ascii=False, default=str),
+                        media_type="application/json; charset=utf-8")
+
     async def not_found(request: Request) -> Response:
         return _error(404, f"没有这个接口: {request.url.path[:100]}（可用: /api/v1/metrics）")
 
-    return [Route("/api/v1/metrics", metrics, methods=["GET"]),
+    return [Route("/api/v1/metrics", metrics, methods=["GET"]), Route("/api/v1/live", live, methods=["GET"]),
             Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])]

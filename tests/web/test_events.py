@@ -124,3 +124,20 @@ def test_a_crash_leaves_nothing_lost_and_nothing_doubled(db):
         log = accounts.audit_rows(store.con, action="import")
         assert "events:messages" in " ".join(log["target"])
     assert _metrics(client, tokens["boss"])["metrics"]["buyer_messages"] >= 2
+
+
+def test_live_snapshot_follows_the_events(db):
+    path, tokens = db
+    client = _client(path)
+    headers = {"Authorization": f"Bearer {tokens['boss']}"}
+    _post(client, tokens["boss"], [_message("w1", "buyer", "14:00:00", session="w"),
+                                   _message("w2", "agent", "14:00:20", session="w"),
+                                   _message("w3", "buyer", "14:02:00", session="w")])
+    live = client.get("/api/v1/live", params={"shop": "S1"}, headers=headers).json()
+    assert live["as_of"].startswith(f"{DAY} 14:02:00") and live["shop"]["buyers_waiting"] == 1
+    assert any(a["agent_id"] == "A1" and a["buyers_waiting"] == 1 for a in live["agents"])
+    _post(client, tokens["boss"], [_message("w4", "agent", "14:02:30", session="w")])
+    live = client.get("/api/v1/live", params={"shop": "S1"}, headers=headers).json()
+    assert live["shop"]["buyers_waiting"] == 0
+    assert client.get("/api/v1/live", params={"shop": "S2"},
+                      headers={"Authorization": f"Bearer {tokens['lead']}"}).status_code == 403

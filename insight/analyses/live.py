@@ -1,0 +1,122 @@
+"""实时监控: a shop's state as of the newest event ingested — who is online, who is waiting and for how
+long, 3-minute breaches of the last hour, arrivals per 5 minutes against the same time last week, and
+today's figures per agent from the parts (the same definitions as every page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from insight.core.access import Viewer
+from insight.core.filters import Filters
+from insight.core.periods import Period
+from insight.core.settings import REPLY_SLA_SECONDS
+from insight.metrics.engine import MetricEngine
+
+__all__ = ["ONLINE_MINUTES", "ACTIVE_MINUTES", "live_snapshot"]
+
+ONLINE_MINUTES = 15  # an agent who wrote within this is online
+ACTIVE_MINUTES = 60  # a session with a message within this is open; older waits are abandoned, not queued
+
+_STATE_SQL = f"""
+WITH recent AS (
+    SELECT m.session_id, m.sender_role AS role, m.agent_id, m.sent_at, m._seq
+    FROM messages m WHERE m.shop_id = $shop AND m.sent_at > $as_of - INTERVAL 2 HOUR AND m.sent_at <= $as_of),
+sessions AS (
+    SELECT r.session_id, max(r.sent_at) AS last_at,
+        max(r.sent_at) FILTER (WHERE r.role = 'agent') AS last_reply,
+        coalesce(any_value(f.agent_id), arg_max(r.agent_id, r.sent_at) FILTER (WHERE r.role = 'agent')) AS agent_id,
+        any_value(f.channel) AS channel, any_value(f.transferred_at) AS transferred_at
+    FROM recent r LEFT JOIN f_sessions f ON f.shop_id = $shop AND f.session_id = r.session_id
+    GROUP BY r.session_id),
+waiting AS (  -- a manual session's buyer messages after the last reply: the buyer waits since the first
+    SELECT s.session_id, s.agent_id, min(r.sent_at) AS since
+    FROM sessions s JOIN recent r ON r.session_id = s.session_id AND r.role = 'buyer'
+    WHERE s.last_at > $as_of - INTERVAL {ACTIVE_MINUTES} MINUTE
+      AND (s.channel = 'manual' OR s.last_reply IS NOT NULL)
+      AND r.sent_at > coalesce(s.last_reply, s.transferred_at - INTERVAL 1 SECOND, TIMESTAMP '-infinity')
+    GROUP BY ALL),
+replies AS (  -- each buyer message of the last hour and the next agent message of its session
+    SELECT r.session_id, r.role, r.sent_at,
+        min(CASE WHEN r.role = 'agent' THEN r.sent_at END) OVER (
+            PARTITION BY r.session_id ORDER BY r.sent_at, r._seq ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+            AS next_reply
+    FROM recent r)
+SELECT coalesce(s.agent_id, '（未分配）') AS agent_id,
+    count(*) FILTER (WHERE s.last_at > $as_of - INTERVAL {ACTIVE_MINUTES} MINUTE) AS sessions_open,
+    count(w.session_id) AS buyers_waiting,
+    max(epoch($as_of) - epoch(w.since)) AS longest_wait,
+    (SELECT count(*) FROM replies p JOIN sessions x USING (session_id)
+     WHERE x.agent_id IS NOT DISTINCT FROM s.agent_id AND p.role = 'buyer'
+       AND p.sent_at > $as_of - INTERVAL 1 HOUR
+       AND (x.channel = 'manual' OR x.last_reply IS NOT NULL)
+       AND epoch(coalesce(p.next_reply, $as_of)) - epoch(p.sent_at) > {REPLY_SLA_SECONDS}) AS breaches_1h,
+    max(s.last_reply) AS last_reply
+FROM sessions s LEFT JOIN waiting w USING (session_id)
+GROUP BY ALL"""
+
+
+def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: dt.datetime | None = None) -> dict:
+    """{as_of, agents: frame, shop: {...}, arrivals: frame} for ``shop_id`` as of the newest message (or
+    ``as_of``). Agents: online, sessions open, buyers waiting, longest wait (s), 3-minute breaches in the last
+    hour, and today's received buyers, sales and satisfaction (parts). An agent viewer gets their own row."""
+    engine = engine.scoped(viewer)
+    viewer.require_shop(shop_id)
+    con = engine.con
+    newest = con.execute("SELECT max(sent_at) FROM messages WHERE shop_id = ?", [shop_id]).fetchone()[0]
+    as_of = as_of or newest
+    if as_of is None:
+        return {"as_of": None, "agents": pd.DataFrame(), "shop": {}, "arrivals": pd.DataFrame()}
+    state = con.execute(_STATE_SQL, {"shop": shop_id, "as_of": as_of}).df()
+    online = con.execute(
+        f"""SELECT DISTINCT agent_id FROM messages WHERE shop_id = ? AND sender_role = 'agent'
+            AND sent_at > ?::TIMESTAMP - INTERVAL {ONLINE_MINUTES} MINUTE AND sent_at <= ?""",
+        [shop_id, as_of, as_of]).fetchall()
+    today = Period(as_of.date(), as_of.date())
+    values, _ = engine.by_agent(shop_id, today, Filters())
+    names = dict(con.execute("SELECT agent_id, agent_name FROM agents WHERE shop_id = ?", [shop_id]).fetchall())
+    agents = state.set_index("agent_id") if len(state) else pd.DataFrame(
+        columns=["sessions_open", "buyers_waiting", "longest_wait", "breaches_1h", "last_reply"])
+    ids = sorted(set(agents.index) | set(values.index) | {a for (a,) in online})
+    if viewer.role == "agent":
+        ids = [a for a in ids if a == viewer.agent_id]
+    rows = []
+    for agent in ids:
+        a = agents.loc[agent] if agent in agents.index else None
+        v = values.loc[agent] if agent in values.index else None
+        rows.append({
+            "agent_id": agent, "agent_name": names.get(agent, agent), "online": agent in {x for (x,) in online},
+            "sessions_open": int(a["sessions_open"]) if a is not None else 0,
+            "buyers_waiting": int(a["buyers_waiting"]) if a is not None else 0,
+            "longest_wait": float(a["longest_wait"]) if a is not None and pd.notna(a["longest_wait"]) else None,
+            "breaches_1h": int(a["breaches_1h"]) if a is not None else 0,
+            "received_buyers": _num(v, "received_buyers"), "agent_sales_amount": _num(v, "agent_sales_amount"),
+            "satisfaction_rate": _num(v, "satisfaction_rate"),
+        })
+    frame = pd.DataFrame(rows)
+    arrivals = _arrivals(con, shop_id, as_of)
+    waiting = frame["buyers_waiting"].sum() if len(frame) else 0
+    longest = frame["longest_wait"].max() if len(frame) and frame["longest_wait"].notna().any() else None
+    shop = {"buyers_waiting": int(waiting), "longest_wait": None if longest is None else float(longest),
+            "agents_online": int(frame["online"].sum()) if len(frame) else 0,
+            "breaches_1h": int(frame["breaches_1h"].sum()) if len(frame) else 0,
+            "alert": longest is not None and longest > REPLY_SLA_SECONDS}
+    return {"as_of": as_of, "agents": frame, "shop": shop, "arrivals": arrivals}
+
+
+def _arrivals(con, shop_id: str, as_of: dt.datetime) -> pd.DataFrame:
+    """New sessions per 5 minutes today up to ``as_of``, with the same 5 minutes a week earlier."""
+    return con.execute("""
+        WITH b AS (SELECT time_bucket(INTERVAL 5 MINUTE, started_at) AS t, count(*) AS n FROM f_sessions
+                   WHERE shop_id = $shop AND started_at >= CAST(CAST($as_of AS DATE) AS TIMESTAMP) - INTERVAL 7 DAY
+                     AND started_at <= $as_of GROUP BY 1)
+        SELECT now.t AS bucket, now.n AS arrivals, coalesce(week.n, 0) AS last_week
+        FROM b now LEFT JOIN b week ON week.t = now.t - INTERVAL 7 DAY
+        WHERE now.t >= CAST(CAST($as_of AS DATE) AS TIMESTAMP) ORDER BY 1""", {"shop": shop_id, "as_of": as_of}).df()
+
+
+def _num(row, key):
+    if row is None or key not in row.index or pd.isna(row[key]):
+        return None
+    return float(row[key])

@@ -1,0 +1,46 @@
+"""实时监控's snapshot: waiting buyers and the longest wait, breaches of the last hour, who is online,
+today's figures from the parts, and an agent's own row only."""
+
+import datetime as dt
+
+from insight.analyses.live import live_snapshot
+from insight.core.access import LOCAL, Viewer
+from insight.metrics.engine import MetricEngine
+
+from conftest import Chat, load, messages_of
+
+AGENTS = [{"agent_id": "A1", "shop_id": "S1", "agent_name": "小一", "kind": "human"},
+          {"agent_id": "A2", "shop_id": "S1", "agent_name": "小二", "kind": "human"}]
+
+
+def _store(tmp_path):
+    chats = [
+        Chat("c1", "b1").buyer("10:00:00", "在吗").agent("10:01:00", "在的", "A1").buyer("10:05:00", "发货了吗"),
+        Chat("c2", "b2").buyer("10:00:00", "你好").agent("10:04:00", "您好", "A2").buyer("10:06:00", "还在吗"),
+        Chat("c3", "b3").buyer("08:00:00", "早").agent("08:00:30", "早", "A1").buyer("08:01:00", "谢谢"),  # left long ago
+    ]
+    return load(tmp_path, messages=messages_of(*chats), agents=AGENTS)
+
+
+def test_waits_breaches_and_online(tmp_path):
+    store = _store(tmp_path)
+    snap = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL)
+    assert snap["as_of"] == dt.datetime(2024, 5, 10, 10, 6)
+    agents = snap["agents"].set_index("agent_id")
+    assert agents.at["A1", "buyers_waiting"] == 1 and agents.at["A1", "longest_wait"] == 60.0  # c1 since 10:05
+    assert agents.at["A2", "buyers_waiting"] == 1 and agents.at["A2", "longest_wait"] == 0.0
+    assert agents.at["A2", "breaches_1h"] == 1 and agents.at["A1", "breaches_1h"] == 0  # c2 waited 4 min
+    assert bool(agents.at["A1", "online"]) and bool(agents.at["A2", "online"])
+    assert agents.at["A1", "received_buyers"] >= 1
+    assert snap["shop"]["buyers_waiting"] == 2 and snap["shop"]["longest_wait"] == 60.0
+    assert not snap["shop"]["alert"]
+    # four minutes later nobody answered: c1's buyer has waited 5 minutes, a red row
+    later = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL, as_of=dt.datetime(2024, 5, 10, 10, 10))
+    assert later["shop"]["longest_wait"] == 300.0 and later["shop"]["alert"]
+    assert later["agents"].set_index("agent_id").at["A1", "breaches_1h"] == 1
+
+
+def test_an_agent_sees_their_own_row(tmp_path):
+    store = _store(tmp_path)
+    snap = live_snapshot(MetricEngine(store), "S1", viewer=Viewer("x", "agent", frozenset({"S1"}), agent_id="A2"))
+    assert list(snap["agents"]["agent_id"]) == ["A2"]
