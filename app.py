@@ -11,6 +11,7 @@ allowed = auth.allowed_pages(viewer)
 SECTIONS = {
     "": [("pages/home.py", "首页", ":material/home:")],
     "分析": [
+        ("pages/live.py", "实时监控", ":material/monitor_heart:"),
         ("pages/overview.py", "店铺总览", ":material/grid_view:"),
         ("pages/satisfaction.py", "满意度监测", ":material/sentiment_satisfied:"),
         ("pages/capability.py", "服务能力诊断", ":material/speed:"),

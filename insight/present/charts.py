@@ -18,7 +18,7 @@ from insight.present.formatting import format_value, plot_text
 
 __all__ = ["trend_figure", "rating_mix_figure", "tag_top_figure", "split_figure", "funnel_figure",
            "scenario_share_figure", "worst_scenarios_figure",
-           "sales_split_figure", "distribution_figure", "overview_heatmap", "png_config", "axis_unit", "COLORS"]
+           "sales_split_figure", "distribution_figure", "overview_heatmap", "arrivals_figure", "png_config", "axis_unit", "COLORS"]
 
 COLORS = {"shop": "#2563eb", "prev": "#9ca3af", "peer_avg": "#f59e0b", "peer_excellent": "#10b981",
           "bad": "#ef4444", "good": "#22c55e"}
@@ -282,3 +282,17 @@ def overview_heatmap(frame: pd.DataFrame, metrics: list[Metric], shop_labels: di
                    xaxis={"side": "top", "tickangle": 0, "showline": False},
                    yaxis={"autorange": "reversed", "gridcolor": "white"}, plot_bgcolor="#f9fafb",
                    margin={"l": 10, "r": 10, "t": 110, "b": 10})
+
+
+def arrivals_figure(frame: pd.DataFrame) -> go.Figure:
+    """New sessions per 5 minutes today, with the same 5 minutes a week earlier; ``frame``: bucket,
+    arrivals, last_week."""
+    traces = [
+        {"type": "bar", "x": frame["bucket"].tolist(), "y": frame["arrivals"].tolist(), "name": "今天",
+         "marker": {"color": COLORS["shop"]}, "hovertemplate": "%{x|%H:%M} 今天 %{y} 个会话<extra></extra>"},
+        {"type": "scatter", "mode": "lines", "x": frame["bucket"].tolist(), "y": frame["last_week"].tolist(),
+         "name": "上周同一天", "line": {"color": COLORS["prev"], "dash": "dot"},
+         "hovertemplate": "%{x|%H:%M} 上周同一天 %{y} 个会话<extra></extra>"},
+    ]
+    return _figure(traces, "每 5 分钟新进会话（个）", height=300, xaxis={"tickformat": "%H:%M", "title": {"text": "时间"}},
+                   yaxis={"title": {"text": "会话数（个）"}, "rangemode": "tozero"})

@@ -26,7 +26,7 @@ _viewer_for_tests: Viewer | None = None
 def allowed_pages(viewer: Viewer) -> set[str]:
     """The pages of the navigation for ``viewer``: a 客服 has their own page; the data page is the
     admin's and an import-granted supervisor's (for their shops); accounts and the audit log the admin's."""
-    pages = {"pages/home.py"}
+    pages = {"pages/home.py", "pages/live.py"}  # (an agent's monitor shows their own row)
     pages |= {"pages/agent.py"} if viewer.role == "agent" else {*ANALYSIS_PAGES, "pages/overview.py"}
     if viewer.may_import:  # a supervisor granted imports, for their shops
         pages.add("pages/data.py")

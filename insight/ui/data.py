@@ -27,7 +27,7 @@ from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
-           "split", "shops_overview", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
+           "split", "shops_overview", "live_snapshot", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
 
 
@@ -138,6 +138,16 @@ def peer_trend(rd: Reader, viewer: Viewer, shop_id: str, grain: str, end: dt.dat
 def split(rd: Reader, viewer: Viewer, shop_id: str, period: Period, hours: str, key: str) -> pd.DataFrame:
     """``key`` by 人工/机器人 × 全部/售前/售后: channel, stage, value, n, reason."""
     return rd.engine.scoped(viewer).split(shop_id, period, key, hours)
+
+
+def live_snapshot(shop_id: str) -> dict:
+    """实时监控's snapshot, fresh on every call (never cached: the monitor refreshes itself)."""
+    from insight.analyses.live import live_snapshot as snapshot
+    from insight.ui.auth import run_viewer
+
+    rd = reader()
+    with rd.lock:
+        return snapshot(rd.engine, shop_id, viewer=run_viewer())
 
 
 @_loader(32)

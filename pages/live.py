@@ -1,0 +1,77 @@
+"""实时监控: the shop as of the newest event — queue, waits, breaches, agents — refreshing itself."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from insight.analyses.live import ACTIVE_MINUTES, ONLINE_MINUTES
+from insight.core.settings import REPLY_SLA_SECONDS
+from insight.metrics.registry import registry
+from insight.present import charts
+from insight.present.formatting import format_seconds
+from insight.ui import data, state, widgets
+from insight.ui.boot import require_navigation
+
+require_navigation()
+st.title("实时监控")
+rd = widgets.guarded_store(data.reader)
+shops = data.shops(data.store_path(), rd.version) if rd else None
+if shops is None or shops.empty:
+    widgets.no_data_page()
+labels = dict(zip(shops["shop_id"], shops["shop_name"].fillna(shops["shop_id"])))
+state.refuse_unseen("shop", labels, "店铺")
+side = st.sidebar
+shop = state.synced(side.selectbox, "shop", list(labels), next(iter(labels)), label="店铺",
+                    format_func=lambda s: f"{labels[s]}（{s}）")
+every = side.selectbox("自动刷新", [5, 10, 30, 60], index=1, format_func=lambda s: f"每 {s} 秒")
+side.caption(f"在线 = 最近 {ONLINE_MINUTES} 分钟内发过消息；排队 = 人工会话里买家最后的消息还没有客服回复"
+             f"（{ACTIVE_MINUTES} 分钟没有新消息的会话不再计入）；超时 = 等待超过 {REPLY_SLA_SECONDS // 60} 分钟。"
+             "数据经 POST /api/v1/events 实时写入（见 README），或 python -m insight replay 回放。")
+reg = registry()
+
+
+def _wait(seconds) -> str:
+    return "—" if seconds is None or pd.isna(seconds) else format_seconds(float(seconds))
+
+
+@st.fragment(run_every=dt.timedelta(seconds=every))
+def monitor() -> None:
+    snap = data.live_snapshot(shop)
+    if snap["as_of"] is None:
+        widgets.empty_state("这个店铺还没有聊天数据。", "用 POST /api/v1/events 写入，或在数据管理中导入。")
+        return
+    head = snap["shop"]
+    st.caption(f"{labels[shop]} · 截至最新事件 {snap['as_of']:%Y-%m-%d %H:%M:%S}（店铺当地时间）· 每 {every} 秒刷新")
+    if head["alert"]:
+        st.error(f"有买家已等待 {_wait(head['longest_wait'])}，超过 {REPLY_SLA_SECONDS // 60} 分钟", icon=":material/alarm:")
+    cols = st.columns(4)
+    cols[0].metric("排队买家", f"{head['buyers_waiting']:,}", border=True)
+    cols[1].metric("最长等待", _wait(head["longest_wait"]), border=True)
+    cols[2].metric("在线客服", f"{head['agents_online']:,}", border=True)
+    cols[3].metric("近 1 小时超时消息", f"{head['breaches_1h']:,}", border=True,
+                   help=f"买家消息 {REPLY_SLA_SECONDS // 60} 分钟内没有客服回复（含至今未回复）")
+    agents = snap["agents"]
+    if agents.empty:
+        widgets.empty_state("今天还没有客服接待。", "客服回复买家后会出现在这里。")
+    else:
+        shown = pd.DataFrame({
+            "客服": agents["agent_name"].fillna(agents["agent_id"]), "客服账号": agents["agent_id"],
+            "在线": agents["online"].map({True: "在线", False: "离线"}), "进行中会话": agents["sessions_open"],
+            "排队买家": agents["buyers_waiting"], "最长等待": [_wait(w) for w in agents["longest_wait"]],
+            "近1小时超时": agents["breaches_1h"], "今日接待人数": agents["received_buyers"],
+            "今日客服销售额": agents["agent_sales_amount"], "今日满意率": agents["satisfaction_rate"]})
+        late = [w is not None and not pd.isna(w) and w > REPLY_SLA_SECONDS for w in agents["longest_wait"]]
+        styled = shown.style.apply(lambda row: ["background-color: #fee2e2" if late[row.name] else ""] * len(row),
+                                   axis=1)
+        st.dataframe(styled, hide_index=True, placeholder="—", column_config={
+            "今日客服销售额": st.column_config.NumberColumn(format="¥%.2f"),
+            "今日满意率": st.column_config.NumberColumn(format="percent", help=reg["satisfaction_rate"].description),
+            "今日接待人数": st.column_config.NumberColumn(format="%d")})
+        st.caption("红色行：该客服有买家等待超过 3 分钟。今日接待、销售额、满意率与各分析页同一口径（当日累计）。")
+    if not snap["arrivals"].empty:
+        st.plotly_chart(charts.arrivals_figure(snap["arrivals"]), key="arrivals",
+                        config=charts.png_config(f"每5分钟进线_{shop}"))
+
+
+monitor()

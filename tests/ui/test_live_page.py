@@ -1,0 +1,37 @@
+"""实时监控 (AppTest): the queue, waits and agents of the newest events; an agent sees their own row."""
+
+from insight.core.access import Viewer
+from insight.present.formatting import format_seconds
+from insight.ui import auth
+
+from conftest import Chat, messages_of, write_dataset
+
+AGENTS = [{"agent_id": "A1", "shop_id": "S1", "agent_name": "小一", "kind": "human"},
+          {"agent_id": "A2", "shop_id": "S1", "agent_name": "小二", "kind": "human"}]
+
+
+def _db(tmp_path):
+    from insight import Store, import_paths
+
+    chats = [Chat("c1", "b1").buyer("10:00:00", "在吗").agent("10:01:00", "在的", "A1").buyer("10:05:00", "发货了吗"),
+             Chat("c2", "b2").buyer("10:00:00", "你好").agent("10:04:00", "您好", "A2").buyer("10:09:00", "还在吗")]
+    db = tmp_path / "live.duckdb"
+    with Store(db) as store:
+        import_paths(store, [write_dataset(tmp_path / "d", messages=messages_of(*chats), agents=AGENTS)])
+    return db
+
+
+def test_monitor_shows_the_queue_and_a_red_row(tmp_path, open_app):
+    at = open_app(_db(tmp_path), "pages/live.py")
+    assert all("等待" in e.value for e in at.error)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["排队买家"] == "2" and metrics["最长等待"] == format_seconds(240)  # c1 since 10:05
+    assert any("超过 3 分钟" in e.value for e in at.error)  # c1's buyer has waited 4 minutes at 10:09
+    assert at.dataframe and at.get("plotly_chart")
+
+
+def test_an_agent_sees_their_row(tmp_path, open_app, monkeypatch):
+    monkeypatch.setattr(auth, "_viewer_for_tests", Viewer("x", "agent", frozenset({"S1"}), agent_id="A2"))
+    at = open_app(_db(tmp_path), "pages/live.py")
+    frame = at.dataframe[0].value
+    assert list(frame["客服账号"]) == ["A2"]
