@@ -1,4 +1,4 @@
-"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs|users|serve``.
+"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs|users|serve|replay``.
 
 Errors end with a non-zero exit and one line on stderr that says what to fix.
 """
@@ -94,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="监听地址（默认仅本机；对外提供请放在 HTTPS 反向代理之后）")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--max-upload-mb", type=int, default=None, help="单个上传文件上限（默认随本机内存）")
+
+    p = sub.add_parser("replay", help="把数据集的一天按时间顺序实时发送到服务（POST /api/v1/events），用于演示实时监控")
+    p.add_argument("folder", help="DATA.md 格式的数据目录（如演示数据 data/demo）")
+    p.add_argument("--url", required=True, help="服务地址，如 http://127.0.0.1:8501")
+    p.add_argument("--token", required=True, help="API 令牌（python -m insight users token 名字）")
+    p.add_argument("--speed", type=float, default=60.0, help="倍速（默认 60：一小时的事件一分钟发完）")
+    p.add_argument("--day", default=None, help="回放哪一天 YYYY-MM-DD（默认消息最多的一天）")
 
     p = sub.add_parser("users", help="账号：新增、列出、改密码、删除、API 令牌、一次性登录链接")
     users = p.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
@@ -375,6 +382,24 @@ def _cmd_users(args) -> int:
     return 0
 
 
+def _cmd_replay(args) -> int:
+    from insight.core.periods import parse_date
+    from insight.ingest.replay import day_events, http_poster, replay
+
+    day, events = day_events(args.folder, parse_date(args.day, "--day") if args.day else None)
+    timed = [t for t, _ in events if t is not None]
+    print(f"回放 {day}：{len(events):,} 个事件（{timed[0]:%H:%M} ~ {timed[-1]:%H:%M}），{args.speed:g} 倍速"
+          if timed else f"回放 {day}：{len(events):,} 个事件", file=sys.stderr, flush=True)
+
+    def progress(totals, at):
+        if sys.stderr.isatty() and at is not None:
+            print(f"\r{at:%H:%M:%S}  已发送 {totals['posted']:,}，接受 {totals['accepted']:,}，拒绝 {totals['rejected']:,}",
+                  end="", file=sys.stderr, flush=True)
+    totals = replay(events, http_poster(args.url, args.token), speed=args.speed, progress=progress)
+    print(json.dumps({"day": str(day), **totals}, ensure_ascii=False))
+    return 0
+
+
 def main(argv=None, extra_commands: dict | None = None) -> int:
     """``extra_commands``: handlers from layers above this one (``serve`` lives in ``insight.ui``)."""
     try:
@@ -383,7 +408,8 @@ def main(argv=None, extra_commands: dict | None = None) -> int:
             raise UsageError("serve 需要网页界面：请用 python -m insight serve 启动")
         commands = {**(extra_commands or {}), "import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
                     "settings": _cmd_settings, "docs": _cmd_docs, "train": _cmd_train,
-                    "classify": _cmd_classify, "evaluate": _cmd_evaluate, "users": _cmd_users}
+                    "classify": _cmd_classify, "evaluate": _cmd_evaluate, "users": _cmd_users,
+                    "replay": _cmd_replay}
         return commands[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)

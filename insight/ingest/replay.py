@@ -1,0 +1,127 @@
+"""Replay a dataset's day as live events (``python -m insight replay``): the rows of a DATA.md folder,
+in the order they happened, posted to ``/api/v1/events`` at ``speed``× real time — so a user, and the
+tests, can watch 实时监控 move during a promotion day of the demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import duckdb
+
+from insight.core.errors import UsageError
+from insight.ingest.events import EVENT_TABLES
+
+__all__ = ["day_events", "replay", "http_poster", "ANCHORS"]
+
+# When each table's row happens (DATA.md's anchor times); agents are sent first, as they are.
+ANCHORS = {"messages": "sent_at", "sessions": "started_at", "evaluations": "coalesce(rated_at, invited_at)",
+           "orders": "coalesce(paid_at, created_at)", "refunds": "created_at", "escalations": "created_at"}
+_READERS = {".csv": "read_csv", ".parquet": "read_parquet"}
+
+
+def day_events(folder, day: dt.date | None = None) -> tuple[dt.date, list[tuple[dt.datetime | None, dict]]]:
+    """(the day, its events in time order as (time, row with ``table``)); the day defaults to the
+    busiest day of the messages."""
+    folder = Path(folder)
+    con = duckdb.connect()
+    files = {}
+    for table in EVENT_TABLES:
+        for suffix, reader in _READERS.items():
+            path = folder / f"{table}{suffix}"
+            if path.exists():
+                files[table] = f"{reader}(?, all_varchar = true)" if reader == "read_csv" else f"{reader}(?)"
+                files[table + ".path"] = str(path)
+    if "messages" not in files:
+        raise UsageError(f"{folder} 里没有 messages.csv 或 messages.parquet")
+
+    def rel(table):
+        return con.sql(f"SELECT * FROM {files[table]}", params=[files[table + '.path']])
+    if day is None:
+        day = con.execute(f"SELECT CAST(CAST(sent_at AS TIMESTAMP) AS DATE) d FROM {files['messages']} "
+                          "GROUP BY d ORDER BY count(*) DESC, d LIMIT 1", [files["messages.path"]]).fetchone()[0]
+    events: list[tuple[dt.datetime | None, dict]] = []
+    if "agents" in files:
+        events += [(None, {"table": "agents", **row}) for row in _rows(rel("agents"))]
+    for table, anchor in ANCHORS.items():
+        if table not in files:
+            continue
+        picked = con.execute(
+            f"SELECT *, CAST({anchor} AS TIMESTAMP) AS _t FROM {files[table]} "
+            f"WHERE CAST(CAST({anchor} AS TIMESTAMP) AS DATE) = ?", [files[table + ".path"], day])
+        cols = [d[0] for d in picked.description]
+        for values in picked.fetchall():
+            row = dict(zip(cols, values))
+            t = row.pop("_t")
+            events.append((t, {"table": table, **{k: _plain(v) for k, v in row.items() if v is not None}}))
+    events.sort(key=lambda e: (e[0] is not None, e[0] or dt.datetime.min))
+    return day, events
+
+
+def _rows(relation) -> list[dict]:
+    cols = relation.columns
+    return [{k: _plain(v) for k, v in zip(cols, values) if v is not None} for values in relation.fetchall()]
+
+
+def _plain(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value
+
+
+def http_poster(url: str, token: str, timeout: float = 60.0):
+    """A function that posts one NDJSON body to ``url``/api/v1/events, retrying on 429 and 503."""
+    endpoint = url.rstrip("/") + "/api/v1/events"
+
+    def post(lines: list[str]) -> dict:
+        body = "\n".join(lines).encode("utf-8")
+        for _ in range(30):
+            request = urllib.request.Request(endpoint, data=body, method="POST", headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"})
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as resp:
+                    return json.loads(resp.read())
+            except urllib.error.HTTPError as err:
+                if err.code in (429, 503):
+                    time.sleep(float(err.headers.get("Retry-After") or 1))
+                    continue
+                detail = err.read().decode("utf-8", "replace")[:300]
+                raise UsageError(f"{endpoint} 返回 {err.code}: {detail}") from None
+            except urllib.error.URLError as err:
+                raise UsageError(f"无法连接 {endpoint}: {err.reason}") from None
+        raise UsageError(f"{endpoint} 持续繁忙（429），已放弃")
+    return post
+
+
+def replay(events, post, speed: float = 60.0, tick: float = 1.0, sleep=time.sleep, clock=time.monotonic,
+           progress=None) -> dict:
+    """Post ``events`` (time-ordered) so that an event at t goes out (t − t0) / speed after the start,
+    in one request per ``tick`` of real time. Returns the totals of the answers."""
+    if speed <= 0:
+        raise UsageError("--speed 应大于 0")
+    timed = [e for e in events if e[0] is not None]
+    t0 = timed[0][0] if timed else None
+    start = clock()
+    totals = {"posted": 0, "accepted": 0, "rejected": 0, "requests": 0}
+    pending = list(events)
+    while pending:
+        elapsed = (clock() - start) * speed
+        n = 0
+        while n < len(pending) and (pending[n][0] is None or (pending[n][0] - t0).total_seconds() <= elapsed):
+            n += 1
+        due, pending = pending[:n], pending[n:]
+        if due:
+            answer = post([json.dumps(row, ensure_ascii=False, default=str) for _, row in due])
+            totals["posted"] += len(due)
+            totals["accepted"] += answer.get("accepted", 0)
+            totals["rejected"] += answer.get("rejected", 0)
+            totals["requests"] += 1
+            if progress:
+                progress(totals, due[-1][0])
+        if pending:
+            sleep(tick)
+    return totals
