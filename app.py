@@ -12,6 +12,7 @@ SECTIONS = {
     "": [("pages/home.py", "首页", ":material/home:")],
     "分析": [
         ("pages/live.py", "实时监控", ":material/monitor_heart:"),
+        ("pages/bigscreen.py", "大屏", ":material/tv:"),
         ("pages/overview.py", "店铺总览", ":material/grid_view:"),
         ("pages/satisfaction.py", "满意度监测", ":material/sentiment_satisfied:"),
         ("pages/capability.py", "服务能力诊断", ":material/speed:"),

@@ -18,7 +18,7 @@ from insight.present.formatting import format_value, plot_text
 
 __all__ = ["trend_figure", "rating_mix_figure", "tag_top_figure", "split_figure", "funnel_figure",
            "scenario_share_figure", "worst_scenarios_figure",
-           "sales_split_figure", "distribution_figure", "overview_heatmap", "arrivals_figure", "png_config", "axis_unit", "COLORS"]
+           "sales_split_figure", "distribution_figure", "overview_heatmap", "arrivals_figure", "ranking_figure", "png_config", "axis_unit", "COLORS"]
 
 COLORS = {"shop": "#2563eb", "prev": "#9ca3af", "peer_avg": "#f59e0b", "peer_excellent": "#10b981",
           "bad": "#ef4444", "good": "#22c55e"}
@@ -296,3 +296,21 @@ def arrivals_figure(frame: pd.DataFrame) -> go.Figure:
     ]
     return _figure(traces, "每 5 分钟新进会话（个）", height=300, xaxis={"tickformat": "%H:%M", "title": {"text": "时间"}},
                    yaxis={"title": {"text": "会话数（个）"}, "rangemode": "tozero"})
+
+
+def ranking_figure(frame: pd.DataFrame, value: str, label: str, title: str, unit: str, dark: bool = False,
+                   top: int = 10) -> go.Figure:
+    """The top agents by ``value`` as large horizontal bars (the big screen's ranking)."""
+    frame = frame.dropna(subset=[value]).sort_values(value, ascending=False).head(top).iloc[::-1]
+    color, font = ("#e5e7eb", 22) if dark else ("#111827", 14)
+    trace = {"type": "bar", "orientation": "h", "x": frame[value].astype(float).tolist(),
+             "y": [plot_text(v) for v in frame[label]], "marker": {"color": "#38bdf8" if dark else COLORS["shop"]},
+             "text": [f"{v:,.0f}" for v in frame[value]], "textposition": "outside",
+             "textfont": {"size": font, "color": color}, "hovertemplate": f"%{{y}}：%{{x:,}} {unit}<extra></extra>"}
+    fig = _figure([trace], title, height=max(300, (62 if dark else 30) * len(frame) + 110),
+                  xaxis={"title": {"text": unit}, "showgrid": False, "visible": not dark},
+                  yaxis={"tickfont": {"size": font, "color": color}, "gridcolor": "rgba(0,0,0,0)"})
+    if dark:
+        fig.update_layout(paper_bgcolor="#0b1220", plot_bgcolor="#0b1220",
+                          title={"font": {"size": 26, "color": color}}, margin={"l": 10, "r": 60, "t": 60, "b": 10})
+    return fig

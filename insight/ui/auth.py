@@ -27,6 +27,8 @@ def allowed_pages(viewer: Viewer) -> set[str]:
     """The pages of the navigation for ``viewer``: a 客服 has their own page; the data page is the
     admin's and an import-granted supervisor's (for their shops); accounts and the audit log the admin's."""
     pages = {"pages/home.py", "pages/live.py"}  # (an agent's monitor shows their own row)
+    if viewer.role != "agent":
+        pages.add("pages/bigscreen.py")
     pages |= {"pages/agent.py"} if viewer.role == "agent" else {*ANALYSIS_PAGES, "pages/overview.py"}
     if viewer.may_import:  # a supervisor granted imports, for their shops
         pages.add("pages/data.py")

@@ -35,3 +35,12 @@ def test_an_agent_sees_their_row(tmp_path, open_app, monkeypatch):
     at = open_app(_db(tmp_path), "pages/live.py")
     frame = at.dataframe[0].value
     assert list(frame["客服账号"]) == ["A2"]
+
+
+def test_big_screen_shows_the_day_in_large_numbers(tmp_path, open_app):
+    at = open_app(_db(tmp_path), "pages/bigscreen.py", {"shop": "S1"})
+    assert not at.exception
+    labels = {m.label for m in at.metric}
+    assert {"今日接待人数", "排队买家", "最长等待", "在线客服"} <= labels
+    assert any("大屏" in m.value for m in at.markdown)
+    assert any("超过 3 分钟" in e.value for e in at.error)

@@ -1,0 +1,71 @@
+"""大屏: a dark, full-screen, large-number view of a shop for the TV in the CS room during 大促."""
+
+import datetime as dt
+
+import streamlit as st
+
+from insight.core.filters import Filters
+from insight.core.periods import Period
+from insight.core.settings import REPLY_SLA_SECONDS
+from insight.metrics.registry import registry
+from insight.present import charts
+from insight.present.formatting import format_seconds, format_value
+from insight.ui import data, state, widgets
+from insight.ui.boot import require_navigation
+
+require_navigation()
+# Only constant styling is injected here (no data): dark background, large numbers, no sidebar or toolbar.
+st.markdown("""<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
+.stApp, [data-testid="stAppViewContainer"] {background: #0b1220; color: #e5e7eb;}
+[data-testid="stMainBlockContainer"] {max-width: 100%; padding: 1.5rem 2.5rem;}
+h1, h2, h3, p, span, label, [data-testid="stMarkdownContainer"] {color: #e5e7eb !important;}
+[data-testid="stMetric"] {background: #111a2e; border-radius: 14px; padding: 18px 22px;}
+[data-testid="stMetricLabel"] p {font-size: 1.6rem !important; color: #94a3b8 !important;}
+[data-testid="stMetricValue"] {font-size: 3.6rem !important; color: #f8fafc !important;}
+</style>""", unsafe_allow_html=True)
+
+rd = widgets.guarded_store(data.reader)
+shops = data.shops(data.store_path(), rd.version) if rd else None
+if shops is None or shops.empty:
+    widgets.no_data_page()
+labels = dict(zip(shops["shop_id"], shops["shop_name"].fillna(shops["shop_id"])))
+state.refuse_unseen("shop", labels, "店铺")
+raw = st.query_params.get("shop")
+shop = raw if raw in labels else next(iter(labels))  # a TV shows one shop: ?shop=S001 in its link
+reg = registry()
+
+
+@st.fragment(run_every=dt.timedelta(seconds=10))
+def screen() -> None:
+    snap = data.live_snapshot(shop)
+    if snap["as_of"] is None:
+        widgets.empty_state("这个店铺还没有聊天数据。", "用 POST /api/v1/events 写入，或 python -m insight replay 回放一天。")
+        return
+    today = Period(snap["as_of"].date(), snap["as_of"].date())
+    report = data.report(data.store_path(), data.reader().version, shop, today, Filters())
+    values = report["metrics"]
+    st.markdown(f"# {labels[shop]} · 大促实时大屏")
+    st.markdown(f"### 截至 {snap['as_of']:%H:%M:%S} · 每 10 秒刷新")
+    head = snap["shop"]
+    cols = st.columns(4)
+    cols[0].metric("今日接待人数", format_value(reg["received_buyers"], values["received_buyers"]))
+    cols[1].metric("今日客服销售额", format_value(reg["agent_sales_amount"], values["agent_sales_amount"]))
+    cols[2].metric("今日满意率", format_value(reg["satisfaction_rate"], values["satisfaction_rate"]))
+    cols[3].metric("在线客服", f"{head['agents_online']:,}")
+    cols = st.columns(4)
+    cols[0].metric("排队买家", f"{head['buyers_waiting']:,}")
+    cols[1].metric("最长等待", format_seconds(head["longest_wait"]) if head["longest_wait"] is not None else "—")
+    cols[2].metric("近 1 小时超时", f"{head['breaches_1h']:,}")
+    cols[3].metric("3分钟回复率（消息）", format_value(reg["reply_3min_rate_msg"], values["reply_3min_rate_msg"]))
+    if head["alert"]:
+        st.error(f"有买家已等待 {format_seconds(head['longest_wait'])}，超过 {REPLY_SLA_SECONDS // 60} 分钟",
+                 icon=":material/alarm:")
+    agents = snap["agents"]
+    if not agents.empty and agents["received_buyers"].notna().any():
+        ranked = agents.assign(name=agents["agent_name"].fillna(agents["agent_id"]))
+        st.plotly_chart(charts.ranking_figure(ranked, "received_buyers", "name", "客服接待排行（今日接待人数）", "人",
+                                              dark=True), key="ranking", config={"displayModeBar": False})
+
+
+screen()
