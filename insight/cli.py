@@ -1,4 +1,4 @@
-"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs|users|serve|replay``.
+"""Command line: ``python -m insight import|metrics|demo|settings|train|classify|evaluate|docs|users|serve|replay|alerts``.
 
 Errors end with a non-zero exit and one line on stderr that says what to fix.
 """
@@ -101,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--token", required=True, help="API 令牌（python -m insight users token 名字）")
     p.add_argument("--speed", type=float, default=60.0, help="倍速（默认 60：一小时的事件一分钟发完）")
     p.add_argument("--day", default=None, help="回放哪一天 YYYY-MM-DD（默认消息最多的一天）")
+
+    p = sub.add_parser("alerts", help="查看或设置店铺的实时告警阈值与 webhook（钉钉/企业微信/飞书机器人）")
+    p.add_argument("--shop", required=True)
+    p.add_argument("--db", default=None)
+    p.add_argument("--wait-seconds", type=int, default=None, help="买家等待超过多少秒告警（默认 180）")
+    p.add_argument("--reply-rate", type=float, default=None, help="近 1 小时 3 分钟回复率低于多少告警（默认 0.8）")
+    p.add_argument("--one-star", choices=["on", "off"], default=None, help="收到 1 分评价时告警（默认 on）")
+    p.add_argument("--webhook", default=None, help="机器人 webhook 地址（空字符串 = 不发送）")
+    p.add_argument("--kind", choices=["dingtalk", "wecom", "feishu", "json"], default=None)
 
     p = sub.add_parser("users", help="账号：新增、列出、改密码、删除、API 令牌、一次性登录链接")
     users = p.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
@@ -400,6 +409,28 @@ def _cmd_replay(args) -> int:
     return 0
 
 
+def _cmd_alerts(args) -> int:
+    from dataclasses import asdict, replace
+
+    from insight.accounts import audit
+    from insight.analyses.alerts import rule_for, save_rule
+    from insight.store import Store, default_db_path
+
+    with Store(default_db_path(args.db)) as store:
+        store.shop(args.shop)
+        rule = rule_for(store.con, args.shop)
+        changes = {k: v for k, v in {"wait_seconds": args.wait_seconds, "reply_rate_1h": args.reply_rate,
+                                     "one_star": None if args.one_star is None else args.one_star == "on",
+                                     "webhook_url": None if args.webhook is None else (args.webhook or None),
+                                     "webhook_kind": args.kind}.items() if v is not None or k == "webhook_url" and args.webhook == ""}
+        if changes:
+            rule = replace(rule, **changes)
+            save_rule(store.con, rule)
+            audit(store.con, "本机", "settings", f"alerts:{args.shop}", json.dumps(asdict(rule), ensure_ascii=False))
+        print(json.dumps(asdict(rule), ensure_ascii=False))
+    return 0
+
+
 def main(argv=None, extra_commands: dict | None = None) -> int:
     """``extra_commands``: handlers from layers above this one (``serve`` lives in ``insight.ui``)."""
     try:
@@ -409,7 +440,7 @@ def main(argv=None, extra_commands: dict | None = None) -> int:
         commands = {**(extra_commands or {}), "import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
                     "settings": _cmd_settings, "docs": _cmd_docs, "train": _cmd_train,
                     "classify": _cmd_classify, "evaluate": _cmd_evaluate, "users": _cmd_users,
-                    "replay": _cmd_replay}
+                    "replay": _cmd_replay, "alerts": _cmd_alerts}
         return commands[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -10,6 +10,7 @@ from insight.core.settings import REPLY_SLA_SECONDS
 from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.formatting import format_seconds
+from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 from insight.ui.boot import require_navigation
 
@@ -43,8 +44,8 @@ def monitor() -> None:
         return
     head = snap["shop"]
     st.caption(f"{labels[shop]} · 截至最新事件 {snap['as_of']:%Y-%m-%d %H:%M:%S}（店铺当地时间）· 每 {every} 秒刷新")
-    if head["alert"]:
-        st.error(f"有买家已等待 {_wait(head['longest_wait'])}，超过 {REPLY_SLA_SECONDS // 60} 分钟", icon=":material/alarm:")
+    for alert in data.live_alerts(shop, snap):  # the shop's thresholds (python -m insight alerts)
+        st.error(md(alert.message), icon=":material/alarm:")
     cols = st.columns(4)
     cols[0].metric("排队买家", f"{head['buyers_waiting']:,}", border=True)
     cols[1].metric("最长等待", _wait(head["longest_wait"]), border=True)

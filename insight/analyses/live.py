@@ -52,7 +52,11 @@ SELECT coalesce(s.agent_id, '（未分配）') AS agent_id,
        AND p.sent_at > $as_of - INTERVAL 1 HOUR
        AND (x.channel = 'manual' OR x.last_reply IS NOT NULL)
        AND epoch(coalesce(p.next_reply, $as_of)) - epoch(p.sent_at) > {REPLY_SLA_SECONDS}) AS breaches_1h,
-    max(s.last_reply) AS last_reply
+    max(s.last_reply) AS last_reply,
+    (SELECT count(*) FROM replies p JOIN sessions x USING (session_id)
+     WHERE x.agent_id IS NOT DISTINCT FROM s.agent_id AND p.role = 'buyer'
+       AND p.sent_at > $as_of - INTERVAL 1 HOUR
+       AND (x.channel = 'manual' OR x.last_reply IS NOT NULL)) AS buyer_msgs_1h
 FROM sessions s LEFT JOIN waiting w USING (session_id)
 GROUP BY ALL"""
 
@@ -77,7 +81,7 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
     values, _ = engine.by_agent(shop_id, today, Filters())
     names = dict(con.execute("SELECT agent_id, agent_name FROM agents WHERE shop_id = ?", [shop_id]).fetchall())
     agents = state.set_index("agent_id") if len(state) else pd.DataFrame(
-        columns=["sessions_open", "buyers_waiting", "longest_wait", "breaches_1h", "last_reply"])
+        columns=["sessions_open", "buyers_waiting", "longest_wait", "breaches_1h", "last_reply", "buyer_msgs_1h"])
     ids = sorted(set(agents.index) | set(values.index) | {a for (a,) in online})
     if viewer.role == "agent":
         ids = [a for a in ids if a == viewer.agent_id]
@@ -101,6 +105,7 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
     shop = {"buyers_waiting": int(waiting), "longest_wait": None if longest is None else float(longest),
             "agents_online": int(frame["online"].sum()) if len(frame) else 0,
             "breaches_1h": int(frame["breaches_1h"].sum()) if len(frame) else 0,
+            "buyer_msgs_1h": int(agents["buyer_msgs_1h"].sum()) if len(agents) else 0,
             "alert": longest is not None and longest > REPLY_SLA_SECONDS}
     return {"as_of": as_of, "agents": frame, "shop": shop, "arrivals": arrivals}
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .filters import hours_bucket_sql
 
 __all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
-           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
+           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "ALERT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 
@@ -355,6 +355,13 @@ _META_DDL = [
 # their SHA-256 is stored), failed sign-ins (throttling) and the audit log. No key constraints:
 # the accounts module keeps names unique, and DuckDB's over-eager checks would refuse an update
 # of a row deleted and inserted again in one transaction.
+# Live alerts (insight.analyses.alerts): per-shop thresholds and webhook, and what was sent when.
+ALERT_DDL = [
+    """CREATE TABLE IF NOT EXISTS alert_rules (shop_id VARCHAR, wait_seconds INTEGER, reply_rate_1h DOUBLE,
+        one_star BOOLEAN, webhook_url VARCHAR, webhook_kind VARCHAR)""",
+    "CREATE TABLE IF NOT EXISTS alert_sent (shop_id VARCHAR, alert_key VARCHAR, sent_at TIMESTAMP, ok BOOLEAN, detail VARCHAR)",
+]
+
 ACCOUNT_DDL = [
     """CREATE TABLE IF NOT EXISTS users (
         name VARCHAR, role VARCHAR, shops VARCHAR[], agent_id VARCHAR, pii BOOLEAN, can_import BOOLEAN,
@@ -371,4 +378,4 @@ ACCOUNT_DDL = [
 
 def all_ddl() -> list[str]:
     """Every table of a store, in creation order: bookkeeping, DATA.md tables, derived, scenarios."""
-    return _META_DDL + ACCOUNT_DDL + [_canonical_ddl(name) for name in TABLES] + derived_ddl() + SCENARIO_DDL
+    return _META_DDL + ACCOUNT_DDL + ALERT_DDL + [_canonical_ddl(name) for name in TABLES] + derived_ddl() + SCENARIO_DDL

@@ -27,7 +27,7 @@ from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
-           "split", "shops_overview", "live_snapshot", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
+           "split", "shops_overview", "live_snapshot", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
 
 
@@ -148,6 +148,15 @@ def live_snapshot(shop_id: str) -> dict:
     rd = reader()
     with rd.lock:
         return snapshot(rd.engine, shop_id, viewer=run_viewer())
+
+
+def live_alerts(shop_id: str, snapshot: dict) -> list:
+    """The alerts the shop's rule raises on ``snapshot`` (shown on the monitor; sending is the server's)."""
+    from insight.analyses.alerts import evaluate, rule_for
+
+    rd = reader()
+    with rd.lock:
+        return evaluate(rd.store.con, snapshot, rule_for(rd.store.con, shop_id))
 
 
 @_loader(32)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import threading
 from concurrent.futures import Future
@@ -126,6 +127,27 @@ class EventWriter:
         for i, item in enumerate(items):
             item.spool.unlink(missing_ok=True)
             item.done.set_result(answers.get(i, {"accepted": 0, "rejected": 0, "reasons": []}))
+        # After the answers: the alerts of the shops these events touched, to their webhooks.
+        self._alert(store, {row.get("shop_id") for rows in merged.rows.values() for _, row in rows} - {None})
+
+    def _alert(self, store, shops) -> None:
+        from insight.analyses.alerts import evaluate, rule_for, send_new_alerts
+        from insight.analyses.live import live_snapshot
+        from insight.core.access import LOCAL
+        from insight.metrics.engine import MetricEngine
+
+        for shop in sorted(str(s) for s in shops):
+            try:
+                rule = rule_for(store.con, shop)
+                if not rule.webhook_url:
+                    continue
+                snap = live_snapshot(MetricEngine(store), shop, viewer=LOCAL)
+                name = store.con.execute("SELECT coalesce(shop_name, shop_id) FROM shops WHERE shop_id = ?",
+                                         [shop]).fetchone()
+                send_new_alerts(store.con, evaluate(store.con, snap, rule), rule, name[0] if name else shop,
+                                snap["as_of"])
+            except Exception:  # noqa: BLE001 - an alert must never stop the events
+                logging.getLogger(__name__).exception("alerts for %s", shop)
 
     def _recover(self) -> None:
         """Spool files a crash left behind (accepted, perhaps not committed): imported again, in order.

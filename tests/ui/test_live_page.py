@@ -26,7 +26,7 @@ def test_monitor_shows_the_queue_and_a_red_row(tmp_path, open_app):
     assert all("等待" in e.value for e in at.error)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["排队买家"] == "2" and metrics["最长等待"] == format_seconds(240)  # c1 since 10:05
-    assert any("超过 3 分钟" in e.value for e in at.error)  # c1's buyer has waited 4 minutes at 10:09
+    assert any("已等待 4" in e.value for e in at.error)  # c1 buyer has waited 4 minutes at 10:09
     assert at.dataframe and at.get("plotly_chart")
 
 
