@@ -39,14 +39,15 @@ def day_events(folder, day: dt.date | None = None) -> tuple[dt.date, list[tuple[
     if "messages" not in files:
         raise UsageError(f"{folder} 里没有 messages.csv 或 messages.parquet")
 
-    def rel(table):
-        return con.sql(f"SELECT * FROM {files[table]}", params=[files[table + '.path']])
-    if day is None:
+    if day is None:  # (fetchall: a half-read result would block the next statement on this connection)
         day = con.execute(f"SELECT CAST(CAST(sent_at AS TIMESTAMP) AS DATE) d FROM {files['messages']} "
-                          "GROUP BY d ORDER BY count(*) DESC, d LIMIT 1", [files["messages.path"]]).fetchone()[0]
+                          "GROUP BY d ORDER BY count(*) DESC, d LIMIT 1", [files["messages.path"]]).fetchall()[0][0]
     events: list[tuple[dt.datetime | None, dict]] = []
     if "agents" in files:
-        events += [(None, {"table": "agents", **row}) for row in _rows(rel("agents"))]
+        result = con.execute(f"SELECT * FROM {files['agents']}", [files["agents.path"]])
+        cols = [d[0] for d in result.description]
+        events += [(None, {"table": "agents", **{k: _plain(v) for k, v in zip(cols, values) if v is not None}})
+                   for values in result.fetchall()]
     for table, anchor in ANCHORS.items():
         if table not in files:
             continue
@@ -60,11 +61,6 @@ def day_events(folder, day: dt.date | None = None) -> tuple[dt.date, list[tuple[
             events.append((t, {"table": table, **{k: _plain(v) for k, v in row.items() if v is not None}}))
     events.sort(key=lambda e: (e[0] is not None, e[0] or dt.datetime.min))
     return day, events
-
-
-def _rows(relation) -> list[dict]:
-    cols = relation.columns
-    return [{k: _plain(v) for k, v in zip(cols, values) if v is not None} for values in relation.fetchall()]
 
 
 def _plain(value):
