@@ -25,12 +25,7 @@ h1, h2, h3, p, span, label, [data-testid="stMarkdownContainer"] {color: #e5e7eb 
 [data-testid="stMetricValue"] {font-size: 3.6rem !important; color: #f8fafc !important;}
 </style>""", unsafe_allow_html=True)
 
-rd = widgets.guarded_store(data.reader)
-shops = data.shops(data.store_path(), rd.version) if rd else None
-if shops is None or shops.empty:
-    widgets.no_data_page()
-labels = dict(zip(shops["shop_id"], shops["shop_name"].fillna(shops["shop_id"])))
-state.refuse_unseen("shop", labels, "店铺")
+labels = state.shop_labels()
 raw = st.query_params.get("shop")
 shop = raw if raw in labels else next(iter(labels))  # a TV shows one shop: ?shop=S001 in its link
 reg = registry()

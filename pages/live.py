@@ -16,12 +16,7 @@ from insight.ui.boot import require_navigation
 
 require_navigation()
 st.title("实时监控")
-rd = widgets.guarded_store(data.reader)
-shops = data.shops(data.store_path(), rd.version) if rd else None
-if shops is None or shops.empty:
-    widgets.no_data_page()
-labels = dict(zip(shops["shop_id"], shops["shop_name"].fillna(shops["shop_id"])))
-state.refuse_unseen("shop", labels, "店铺")
+labels = state.shop_labels()
 side = st.sidebar
 shop = state.synced(side.selectbox, "shop", list(labels), next(iter(labels)), label="店铺",
                     format_func=lambda s: f"{labels[s]}（{s}）")

@@ -15,7 +15,7 @@ from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_l
 from insight.present.formatting import markdown_text
 from insight.ui import data
 
-__all__ = ["View", "synced", "refuse_unseen", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
+__all__ = ["View", "synced", "refuse_unseen", "shop_labels", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
            "URL_KEYS"]
 
 ATTRIBUTION_LABELS = {"order": "下单判定", "payment": "付款判定", "order_first": "下单优先判定"}
@@ -115,6 +115,20 @@ def refuse_unseen(key: str, options, what: str) -> None:
     if not auth.run_viewer().is_admin:
         st.query_params.clear()
         auth.refuse(f"{what} {raw[:40]} 不在您的权限范围内。[返回首页](/)")
+
+
+def shop_labels() -> dict[str, str]:
+    """The viewer's shops, {id: name}, for a page that picks one itself (the live pages): without any the
+    page shows what to do and stops; a link naming another shop shows 无权查看."""
+    from insight.ui import widgets
+
+    rd = widgets.guarded_store(data.reader)
+    shops = data.shops(data.store_path(), rd.version) if rd else None
+    if shops is None or shops.empty:
+        widgets.no_data_page()
+    labels = dict(zip(shops["shop_id"], shops["shop_name"].fillna(shops["shop_id"])))
+    refuse_unseen("shop", labels, "店铺")
+    return labels
 
 
 def _date_text(value) -> str:
