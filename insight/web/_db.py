@@ -32,7 +32,10 @@ def shared_store(path: str) -> SharedStore:
 
 
 def close_all() -> None:
-    """For tests: forget the open stores (their files can then be removed)."""
+    """For tests: end the event writers, then forget the open stores (their files can then be removed)."""
+    from ._events import stop_writers  # (the writers use these stores)
+
+    stop_writers()
     with _guard:
         for shared in _open.values():
             shared.con.close()

@@ -29,7 +29,7 @@ from insight.ingest.events import MAX_EVENT_BYTES, MAX_EVENTS, EventBatch, impor
 from ._auth import viewer_of
 from ._db import shared_store
 
-__all__ = ["EventWriter", "event_routes", "event_writer", "Busy"]
+__all__ = ["EventWriter", "event_routes", "event_writer", "stop_writers", "Busy"]
 
 MAX_WAITING = 32  # requests queued before 429
 BATCH_EVENTS = 20_000  # events one transaction takes at most
@@ -58,6 +58,7 @@ class EventWriter:
         self._cv = threading.Condition()
         self._seq = itertools.count()
         self.recovered = 0
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="insight-events", daemon=True)
         self._thread.start()
 
@@ -88,12 +89,24 @@ class EventWriter:
         return path
 
     # -- the writer ----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Let the batch in hand (and its alerts) finish, then end the thread."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+        self._thread.join(timeout=60)
+
     def _run(self) -> None:
         self._recover()
         while True:
             with self._cv:
-                while not self._pending:
+                while not self._pending and not self._stopping:
                     self._cv.wait()
+                if self._stopping:
+                    for item in self._pending:  # their spool files stay: the next start imports them
+                        item.done.set_exception(InsightError("服务正在停止，请重试"))
+                    self._pending.clear()
+                    return
                 first = self._pending[0]
                 taken, size = [], 0
                 for item in list(self._pending):
@@ -184,6 +197,15 @@ def event_writer(db_path: str) -> EventWriter:
         if db_path not in _writers:
             _writers[db_path] = EventWriter(db_path)
         return _writers[db_path]
+
+
+def stop_writers() -> None:
+    """End every writer of this process (before its stores are closed)."""
+    with _writers_lock:
+        writers = list(_writers.values())
+        _writers.clear()
+    for writer in writers:
+        writer.stop()
 
 
 def event_routes(db_path: str):

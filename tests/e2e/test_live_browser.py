@@ -5,10 +5,11 @@ import threading
 
 import pytest
 
-from browser import chromium, insight_server, wait_rendered
-from conftest import REPO, demo_store
 from insight import Store, accounts
 from insight.ingest.replay import day_events, http_poster, replay
+
+from browser import chromium, insight_server, wait_rendered
+from conftest import REPO, demo_store
 
 SHOTS = REPO / "tests" / "screenshots"
 
