@@ -419,10 +419,11 @@ def _cmd_alerts(args) -> int:
     with Store(default_db_path(args.db)) as store:
         store.shop(args.shop)
         rule = rule_for(store.con, args.shop)
-        changes = {k: v for k, v in {"wait_seconds": args.wait_seconds, "reply_rate_1h": args.reply_rate,
-                                     "one_star": None if args.one_star is None else args.one_star == "on",
-                                     "webhook_url": None if args.webhook is None else (args.webhook or None),
-                                     "webhook_kind": args.kind}.items() if v is not None or k == "webhook_url" and args.webhook == ""}
+        given = {"wait_seconds": args.wait_seconds, "reply_rate_1h": args.reply_rate, "webhook_kind": args.kind,
+                 "one_star": None if args.one_star is None else args.one_star == "on", "webhook_url": args.webhook}
+        changes = {k: v for k, v in given.items() if v is not None}
+        if changes.get("webhook_url") == "":  # --webhook "": stop sending
+            changes["webhook_url"] = None
         if changes:
             rule = replace(rule, **changes)
             save_rule(store.con, rule)

@@ -73,16 +73,16 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
     if as_of is None:
         return {"as_of": None, "agents": pd.DataFrame(), "shop": {}, "arrivals": pd.DataFrame()}
     state = con.execute(_STATE_SQL, {"shop": shop_id, "as_of": as_of}).df()
-    online = con.execute(
+    online = {a for (a,) in con.execute(
         f"""SELECT DISTINCT agent_id FROM messages WHERE shop_id = ? AND sender_role = 'agent'
             AND sent_at > ?::TIMESTAMP - INTERVAL {ONLINE_MINUTES} MINUTE AND sent_at <= ?""",
-        [shop_id, as_of, as_of]).fetchall()
+        [shop_id, as_of, as_of]).fetchall()}
     today = Period(as_of.date(), as_of.date())
     values, _ = engine.by_agent(shop_id, today, Filters())
     names = dict(con.execute("SELECT agent_id, agent_name FROM agents WHERE shop_id = ?", [shop_id]).fetchall())
     agents = state.set_index("agent_id") if len(state) else pd.DataFrame(
         columns=["sessions_open", "buyers_waiting", "longest_wait", "breaches_1h", "last_reply", "buyer_msgs_1h"])
-    ids = sorted(set(agents.index) | set(values.index) | {a for (a,) in online})
+    ids = sorted(set(agents.index) | set(values.index) | online)
     if viewer.role == "agent":
         ids = [a for a in ids if a == viewer.agent_id]
     rows = []
@@ -90,7 +90,7 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
         a = agents.loc[agent] if agent in agents.index else None
         v = values.loc[agent] if agent in values.index else None
         rows.append({
-            "agent_id": agent, "agent_name": names.get(agent, agent), "online": agent in {x for (x,) in online},
+            "agent_id": agent, "agent_name": names.get(agent, agent), "online": agent in online,
             "sessions_open": int(a["sessions_open"]) if a is not None else 0,
             "buyers_waiting": int(a["buyers_waiting"]) if a is not None else 0,
             "longest_wait": float(a["longest_wait"]) if a is not None and pd.notna(a["longest_wait"]) else None,

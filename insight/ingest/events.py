@@ -30,11 +30,6 @@ class EventBatch:
     rows: dict[str, list[tuple[tuple[int, int], dict]]] = field(default_factory=dict)
     errors: list[dict] = field(default_factory=list)  # {"request", "line", "table", "column", "reason"}
 
-    def add(self, other: "EventBatch") -> None:
-        for table, rows in other.rows.items():
-            self.rows.setdefault(table, []).extend(rows)
-        self.errors.extend(other.errors)
-
     @property
     def size(self) -> int:
         return sum(len(r) for r in self.rows.values())

@@ -305,11 +305,11 @@ _GENERATED_MESSAGE_ID = (
 class _Importer:
     def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress,
                  classify: bool = True, demo: bool = False, shop: str | None = None, report_day=None,
-                 allowed_shops=None):
+                 allowed_shops=None, all_reasons: bool = False):
         self.store = store
         # A supervisor's import: rows of other shops, and tables of no shop (peers), are rejected.
         self.allowed_shops = None if allowed_shops is None else sorted(allowed_shops)
-        self.all_reasons = False
+        self.all_reasons = all_reasons
         self.demo = demo
         self.shop = shop
         self.classify = classify
@@ -916,8 +916,7 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
     if allowed_shops is not None and shop is not None and shop not in allowed_shops:
         raise ImportFailed(f"无权导入店铺 {shop}（不在本账号授权的店铺中）")
     importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop,
-                         report_day=report_day, allowed_shops=allowed_shops)
-    importer.all_reasons = all_reasons
+                         report_day=report_day, allowed_shops=allowed_shops, all_reasons=all_reasons)
     names = ", ".join(Path(f.shown).name for f in files)[:300]
     try:
         rdir = Path(report_dir) if report_dir else None

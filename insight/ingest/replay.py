@@ -21,46 +21,47 @@ __all__ = ["day_events", "replay", "http_poster", "ANCHORS"]
 # When each table's row happens (DATA.md's anchor times); agents are sent first, as they are.
 ANCHORS = {"messages": "sent_at", "sessions": "started_at", "evaluations": "coalesce(rated_at, invited_at)",
            "orders": "coalesce(paid_at, created_at)", "refunds": "created_at", "escalations": "created_at"}
-_READERS = {".csv": "read_csv", ".parquet": "read_parquet"}
+_READERS = {".csv": "read_csv(?, all_varchar = true)", ".parquet": "read_parquet(?)"}
 
 
 def day_events(folder, day: dt.date | None = None) -> tuple[dt.date, list[tuple[dt.datetime | None, dict]]]:
     """(the day, its events in time order as (time, row with ``table``)); the day defaults to the
     busiest day of the messages."""
     folder = Path(folder)
-    con = duckdb.connect()
-    files = {}
+    sources = {}  # table → (its reader, with a parameter for the path; the path)
     for table in EVENT_TABLES:
         for suffix, reader in _READERS.items():
-            path = folder / f"{table}{suffix}"
-            if path.exists():
-                files[table] = f"{reader}(?, all_varchar = true)" if reader == "read_csv" else f"{reader}(?)"
-                files[table + ".path"] = str(path)
-    if "messages" not in files:
+            if (folder / f"{table}{suffix}").exists():
+                sources[table] = (reader, str(folder / f"{table}{suffix}"))
+    if "messages" not in sources:
         raise UsageError(f"{folder} 里没有 messages.csv 或 messages.parquet")
+    with duckdb.connect() as con:
+        def select(table: str, what: str = "*", where: str = "TRUE", params=()) -> list[dict]:
+            reader, path = sources[table]
+            result = con.execute(f"SELECT {what} FROM {reader} WHERE {where}", [path, *params])
+            cols = [d[0] for d in result.description]
+            return [dict(zip(cols, values)) for values in result.fetchall()]  # (all of it: the next query waits)
 
-    if day is None:  # (fetchall: a half-read result would block the next statement on this connection)
-        day = con.execute(f"SELECT CAST(CAST(sent_at AS TIMESTAMP) AS DATE) d FROM {files['messages']} "
-                          "GROUP BY d ORDER BY count(*) DESC, d LIMIT 1", [files["messages.path"]]).fetchall()[0][0]
-    events: list[tuple[dt.datetime | None, dict]] = []
-    if "agents" in files:
-        result = con.execute(f"SELECT * FROM {files['agents']}", [files["agents.path"]])
-        cols = [d[0] for d in result.description]
-        events += [(None, {"table": "agents", **{k: _plain(v) for k, v in zip(cols, values) if v is not None}})
-                   for values in result.fetchall()]
-    for table, anchor in ANCHORS.items():
-        if table not in files:
-            continue
-        picked = con.execute(
-            f"SELECT *, CAST({anchor} AS TIMESTAMP) AS _t FROM {files[table]} "
-            f"WHERE CAST(CAST({anchor} AS TIMESTAMP) AS DATE) = ?", [files[table + ".path"], day])
-        cols = [d[0] for d in picked.description]
-        for values in picked.fetchall():
-            row = dict(zip(cols, values))
-            t = row.pop("_t")
-            events.append((t, {"table": table, **{k: _plain(v) for k, v in row.items() if v is not None}}))
+        if day is None:
+            counts = select("messages", "CAST(CAST(sent_at AS TIMESTAMP) AS DATE) AS d, count(*) AS n",
+                            "TRUE GROUP BY d")
+            day = min(counts, key=lambda r: (-r["n"], r["d"]))["d"]
+        events: list[tuple[dt.datetime | None, dict]] = []
+        if "agents" in sources:
+            events += [(None, {"table": "agents", **_present(row)}) for row in select("agents")]
+        for table, anchor in ANCHORS.items():
+            if table in sources:
+                for row in select(table, f"*, CAST({anchor} AS TIMESTAMP) AS _t",
+                                  f"CAST(CAST({anchor} AS TIMESTAMP) AS DATE) = ?", [day]):
+                    t = row.pop("_t")
+                    events.append((t, {"table": table, **_present(row)}))
     events.sort(key=lambda e: (e[0] is not None, e[0] or dt.datetime.min))
     return day, events
+
+
+def _present(row: dict) -> dict:
+    """A row's given values, dates as ISO text (what the events endpoint reads)."""
+    return {k: _plain(v) for k, v in row.items() if v is not None}
 
 
 def _plain(value):
