@@ -7,7 +7,7 @@ import streamlit as st
 
 from insight import accounts, web
 from insight.core.access import LOCAL, ROLE_LABELS, Viewer
-from insight.core.errors import AuthError, InsightError, StoreError
+from insight.core.errors import AuthError, InsightError
 from insight.present.formatting import markdown_text
 from insight.store import default_db_path
 from insight.ui import data
@@ -21,6 +21,7 @@ ANALYSIS_PAGES = ("pages/satisfaction.py", "pages/capability.py", "pages/agents.
 # Tests only: AppTest runs the pages in the test's process without the server in front, so a test
 # sets the viewer here (monkeypatch). Nothing a request carries can reach it.
 _viewer_for_tests: Viewer | None = None
+_LOCAL_ONLY = "尚未创建账号，仅本机可以访问"
 
 
 def allowed_pages(viewer: Viewer) -> set[str]:
@@ -46,20 +47,19 @@ def refuse(message: str) -> None:
 def current_viewer() -> Viewer:
     if _viewer_for_tests is not None:
         return _viewer_for_tests
-    if not default_db_path().exists():  # no store, so no account yet: the local rule below
-        return _local_or_refuse()
+    # The server refuses other machines while there is no account; a page served some other way (a
+    # bare `streamlit run`) checks again. No address: the page runs in-process (AppTest).
+    ip = st.context.ip_address
+    local = not isinstance(ip, str) or web.is_local(ip, st.context.headers)
+    if not default_db_path().exists():  # no store, so no account yet (and none is created here)
+        return LOCAL if local else refuse(_LOCAL_ONLY)
     try:
-        shared = web.shared_store(data.store_path())
-    except StoreError:  # a store this version cannot open: the page says what to do, locally only
-        return _local_or_refuse()
-    with shared.lock:
-        if not accounts.has_users(shared.con):
-            return _local_or_refuse()
-        try:
-            return accounts.viewer_for_session(shared.con, st.context.cookies.get(accounts.COOKIE_NAME))
-        except AuthError as exc:
-            st.error(f"{exc}。请[重新登录](/auth/login)。", icon=":material/lock:")
-            st.stop()
+        return web.identify(data.store_path(), local=local, cookie=st.context.cookies.get(accounts.COOKIE_NAME))
+    except web.LocalOnly:
+        refuse(_LOCAL_ONLY)
+    except AuthError as exc:
+        st.error(f"{exc}。请[重新登录](/auth/login)。", icon=":material/lock:")
+        st.stop()
 
 
 def start_run() -> Viewer:
@@ -73,16 +73,6 @@ def run_viewer() -> Viewer:
     """The viewer ``start_run`` found for this run (computed again if a page runs without it)."""
     viewer = st.session_state.get("_viewer")
     return viewer if isinstance(viewer, Viewer) and _viewer_for_tests is None else current_viewer()
-
-
-def _local_or_refuse() -> Viewer:
-    # The server refuses other machines while there is no account; a page served some other way
-    # (a bare `streamlit run`) checks again.
-    ip = st.context.ip_address
-    forwarded = any(h in {k.lower() for k in st.context.headers} for h in ("x-forwarded-for", "forwarded", "x-real-ip"))
-    if not isinstance(ip, str) or (web.is_loopback(ip) and not forwarded):  # no address: in-process (AppTest)
-        return LOCAL
-    refuse("尚未创建账号，仅本机可以访问")
 
 
 def account_box(viewer: Viewer) -> None:

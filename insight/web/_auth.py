@@ -17,7 +17,7 @@ from insight.core.errors import AuthError, StoreError
 
 from ._db import shared_store
 
-__all__ = ["AuthMiddleware", "auth_routes", "VIEWER_KEY", "viewer_of", "is_loopback"]
+__all__ = ["AuthMiddleware", "auth_routes", "VIEWER_KEY", "viewer_of", "is_local", "identify", "LocalOnly"]
 
 VIEWER_KEY = "insight_viewer"  # where the middleware leaves the viewer in the ASGI scope's state
 # Reachable without signing in: the sign-in pages and Streamlit's health probe (no data in either).
@@ -32,14 +32,43 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-_FORWARDED = (b"x-forwarded-for", b"forwarded", b"x-real-ip")
+_FORWARDED = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def is_local(client: str | None, header_names) -> bool:
+    """A request from this machine itself — not merely through a proxy running on it (a forwarded
+    request names its real client in one of these headers)."""
+    return is_loopback(client) and not any(str(h).lower() in _FORWARDED for h in header_names)
 
 
 def _local_client(scope) -> bool:
-    """The request comes from this machine itself — not merely through a proxy running on it (a
-    forwarded request names its real client in one of these headers)."""
-    client = (scope.get("client") or ("", 0))[0]
-    return is_loopback(client) and not any(k in _FORWARDED for k, _ in scope.get("headers") or [])
+    return is_local((scope.get("client") or ("", 0))[0], (k.decode("latin-1") for k, _ in scope.get("headers") or []))
+
+
+class LocalOnly(AuthError):
+    """No account can be checked — none exists yet, or the store cannot be opened: this machine only."""
+
+
+def identify(db_path: str, *, local: bool, cookie: str | None = None, token: str | None = None,
+             api: bool = False) -> Viewer:
+    """Who is asking — the one rule for the middleware (every request) and the pages (every run):
+    the local machine while no account exists (or the store cannot be opened), else the API's bearer
+    token or the pages' signed session cookie. Raises ``LocalOnly`` or ``AuthError``."""
+    try:
+        store = shared_store(db_path)
+    except StoreError:
+        if local:
+            return LOCAL
+        raise LocalOnly("数据库无法打开，仅本机可以访问（请在服务器上处理）") from None
+    with store.lock:
+        if not accounts.has_users(store.con):
+            if local:
+                return LOCAL
+            raise LocalOnly("尚未创建账号：仅本机（127.0.0.1）可以访问。请在服务器上运行 "
+                            "python -m insight users add 名字 --role admin")
+        if api:
+            return accounts.viewer_for_token(store.con, token or "")
+        return accounts.viewer_for_session(store.con, cookie)
 
 
 def viewer_of(scope) -> Viewer:
@@ -71,22 +100,8 @@ class AuthMiddleware:
         self.app, self.db_path = app, db_path
 
     def _identify(self, scope) -> Viewer:
-        try:
-            store = shared_store(self.db_path)
-        except StoreError:  # not a store this version can open: no account can be checked
-            if _local_client(scope):
-                return LOCAL
-            raise AuthError("数据库无法打开，仅本机可以访问（请在服务器上处理）") from None
-        with store.lock:
-            con = store.con
-            if not accounts.has_users(con):
-                if _local_client(scope):
-                    return LOCAL
-                raise AuthError("尚未创建账号：仅本机（127.0.0.1）可以访问。请在服务器上运行 "
-                                "python -m insight users add 名字 --role admin")
-            if scope["path"].startswith("/api/"):
-                return accounts.viewer_for_token(con, _bearer(scope) or "")
-            return accounts.viewer_for_session(con, _cookie(scope))
+        return identify(self.db_path, local=_local_client(scope), cookie=_cookie(scope), token=_bearer(scope),
+                        api=scope["path"].startswith("/api/"))
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket") or scope["path"] in _OPEN_PATHS:
