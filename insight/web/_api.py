@@ -63,20 +63,15 @@ def api_routes(db_path: str):
             return _error(400, str(exc))
 
         def compute():
-            shared = shared_store(db_path)
-            with shared.lock:
+            with shared_store(db_path).cursor() as cursor:
                 if filters.agent:
-                    row = shared.con.execute("SELECT shop_id FROM agents WHERE agent_id = ?", [filters.agent]).fetchone()
+                    row = cursor.con.execute("SELECT shop_id FROM agents WHERE agent_id = ?", [filters.agent]).fetchone()
                     if row is None or not viewer.sees_shop(row[0]):
                         raise Forbidden(f"无权查看客服 {filters.agent}")
                     if row[0] != shop:
                         raise UsageError(f"客服 {filters.agent} 不属于店铺 {shop}")
-                cursor = shared.store.cursor()
-                try:
-                    report = MetricEngine(cursor).report(shop, period, filters, settings)
-                finally:
-                    cursor.close()
-                accounts.audit(shared.con, viewer.name, "api", shop, f"metrics {period.start}..{period.end}")
+                report = MetricEngine(cursor).report(shop, period, filters, settings)
+                accounts.audit(cursor.con, viewer.name, "api", shop, f"metrics {period.start}..{period.end}")
                 return report
         try:
             report = await run_in_threadpool(compute)
@@ -104,14 +99,9 @@ def api_routes(db_path: str):
             return _error(403, str(exc))
 
         def snapshot():
-            shared = shared_store(db_path)
-            with shared.lock:
-                cursor = shared.store.cursor()
-                try:
-                    cursor.shop(shop)
-                    return live_snapshot(MetricEngine(cursor), shop, viewer=viewer)
-                finally:
-                    cursor.close()
+            with shared_store(db_path).cursor() as cursor:
+                cursor.shop(shop)
+                return live_snapshot(MetricEngine(cursor), shop, viewer=viewer)
         try:
             snap = await run_in_threadpool(snapshot)
         except UsageError as exc:

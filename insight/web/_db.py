@@ -4,6 +4,7 @@ both connections one database instance."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 
@@ -14,9 +15,24 @@ __all__ = ["shared_store", "SharedStore"]
 
 @dataclass
 class SharedStore:
-    store: Store
-    con: object  # a cursor of ``store``, used under ``lock``
+    store: Store  # its own connection: the event writer's
+    reads: Store  # a cursor of ``store``, used under ``lock`` (accounts, sign-in checks)
     lock: threading.Lock
+
+    @property
+    def con(self):
+        return self.reads.con
+
+    @contextlib.contextmanager
+    def cursor(self):
+        """A connection of its own for one request's reads: opened under the lock (never from a
+        connection another thread is using), then used without holding it."""
+        with self.lock:
+            cursor = self.reads.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
 
 
 _open: dict[str, SharedStore] = {}
@@ -27,7 +43,7 @@ def shared_store(path: str) -> SharedStore:
     with _guard:
         if path not in _open:
             store = Store(path)
-            _open[path] = SharedStore(store, store.con.cursor(), threading.Lock())
+            _open[path] = SharedStore(store, store.cursor(), threading.Lock())
         return _open[path]
 
 
@@ -38,6 +54,6 @@ def close_all() -> None:
     stop_writers()
     with _guard:
         for shared in _open.values():
-            shared.con.close()
+            shared.reads.close()
             shared.store.close()
         _open.clear()
