@@ -70,14 +70,18 @@ class EventWriter:
         with self._cv:
             if len(self._pending) >= self.max_waiting:
                 raise Busy()
-            spool = self._spool(body, viewer.name, shops)
-            item = _Pending(spool, viewer.name, shops, batch, Future())
+        # Written and synced outside the lock: requests spool side by side while the writer works.
+        item = _Pending(self._spool(body, viewer.name, shops), viewer.name, shops, batch, Future())
+        with self._cv:
+            if len(self._pending) >= self.max_waiting or self._stopping:  # filled up meanwhile
+                item.spool.unlink(missing_ok=True)
+                raise Busy()
             self._pending.append(item)
             self._cv.notify()
         return item.done.result()
 
     def _spool(self, body: bytes, by: str, shops) -> Path:
-        # A name that sorts in arrival order; written and synced before the request waits.
+        # A name that sorts in arrival order (itertools.count is atomic); synced before the request waits.
         path = self.spool_dir / f"{os.getpid()}-{next(self._seq):012d}.ndjson"
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as fh:
