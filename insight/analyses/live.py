@@ -105,7 +105,8 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
     shop = {"buyers_waiting": int(waiting), "longest_wait": None if longest is None else float(longest),
             "agents_online": int(frame["online"].sum()) if len(frame) else 0,
             "breaches_1h": int(frame["breaches_1h"].sum()) if len(frame) else 0,
-            "buyer_msgs_1h": int(agents["buyer_msgs_1h"].sum()) if len(agents) else 0,
+            # the same rows as the breaches it is compared with (an agent viewer's own)
+            "buyer_msgs_1h": int(agents.loc[[a for a in ids if a in agents.index], "buyer_msgs_1h"].sum()),
             "alert": longest is not None and longest > REPLY_SLA_SECONDS}
     return {"as_of": as_of, "agents": frame, "shop": shop, "arrivals": arrivals}
 

@@ -44,3 +44,5 @@ def test_an_agent_sees_their_own_row(tmp_path):
     store = _store(tmp_path)
     snap = live_snapshot(MetricEngine(store), "S1", viewer=Viewer("x", "agent", frozenset({"S1"}), agent_id="A2"))
     assert list(snap["agents"]["agent_id"]) == ["A2"]
+    everyone = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL)["shop"]["buyer_msgs_1h"]
+    assert snap["shop"]["buyer_msgs_1h"] == 2 < everyone  # c2's two buyer messages, not A1's too
