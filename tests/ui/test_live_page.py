@@ -42,5 +42,6 @@ def test_big_screen_shows_the_day_in_large_numbers(tmp_path, open_app):
     assert not at.exception
     labels = {m.label for m in at.metric}
     assert {"今日接待人数", "排队买家", "最长等待", "在线客服"} <= labels
+    assert any(label.startswith("3分钟回复率（消息） · n=") for label in labels)  # a rate carries its n
     assert any("大屏" in m.value for m in at.markdown)
     assert any("超过 3 分钟" in e.value for e in at.error)
