@@ -10,11 +10,12 @@ import pandas as pd
 
 from insight.core.access import Viewer
 from insight.core.filters import Filters
-from insight.core.periods import Period
+from insight.core.periods import Period, change
 from insight.core.settings import REPLY_SLA_SECONDS
+from insight.derive import derive_as_known
 from insight.metrics.engine import MetricEngine
 
-__all__ = ["ONLINE_MINUTES", "ACTIVE_MINUTES", "live_snapshot"]
+__all__ = ["ONLINE_MINUTES", "ACTIVE_MINUTES", "SO_FAR_METRICS", "live_snapshot", "so_far"]
 
 ONLINE_MINUTES = 15  # an agent who wrote within this is online
 ACTIVE_MINUTES = 60  # a session with a message within this is open; older waits are abandoned, not queued
@@ -126,3 +127,39 @@ def _num(row, key):
     if row is None or key not in row.index or pd.isna(row[key]):
         return None
     return float(row[key])
+
+
+# 今日至此's key figures: volume, speed, satisfaction, conversion, sales.
+SO_FAR_METRICS = ("received_buyers", "buyer_messages", "reply_3min_rate_msg", "avg_response_time",
+                  "satisfaction_rate", "inquiry_pay_rate", "agent_sales_amount")
+COMPARED_DAYS = {"yesterday": 1, "last_week": 7}
+
+
+def so_far(engine: MetricEngine, shop_id: str, as_of: dt.datetime, *, viewer: Viewer,
+           keys: tuple[str, ...] = SO_FAR_METRICS) -> pd.DataFrame:
+    """The shop's key figures today until ``as_of``, against yesterday and the same weekday last week
+    until the same time of day. Today's come from the parts; the earlier days' from their rows as
+    known at that time (``derive.derive_as_known``): the same definitions, so a rating given later,
+    an order paid later or an FCR still open count alike on both sides. One row per metric: value and
+    n per day, and the change (points for rates). The shop's figures: an agent viewer may read them."""
+    engine = engine.scoped(viewer)
+    viewer.require_shop(shop_id)
+    day = as_of.date()
+    figures = {"today": engine.compute(shop_id, Period(day, day))}
+    for name, back in COMPARED_DAYS.items():
+        cutoff = as_of - dt.timedelta(days=back)
+        scratch = derive_as_known(engine.store, shop_id, cutoff)
+        try:
+            figures[name] = MetricEngine(scratch).compute(shop_id, Period(cutoff.date(), cutoff.date()))
+        finally:
+            scratch.close()
+    rows = []
+    for key in keys:
+        metric, now = engine.reg[key], figures["today"][key]
+        row = {"key": key, "name": metric.name, "today": now.value, "today_n": now.n, "reason": now.reason}
+        for name in COMPARED_DAYS:
+            then = figures[name][key]
+            row |= {name: then.value, f"{name}_n": then.n,
+                    f"vs_{name}": change(now.value, then.value, is_rate=metric.is_rate)}
+        rows.append(row)
+    return pd.DataFrame(rows)

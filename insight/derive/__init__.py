@@ -1,7 +1,8 @@
 """Derivation as SQL inside the engine: sessions, waits, rounds, FCR, inquiries, attribution, and the
 additive parts every metric reads."""
 
+from ._as_known import LOOKBACK_DAYS, derive_as_known
 from ._derive import GAP_SESSION_PREFIX, apply_settings, gap_sessions_sql, move_to_cut_sessions, refresh, refresh_sales
 
-__all__ = ["refresh", "refresh_sales", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["derive_as_known", "LOOKBACK_DAYS", "refresh", "refresh_sales", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]

@@ -3,6 +3,8 @@ today's figures from the parts, and an agent's own row only."""
 
 import datetime as dt
 
+import pandas as pd
+
 from insight.analyses.live import live_snapshot
 from insight.core.access import LOCAL, Viewer
 from insight.metrics.engine import MetricEngine
@@ -46,3 +48,26 @@ def test_an_agent_sees_their_own_row(tmp_path):
     assert list(snap["agents"]["agent_id"]) == ["A2"]
     everyone = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL)["shop"]["buyer_msgs_1h"]
     assert snap["shop"]["buyer_msgs_1h"] == 2 < everyone  # c2's two buyer messages, not A1's too
+
+
+def test_today_so_far_against_yesterday_and_last_week_until_the_same_time(tmp_path):
+    from insight.analyses.live import so_far
+
+    chats = [Chat("y1", "b1", "2024-05-09").buyer("10:00:00").agent("10:00:30", agent_id="A1"),
+             Chat("y2", "b2", "2024-05-09").buyer("15:00:00").agent("15:10:00", agent_id="A1"),  # after 11:00
+             Chat("w1", "b3", "2024-05-03").buyer("09:00:00").agent("09:05:00", agent_id="A2"),
+             Chat("t1", "b4", "2024-05-10").buyer("10:00:00").agent("10:01:00", agent_id="A1"),
+             Chat("t2", "b5", "2024-05-10").buyer("10:30:00").agent("10:30:10", agent_id="A2")]
+    store = load(tmp_path, messages=messages_of(*chats), agents=AGENTS)
+    frame = so_far(MetricEngine(store), "S1", dt.datetime(2024, 5, 10, 11, 0), viewer=LOCAL).set_index("key")
+    assert frame.at["buyer_messages", "today"] == 2 and frame.at["buyer_messages", "yesterday"] == 1
+    assert frame.at["buyer_messages", "vs_yesterday"] == 1.0  # +100 %
+    assert frame.at["reply_3min_rate_msg", "today"] == 1.0 and frame.at["reply_3min_rate_msg", "yesterday"] == 1.0
+    assert frame.at["reply_3min_rate_msg", "last_week"] == 0.0 and frame.at["reply_3min_rate_msg", "last_week_n"] == 1
+    assert frame.at["reply_3min_rate_msg", "vs_last_week"] == 1.0  # points for rates
+    assert pd.isna(frame.at["satisfaction_rate", "today"])  # nothing rated: unavailable, not 0
+    assert frame.at["satisfaction_rate", "reason"]
+    # an agent viewer reads the shop's totals here, as on every page
+    agent = Viewer("x", "agent", frozenset({"S1"}), agent_id="A2")
+    assert so_far(MetricEngine(store), "S1", dt.datetime(2024, 5, 10, 11, 0), viewer=agent).set_index(
+        "key").at["buyer_messages", "today"] == 2
