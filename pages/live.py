@@ -9,7 +9,7 @@ from insight.analyses.live import ACTIVE_MINUTES, ONLINE_MINUTES
 from insight.core.settings import REPLY_SLA_SECONDS
 from insight.metrics.registry import registry
 from insight.present import charts
-from insight.present.formatting import format_seconds
+from insight.present.formatting import format_change, format_seconds, format_value
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 from insight.ui.boot import require_navigation
@@ -29,6 +29,39 @@ reg = registry()
 
 def _wait(seconds) -> str:
     return "—" if seconds is None or pd.isna(seconds) else format_seconds(float(seconds))
+
+
+def _text(metric, value) -> str:
+    return format_value(metric, None if value is None or pd.isna(value) else float(value))
+
+
+def _n(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:,.0f}"
+
+
+def compare_so_far(as_of: dt.datetime) -> None:
+    """今日至此 against yesterday and the same weekday last week until the same time."""
+    frame = data.so_far(shop, as_of)
+    st.subheader(f"今日至此（截至 {as_of:%H:%M}）对比昨日、上周同日的同一时段")
+    table = pd.DataFrame({
+        "指标": frame["name"],
+        "今日至此": [_text(reg[k], v) for k, v in zip(frame["key"], frame["today"])],
+        "昨日同时段": [_text(reg[k], v) for k, v in zip(frame["key"], frame["yesterday"])],
+        "较昨日": [_change(reg[k], v) for k, v in zip(frame["key"], frame["vs_yesterday"])],
+        "上周同日同时段": [_text(reg[k], v) for k, v in zip(frame["key"], frame["last_week"])],
+        "较上周": [_change(reg[k], v) for k, v in zip(frame["key"], frame["vs_last_week"])],
+        "样本量 今日/昨日/上周": [f"{_n(a)} / {_n(b)} / {_n(c)}" for a, b, c in
+                             zip(frame["today_n"], frame["yesterday_n"], frame["last_week_n"])]})
+    st.dataframe(table, hide_index=True)
+    missing = [f"{name}：{reason}" for name, value, reason in zip(frame["name"], frame["today"], frame["reason"])
+               if pd.isna(value) and reason]
+    st.caption("昨日、上周的同一时段按当时已有的数据重新计算（之后才给的评价、之后才付款的订单不计入），"
+               "与今日至此同一口径；比率的变化为百分点，其余为相对变化。样本量：比率的分母（如已评分会话数），"
+               "计数的本身。" + ("　今日暂不可计算：" + "；".join(missing) if missing else ""))
+
+
+def _change(metric, value) -> str:
+    return format_change(metric, None if value is None or pd.isna(value) else float(value))
 
 
 @st.fragment(run_every=dt.timedelta(seconds=every))
@@ -56,15 +89,18 @@ def monitor() -> None:
             "在线": agents["online"].map({True: "在线", False: "离线"}), "进行中会话": agents["sessions_open"],
             "排队买家": agents["buyers_waiting"], "最长等待": [_wait(w) for w in agents["longest_wait"]],
             "近1小时超时": agents["breaches_1h"], "今日接待人数": agents["received_buyers"],
-            "今日客服销售额": agents["agent_sales_amount"], "今日满意率": agents["satisfaction_rate"]})
+            "今日客服销售额": agents["agent_sales_amount"], "今日满意率": agents["satisfaction_rate"],
+            "今日评价数": agents["satisfaction_n"]})
         late = [w is not None and not pd.isna(w) and w > REPLY_SLA_SECONDS for w in agents["longest_wait"]]
         styled = shown.style.apply(lambda row: ["background-color: #fee2e2" if late[row.name] else ""] * len(row),
                                    axis=1)
         st.dataframe(styled, hide_index=True, placeholder="—", column_config={
             "今日客服销售额": st.column_config.NumberColumn(format="¥%.2f"),
             "今日满意率": st.column_config.NumberColumn(format="percent", help=reg["satisfaction_rate"].description),
-            "今日接待人数": st.column_config.NumberColumn(format="%d")})
+            "今日接待人数": st.column_config.NumberColumn(format="%d"),
+            "今日评价数": st.column_config.NumberColumn(format="%d", help="今日满意率的样本量：已评分会话数")})
         st.caption("红色行：该客服有买家等待超过 3 分钟。今日接待、销售额、满意率与各分析页同一口径（当日累计）。")
+    compare_so_far(snap["as_of"])
     if not snap["arrivals"].empty:
         st.plotly_chart(charts.arrivals_figure(snap["arrivals"]), key="arrivals",
                         config=charts.png_config(f"每5分钟进线_{shop}"))

@@ -15,7 +15,7 @@ from insight.core.settings import REPLY_SLA_SECONDS
 from insight.derive import derive_as_known
 from insight.metrics.engine import MetricEngine
 
-__all__ = ["ONLINE_MINUTES", "ACTIVE_MINUTES", "SO_FAR_METRICS", "live_snapshot", "so_far"]
+__all__ = ["ONLINE_MINUTES", "ACTIVE_MINUTES", "SO_FAR_METRICS", "live_snapshot", "known_at", "so_far"]
 
 ONLINE_MINUTES = 15  # an agent who wrote within this is online
 ACTIVE_MINUTES = 60  # a session with a message within this is open; older waits are abandoned, not queued
@@ -65,7 +65,8 @@ GROUP BY ALL"""
 def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: dt.datetime | None = None) -> dict:
     """{as_of, agents: frame, shop: {...}, arrivals: frame} for ``shop_id`` as of the newest message (or
     ``as_of``). Agents: online, sessions open, buyers waiting, longest wait (s), 3-minute breaches in the last
-    hour, and today's received buyers, sales and satisfaction (parts). An agent viewer gets their own row."""
+    hour, and today's received buyers, sales and satisfaction with its n (parts). An agent viewer gets
+    their own row."""
     engine = engine.scoped(viewer)
     viewer.require_shop(shop_id)
     con = engine.con
@@ -79,7 +80,7 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
             AND sent_at > ?::TIMESTAMP - INTERVAL {ONLINE_MINUTES} MINUTE AND sent_at <= ?""",
         [shop_id, as_of, as_of]).fetchall()}
     today = Period(as_of.date(), as_of.date())
-    values, _ = engine.by_agent(shop_id, today, Filters())
+    values, sizes = engine.by_agent(shop_id, today, Filters())
     names = dict(con.execute("SELECT agent_id, agent_name FROM agents WHERE shop_id = ?", [shop_id]).fetchall())
     agents = state.set_index("agent_id") if len(state) else pd.DataFrame(
         columns=["sessions_open", "buyers_waiting", "longest_wait", "breaches_1h", "last_reply", "buyer_msgs_1h"])
@@ -90,6 +91,7 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
     for agent in ids:
         a = agents.loc[agent] if agent in agents.index else None
         v = values.loc[agent] if agent in values.index else None
+        n = sizes.loc[agent] if agent in sizes.index else None
         rows.append({
             "agent_id": agent, "agent_name": names.get(agent, agent), "online": agent in online,
             "sessions_open": int(a["sessions_open"]) if a is not None else 0,
@@ -98,6 +100,7 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
             "breaches_1h": int(a["breaches_1h"]) if a is not None else 0,
             "received_buyers": _num(v, "received_buyers"), "agent_sales_amount": _num(v, "agent_sales_amount"),
             "satisfaction_rate": _num(v, "satisfaction_rate"),
+            "satisfaction_n": int(_num(n, "satisfaction_rate") or 0),  # rated sessions behind it
         })
     frame = pd.DataFrame(rows)
     arrivals = _arrivals(con, shop_id, as_of)
@@ -135,24 +138,27 @@ SO_FAR_METRICS = ("received_buyers", "buyer_messages", "reply_3min_rate_msg", "a
 COMPARED_DAYS = {"yesterday": 1, "last_week": 7}
 
 
+def known_at(engine: MetricEngine, shop_id: str, cutoff: dt.datetime) -> dict:
+    """The shop's figures for ``cutoff``'s day as known at ``cutoff`` ({key: MetricValue}): its rows
+    until then derived afresh (``derive.derive_as_known``), so a rating given later, an order paid
+    later or an FCR still open count as they do today while the day goes on."""
+    engine.viewer.require_shop(shop_id)
+    with derive_as_known(engine.store, shop_id, cutoff) as scratch:
+        return MetricEngine(scratch).compute(shop_id, Period(cutoff.date(), cutoff.date()))
+
+
 def so_far(engine: MetricEngine, shop_id: str, as_of: dt.datetime, *, viewer: Viewer,
-           keys: tuple[str, ...] = SO_FAR_METRICS) -> pd.DataFrame:
-    """The shop's key figures today until ``as_of``, against yesterday and the same weekday last week
-    until the same time of day. Today's come from the parts; the earlier days' from their rows as
-    known at that time (``derive.derive_as_known``): the same definitions, so a rating given later,
-    an order paid later or an FCR still open count alike on both sides. One row per metric: value and
-    n per day, and the change (points for rates). The shop's figures: an agent viewer may read them."""
+           keys: tuple[str, ...] = SO_FAR_METRICS, known=known_at) -> pd.DataFrame:
+    """The shop's key figures today until ``as_of`` (the parts), against yesterday and the same weekday
+    last week until the same time of day (``known``: ``known_at`` or a cached one). One row per
+    metric: value and n per day, and the change (points for rates). The shop's figures: an agent
+    viewer reads them as on every page."""
     engine = engine.scoped(viewer)
     viewer.require_shop(shop_id)
     day = as_of.date()
     figures = {"today": engine.compute(shop_id, Period(day, day))}
     for name, back in COMPARED_DAYS.items():
-        cutoff = as_of - dt.timedelta(days=back)
-        scratch = derive_as_known(engine.store, shop_id, cutoff)
-        try:
-            figures[name] = MetricEngine(scratch).compute(shop_id, Period(cutoff.date(), cutoff.date()))
-        finally:
-            scratch.close()
+        figures[name] = known(engine, shop_id, as_of - dt.timedelta(days=back))
     rows = []
     for key in keys:
         metric, now = engine.reg[key], figures["today"][key]

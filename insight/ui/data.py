@@ -27,7 +27,7 @@ from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
-           "split", "shops_overview", "live_snapshot", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
+           "split", "shops_overview", "live_snapshot", "so_far", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
 
 
@@ -148,6 +148,34 @@ def live_snapshot(shop_id: str) -> dict:
     rd = reader()
     with rd.lock:
         return snapshot(rd.engine, shop_id, viewer=run_viewer())
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=dt.timedelta(minutes=10))
+def _known_at(path: str, viewer: Viewer, shop_id: str, cutoff: dt.datetime) -> dict:
+    from insight.analyses.live import known_at
+
+    rd = reader()
+    with rd.lock:
+        return known_at(rd.engine.scoped(viewer), shop_id, cutoff)
+
+
+def so_far(shop_id: str, as_of: dt.datetime) -> pd.DataFrame:
+    """今日至此 against yesterday and last week until the same time. Today's figures are read fresh;
+    the earlier days' are derived again from their rows, cached per minute of the cutoff (their rows
+    do not move while today's do): at most two derivations a minute however often the monitor
+    refreshes."""
+    from insight.analyses.live import COMPARED_DAYS
+    from insight.analyses.live import so_far as compare
+    from insight.ui.auth import run_viewer
+
+    viewer = run_viewer()
+    earlier = {}
+    for back in COMPARED_DAYS.values():
+        cutoff = as_of - dt.timedelta(days=back)
+        earlier[cutoff] = _known_at(store_path(), viewer, shop_id, cutoff.replace(second=0, microsecond=0))
+    rd = reader()
+    with rd.lock:
+        return compare(rd.engine, shop_id, as_of, viewer=viewer, known=lambda _engine, _shop, cutoff: earlier[cutoff])
 
 
 def live_alerts(shop_id: str, snapshot: dict) -> list:

@@ -87,12 +87,13 @@ def api_routes(db_path: str):
         return Response(report_json(report), media_type="application/json; charset=utf-8")
 
     async def live(request: Request) -> Response:
-        from insight.analyses.live import live_snapshot
+        from insight.analyses.live import live_snapshot, so_far
 
         viewer = viewer_of(request.scope)
         shop = request.query_params.get("shop")
-        if not shop or set(request.query_params) - {"shop"}:
-            return _error(400, "参数应为 shop=店铺ID")
+        compare = request.query_params.get("compare", "0")
+        if not shop or set(request.query_params) - {"shop", "compare"} or compare not in ("0", "1"):
+            return _error(400, "参数应为 shop=店铺ID，可选 compare=1（今日至此对比昨日、上周同一时段）")
         try:
             viewer.require_shop(shop)
         except Forbidden as exc:
@@ -101,7 +102,10 @@ def api_routes(db_path: str):
         def snapshot():
             with shared_store(db_path).cursor() as cursor:
                 cursor.shop(shop)
-                return live_snapshot(MetricEngine(cursor), shop, viewer=viewer)
+                snap = live_snapshot(MetricEngine(cursor), shop, viewer=viewer)
+                if compare == "1" and snap["as_of"] is not None:
+                    snap["so_far"] = so_far(MetricEngine(cursor), shop, snap["as_of"], viewer=viewer)
+                return snap
         try:
             snap = await run_in_threadpool(snapshot)
         except UsageError as exc:
@@ -109,6 +113,8 @@ def api_routes(db_path: str):
         body = {"shop_id": shop, "as_of": snap["as_of"], "shop": snap["shop"],
                 "agents": snap["agents"].to_dict(orient="records"),
                 "arrivals": snap["arrivals"].to_dict(orient="records")}
+        if "so_far" in snap:  # NaN is not JSON: an unavailable figure is null with its reason
+            body["so_far"] = snap["so_far"].astype(object).where(snap["so_far"].notna(), None).to_dict(orient="records")
         return Response(json.dumps(body, ensure_ascii=False, default=str),
                         media_type="application/json; charset=utf-8")
 

@@ -10,11 +10,12 @@ AGENTS = [{"agent_id": "A1", "shop_id": "S1", "agent_name": "小一", "kind": "h
           {"agent_id": "A2", "shop_id": "S1", "agent_name": "小二", "kind": "human"}]
 
 
-def _db(tmp_path):
+def _db(tmp_path, earlier=()):
     from insight import Store, import_paths
 
     chats = [Chat("c1", "b1").buyer("10:00:00", "在吗").agent("10:01:00", "在的", "A1").buyer("10:05:00", "发货了吗"),
-             Chat("c2", "b2").buyer("10:00:00", "你好").agent("10:04:00", "您好", "A2").buyer("10:09:00", "还在吗")]
+             Chat("c2", "b2").buyer("10:00:00", "你好").agent("10:04:00", "您好", "A2").buyer("10:09:00", "还在吗"),
+             *earlier]
     db = tmp_path / "live.duckdb"
     with Store(db) as store:
         import_paths(store, [write_dataset(tmp_path / "d", messages=messages_of(*chats), agents=AGENTS)])
@@ -45,3 +46,18 @@ def test_big_screen_shows_the_day_in_large_numbers(tmp_path, open_app):
     assert any(label.startswith("3分钟回复率（消息） · n=") for label in labels)  # a rate carries its n
     assert any("大屏" in m.value for m in at.markdown)
     assert any("超过 3 分钟" in e.value for e in at.error)
+
+
+def test_today_so_far_against_yesterday_until_the_same_time(tmp_path, open_app):
+    yesterday = [Chat("y1", "b3", "2024-05-09").buyer("09:00:00", "在吗").agent("09:00:20", "在的", "A1"),
+                 Chat("y2", "b4", "2024-05-09").buyer("15:00:00", "在吗").agent("15:00:20", "在的", "A1")]
+    at = open_app(_db(tmp_path, yesterday), "pages/live.py")
+    assert any("今日至此（截至 10:09）" in h.value for h in at.subheader)
+    table = next(d.value for d in at.dataframe if "较昨日" in d.value.columns).set_index("指标")
+    row = table.loc["买家消息数"]
+    # today 4 buyer messages until 10:09; yesterday 1 until 10:09 (the 15:00 one came later); no data a week ago
+    assert (row["今日至此"], row["昨日同时段"], row["较昨日"]) == ("4", "1", "+300.0%")
+    assert row["上周同日同时段"] == "0" and row["较上周"] == "—" and row["样本量 今日/昨日/上周"] == "4 / 1 / 0"
+    assert table.loc["3分钟人工回复率(消息)", "较昨日"].endswith("个百分点")
+    assert table.loc["满意率", "今日至此"] == "—"  # nothing rated: unavailable, not 0
+    assert any("今日暂不可计算：满意率" in c.value for c in at.caption)
