@@ -55,9 +55,12 @@ def compare_so_far(as_of: dt.datetime) -> None:
     st.dataframe(table, hide_index=True)
     missing = [f"{name}：{reason}" for name, value, reason in zip(frame["name"], frame["today"], frame["reason"])
                if pd.isna(value) and reason]
+    for day, label in (("yesterday", "昨日"), ("last_week", "上周同日")):
+        if frame[f"{day}_reason"].notna().all() and frame[day].isna().all():  # the whole day is not in the data
+            missing.append(f"{label}：{frame[f'{day}_reason'].iloc[0]}")
     st.caption("昨日、上周的同一时段按当时已有的数据重新计算（之后才给的评价、之后才付款的订单不计入），"
                "与今日至此同一口径；比率的变化为百分点，其余为相对变化。样本量：比率的分母（如已评分会话数），"
-               "计数的本身。" + ("　今日暂不可计算：" + "；".join(missing) if missing else ""))
+               "计数的本身；金额没有样本量。" + ("　暂不可计算：" + "；".join(missing) if missing else ""))
 
 
 def _change(metric, value) -> str:

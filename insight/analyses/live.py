@@ -13,7 +13,7 @@ from insight.core.filters import Filters
 from insight.core.periods import Period, change
 from insight.core.settings import REPLY_SLA_SECONDS
 from insight.derive import derive_as_known
-from insight.metrics.engine import MetricEngine
+from insight.metrics.engine import MetricEngine, MetricValue
 
 __all__ = ["ONLINE_MINUTES", "ACTIVE_MINUTES", "SO_FAR_METRICS", "live_snapshot", "known_at", "so_far"]
 
@@ -116,13 +116,16 @@ def live_snapshot(engine: MetricEngine, shop_id: str, *, viewer: Viewer, as_of: 
 
 
 def _arrivals(con, shop_id: str, as_of: dt.datetime) -> pd.DataFrame:
-    """New sessions per 5 minutes today up to ``as_of``, with the same 5 minutes a week earlier."""
+    """New sessions per 5 minutes today up to ``as_of``, with the same 5 minutes a week earlier (NULL,
+    not 0, when the shop's data starts after that day)."""
     return con.execute("""
-        WITH b AS (SELECT time_bucket(INTERVAL 5 MINUTE, started_at) AS t, count(*) AS n FROM f_sessions
+        WITH covered AS (SELECT coalesce(bool_or(CAST(data_start AS DATE) <= CAST($as_of AS DATE) - 7), false) AS ok
+                         FROM f_shop_span WHERE shop_id = $shop),
+        b AS (SELECT time_bucket(INTERVAL 5 MINUTE, started_at) AS t, count(*) AS n FROM f_sessions
                    WHERE shop_id = $shop AND started_at >= CAST(CAST($as_of AS DATE) AS TIMESTAMP) - INTERVAL 7 DAY
                      AND started_at <= $as_of GROUP BY 1)
-        SELECT now.t AS bucket, now.n AS arrivals, coalesce(week.n, 0) AS last_week
-        FROM b now LEFT JOIN b week ON week.t = now.t - INTERVAL 7 DAY
+        SELECT now.t AS bucket, now.n AS arrivals, CASE WHEN covered.ok THEN coalesce(week.n, 0) END AS last_week
+        FROM b now LEFT JOIN b week ON week.t = now.t - INTERVAL 7 DAY CROSS JOIN covered
         WHERE now.t >= CAST(CAST($as_of AS DATE) AS TIMESTAMP) ORDER BY 1""", {"shop": shop_id, "as_of": as_of}).df()
 
 
@@ -143,6 +146,11 @@ def known_at(engine: MetricEngine, shop_id: str, cutoff: dt.datetime) -> dict:
     until then derived afresh (``derive.derive_as_known``), so a rating given later, an order paid
     later or an FCR still open count as they do today while the day goes on."""
     engine.viewer.require_shop(shop_id)
+    start = engine.con.execute("SELECT CAST(data_start AS DATE) FROM f_shop_span WHERE shop_id = ?",
+                               [shop_id]).fetchone()
+    if start is None or start[0] is None or start[0] > cutoff.date():  # not a quiet day: a day without data
+        reason = f"店铺数据从 {start[0]:%Y-%m-%d} 开始，不含 {cutoff:%Y-%m-%d}" if start and start[0] else "店铺还没有数据"
+        return {m.key: MetricValue(m.key, None, reason) for m in engine.reg}
     with derive_as_known(engine.store, shop_id, cutoff) as scratch:
         return MetricEngine(scratch).compute(shop_id, Period(cutoff.date(), cutoff.date()))
 
@@ -165,7 +173,7 @@ def so_far(engine: MetricEngine, shop_id: str, as_of: dt.datetime, *, viewer: Vi
         row = {"key": key, "name": metric.name, "today": now.value, "today_n": now.n, "reason": now.reason}
         for name in COMPARED_DAYS:
             then = figures[name][key]
-            row |= {name: then.value, f"{name}_n": then.n,
+            row |= {name: then.value, f"{name}_n": then.n, f"{name}_reason": then.reason,
                     f"vs_{name}": change(now.value, then.value, is_rate=metric.is_rate)}
         rows.append(row)
     return pd.DataFrame(rows)

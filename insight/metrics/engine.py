@@ -38,11 +38,15 @@ class MetricValue:
     numerator: float | None = None
     denominator: float | None = None
     pending: float | None = None
+    is_amount: bool = False  # a sum of money: no unit count behind it
 
     @property
     def n(self) -> float | None:
-        """Sample size behind the value (the denominator's unit count, or the count itself)."""
-        return self.denominator if self.denominator is not None else self.numerator
+        """Sample size behind the value: the denominator's unit count, or the count itself; None for
+        an amount (its sum is not a number of units)."""
+        if self.denominator is not None:
+            return self.denominator
+        return None if self.is_amount else self.numerator
 
 
 def _add(cols: dict, names, n: int) -> np.ndarray:
@@ -261,6 +265,7 @@ class MetricEngine:
                 numerator=float(nums[k][0]),
                 denominator=float(dens[k][0]) if k in dens else None,
                 pending=float(cols[metric.pending][0]) if metric.pending else None,
+                is_amount=metric.type == "sum",
             )
         return out
 

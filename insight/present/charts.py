@@ -286,15 +286,18 @@ def overview_heatmap(frame: pd.DataFrame, metrics: list[Metric], shop_labels: di
 
 def arrivals_figure(frame: pd.DataFrame) -> go.Figure:
     """New sessions per 5 minutes today, with the same 5 minutes a week earlier; ``frame``: bucket,
-    arrivals, last_week."""
+    arrivals, last_week (missing where the data does not cover last week: no line, and the title says
+    so)."""
+    covered = frame["last_week"].notna().any()
     traces = [
         {"type": "bar", "x": frame["bucket"].tolist(), "y": frame["arrivals"].tolist(), "name": "今天",
          "marker": {"color": COLORS["shop"]}, "hovertemplate": "%{x|%H:%M} 今天 %{y} 个会话<extra></extra>"},
         {"type": "scatter", "mode": "lines", "x": frame["bucket"].tolist(), "y": frame["last_week"].tolist(),
          "name": "上周同一天", "line": {"color": COLORS["prev"], "dash": "dot"},
          "hovertemplate": "%{x|%H:%M} 上周同一天 %{y} 个会话<extra></extra>"},
-    ]
-    return _figure(traces, "每 5 分钟新进会话（个）", height=300, xaxis={"tickformat": "%H:%M", "title": {"text": "时间"}},
+    ][:2 if covered else 1]
+    title = "每 5 分钟新进会话（个）" + ("" if covered else "（数据未覆盖上周同一天，无对比线）")
+    return _figure(traces, title, height=300, xaxis={"tickformat": "%H:%M", "title": {"text": "时间"}},
                    yaxis={"title": {"text": "会话数（个）"}, "rangemode": "tozero"})
 
 

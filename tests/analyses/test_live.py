@@ -36,6 +36,7 @@ def test_waits_breaches_and_online(tmp_path):
     assert agents.at["A1", "received_buyers"] >= 1
     assert snap["shop"]["buyers_waiting"] == 2 and snap["shop"]["longest_wait"] == 60.0
     assert not snap["shop"]["alert"]
+    assert snap["arrivals"]["last_week"].isna().all()  # the data starts today: no line of zeros
     # four minutes later nobody answered: c1's buyer has waited 5 minutes, a red row
     later = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL, as_of=dt.datetime(2024, 5, 10, 10, 10))
     assert later["shop"]["longest_wait"] == 300.0 and later["shop"]["alert"]
@@ -65,6 +66,9 @@ def test_today_so_far_against_yesterday_and_last_week_until_the_same_time(tmp_pa
     assert frame.at["reply_3min_rate_msg", "today"] == 1.0 and frame.at["reply_3min_rate_msg", "yesterday"] == 1.0
     assert frame.at["reply_3min_rate_msg", "last_week"] == 0.0 and frame.at["reply_3min_rate_msg", "last_week_n"] == 1
     assert frame.at["reply_3min_rate_msg", "vs_last_week"] == 1.0  # points for rates
+    # the arrivals keep last week's line (the data covers that day), and a day without data would not
+    arrivals = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL)["arrivals"]
+    assert arrivals["last_week"].notna().all()
     assert pd.isna(frame.at["satisfaction_rate", "today"])  # nothing rated: unavailable, not 0
     assert frame.at["satisfaction_rate", "reason"]
     # an agent viewer reads the shop's totals here, as on every page

@@ -16,6 +16,7 @@ from insight.ingest.mapping import check_mapping, list_presets, load_preset, sav
 from insight.ingest.readers import SourceFile, read_preview
 from insight.metrics.registry import registry
 from insight.present.charts import (
+    arrivals_figure,
     funnel_figure,
     png_config,
     rating_mix_figure,
@@ -78,6 +79,14 @@ def test_funnel_and_png_config():
     fig = funnel_figure(100, 40, 30)
     assert list(fig.data[0].x) == [100, 40, 30] and fig.data[0].y[0] == "询单人数"
     assert png_config("满意率趋势_S1")["toImageButtonOptions"]["filename"] == "满意率趋势_S1"
+
+
+def test_arrivals_draw_last_week_only_where_the_data_covers_it():
+    buckets = pd.to_datetime(["2024-05-10 10:00", "2024-05-10 10:05"])
+    fig = arrivals_figure(pd.DataFrame({"bucket": buckets, "arrivals": [3, 5], "last_week": [2, 0]}))
+    assert [t.name for t in fig.data] == ["今天", "上周同一天"] and list(fig.data[1].y) == [2, 0]
+    fig = arrivals_figure(pd.DataFrame({"bucket": buckets, "arrivals": [3, 5], "last_week": [None, None]}))
+    assert [t.name for t in fig.data] == ["今天"] and "数据未覆盖上周同一天" in fig.layout.title.text
 
 
 # -- exports -----------------------------------------------------------------------------------

@@ -141,10 +141,11 @@ def test_live_snapshot_follows_the_events(db):
     assert live["shop"]["buyers_waiting"] == 0
     assert client.get("/api/v1/live", params={"shop": "S2"},
                       headers={"Authorization": f"Bearer {tokens['lead']}"}).status_code == 403
-    # compare=1: today so far against yesterday and last week until the same time (no data then: 0, null)
+    # compare=1: today so far against yesterday and last week until the same time (the data starts today)
     live = client.get("/api/v1/live", params={"shop": "S1", "compare": "1"}, headers=headers).json()
     rows = {r["key"]: r for r in live["so_far"]}
-    assert rows["buyer_messages"]["today"] == 3 and rows["buyer_messages"]["yesterday"] == 0
-    assert rows["buyer_messages"]["vs_yesterday"] is None  # no relative change from 0
+    assert rows["buyer_messages"]["today"] == 3 and rows["buyer_messages"]["yesterday"] is None
+    assert rows["buyer_messages"]["yesterday_reason"].startswith("店铺数据从 2024-05-10 开始")
+    assert rows["buyer_messages"]["vs_yesterday"] is None
     assert rows["satisfaction_rate"]["today"] is None and rows["satisfaction_rate"]["reason"]
     assert client.get("/api/v1/live", params={"shop": "S1", "compare": "yes"}, headers=headers).status_code == 400
