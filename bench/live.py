@@ -1,12 +1,13 @@
 """Live ingest benchmark: events posted to a running server (``python -m insight serve``) over the
-120-day, 40-shop store of bench/incremental.py — sustained events/s, the wait until an event is
-committed and visible (the answer comes after the commit), a metrics query's latency meanwhile, and a
-kill -9 of the server under load: after a restart, every accepted event is there once.
+120-day, 40-shop store of bench/incremental.py — sustained events/s, the answer's latency (after the
+commit), freshness (a probe's event posted → counted by /api/v1/metrics, while the load runs), a
+metrics query's latency meanwhile, and a kill -9 of the server under load: after a restart, every
+accepted event is there once.
 
 Prints figures; asserts nothing.
 
     python bench/live.py                 # 4 clients × 1000-event requests for 30 s
-    python bench/live.py --seconds 10 --batch 200
+    python bench/live.py --seconds 10 --batch 200 --clients 2
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def main() -> None:
     day = str(last)
     port = free_port()
     proc = _serve(db, port)
-    latencies, query_ms, accepted, sent_ids = [], [], [0], []
+    probe_shop, shops = shops[-1], shops[:-1]  # the probe's shop gets no other events
+    latencies, query_ms, accepted, sent_ids, fresh = [], [], [0], [], []
     lock = threading.Lock()
     stop = time.time() + args.seconds
 
@@ -112,11 +114,34 @@ def main() -> None:
                 f"http://127.0.0.1:{port}/api/v1/metrics?shop={shops[0]}&start={day}&end={day}",
                 headers={"Authorization": f"Bearer {token}"}), timeout=60).read()
             query_ms.append((time.perf_counter() - t) * 1000)
+            # what 实时监控 reads on each refresh (its page asks every 5–60 s; here every second)
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/live?shop={shops[0]}",
+                headers={"Authorization": f"Bearer {token}"}), timeout=60).read()
             time.sleep(1)
+
+    def count(shop: str) -> float:
+        with urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/metrics?shop={shop}&start={day}&end={day}",
+                headers={"Authorization": f"Bearer {token}"}), timeout=60) as resp:
+            return json.loads(resp.read())["metrics"]["buyer_messages"] or 0
+
+    def probe() -> None:
+        """One new chat at a time into the probe's shop: posted → counted by /api/v1/metrics."""
+        i = 0
+        while time.time() < stop - 6:
+            before = count(probe_shop)
+            t = time.perf_counter()
+            _post(port, token, _events(8, 2, 20_000_000 + i, day, [probe_shop]))
+            while count(probe_shop) < before + 1 and time.perf_counter() - t < 30:
+                time.sleep(0.05)
+            fresh.append(time.perf_counter() - t)
+            i += 2
+            time.sleep(0.5)
 
     started = time.time()
     threads = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
-    threads.append(threading.Thread(target=reader))
+    threads += [threading.Thread(target=reader), threading.Thread(target=probe)]
     for th in threads:
         th.start()
     for th in threads:
@@ -128,8 +153,10 @@ def main() -> None:
           f"{args.clients} clients × {args.batch}-event requests for {args.seconds:g} s")
     print(f"sustained ingest   {accepted[0] / elapsed:8.0f} events/s   ({accepted[0]:,} accepted in {elapsed:.1f} s, "
           f"{len(latencies)} requests)")
-    print(f"accepted → visible p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s "
-          f"(the answer comes after the commit)")
+    print(f"answer latency     p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s (after the commit)")
+    fresh.sort()
+    print(f"freshness          p50 {statistics.median(fresh):.2f} s, p95 {fresh[max(0, int(len(fresh) * 0.95) - 1)]:.2f} s, "
+          f"max {fresh[-1]:.2f} s over {len(fresh)} probes (posted → counted by /api/v1/metrics)")
     print(f"metrics query meanwhile  median {statistics.median(query_ms):.0f} ms, max {max(query_ms):.0f} ms")
 
     # kill -9 under load: answered events must all be there, once, after a restart

@@ -275,6 +275,9 @@ def derived_ddl() -> list[str]:
             wait_sum DOUBLE, wait_sum_ag DOUBLE, first_wait DOUBLE, first_wait_ag DOUBLE,
             is_manual_unit BOOLEAN, fcr_state VARCHAR)""",
         "CREATE TABLE IF NOT EXISTS f_shop_span (shop_id VARCHAR, data_start TIMESTAMP, data_end TIMESTAMP)",
+        # Shops whose input changed and whose derivation is deferred (live events): from ``since``
+        # (NULL: the whole history). Committed with the rows, so a crash leaves it for the next start.
+        "CREATE TABLE IF NOT EXISTS derive_pending (shop_id VARCHAR, since DATE)",
     ]
 
 

@@ -26,7 +26,7 @@ from insight.core.settings import (
 )
 from insight.store import transaction
 
-__all__ = ["refresh", "refresh_sales", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]
 
 def _secs(later: str, earlier: str) -> str:
@@ -602,6 +602,36 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -
     # Other settings' sales parts are derived on demand (MetricEngine), never stored.
     refresh_sales(con, SalesSettings(), shops, keep_scope=True)
     lap("parts_sales")
+
+
+def defer(con, since: dict) -> None:
+    """Record ``since`` ({shop: first touched day, None = whole history}) for a later
+    ``refresh_pending``, inside the caller's transaction (the rows and the record commit together)."""
+    if since:
+        con.execute("INSERT INTO derive_pending SELECT unnest(?::VARCHAR[]), unnest(?::DATE[])",
+                    [list(since), list(since.values())])
+
+
+def take_pending(con, since: dict | None = None) -> dict:
+    """``since`` merged with the deferred derivations, which are cleared (inside the caller's
+    transaction): per shop the earliest day, None when either side derives it whole."""
+    merged = dict(since or {})
+    for shop, day, whole in con.execute(
+            "SELECT shop_id, min(since), bool_or(since IS NULL) FROM derive_pending GROUP BY shop_id").fetchall():
+        if whole or (shop in merged and merged[shop] is None):
+            merged[shop] = None
+        else:
+            merged[shop] = min(day, merged[shop]) if merged.get(shop) is not None else day
+    con.execute("DELETE FROM derive_pending")
+    return merged
+
+
+def refresh_pending(con, settings=None, timings: dict | None = None) -> list[str]:
+    """Derive what ``defer`` recorded (inside the caller's transaction); the shops derived."""
+    since = take_pending(con)
+    if since:
+        refresh(con, list(since), settings, timings, since=since)
+    return sorted(since)
 
 
 # Sessions cut by the gap rule carry ids of their own, so that they can be cut again.

@@ -86,9 +86,10 @@ def _cell(value) -> str:
     return str(value)
 
 
-def import_events(store, batch: EventBatch, work_dir: Path, *, by: str, allowed_shops=None) -> dict:
+def import_events(store, batch: EventBatch, work_dir: Path, *, by: str, allowed_shops=None,
+                  defer_derive: bool = False) -> dict:
     """Import a batch (one or several requests') as one transaction; per request: accepted, rejected
-    and the reasons (line numbers of the request's body)."""
+    and the reasons (line numbers of the request's body). ``defer_derive``: see ``import_sources``."""
     folder = Path(work_dir)
     folder.mkdir(parents=True, exist_ok=True)
     files, origin = [], {}
@@ -104,7 +105,8 @@ def import_events(store, batch: EventBatch, work_dir: Path, *, by: str, allowed_
                     writer.writerow([_cell(r.get(c)) for c in known + extra])
             origin[f"events:{table}"] = [o for o, _ in rows]
             files.append(SourceFile(path, table, label=f"events:{table}"))
-        report = (import_sources(store, files, by=by, allowed_shops=allowed_shops, classify=False, all_reasons=True)
+        report = (import_sources(store, files, by=by, allowed_shops=allowed_shops, classify=False, all_reasons=True,
+                                 defer_derive=defer_derive)
                   if files else None)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

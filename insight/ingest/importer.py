@@ -305,8 +305,9 @@ _GENERATED_MESSAGE_ID = (
 class _Importer:
     def __init__(self, store, files: list[SourceFile], notes: list[str], *, replace: bool, progress,
                  classify: bool = True, demo: bool = False, shop: str | None = None, report_day=None,
-                 allowed_shops=None, all_reasons: bool = False):
+                 allowed_shops=None, all_reasons: bool = False, defer_derive: bool = False):
         self.store = store
+        self.defer_derive = defer_derive
         # A supervisor's import: rows of other shops, and tables of no shop (peers), are rejected.
         self.allowed_shops = None if allowed_shops is None else sorted(allowed_shops)
         self.all_reasons = all_reasons
@@ -759,8 +760,12 @@ class _Importer:
                 # Only the days this import can change are derived again (peers and agents change none).
                 since = self._touched_since()
                 self.report.affected_shops = list(since)
-                derive.refresh(con, shops=list(since), settings=self.store.settings,
-                               timings=self.report.timings, since=since)
+                if self.defer_derive:  # live events: derived by the writer shortly, many requests at once
+                    derive.defer(con, since)
+                else:  # with what a deferred derivation left (a server stopped before it ran)
+                    since = derive.take_pending(con, since)
+                    derive.refresh(con, shops=list(since), settings=self.store.settings,
+                                   timings=self.report.timings, since=since)
                 self.report.timings["derive_parts"] = time.time() - mark
                 # Sessions whose messages changed lose their scenario now; it is classified again after
                 # the commit (the figures do not wait for the model).
@@ -894,13 +899,16 @@ def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.Pa
 def import_sources(store, files: list[SourceFile], *, replace: bool = False,
                    report_dir: str | os.PathLike | None = None, progress=False, notes=(),
                    classify: bool = True, shop: str | None = None, report_day=None, by: str = "本机",
-                   allowed_shops=None, all_reasons: bool = False, _demo: bool = False) -> ImportReport:
+                   allowed_shops=None, all_reasons: bool = False, defer_derive: bool = False,
+                   _demo: bool = False) -> ImportReport:
     """``import_paths`` for files whose table (and column mapping) the caller decided, e.g. uploads.
 
     ``progress``: False, True (a terminal bar) or an object with ``update(n)`` and
     ``set_description_str(text)`` and ``total`` (the app's progress bar). ``by``: who imports (the
     audit log records every import, failed ones too). ``allowed_shops``: a supervisor's shops — rows of
     any other shop, and tables that belong to no shop, are rejected with the reason (None: every shop).
+    ``defer_derive``: commit the rows and record what to derive (``derive.refresh_pending`` runs it);
+    the live events' writer answers before deriving, once for many requests.
     """
     if not files:
         raise ImportFailed("没有要导入的文件")
@@ -916,7 +924,8 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
     if allowed_shops is not None and shop is not None and shop not in allowed_shops:
         raise ImportFailed(f"无权导入店铺 {shop}（不在本账号授权的店铺中）")
     importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop,
-                         report_day=report_day, allowed_shops=allowed_shops, all_reasons=all_reasons)
+                         report_day=report_day, allowed_shops=allowed_shops, all_reasons=all_reasons,
+                         defer_derive=defer_derive)
     names = ", ".join(Path(f.shown).name for f in files)[:300]
     try:
         rdir = Path(report_dir) if report_dir else None

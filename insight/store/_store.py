@@ -21,10 +21,12 @@ from insight.core.settings import StoreSettings
 
 __all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 # version → what opening such a store does to bring it to SCHEMA_VERSION (derived tables only: nothing
 # imported is touched). 2 → 3: scenario parts hold the registry's evaluation measures.
-_MIGRATIONS = {"2": ["DROP TABLE IF EXISTS parts_scenario", *SCENARIO_DDL[2:], scenario_parts_sql()]}
+# From a version to the current one (tables that are only new come from ``all_ddl`` before these run).
+_MIGRATIONS = {"2": ["DROP TABLE IF EXISTS parts_scenario", *SCENARIO_DDL[2:], scenario_parts_sql()],
+               "3": []}  # 4: derive_pending
 DEFAULT_DB = Path("data") / "insight.duckdb"
 
 
@@ -227,12 +229,13 @@ class Store:
         return other
 
     def data_version(self) -> str:
-        """Changes whenever an import or a settings change lands: cache keys include it."""
+        """Changes whenever an import, a deferred derivation or a settings change lands: cache keys
+        include it."""
         row = self.con.execute(
             "SELECT coalesce(max(import_id), 0), (SELECT value FROM meta WHERE key = 'settings'), "
             "(SELECT count(*) || '/' || coalesce(CAST(max(corrected_at) AS VARCHAR), '') FROM scenario_corrections), "
             "(SELECT count(*) || '/' || coalesce(min(model_version), '') || coalesce(max(model_version), '') "
-            " FROM session_scenarios) FROM imports").fetchone()
+            " FROM session_scenarios), (SELECT count(*) FROM derive_pending) FROM imports").fetchone()
         return ":".join(str(x) for x in row)
 
     def close(self) -> None:

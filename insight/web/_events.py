@@ -1,10 +1,15 @@
 """``POST /api/v1/events``: one writer per server process (DuckDB has one writer per file).
 
 A request is written ahead to a spool file (fsync) before it waits its turn; the writer takes the
-requests waiting with the same account (a micro-batch), imports them as one transaction — derived
-incrementally, like a daily import — answers each, and removes their spool files. Spool files left by
-a crash are imported again when the server starts: keys make that idempotent, so nothing accepted is
-lost and nothing is doubled. A full queue answers 429 with Retry-After.
+requests waiting with the same account (a micro-batch), validates and commits them as one transaction,
+answers each, and removes their spool files. The derivation is deferred: the transaction records which
+shops and days changed (``derive_pending``), and the writer derives them incrementally once for all
+the requests of the last moment — when the queue has been idle for IDLE_BEFORE_DERIVE, and at least
+every DERIVE_AFTER under load — then sends the alerts. An answered event is in the figures within
+about DERIVE_AFTER plus one derivation (the contract allows 5 s). Spool files left by a crash are
+imported again when the server starts, and what was committed but not derived is derived then: keys
+make that idempotent, so nothing accepted is lost and nothing is doubled. A full queue answers 429
+with Retry-After.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +30,9 @@ from starlette.responses import JSONResponse
 
 from insight.core.access import Viewer
 from insight.core.errors import InsightError, UsageError
+from insight.derive import refresh_pending
 from insight.ingest.events import MAX_EVENT_BYTES, MAX_EVENTS, EventBatch, import_events, parse_events
+from insight.store import transaction
 
 from ._auth import viewer_of
 from ._db import shared_store
@@ -33,6 +41,8 @@ __all__ = ["EventWriter", "event_routes", "event_writer", "stop_writers", "Busy"
 
 MAX_WAITING = 32  # requests queued before 429
 BATCH_EVENTS = 20_000  # events one transaction takes at most
+DERIVE_AFTER = 1.0  # seconds: committed events wait at most this long for their derivation under load
+IDLE_BEFORE_DERIVE = 0.2  # seconds without a request: derive now
 
 
 class Busy(Exception):
@@ -59,6 +69,7 @@ class EventWriter:
         self._seq = itertools.count()
         self.recovered = 0
         self._stopping = False
+        self._dirty_since: float | None = None  # committed, not derived yet (monotonic time)
         self._thread = threading.Thread(target=self._run, name="insight-events", daemon=True)
         self._thread.start()
 
@@ -104,23 +115,51 @@ class EventWriter:
         self._recover()
         while True:
             with self._cv:
-                while not self._pending and not self._stopping:
-                    self._cv.wait()
-                if self._stopping:
+                action = self._next()
+                if action == "stop":
                     for item in self._pending:  # their spool files stay: the next start imports them
                         item.done.set_exception(InsightError("服务正在停止，请重试"))
                     self._pending.clear()
-                    return
-                first = self._pending[0]
-                taken, size = [], 0
-                for item in list(self._pending):
-                    if (item.by, item.shops) != (first.by, first.shops) or (taken and size + item.batch.size > BATCH_EVENTS):
-                        continue
-                    taken.append(item)
-                    size += item.batch.size
-                for item in taken:
-                    self._pending.remove(item)
-            self._write(taken)
+                elif action == "write":
+                    taken = self._take()
+            if action == "stop":
+                self._derive()
+                return
+            if action == "derive":
+                self._derive()
+            else:
+                self._write(taken)
+
+    def _next(self) -> str:
+        """What the writer does next (under the lock): stop, write the waiting requests, or derive
+        what was committed — now if the queue stayed idle a moment or DERIVE_AFTER has passed."""
+        while True:
+            if self._stopping:
+                return "stop"
+            overdue = self._dirty_since is not None and time.monotonic() - self._dirty_since >= DERIVE_AFTER
+            if overdue:
+                return "derive"
+            if self._pending:
+                return "write"
+            if self._dirty_since is None:
+                self._cv.wait()
+                continue
+            left = DERIVE_AFTER - (time.monotonic() - self._dirty_since)
+            if not self._cv.wait(timeout=max(0.0, min(IDLE_BEFORE_DERIVE, left))) and not self._pending:
+                return "derive"
+
+    def _take(self) -> list[_Pending]:
+        """The first waiting request and those of the same account after it, up to BATCH_EVENTS."""
+        first = self._pending[0]
+        taken, size = [], 0
+        for item in list(self._pending):
+            if (item.by, item.shops) != (first.by, first.shops) or (taken and size + item.batch.size > BATCH_EVENTS):
+                continue
+            taken.append(item)
+            size += item.batch.size
+        for item in taken:
+            self._pending.remove(item)
+        return taken
 
     def _write(self, items: list[_Pending]) -> None:
         merged = EventBatch()
@@ -131,7 +170,7 @@ class EventWriter:
         store = shared_store(self.db_path).store  # its own connection: only this thread writes through it
         try:
             answers = import_events(store, merged, store.scratch_dir("events-"), by=items[0].by,
-                                    allowed_shops=items[0].shops)
+                                    allowed_shops=items[0].shops, defer_derive=True)
         except InsightError as exc:  # the whole batch refused (e.g. a store busy elsewhere): say why
             for item in items:
                 item.spool.unlink(missing_ok=True)
@@ -144,8 +183,22 @@ class EventWriter:
         for i, item in enumerate(items):
             item.spool.unlink(missing_ok=True)
             item.done.set_result(answers.get(i, {"accepted": 0, "rejected": 0, "reasons": []}))
-        # After the answers: the alerts of the shops these events touched, to their webhooks.
-        self._alert(store, {row.get("shop_id") for rows in merged.rows.values() for _, row in rows} - {None})
+        if self._dirty_since is None and any(a["accepted"] for a in answers.values()):
+            self._dirty_since = time.monotonic()
+
+    def _derive(self) -> None:
+        """Derive what the committed events changed, then the alerts of those shops."""
+        store = shared_store(self.db_path).store
+        try:
+            with transaction(store.con):
+                shops = refresh_pending(store.con, store.settings)
+        except Exception:  # noqa: BLE001 - kept in derive_pending: the next round (or start) derives it
+            logging.getLogger(__name__).exception("deriving live events")
+            self._dirty_since = time.monotonic()
+            return
+        self._dirty_since = None
+        # After the figures: the alerts of the shops these events touched, to their webhooks.
+        self._alert(store, shops)
 
     def _alert(self, store, shops) -> None:
         from insight.analyses.alerts import evaluate, rule_for, send_new_alerts
@@ -189,6 +242,7 @@ class EventWriter:
         for tmp in self.spool_dir.glob("*.tmp"):  # never answered: the client was not told it was accepted
             if not tmp.name.startswith(mine):
                 tmp.unlink(missing_ok=True)
+        self._derive()  # what a crash committed without deriving, and what was recovered above
 
 
 _writers: dict[str, EventWriter] = {}

@@ -105,3 +105,29 @@ def test_scenarios_of_sessions_completed_by_a_later_piece_are_classified_again(d
     whole = _import_pieces([demo], tmp_path, "whole", classify=True)
     pieced = _import_pieces(_pieces(demo, random.Random(11), 3, overlap=True), tmp_path, "pieces", classify=True)
     assert _snapshot(pieced, tables) == _snapshot(whole, tables)
+
+
+def test_deferred_derivations_of_several_pieces_derived_at_once_equal_import_at_once(demo, tmp_path):
+    """Live events commit rows and record what to derive (derive_pending); the writer derives many
+    such commits at once — or a later file import folds them into its own derivation."""
+    from insight import import_sources
+    from insight.derive import refresh_pending
+    from insight.ingest.readers import discover
+    from insight.store import transaction
+
+    whole = _import_pieces([demo], tmp_path, "whole")
+    pieces = _pieces(demo, random.Random(5), 4, overlap=True)
+    for fold_into_import in (False, True):
+        store = _import_pieces(pieces[:1], tmp_path, f"first-{fold_into_import}")
+        for i, piece in enumerate(pieces[1:3]):
+            folder = tmp_path / f"deferred-{fold_into_import}-{i}"
+            _write(piece, folder)
+            import_sources(store, discover([folder])[0], classify=False, defer_derive=True)
+        assert store.row_count("derive_pending") >= 2
+        if not fold_into_import:
+            with transaction(store.con):
+                assert refresh_pending(store.con, store.settings)
+        _write(pieces[3], tmp_path / f"last-{fold_into_import}")
+        import_paths(store, [tmp_path / f"last-{fold_into_import}"], classify=False)
+        assert store.row_count("derive_pending") == 0
+        assert _snapshot(store) == _snapshot(whole), fold_into_import
