@@ -109,17 +109,18 @@ class AuthMiddleware:
         try:
             viewer = await run_in_threadpool(self._identify, scope)
         except AuthError as exc:
-            return await self._refuse(scope, receive, send, str(exc))
+            return await self._refuse(scope, receive, send, exc)
         scope.setdefault("state", {})[VIEWER_KEY] = viewer
         return await self.app(scope, receive, send)
 
-    async def _refuse(self, scope, receive, send, message: str):
+    async def _refuse(self, scope, receive, send, exc: AuthError):
+        message = str(exc)
         if scope["type"] == "websocket":  # refused before the handshake completes: the browser sees 403
             return await send({"type": "websocket.close", "code": 1008, "reason": "unauthenticated"})
         if scope["path"].startswith("/api/"):
             response: Response = JSONResponse({"error": message}, status_code=401,
                                               headers={"WWW-Authenticate": 'Bearer realm="insight"'})
-        elif scope["method"] == "GET" and "尚未创建账号" not in message:
+        elif scope["method"] == "GET" and not isinstance(exc, LocalOnly):  # signing in cannot help a LocalOnly
             target = scope["path"] + (("?" + scope["query_string"].decode("latin-1")) if scope.get("query_string") else "")
             response = RedirectResponse(f"/auth/login?next={quote(target, safe='')}", status_code=303)
         else:

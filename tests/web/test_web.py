@@ -146,6 +146,7 @@ def test_no_account_yet_means_local_only(tmp_path):
     assert proxied.status_code == 403
 
 
+
 # -- the API -----------------------------------------------------------------------------------------
 
 def _api(db, token, **params):
