@@ -1,0 +1,101 @@
+"""Honest small samples: an interval for every proportion, a test before a change is called real, and
+estimates shrunk toward the whole for rankings (empirical Bayes), so ten ratings never outrank a
+thousand by luck.
+
+Proportions are the registry's rates (``Metric.is_rate``: numerator units are a subset of the
+denominator's). Means (seconds, yuan) carry their n only: the parts keep sums, not squares.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as _stats
+
+__all__ = ["CONFIDENCE", "ALPHA", "wilson", "two_proportion_p", "changed", "outside", "beta_prior", "shrink",
+           "beta_interval", "SIGNIFICANCE_NOTE"]
+
+CONFIDENCE = 0.95
+ALPHA = 1 - CONFIDENCE
+_Z = float(_stats.norm.ppf(1 - ALPHA / 2))  # 1.96
+
+SIGNIFICANCE_NOTE = ("区间为 95% 置信区间（Wilson）；环比标“显著”表示两期比例的双侧检验 p < 0.05，"
+                     "否则视为正常波动；与同行的差距，只有同行值落在本店区间之外时才算高于或低于同行。")
+
+
+def wilson(k: float, n: float, z: float = _Z) -> tuple[float, float] | None:
+    """The Wilson score interval of ``k`` successes in ``n`` (None when n = 0): never outside [0, 1],
+    sensible at k = 0 or k = n, where the normal interval collapses to a point."""
+    if not n or n <= 0:
+        return None
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    # at k = 0 or k = n the bound is exactly the rate (rounding would put it a hair inside)
+    return (0.0 if k <= 0 else max(0.0, centre - half)), (1.0 if k >= n else min(1.0, centre + half))
+
+
+def two_proportion_p(k1: float, n1: float, k0: float, n0: float) -> float | None:
+    """Two-sided p-value of the pooled two-proportion z-test (None without units on either side)."""
+    if not n1 or not n0 or n1 <= 0 or n0 <= 0:
+        return None
+    pooled = (k1 + k0) / (n1 + n0)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+    if se == 0:  # both sides all 0 or all 1: no difference to test
+        return 1.0
+    z = (k1 / n1 - k0 / n0) / se
+    return float(2 * _stats.norm.sf(abs(z)))
+
+
+def changed(k1: float, n1: float, k0: float, n0: float, alpha: float = ALPHA) -> bool | None:
+    """Whether a rate moved beyond what chance explains at ``alpha`` (None: nothing to compare)."""
+    p = two_proportion_p(k1, n1, k0, n0)
+    return None if p is None else p < alpha
+
+
+def outside(value: float | None, interval: tuple[float, float] | None) -> int:
+    """+1 when ``value`` lies above the interval, −1 below, 0 inside (or nothing to compare)."""
+    if value is None or interval is None or value != value:
+        return 0
+    lo, hi = interval
+    return 1 if value > hi else (-1 if value < lo else 0)
+
+
+def beta_prior(k, n, *, min_strength: float = 2.0, max_strength: float = 1000.0) -> tuple[float, float]:
+    """Empirical Bayes: a Beta prior (mean, strength = α + β) fitted to groups' successes ``k`` of
+    ``n`` by the method of moments. The mean is the pooled rate (the whole's); the strength says how
+    alike the groups are — the observed spread of their rates minus what binomial noise alone
+    explains. Groups no more spread than noise get ``max_strength`` (everything shrinks to the mean)."""
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    keep = n > 0
+    k, n = k[keep], n[keep]
+    if not len(n) or n.sum() == 0:
+        return float("nan"), min_strength
+    mean = float(k.sum() / n.sum())
+    if len(n) < 2 or mean in (0.0, 1.0):
+        return mean, max_strength
+    rates = k / n
+    weights = n / n.sum()
+    spread = float(np.sum(weights * (rates - mean) ** 2))  # weighted variance of the rates
+    noise = mean * (1 - mean) * float(np.sum(weights / n))  # what binomial noise alone gives
+    between = spread - noise
+    if between <= 0:
+        return mean, max_strength
+    strength = mean * (1 - mean) / between - 1
+    return mean, float(min(max(strength, min_strength), max_strength))
+
+
+def shrink(k, n, mean: float, strength: float):
+    """The posterior mean of each group's rate under the Beta(mean·s, (1−mean)·s) prior: its own rate
+    where it has many units, the whole's where it has few."""
+    return (np.asarray(k, float) + mean * strength) / (np.asarray(n, float) + strength)
+
+
+def beta_interval(k, n, mean: float, strength: float, level: float = CONFIDENCE):
+    """The central ``level`` posterior interval of each group's rate (arrays lo, hi)."""
+    a = np.asarray(k, float) + mean * strength
+    b = np.asarray(n, float) - np.asarray(k, float) + (1 - mean) * strength
+    tail = (1 - level) / 2
+    return _stats.beta.ppf(tail, a, b), _stats.beta.ppf(1 - tail, a, b)
