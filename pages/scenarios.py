@@ -80,17 +80,27 @@ with right:
 # -- worst scenarios ---------------------------------------------------------------------------
 st.subheader("满意率最低的场景 TOP10")
 level3 = data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, 3)
-min_n = st.number_input("最少已评分会话数（样本太少的场景不参与排名）", min_value=1, max_value=500, value=10, key="min_n")
-worst, aside = worst_scenarios(level3, int(min_n))
+worst = worst_scenarios(level3)
 if worst.empty:
-    widgets.empty_state(f"没有已评分会话达到 {min_n} 个的场景。", "调低最少会话数，或换一个更长的周期。")
+    if (level3["sat_n"] > 0).any():
+        widgets.empty_state("本期已评分的会话全部满意，没有可排名的场景。", "换一个更长的周期，或看下方的场景明细。")
+    else:
+        widgets.empty_state("本期没有已评分的会话。", "换一个更长的周期，或检查是否导入了 evaluations 表。")
 else:
     report.heading("满意率最低的场景 TOP10")
     widgets.chart(charts.worst_scenarios_figure(worst), f"最差场景TOP10_{view.file_stem}", report, key="worst_chart")
-if not aside.empty:
-    st.caption(f"样本不足未参与排名：{len(aside)} 个场景（" +
-               "、".join(f"{n}（n={int(r)}）" for n, r in zip(aside["name"].str.split(" / ").str[-1], aside["rated"]))[:300]
-               + "）")
+    st.caption("排名按样本量校正后的满意率估计（经验贝叶斯：各场景的满意率向本店整体满意率收缩，已评分会话越少收缩越多），"
+               "只有至少 1 条不满意评价的场景参与排名；横线为 95% 区间。点选下表一行，下方“查看原声”即打开该场景。")
+    ranking = pd.DataFrame({
+        "排名": range(1, len(worst) + 1), "场景": [n.split(" / ")[-1] for n in worst["name"]],
+        "满意率估计": [f"{e * 100:.1f}%（{lo * 100:.0f}%–{hi * 100:.0f}%）"
+                  for e, lo, hi in zip(worst["estimate"], worst["lo"], worst["hi"])],
+        "实际满意率": [f"{k / n * 100:.1f}%" for k, n in zip(worst["sat_k"], worst["sat_n"])],
+        "不满意 / 已评分": [f"{b} / {int(n)}" for b, n in zip(worst["bad"], worst["sat_n"])]})
+    picked = st.dataframe(ranking, hide_index=True, on_select="rerun", selection_mode="single-row", key="worst_pick")
+    rows = picked.selection.rows if picked is not None else []
+    if rows and st.session_state.get("_worst_picked") != worst["key"].iloc[rows[0]]:
+        st.session_state["_worst_picked"] = st.session_state["drill"] = worst["key"].iloc[rows[0]]
 
 # -- level 1–3 table -----------------------------------------------------------------------------
 st.subheader("场景明细 · 对比同行")
@@ -113,13 +123,18 @@ st.caption("同行列为空：同层同行中有该场景评价的店铺不足 5
 
 # -- drill-down ----------------------------------------------------------------------------------
 st.subheader("查看原声")
-keys = list(level3["key"])
-default = worst["key"].iloc[0] if not worst.empty else keys[0]
+# the ranking's scenarios first (in its order), then the rest by rated volume
+keys = list(worst["key"]) + [k for k in level3.sort_values(["rated", "key"], ascending=[False, True])["key"]
+                             if k not in set(worst["key"])]
 by_key = level3.set_index("key")
-pick = st.selectbox("场景", keys, index=keys.index(default), key="drill",
-                    format_func=lambda k: f"{by_key.loc[k, 'name']}（{int(by_key.loc[k, 'evaluated'])}）")
+if st.session_state.get("drill") not in keys:
+    st.session_state["drill"] = keys[0]
+pick = st.selectbox("场景", keys, key="drill",
+                    format_func=lambda k: f"{by_key.loc[k, 'name']}（已评分 {int(by_key.loc[k, 'rated'])}）")
 chats = data.scenario_chats(view.path, view.version, view.shop_id, view.period, view.filters, pick)
-st.caption(f"最多 50 个会话，评分从低到高。黄色底色为触发该场景的买家语句，加粗为权重最高的词。共 {len(chats)} 个。")
+rated = int(by_key.loc[pick, "rated"])
+shown_note = f"显示评分最低的 {len(chats)} 个，共 {rated} 个" if len(chats) == 50 and rated > 50 else f"共 {len(chats)} 个"
+st.caption(f"该场景已评分的会话，评分从低到高（{shown_note}）。黄色底色为触发该场景的买家语句，加粗为权重最高的词。")
 code_labels = {c: " / ".join(tax.levels(c)) for c in tax.codes}
 for row in chats.itertuples():
     label = (f"{row.rating}分 {RATING_LABELS.get(row.rating, '')} · {md(row.session_id)} · "

@@ -215,22 +215,40 @@ def scenario_share_figure(frame: pd.DataFrame) -> go.Figure:
 
 
 def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
-    """The worst scenarios by satisfaction (lowest at the top), with n and the peer average."""
-    frame = frame.sort_values("satisfaction", ascending=False)
+    """The scenarios most likely to satisfy worst (``scenarios.store.worst_scenarios``), lowest at the
+    top: the shrunk estimate with its 95 % interval, the scenario's own rate and n beside it, the
+    shop's overall rate and the peer average."""
+    frame = frame.sort_values("estimate", ascending=False)
+    names = [plot_text(n) for n in frame["name"]]
+    own = (frame["sat_k"] / frame["sat_n"]).tolist()
     traces = [{
-        "type": "bar", "x": frame["satisfaction"].tolist(), "y": frame["name"].tolist(), "orientation": "h",
-        "name": "本店满意率", "marker": {"color": COLORS["bad"]},
-        "text": [f"{v * 100:.1f}%（n={int(n)}）" for v, n in zip(frame["satisfaction"], frame["rated"])],
-        "textposition": "outside", "customdata": [[int(n)] for n in frame["rated"]],
-        "hovertemplate": "%{y}<br>满意率：%{x:.1%}<br>已评分会话：%{customdata[0]}<extra></extra>"}]
+        "type": "bar", "x": frame["estimate"].tolist(), "y": names, "orientation": "h",
+        "name": "满意率估计（按样本量校正）", "marker": {"color": COLORS["bad"]},
+        "error_x": {"type": "data", "symmetric": False, "color": "#7f1d1d", "thickness": 1.5,
+                    "array": (frame["hi"] - frame["estimate"]).tolist(),
+                    "arrayminus": (frame["estimate"] - frame["lo"]).tolist()},
+        "text": [f"{e * 100:.1f}%（实际 {o * 100:.0f}%，{b}/{int(n)} 条不满意）"
+                 for e, o, b, n in zip(frame["estimate"], own, frame["bad"], frame["sat_n"])],
+        "textposition": "outside", "cliponaxis": False,
+        "customdata": [[o, int(b), int(n), lo, hi] for o, b, n, lo, hi in
+                       zip(own, frame["bad"], frame["sat_n"], frame["lo"], frame["hi"])],
+        "hovertemplate": ("%{y}<br>满意率估计：%{x:.1%}（95% 区间 %{customdata[3]:.1%}–%{customdata[4]:.1%}）"
+                          "<br>实际满意率：%{customdata[0]:.1%}（%{customdata[1]} 条不满意 / 已评分 %{customdata[2]}）"
+                          "<extra></extra>")}]
     if frame["peer_sat_avg"].notna().any():
         traces.append({
-            "type": "scatter", "x": frame["peer_sat_avg"].tolist(), "y": frame["name"].tolist(), "mode": "markers",
+            "type": "scatter", "x": frame["peer_sat_avg"].tolist(), "y": names, "mode": "markers",
             "name": "同行平均",
             "marker": {"symbol": "line-ns-open", "size": 18, "color": COLORS["peer_avg"], "line": {"width": 3}},
             "hovertemplate": "%{y}<br>同行平均满意率：%{x:.1%}<extra></extra>"})
-    return _figure(traces, "满意率最低的三级场景 TOP10（%）", height=max(320, 40 * len(frame) + 110),
-                   xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.15]})
+    fig = _figure(traces, "最可能满意率最低的三级场景 TOP10（满意率，%）", height=max(320, 44 * len(frame) + 130),
+                  xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.45]},
+                  yaxis={"automargin": True})
+    if len(frame):  # what every estimate is pulled toward
+        prior = float(frame["prior"].iloc[0])
+        fig.add_vline(x=prior, line_dash="dash", line_color=COLORS["shop"],
+                      annotation_text=f"本店整体 {prior * 100:.1f}%", annotation_position="top")
+    return fig
 
 
 # 店铺总览's heat map: a cell's colour is where the shop stands against its peer group.

@@ -21,6 +21,7 @@ from insight.core.privacy import mask_frame
 from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
 from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
 from insight.metrics.registry import registry
+from insight.metrics.stats import beta_interval, beta_prior, shrink
 from insight.scenarios.model import OTHER
 from insight.store import transaction
 
@@ -169,7 +170,7 @@ def _ratio(frame: pd.DataFrame, metric) -> pd.Series:
 def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters: Filters, level: int,
                    taxonomy, *, viewer: Viewer) -> pd.DataFrame:
     """Per scenario key of ``level``: evaluated sessions, share of them, 满意率 (the registry's
-    definition), with the previous period and the peers' average / excellent of share and 满意率
+    definition, with its numerator ``sat_k`` and denominator ``sat_n``), with the previous period and the peers' average / excellent of share and 满意率
     (the shop's peer group, itself included, with at least ``MIN_PEERS`` shops that have the scenario;
     the percentiles every benchmark uses)."""
     viewer.require_shop(shop_id)  # the peers come back only as percentiles over ≥ MIN_PEERS shops
@@ -178,7 +179,7 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
     group = sorted(set(peers) | {shop_id})
     now = _sums(con, group, period, filters, level)
     before = _sums(con, [shop_id], period.previous(), filters, level)
-    cols = ["key", "name", "evaluated", "share", "satisfaction", "prev_satisfaction", "change",
+    cols = ["key", "name", "evaluated", "rated", "share", "satisfaction", "sat_k", "sat_n", "prev_satisfaction", "change",
             "peer_share_avg", "peer_share_excellent", "peer_sat_avg", "peer_sat_excellent", "peer_shops"]
     if now.empty:
         return pd.DataFrame(columns=cols)
@@ -197,6 +198,8 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
         rows.append({
             "key": key, "name": _name(taxonomy, key), "evaluated": int(row["ev_invited"]),
             "rated": int(row["ev_rated"]), "share": float(row["share"]), "satisfaction": float(row["sat"]),
+            "sat_k": float(row[list(satisfaction.numerator)].sum()),
+            "sat_n": float(row[list(satisfaction.denominator)].sum()),
             "prev_satisfaction": prev_sat, "change": float(row["sat"]) - prev_sat,
             "peer_share_avg": _pct(share_vals, avg_q), "peer_share_excellent": _pct(share_vals, excellent_q),
             "peer_sat_avg": _pct(sat_vals, avg_q), "peer_sat_excellent": _pct(sat_vals, excellent_q),
@@ -250,12 +253,25 @@ def scenario_status(con) -> dict:
             "corrections": int(con.execute("SELECT count(*) FROM scenario_corrections").fetchone()[0])}
 
 
-def worst_scenarios(table: pd.DataFrame, min_rated: int, top: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the ``top`` scenarios with the lowest 满意率 among those with at least ``min_rated`` rated chats,
-    fewest-satisfied first and larger samples first on ties; the scenarios left out for too few)."""
-    eligible = table[(table["rated"] >= min_rated) & (table["key"] != OTHER)]
-    ranked = eligible.sort_values(["satisfaction", "rated"], ascending=[True, False])
-    return ranked.head(top), table[table["rated"] < min_rated]
+def worst_scenarios(table: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The ``top`` scenarios most likely to satisfy worst: ranked by 满意率 shrunk toward the shop's
+    overall rate (empirical Bayes: a Beta prior fitted to all the shop's scenarios, ``stats.beta_prior``),
+    so three bad ratings rank by what three ratings can show, and a large sample keeps its own rate.
+    Only scenarios with at least one unsatisfied rating are candidates (none is "worst" without a bad
+    rating); 其他 is never ranked. Adds ``estimate`` (shrunk), ``lo``/``hi`` (its 95 % posterior
+    interval), ``bad`` (unsatisfied ratings) and ``prior`` (the shop's rate)."""
+    rated = table[table["sat_n"] > 0]
+    if rated.empty:
+        return table.iloc[0:0].assign(estimate=[], lo=[], hi=[], bad=[], prior=[])
+    mean, strength = beta_prior(rated["sat_k"], rated["sat_n"])
+    candidates = rated[(rated["sat_n"] > rated["sat_k"]) & (rated["key"] != OTHER)].copy()
+    candidates["estimate"] = shrink(candidates["sat_k"], candidates["sat_n"], mean, strength)
+    lo, hi = beta_interval(candidates["sat_k"], candidates["sat_n"], mean, strength)
+    candidates["lo"], candidates["hi"] = lo, hi
+    candidates["bad"] = (candidates["sat_n"] - candidates["sat_k"]).astype(int)
+    candidates["prior"] = mean
+    ranked = candidates.sort_values(["estimate", "sat_n", "key"], ascending=[True, False, True])
+    return ranked.head(top).reset_index(drop=True)
 
 
 def scenario_tree(levels: list[pd.DataFrame]) -> pd.DataFrame:

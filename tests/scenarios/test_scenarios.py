@@ -209,14 +209,29 @@ def test_counting_then_weighting_equals_the_vectorizer(model):
         assert abs(whole - halves).max() < 1e-12
 
 
-def test_worst_scenarios_rank_eligible_ones_and_name_the_rest():
+def test_worst_scenarios_rank_by_shrunk_satisfaction():
+    """A week of one shop (S040-like): the scenario where 3 of 3 buyers were unhappy ranks first, ahead of
+    a 1-of-1 and of large samples a little below the shop; a scenario without a bad rating is never
+    "worst"; 其他 is never ranked."""
     from insight.scenarios.store import worst_scenarios
 
-    table = pd.DataFrame({"key": ["a.b.c", "a.b.d", "e.f.g", OTHER, "h.i.j"],
-                          "rated": [12, 30, 3, 50, 30], "satisfaction": [0.5, 0.5, 0.0, 0.1, 0.9]})
-    worst, aside = worst_scenarios(table, 10, top=2)
-    assert list(worst["key"]) == ["a.b.d", "a.b.c"]  # equal 满意率: the larger sample first; 其他 never ranked
-    assert list(aside["key"]) == ["e.f.g"]
+    table = pd.DataFrame({
+        "key": ["pre.stock.ask", "after.transfer.human", "after.refund.speed", "pre.size.ask", "log.ship.when",
+                OTHER, "pre.price.coupon"],
+        "sat_k": [0, 0, 30, 40, 1, 0, 5], "sat_n": [1, 3, 40, 45, 4, 10, 5]})
+    table["rated"] = table["sat_n"]
+    worst = worst_scenarios(table, top=4)
+    assert worst["key"].iloc[0] == "after.transfer.human"
+    assert "pre.price.coupon" not in set(worst["key"]) and OTHER not in set(worst["key"])  # 5/5: no bad rating
+    assert (worst["bad"] > 0).all() and (worst["lo"] <= worst["estimate"]).all() and (worst["estimate"] <= worst["hi"]).all()
+    # the shrunk estimates lie between each scenario's own rate and the shop's
+    own = worst["sat_k"] / worst["sat_n"]
+    assert ((worst["estimate"] - own) * (worst["prior"] - worst["estimate"]) >= -1e-12).all()
+    assert worst["prior"].iloc[0] == pytest.approx(76 / 108)
+    # never empty while some rating is bad, however few ratings there are
+    tiny = pd.DataFrame({"key": ["a.b.c", "d.e.f"], "sat_k": [1, 0], "sat_n": [1, 1], "rated": [1, 1]})
+    assert list(worst_scenarios(tiny)["key"]) == ["d.e.f"]
+    assert worst_scenarios(tiny.assign(sat_k=[1, 1])).empty  # all satisfied: nothing is "worst"
 
 
 def test_scenario_tree_puts_parents_first_and_sorts_by_volume():
