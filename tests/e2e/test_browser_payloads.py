@@ -73,7 +73,7 @@ def test_names_chat_tags_and_comments_render_as_text(payload_app, browser_page):
     page = browser_page
     page.goto(f"{payload_app}/scenarios?period=custom&range=2024-05-10~2024-05-14")
     wait_rendered(page)
-    page.get_by_text("查看原声").wait_for(timeout=60_000)
+    page.get_by_text("查看原声", exact=True).wait_for(timeout=60_000)
     wait_rendered(page)
     expanders = page.locator('[data-testid="stExpander"] summary')
     assert expanders.count() > 0
