@@ -29,7 +29,7 @@ for start in (0, 4):
     for col, (_, row) in zip(st.columns(4), rows.iloc[start:start + 4].iterrows()):
         widgets.metric_card(col, row)
 report.heading("销售指标")
-report.table(rows[["指标", "本期", "上期", "环比", "同行平均", "同行优秀", "n", "说明"]])
+report.table(rows[["指标", "本期", "区间", "样本量", "上期", "环比", "环比说明", "同行平均", "同行优秀", "说明"]])
 
 left, right = st.columns(2)
 values = rep["metrics"]

@@ -4,6 +4,7 @@ import streamlit as st
 
 from insight.analyses.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows
 from insight.core.settings import FCR_WINDOW_HOURS
+from insight.metrics.stats import SIGNIFICANCE_NOTE
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
@@ -17,14 +18,16 @@ rep = data.report(view.path, view.version, view.shop_id, view.period, view.filte
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
            " · 同行 = 同平台同类目同层级店铺：越高越好的指标平均 P60/优秀 P90，越低越好的 P40/P10")
 
-_BADGE = {"excellent": ":green-badge[优于同行优秀]", "between": ":blue-badge[介于平均与优秀之间]",
+_BADGE = {"excellent": ":green-badge[达到同行优秀]", "between": ":blue-badge[高于同行平均]",
+          "level": ":gray-badge[与同行平均持平]", "near": ":gray-badge[与同行平均相当]",
           "below": ":red-badge[低于同行平均]", "no_peers": ":gray-badge[无同行基准]", "unavailable": ":gray-badge[无法计算]"}
 
 all_keys = [k for keys in CAPABILITY_GROUPS.values() for k in keys]
 rows = metric_rows(rep, all_keys).set_index("key")
 counts = rows["status"].value_counts()
-st.markdown(" ".join(f"{_BADGE[s]} **{int(counts.get(s, 0))}** 项" for s in ("excellent", "between", "below")
+st.markdown(" ".join(f"{_BADGE[s]} **{int(counts.get(s, 0))}** 项" for s in ("excellent", "between", "level", "near", "below")
                      if counts.get(s, 0)) or "本期没有可与同行比较的指标。")
+st.caption(SIGNIFICANCE_NOTE)
 
 for group, keys in CAPABILITY_GROUPS.items():
     st.subheader(group)
@@ -34,14 +37,15 @@ for group, keys in CAPABILITY_GROUPS.items():
         row = rows.loc[key].copy()
         row["key"] = key
         widgets.metric_card(col, row)
-        col.markdown(_BADGE[row["status"]])
-        if key == "fcr_3day" and rep["n"].get(key) is not None:
+        col.markdown(_BADGE[row["status"]], help=row["对比说明"] or None)
+        if key == "fcr_3day" and rep["metrics"].get(key) is not None:
             col.caption(f"待定：最近 {FCR_WINDOW_HOURS // 24} 天的人工售后会话尚在 {FCR_WINDOW_HOURS} 小时观察期，不计入")
 
 report.heading("指标一览")
 table = rows.reset_index()
 table.insert(0, "分组", [next(g for g, ks in CAPABILITY_GROUPS.items() if k in ks) for k in table["key"]])
-shown = table[["分组", "指标", "方向", "本期", "上期", "环比", "同行平均", "同行优秀", "对比同行", "n", "说明"]]
+shown = table[["分组", "指标", "方向", "本期", "区间", "样本量", "上期", "环比", "环比说明", "同行平均", "同行优秀",
+               "对比同行", "说明"]].rename(columns={"区间": "95% 区间"})
 st.subheader("指标一览")
 widgets.table(shown, f"服务能力诊断_{view.file_stem}", key="cap_table", report=report)
 

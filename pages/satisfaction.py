@@ -25,7 +25,7 @@ rows = metric_rows(rep, SATISFACTION_CARDS)
 for col, (_, row) in zip(st.columns(len(rows)), rows.iterrows()):
     widgets.metric_card(col, row)
 report.heading("核心指标")
-report.table(rows[["指标", "本期", "上期", "环比", "同行平均", "同行优秀", "对比同行", "n", "说明"]])
+report.table(rows[["指标", "本期", "区间", "样本量", "上期", "环比", "环比说明", "同行平均", "同行优秀", "对比同行", "说明"]])
 
 st.subheader("趋势")
 widgets.trend_section(view, ("satisfaction_rate", "very_satisfied_rate", "dissatisfaction_rate", "evaluation_rate",

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 
 from insight.metrics.registry import Metric, registry
+from insight.metrics.stats import outside
 from insight.present.formatting import format_change, format_value
 
-__all__ = ["CAPABILITY_GROUPS", "SATISFACTION_CARDS", "AGENT_CARDS", "peer_status", "metric_rows", "agent_vs_shop",
-           "STATUS_LABELS"]
+__all__ = ["CAPABILITY_GROUPS", "SATISFACTION_CARDS", "AGENT_CARDS", "peer_status", "status_note", "change_note",
+           "metric_rows", "agent_vs_shop", "STATUS_LABELS"]
 
 # As 淘宝服务诊断 groups them (seeds 000/001): 贴心服务, 服务保障, 快捷简单.
 CAPABILITY_GROUPS = {
@@ -22,8 +23,10 @@ SATISFACTION_CARDS = ("satisfaction_rate", "very_satisfied_rate", "dissatisfacti
                       "evaluated_sessions", "invited_sessions")
 
 STATUS_LABELS = {
-    "excellent": "优于同行优秀",
-    "between": "介于同行平均与优秀之间",
+    "excellent": "达到同行优秀",
+    "between": "高于同行平均",
+    "level": "与同行平均持平",
+    "near": "与同行平均相当（差距在误差范围内）",
     "below": "低于同行平均",
     "no_peers": "无同行基准",
     "unavailable": "无法计算",
@@ -34,17 +37,43 @@ def _at_least(metric: Metric, value: float, bar: float) -> bool:
     return value <= bar if metric.direction == "down" else value >= bar
 
 
-def peer_status(metric: Metric, value, peer_avg, peer_excellent) -> str:
-    """Where a value stands: reaching peer excellent, between average and excellent, or below average."""
+def peer_status(metric: Metric, value, peer_avg, peer_excellent, interval=None) -> str:
+    """Where a value stands against its peers, as far as the data can tell: equal to a bar at the
+    precision shown counts as reaching it (98.00 % against 98.01 % is 持平, not below); for a rate,
+    a gap to the average is real only when the average lies outside the value's 95 % interval
+    (``interval``), else it is 'near'. Reaching peer excellent is a bar, not a test."""
     if value is None:
         return "unavailable"
     if peer_avg is None or peer_excellent is None:
         return "no_peers"
-    if _at_least(metric, value, peer_excellent):
+    shown = format_value(metric, value)
+    if _at_least(metric, value, peer_excellent) or shown == format_value(metric, peer_excellent):
         return "excellent"
-    if _at_least(metric, value, peer_avg):
-        return "between"
-    return "below"
+    if shown == format_value(metric, peer_avg):
+        return "level"
+    if interval is not None and outside(peer_avg, tuple(interval)) == 0:
+        return "near"
+    return "between" if _at_least(metric, value, peer_avg) else "below"
+
+
+def status_note(metric: Metric, status: str, value, peer_avg, interval=None) -> str:
+    """What a status compared, in one line: the value (and its interval) against the peer average."""
+    if status in ("unavailable", "no_peers"):
+        return ""
+    mine = format_value(metric, value)
+    if interval is not None:
+        mine += f"（95% 区间 {format_value(metric, interval[0])}–{format_value(metric, interval[1])}）"
+    return f"本店 {mine}，同行平均 {format_value(metric, peer_avg)}：{STATUS_LABELS[status]}"
+
+
+def change_note(report: dict, key: str) -> str:
+    """Whether a 环比 is a real change: the test's verdict for a rate, or why there is no 环比."""
+    if report.get("change_reason"):
+        return report["change_reason"]
+    significant = report.get("change_significant", {}).get(key)
+    if significant is None:
+        return ""
+    return "环比显著（两期差异超出随机波动）" if significant else "环比在正常波动范围内（差异不显著）"
 
 
 def metric_rows(report: dict, keys) -> pd.DataFrame:
@@ -55,15 +84,22 @@ def metric_rows(report: dict, keys) -> pd.DataFrame:
         m = reg[key]
         value, prev = report["metrics"][key], report["previous"][key]
         peers, info = report["peers"][key], report["peers_info"][key]
-        status = peer_status(m, value, peers["peer_avg"], peers["peer_excellent"])
+        interval = (report.get("interval") or {}).get(key)
+        status = peer_status(m, value, peers["peer_avg"], peers["peer_excellent"], interval)
         rows.append({
             "key": key, "指标": m.name, "方向": {"up": "越高越好", "down": "越低越好"}.get(m.direction, ""),
             "value": value, "本期": format_value(m, value), "上期": format_value(m, prev),
+            "interval": interval,
+            "区间": "—" if interval is None else f"{format_value(m, interval[0])}–{format_value(m, interval[1])}",
             "change": report["change"][key], "环比": format_change(m, report["change"][key]),
+            "change_significant": (report.get("change_significant") or {}).get(key),
+            "环比说明": change_note(report, key),
             "peer_avg": peers["peer_avg"], "同行平均": format_value(m, peers["peer_avg"]),
             "peer_excellent": peers["peer_excellent"], "同行优秀": format_value(m, peers["peer_excellent"]),
             "status": status, "对比同行": STATUS_LABELS[status],
+            "对比说明": status_note(m, status, value, peers["peer_avg"], interval),
             "n": report["n"][key],
+            "样本量": "—" if report["n"][key] is None else f"{report['n'][key]:,.0f}",
             "说明": report["unavailable"].get(key) or (info["reason"] if status == "no_peers" else "") or "",
         })
     return pd.DataFrame(rows)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from insight.analyses.diagnosis import STATUS_LABELS as DIAGNOSIS_LABELS
 from insight.analyses.diagnosis import peer_status
 from insight.core.filters import Filters
 from insight.core.periods import Period, change
 from insight.core.settings import SalesSettings
+from insight.metrics import stats
 from insight.metrics.engine import MetricEngine
 
 __all__ = ["OVERVIEW_METRICS", "STATUS_LABELS", "shops_overview"]
@@ -17,8 +19,7 @@ __all__ = ["OVERVIEW_METRICS", "STATUS_LABELS", "shops_overview"]
 OVERVIEW_METRICS = ("consult_buyers", "satisfaction_rate", "dissatisfaction_rate", "evaluation_rate",
                     "reply_3min_rate_session", "first_response_time", "avg_response_time", "fcr_3day",
                     "aftersale_resolution_rate", "avg_refund_duration", "inquiry_pay_rate", "agent_sales_amount")
-STATUS_LABELS = {"excellent": "达到同行优秀", "between": "介于同行平均与优秀", "below": "低于同行平均",
-                 "no_peers": "同行不足", "unavailable": "无法计算"}
+STATUS_LABELS = {**DIAGNOSIS_LABELS, "no_peers": "同行不足"}
 
 
 def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filters(),
@@ -50,13 +51,17 @@ def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filt
             prev = _value(previous, shop.shop_id, key)
             n = _value(dens if key in dens else nums, shop.shop_id, key)
             bench = peers[shop.shop_id][key]
+            interval = None
+            if metric.is_rate and value is not None and n:  # the rate's own successes (1 − x for a complement)
+                k = value * n
+                interval = stats.wilson(k, n)
             rows.append({
                 "shop_id": shop.shop_id, "shop_name": shop.shop_name, "platform": shop.platform,
                 "category": shop.category, "tier": shop.tier, "metric": key, "value": value,
                 "reason": None if value is not None else (_value(reasons, shop.shop_id, key) or "本期没有数据"),
                 "n": n, "previous": prev, "change": change(value, prev, is_rate=metric.is_rate),
                 "peer_avg": bench["peer_avg"], "peer_excellent": bench["peer_excellent"],
-                "status": (peer_status(metric, value, bench["peer_avg"], bench["peer_excellent"])
+                "status": (peer_status(metric, value, bench["peer_avg"], bench["peer_excellent"], interval)
                            if metric.direction != "none" else None),
             })
     return pd.DataFrame(rows, columns=columns)

@@ -20,6 +20,7 @@ from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import TREND_GRAINS, Period, change, trend_window
 from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
 from insight.derive import refresh_sales
+from insight.metrics import stats
 from insight.metrics.registry import Metric, registry
 
 __all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES"]
@@ -269,6 +270,22 @@ class MetricEngine:
             )
         return out
 
+    def _partial_reason(self, shop_id: str, period: Period, previous: Period) -> str | None:
+        """Why this period and the previous one cannot be compared: the shop's data covers one of
+        them only in part (a 30-day 环比 on 40 days of data would compare 30 days with 10)."""
+        row = self.con.execute("SELECT CAST(data_start AS DATE), CAST(data_end AS DATE) FROM f_shop_span "
+                               "WHERE shop_id = ?", [shop_id]).fetchone()
+        if row is None or row[0] is None:
+            return None
+        start, end = row
+        if previous.start < start:
+            return (f"上期 {previous.start:%m-%d}～{previous.end:%m-%d} 只有部分日期有数据（店铺数据从 {start:%Y-%m-%d} "
+                    "开始），环比不可比")
+        if period.end > end:
+            return (f"本期 {period.start:%m-%d}～{period.end:%m-%d} 只有部分日期有数据（店铺数据截至 {end:%Y-%m-%d}），"
+                    "环比不可比")
+        return None
+
     # -- peers ----------------------------------------------------------------------
     def peer_shops(self, shop_id: str) -> list[str]:
         """The shop's peer group (同平台·同类目·同层级), for the local process: a viewer gets only
@@ -414,6 +431,9 @@ class MetricEngine:
         prev_period = period.previous()
         previous = self.compute(shop_id, prev_period, filters, settings)
         peers = self.peers(shop_id, period, filters, settings)
+        partial = self._partial_reason(shop_id, period, prev_period)
+        change_of = {k: None if partial else change(current[k].value, previous[k].value, is_rate=self.reg[k].is_rate)
+                     for k in current}
         return {
             "shop_id": shop_id,
             "period": {"start": str(period.start), "end": str(period.end)},
@@ -424,13 +444,38 @@ class MetricEngine:
             "unavailable": {k: v.reason for k, v in current.items() if v.value is None and v.reason},
             "n": {k: v.n for k, v in current.items()},
             "previous": {k: v.value for k, v in previous.items()},
-            "change": {k: change(current[k].value, previous[k].value, is_rate=self.reg[k].is_rate)
-                       for k in current},
+            "change": change_of,
+            # why a 环比 is not given (a period the data covers only in part), or None
+            "change_reason": partial,
+            "previous_n": {k: v.n for k, v in previous.items()},
+            # rates: the 95 % Wilson interval, and whether the 环比 is beyond chance (two-proportion test)
+            "interval": {k: _interval(current[k]) if self.reg[k].is_rate else None for k in current},
+            "change_significant": {k: _significant(current[k], previous[k]) if self.reg[k].is_rate and change_of[k]
+                                   is not None else None for k in current},
             "peers": {k: {"peer_avg": p["peer_avg"], "peer_excellent": p["peer_excellent"]}
                       for k, p in peers.items()},
             "peers_info": {k: {"n_shops": p["n_shops"], "source": p["source"], "reason": p["reason"]}
                            for k, p in peers.items()},
         }
+
+
+def _successes(value: MetricValue) -> tuple[float, float] | None:
+    """(successes, units) behind a rate: the numerator, or for a complement (1 − x) what it leaves."""
+    if value.value is None or not value.denominator:
+        return None
+    k = value.denominator - value.numerator if registry()[value.key].complement else value.numerator
+    return k, value.denominator
+
+
+def _interval(value: MetricValue) -> list[float] | None:
+    counts = _successes(value)
+    bounds = stats.wilson(*counts) if counts else None
+    return None if bounds is None else [bounds[0], bounds[1]]
+
+
+def _significant(now: MetricValue, before: MetricValue) -> bool | None:
+    a, b = _successes(now), _successes(before)
+    return None if a is None or b is None else stats.changed(*a, *b)
 
 
 def _bucket_starts(grain: str, window: Period) -> list[dt.date]:

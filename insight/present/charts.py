@@ -242,8 +242,8 @@ def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
             "marker": {"symbol": "line-ns-open", "size": 18, "color": COLORS["peer_avg"], "line": {"width": 3}},
             "hovertemplate": "%{y}<br>同行平均满意率：%{x:.1%}<extra></extra>"})
     fig = _figure(traces, "最可能满意率最低的三级场景 TOP10（满意率，%）", height=max(320, 44 * len(frame) + 130),
-                  xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.45]},
-                  yaxis={"automargin": True})
+                  xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.0]},
+                  yaxis={"automargin": True}, margin={"l": 10, "r": 250, "t": 70, "b": 10})  # room for the labels
     if len(frame):  # what every estimate is pulled toward
         prior = float(frame["prior"].iloc[0])
         fig.add_vline(x=prior, line_dash="dash", line_color=COLORS["shop"],
@@ -252,7 +252,7 @@ def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
 
 
 # 店铺总览's heat map: a cell's colour is where the shop stands against its peer group.
-_STATUS_SCORE = {"below": 0, "between": 1, "excellent": 2}
+_STATUS_SCORE = {"below": 0, "near": 1, "level": 1, "between": 1, "excellent": 2}
 _STATUS_COLORS = [[0.0, "#fca5a5"], [0.33, "#fca5a5"], [0.34, "#fde68a"], [0.66, "#fde68a"], [0.67, "#86efac"],
                   [1.0, "#86efac"]]
 

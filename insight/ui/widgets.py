@@ -40,9 +40,11 @@ def metric_card(container, row: pd.Series | dict) -> None:
     """A metric with 环比, peer average/excellent, n — or, when unavailable, why."""
     m = registry()[row["key"]]
     delta = None if row["change"] is None or row["change"] != row["change"] else row["环比"]
+    # a change within chance is shown grey: an arrow's colour is a claim
+    quiet = m.direction == "none" or row.get("change_significant") is False
     container.metric(
         f"{m.name} {m.arrow}".strip(), row["本期"], delta=delta,
-        delta_color="inverse" if m.direction == "down" else ("off" if m.direction == "none" else "normal"),
+        delta_color="off" if quiet else ("inverse" if m.direction == "down" else "normal"),
         help=f"{m.description}\n\n上期：{row['上期']}", border=True)
     if row["value"] is None or row["value"] != row["value"]:
         container.caption(f"⚠️ 无法计算：{markdown_text(row['说明'])}")
@@ -52,8 +54,12 @@ def metric_card(container, row: pd.Series | dict) -> None:
         lines.append(f"同行平均 {row['同行平均']} · 优秀 {row['同行优秀']}")
     elif m.direction != "none":
         lines.append(f"同行基准不可用：{markdown_text(row['说明'] or '—')}")
-    if m.type in ("ratio", "mean"):
+    if row.get("interval") is not None:
+        lines.append(f"95% 区间 {row['区间']} · {small_sample_note(row['n'])}")
+    elif m.type in ("ratio", "mean"):
         lines.append(small_sample_note(row["n"]))
+    if row.get("环比说明"):
+        lines.append(markdown_text(row["环比说明"]))
     container.caption("  \n".join(x for x in lines if x))
 
 

@@ -97,3 +97,47 @@ def test_any_period_is_a_sum_of_parts_not_a_mean_of_ratios(tmp_path):
     both = engine.compute("S1", Period(dt.date(2024, 5, 10), dt.date(2024, 5, 11)), Filters())
     assert both["reply_3min_rate_msg"].value == pytest.approx(2 / 4)
     assert both["reply_3min_rate_msg"].denominator == 4
+
+
+def _rated_days(tmp_path, days: dict[str, list[int]]):
+    """One rated chat per rating, on each day."""
+    chats, evals = [], []
+    for day, ratings in days.items():
+        for i, rating in enumerate(ratings):
+            sid = f"{day}-{i}"
+            chats.append(Chat(sid, f"b{sid}", day).buyer("10:00:00").agent("10:00:30"))
+            evals.append({"session_id": sid, "shop_id": "S1", "buyer_id": f"b{sid}", "invited_by": "agent",
+                          "invited_at": f"{day} 11:00:00", "rating": rating, "rated_at": f"{day} 11:01:00"})
+    return load(tmp_path, messages=messages_of(*chats), evaluations=evals)
+
+
+def _days(first: str, last: str) -> Period:
+    return Period(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+
+
+def test_a_change_against_a_period_the_data_covers_in_part_is_not_given(tmp_path):
+    store = _rated_days(tmp_path, {f"2024-05-{d}": [5, 4, 2] for d in range(10, 16)})
+    engine = MetricEngine(store)
+    partial = engine.report("S1", _days("2024-05-12", "2024-05-14"))  # previous: 05-09…05-11, data from 05-10
+    assert partial["change_reason"].startswith("上期 05-09～05-11 只有部分日期有数据")
+    assert all(v is None for v in partial["change"].values())
+    assert partial["previous"]["evaluated_sessions"] == 6  # the figure itself is shown, not compared
+    ahead = engine.report("S1", _days("2024-05-14", "2024-05-16"))  # data ends 05-15
+    assert "截至 2024-05-15" in ahead["change_reason"]
+    whole = engine.report("S1", _days("2024-05-13", "2024-05-15"))
+    assert whole["change_reason"] is None and whole["change"]["evaluated_sessions"] == 0.0
+
+
+def test_rates_carry_a_wilson_interval_and_a_tested_change(tmp_path):
+    # 05-10…05-12: 9 of 9 satisfied; 05-13…05-15: 3 of 9 — a real drop; 2 of 3 vs 3 of 3 would not be
+    store = _rated_days(tmp_path, {**{f"2024-05-{d}": [5, 5, 4] for d in (10, 11, 12)},
+                                   **{f"2024-05-{d}": [5, 2, 1] for d in (13, 14, 15)}})
+    rep = MetricEngine(store).report("S1", _days("2024-05-13", "2024-05-15"))
+    lo, hi = rep["interval"]["satisfaction_rate"]
+    assert (lo, hi) == (pytest.approx(0.1206, abs=1e-4), pytest.approx(0.6458, abs=1e-4))  # Wilson, 3 of 9
+    assert rep["change_significant"]["satisfaction_rate"] is True
+    assert rep["interval"]["evaluated_sessions"] is None and rep["change_significant"]["evaluated_sessions"] is None
+    small = MetricEngine(store).report("S1", _days("2024-05-15", "2024-05-15"))
+    assert small["change_significant"]["satisfaction_rate"] is False  # 1 of 3 against 1 of 3
+    # a complement (FCR = 1 − repeats / n) gets the interval of the rate shown
+    assert rep["interval"]["fcr_3day"] is None or rep["interval"]["fcr_3day"][0] <= rep["metrics"]["fcr_3day"]

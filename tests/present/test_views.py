@@ -127,6 +127,20 @@ def test_peer_status_follows_the_direction(key, value, expected):
     assert peer_status(REG[key], 0.5, None, None) == "no_peers"
 
 
+def test_peer_status_has_a_tolerance_and_tests_the_gap():
+    sat = REG["satisfaction_rate"]
+    assert peer_status(sat, 0.98001, 0.98004, 0.99) == "level"  # both 98.00 % as shown: not "below"
+    assert peer_status(sat, 0.9800, 0.9801, 0.99, (0.93, 0.995)) == "near"  # 98.00 % of 50 vs 98.01 %
+    assert peer_status(sat, 0.989951, 0.97, 0.99) == "excellent"  # 99.00 % as shown reaches 99.00 %
+    assert peer_status(sat, 0.70, 0.80, 0.90, (0.55, 0.82)) == "near"  # the average is inside the interval
+    assert peer_status(sat, 0.70, 0.80, 0.90, (0.60, 0.75)) == "below"
+    assert peer_status(sat, 0.85, 0.80, 0.90, (0.70, 0.95)) == "near"
+    assert peer_status(sat, 0.85, 0.80, 0.90, (0.82, 0.88)) == "between"
+    from insight.analyses.diagnosis import status_note
+    assert status_note(sat, "near", 0.7, 0.8, (0.55, 0.82)) == \
+        "本店 70.00%（95% 区间 55.00%–82.00%），同行平均 80.00%：与同行平均相当（差距在误差范围内）"
+
+
 def test_capability_groups_name_registry_metrics_and_rows_carry_reasons(tmp_path):
     assert all(k in REG.metrics for keys in CAPABILITY_GROUPS.values() for k in keys)
     store = peer_store(tmp_path, 4)
