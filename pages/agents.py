@@ -52,11 +52,17 @@ if table.empty:
     widgets.empty_state("本期没有人工客服接待记录。", "换一个周期，或把“接待方式”切回全部/人工。")
 else:
     keys = [k for k in AGENT_TABLE_METRICS if k in table.columns]
-    shown = metric_frame(table[["agent_id", "agent_name", "team", *keys]], keys).rename(
-        columns={"agent_id": "客服账号", "agent_name": "客服", "team": "分组"})
-    st.caption("点击列名排序；点选一行打开该客服的个人页。满意率等比率的样本量见个人页。")
+    extra = [c for c in ("n_evaluated", "satisfaction_shrunk") if c in table.columns]
+    shown = metric_frame(table[["agent_id", "agent_name", "team", *keys, *extra]], keys).rename(
+        columns={"agent_id": "客服账号", "agent_name": "客服", "team": "分组", "n_evaluated": "评价数（满意率样本量）",
+                 "satisfaction_shrunk": "满意率（排名用，按样本量校正）"})
+    st.caption("点击列名排序；点选一行打开该客服的个人页。按满意率排名请用“满意率（排名用）”：它把评价少的客服"
+               "向全店整体满意率收缩（经验贝叶斯），两三条评价不会因运气排到最前或最后。")
     event = widgets.table(shown, f"客服绩效_{view.file_stem}", key="agent_table", report=report,
-                          column_config=metric_column_config(keys), on_select="rerun", selection_mode="single-row")
+                          column_config={**metric_column_config(keys),
+                                         "评价数（满意率样本量）": st.column_config.NumberColumn(format="%d"),
+                                         "满意率（排名用，按样本量校正）": st.column_config.NumberColumn(format="percent")},
+                          on_select="rerun", selection_mode="single-row")
     picked = event.selection.rows if event is not None else []
     if picked:
         agent_id = shown.iloc[picked[0]]["客服账号"]

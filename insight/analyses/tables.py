@@ -15,6 +15,7 @@ from insight.core.privacy import mask_frame
 from insight.core.schema import TABLES
 from insight.core.settings import SalesSettings
 from insight.metrics.engine import MetricEngine
+from insight.metrics.stats import beta_prior, shrink
 
 __all__ = ["store_overview", "sales_funnel", "evaluated_agents", "tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
            "RATING_LABELS"]
@@ -100,7 +101,8 @@ def rating_mix(engine: MetricEngine, shop_id: str, period: Period, filters: Filt
 
 def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Filters = Filters(),
                 settings: SalesSettings | None = None, metrics=AGENT_TABLE_METRICS) -> pd.DataFrame:
-    """One row per human agent who had any unit in the period, with their own-view metrics."""
+    """One row per human agent who had any unit in the period, with their own-view metrics, the number
+    of rated sessions behind 满意率 (``n_evaluated``) and 满意率 shrunk for ranking (``satisfaction_shrunk``)."""
     values, dens = engine.by_agent(shop_id, period, filters.without_agent(), settings)
     names = engine.con.execute("SELECT agent_id, agent_name, team, kind FROM agents WHERE shop_id = ?",
                                [shop_id]).df().set_index("agent_id")
@@ -114,6 +116,12 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
     n_eval = dens["satisfaction_rate"].reindex(table.index) if "satisfaction_rate" in dens else None
     if n_eval is not None:
         table["n_evaluated"] = n_eval.fillna(0).astype(int)
+        # For a ranking: 满意率 shrunk toward the agents' pooled rate (empirical Bayes), so an agent with
+        # two ratings does not top or tail the list by luck. Unrated agents have none.
+        n = table["n_evaluated"].to_numpy(float)
+        k = (table["satisfaction_rate"].fillna(0).to_numpy(float) * n).round()
+        mean, strength = beta_prior(k, n)
+        table["satisfaction_shrunk"] = np.where(n > 0, shrink(k, n, mean, strength), np.nan)
     return table.reset_index().sort_values("consult_buyers", ascending=False, na_position="last")
 
 

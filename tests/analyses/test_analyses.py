@@ -62,6 +62,10 @@ def test_agent_table_uses_each_agents_own_units(tmp_path):
     assert table.loc["A1", "satisfaction_rate"] == pytest.approx(2 / 3)  # ratings 5, 4, 3
     assert table.loc["A2", "satisfaction_rate"] == pytest.approx(1 / 3)  # ratings 5, 1, 2
     assert table.loc["A1", "first_response_time"] == pytest.approx(40)
+    # for ranking: 2 of 3 and 1 of 3 are no further apart than chance → both shrink to the pooled 3 of 6
+    assert list(table["n_evaluated"]) == [3, 3]
+    assert table.loc["A1", "satisfaction_shrunk"] == pytest.approx(0.5, abs=0.01)
+    assert table.loc["A1", "satisfaction_shrunk"] >= table.loc["A2", "satisfaction_shrunk"]
 
 
 def test_evaluated_sessions_and_transcript(tmp_path):
