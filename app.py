@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from insight.ui import auth
+from insight.ui import auth, widgets
 
 st.set_page_config(page_title="服务洞察", page_icon="📊", layout="wide")
+widgets.house_style()
 viewer = auth.start_run()  # from the request's signed session cookie; stops with a sign-in link if none
 allowed = auth.allowed_pages(viewer)
 

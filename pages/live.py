@@ -52,7 +52,7 @@ def compare_so_far(as_of: dt.datetime) -> None:
         "较上周": [_change(reg[k], v) for k, v in zip(frame["key"], frame["vs_last_week"])],
         "样本量 今日/昨日/上周": [f"{_n(a)} / {_n(b)} / {_n(c)}" for a, b, c in
                              zip(frame["today_n"], frame["yesterday_n"], frame["last_week_n"])]})
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, placeholder="—")
     missing = [f"{name}：{reason}" for name, value, reason in zip(frame["name"], frame["today"], frame["reason"])
                if pd.isna(value) and reason]
     for day, label in (("yesterday", "昨日"), ("last_week", "上周同日")):

@@ -5,6 +5,7 @@ import streamlit as st
 from insight.analyses.overview import OVERVIEW_METRICS, STATUS_LABELS
 from insight.core.filters import CHANNELS, STAGES, Filters
 from insight.core.periods import preset
+from insight.core.schema import PLATFORM_LABELS
 from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.exports import HtmlReport
@@ -40,7 +41,8 @@ report = HtmlReport("店铺总览", f"{period.label} · {CHANNELS[channel]}·{ST
 widgets.report_download(report, f"店铺总览_{period.start}~{period.end}")
 
 cols = st.columns([2, 2, 3])
-platforms = cols[0].multiselect("平台", sorted(shops["platform"].dropna().unique()), placeholder="全部平台")
+platforms = cols[0].multiselect("平台", sorted(shops["platform"].dropna().unique()), placeholder="全部平台",
+                                format_func=lambda p: PLATFORM_LABELS.get(p, p))
 shown_as = cols[1].radio("表中显示", ["本期值", "环比"], horizontal=True)
 needle = cols[2].text_input("查找店铺", placeholder="店铺名称或 ID")
 view = frame

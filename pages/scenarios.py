@@ -50,14 +50,14 @@ if status["classified"] == 0:
 if not running and (status["versions"] != [model.version] or status["classified"] < status["sessions"]):
     c1, c2 = st.columns([4, 1])
     c1.info(f"有会话的场景来自旧模型或尚未判定（已判定 {status['classified']:,} / {status['sessions']:,}），"
-            f"当前模型 {model.version}。", icon=":material/update:")
+            f"当前模型为 {model.label}。", icon=":material/update:")
     if c2.button("用当前模型重新判定", key="reclassify"):
         _classify_all("正在重新判定…")
 
 report = HtmlReport("咨询场景洞察", f"{view.shop_label} · {view.period.label} · {view.filter_label}")
 widgets.report_download(report, f"咨询场景洞察_{view.file_stem}")
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label} · "
-           f"统计对象：本期邀评的会话（按邀评时间）；场景由模型 {model.version} 判定，人工纠正优先 · "
+           f"统计对象：本期邀评的会话（按邀评时间）；场景由 {model.label} 的模型判定，人工纠正优先 · "
            f"同行 = 同平台同类目同层级店铺（P{PEER_PERCENTILES['up'][0]} 平均 / P{PEER_PERCENTILES['up'][1]} 优秀，至少 {MIN_PEERS} 家有该场景）")
 
 # -- level-1 distribution ----------------------------------------------------------------------
@@ -97,7 +97,7 @@ else:
                   for e, lo, hi in zip(worst["estimate"], worst["lo"], worst["hi"])],
         "实际满意率": [f"{k / n * 100:.1f}%" for k, n in zip(worst["sat_k"], worst["sat_n"])],
         "不满意 / 已评分": [f"{b} / {int(n)}" for b, n in zip(worst["bad"], worst["sat_n"])]})
-    picked = st.dataframe(ranking, hide_index=True, on_select="rerun", selection_mode="single-row", key="worst_pick")
+    picked = st.dataframe(ranking, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row", key="worst_pick")
     rows = picked.selection.rows if picked is not None else []
     if rows and st.session_state.get("_worst_picked") != worst["key"].iloc[rows[0]]:
         st.session_state["_worst_picked"] = st.session_state["drill"] = worst["key"].iloc[rows[0]]

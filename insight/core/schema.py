@@ -10,10 +10,13 @@ from dataclasses import dataclass
 
 from .filters import hours_bucket_sql
 
-__all__ = ["Column", "Table", "TABLES", "PLATFORMS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
+__all__ = ["Column", "Table", "TABLES", "PLATFORMS", "PLATFORM_LABELS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
            "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "ALERT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
+# What a user reads for each platform code (and may write in an import).
+PLATFORM_LABELS = {"taobao": "淘宝", "tmall": "天猫", "douyin": "抖音", "kuaishou": "快手", "jd": "京东",
+                   "pdd": "拼多多", "other": "其他"}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from insight.core.errors import ImportFailed, InsightError
 from insight.core.schema import (
     DERIVABLE_KEYS,
     IMPORT_ORDER,
+    PLATFORM_LABELS,
     REPORT_TABLE,
     REQUIRED_TABLES,
     TABLES,
@@ -49,8 +50,7 @@ _ENUM_SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
     ("agents", "kind"): {"人工": "human", "客服": "human", "机器人": "robot"},
     ("evaluations", "invited_by"): {"客服": "agent", "买家": "buyer", "系统": "system", "客服邀评": "agent",
                                     "买家自主": "buyer", "系统邀评": "system"},
-    ("shops", "platform"): {"淘宝": "taobao", "天猫": "tmall", "抖音": "douyin", "快手": "kuaishou",
-                            "京东": "jd", "拼多多": "pdd", "其他": "other"},
+    ("shops", "platform"): {label: code for code, label in PLATFORM_LABELS.items()},
     ("refunds", "status"): {"成功": "success", "退款成功": "success", "关闭": "closed", "退款关闭": "closed",
                             "进行中": "open", "处理中": "open"},
     ("refunds", "kind"): {"仅退款": "refund_only", "退货退款": "return_refund", "换货": "exchange"},

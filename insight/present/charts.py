@@ -25,10 +25,44 @@ COLORS = {"shop": "#2563eb", "prev": "#9ca3af", "peer_avg": "#f59e0b", "peer_exc
 _FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
 
 
+# plotly.js's zh-CN locale (its lib/locales/zh-cn.js), passed with the figure: the toolbar's titles and
+# the dates on axes speak Chinese without loading a locale script.
+ZH_CN = {
+    "moduleType": "locale", "name": "zh-CN",
+    "dictionary": {
+        "Autoscale": "自动缩放", "Box Select": "矩形框选择", "Click to enter Colorscale title": "点击输入色阶的标题",
+        "Click to enter Component A title": "点击输入组件A的标题", "Click to enter Component B title": "点击输入组件B的标题",
+        "Click to enter Component C title": "点击输入组件C的标题", "Click to enter Plot title": "点击输入图表的标题",
+        "Click to enter X axis title": "点击输入X轴的标题", "Click to enter Y axis title": "点击输入Y轴的标题",
+        "Compare data on hover": "悬停时比较数据", "Double-click on legend to isolate one trace": "双击图例来突显对应轨迹",
+        "Double-click to zoom back out": "双击返回缩放", "Download plot as a PNG": "下载图片（PNG）",
+        "Download plot as a png": "下载图片（PNG）", "Download plot": "下载图片", "Edit in Chart Studio": "在 Chart Studio 中编辑",
+        "Lasso Select": "套索选择", "Orbital rotation": "轨道旋转", "Pan": "平移", "Produced with Plotly.js": "由 Plotly.js 生成",
+        "Reset": "重置", "Reset axes": "重置轴", "Reset camera to default": "重置镜头视角为默认状态",
+        "Reset camera to last save": "重置镜头视角为上次保存状态", "Reset view": "重置视图", "Reset views": "重置视图",
+        "Show closest data on hover": "悬停时显示最近的数据", "Snapshot succeeded": "生成快照成功",
+        "Sorry, there was a problem downloading your snapshot!": "抱歉，下载快照出现问题！",
+        "Taking snapshot - this may take a few seconds": "正在生成快照 - 可能需要几秒钟",
+        "Toggle Spike Lines": "启用/禁用尖峰线", "Toggle show closest data on hover": "启用/禁用悬停时显示最近的数据",
+        "Turntable rotation": "轴向旋转", "Zoom": "缩放", "Zoom in": "放大", "Zoom out": "缩小",
+        "close:": "关闭：", "high:": "最高：", "low:": "最低：", "max:": "最大值：", "mean:": "平均值：",
+        "median:": "中位数：", "min:": "最小值：", "new text:": "新文本：", "open:": "开盘：", "trace": "轨迹",
+    },
+    "format": {
+        "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+        "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+        "months": ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"],
+        "shortMonths": ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
+        "date": "%Y-%m-%d", "decimal": ".", "thousands": ",",
+    },
+}
+
+
 def png_config(filename: str) -> dict:
-    """plotly's own PNG download (camera icon), saving under a meaningful name."""
+    """plotly's own PNG download (camera icon), saving under a meaningful name; the toolbar in Chinese,
+    without the selection tools no chart here uses."""
     return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
-            "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+            "modeBarButtonsToRemove": ["select2d", "lasso2d"], "locale": "zh-CN", "locales": {"zh-CN": ZH_CN}}
 
 
 def axis_unit(metric: Metric) -> str:

@@ -284,6 +284,8 @@ class ScenarioModel:
         self.version = version
         self.trained_at = trained_at
         self.n_examples = n_examples
+        # what a user reads: when it was trained, on how much (the version is a hash, for caches)
+        self.label = f"{trained_at[:16]} 训练（{n_examples:,} 条样本）"
         self.classes = list(pipeline.classes_)
         tax = taxonomy()
         self._chit = self.classes.index(CHITCHAT)

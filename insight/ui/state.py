@@ -11,6 +11,7 @@ import streamlit as st
 
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import PRESETS, Period, preset
+from insight.core.schema import PLATFORM_LABELS
 from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_label
 from insight.present.formatting import markdown_text
 from insight.ui import data
@@ -45,7 +46,8 @@ class View:
 
 def _shop_label(row) -> str:
     name = row["shop_name"] if isinstance(row["shop_name"], str) and row["shop_name"] else row["shop_id"]
-    return f"{name}（{row['platform']}·{row['category']}·L{row['tier']}）"
+    platform = PLATFORM_LABELS.get(row["platform"], row["platform"])
+    return f"{name}（{platform}·{row['category']}·第{row['tier']}层）"
 
 
 # Every key a shared link may carry; anything else in a link is named and ignored.

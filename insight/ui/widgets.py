@@ -17,7 +17,7 @@ from insight.present.exports import HtmlReport, safe_filename, table_csv, table_
 from insight.present.formatting import format_value, markdown_text
 from insight.ui import auth, data
 
-__all__ = ["guarded_store", "metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
+__all__ = ["guarded_store", "house_style", "metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
 SMALL_N = 30  # below this many units a rate is labelled as a small sample
@@ -34,6 +34,18 @@ def small_sample_note(n) -> str:
     if n is None:
         return ""
     return f"n = {int(n):,}" + ("（样本少，谨慎解读）" if n < SMALL_N else "")
+
+
+# The house style, our own constant CSS (never data): Streamlit adds an English "Fullscreen" button to
+# every plotly toolbar, which plotly's locale cannot translate — the element toolbar above a chart
+# offers full screen as well.
+_HOUSE_CSS = """<style>
+.modebar-btn[data-title="Fullscreen"], .modebar-btn[data-title="Close fullscreen"] { display: none !important; }
+</style>"""
+
+
+def house_style() -> None:
+    st.html(_HOUSE_CSS)
 
 
 def metric_card(container, row: pd.Series | dict) -> None:
