@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from insight.core.errors import UsageError
 
-__all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "TREND_GRAINS"]
+__all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "trend_grains", "TREND_GRAINS",
+           "MIN_TREND_BUCKETS"]
 
 PRESETS = {"day": "日", "week": "自然周", "month": "自然月", "last7": "近7天", "last30": "近30天",
            "custom": "自定义"}
@@ -73,10 +74,37 @@ def preset(kind: str, anchor: dt.date, start: dt.date | None = None, end: dt.dat
     raise UsageError(f"未知的周期类型 {kind!r}，应为 {'/'.join(PRESETS)}")
 
 
-def trend_window(grain: str, end: dt.date) -> Period:
-    """The span of a trend chart that ends with the bucket containing ``end``."""
+# A trend that follows the chosen period: at least this many buckets, so a short period still shows
+# its context; grains offered for a period of so many days (a 7-day period by month is one bar).
+MIN_TREND_BUCKETS = {"day": 7, "week": 4, "month": 3}
+TREND_GRAIN_DAYS = {"day": (1, 92), "week": (14, 731), "month": (60, 100_000)}
+
+
+def trend_grains(period: Period) -> list[str]:
+    """The grains that suit ``period``, the default first: by day up to a month, by week up to half a
+    year, by month beyond."""
+    suited = [g for g, (lo, hi) in TREND_GRAIN_DAYS.items() if lo <= period.days <= hi] or ["day"]
+    default = "day" if period.days <= 31 else ("week" if period.days <= 183 else "month")
+    return [default] + [g for g in suited if g != default]
+
+
+def _bucket_start(grain: str, day: dt.date) -> dt.date:
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def trend_window(grain: str, end: dt.date, start: dt.date | None = None) -> Period:
+    """The span of a trend chart that ends with the bucket containing ``end``: from the bucket holding
+    ``start`` (the chosen period's first day; at least MIN_TREND_BUCKETS buckets), or without
+    ``start`` the grain's fixed span (30 days, 12 weeks, 12 months)."""
     if grain not in TREND_GRAINS:
         raise UsageError(f"未知的趋势粒度 {grain!r}")
+    if start is not None:
+        least = _shift_back(grain, _bucket_start(grain, end), MIN_TREND_BUCKETS[grain] - 1)
+        return Period(min(_bucket_start(grain, start), least), end)
     n = TREND_GRAINS[grain][1]
     if grain == "day":
         return Period(end - dt.timedelta(days=n - 1), end)
@@ -89,6 +117,16 @@ def trend_window(grain: str, end: dt.date) -> Period:
         month += 12
         year -= 1
     return Period(dt.date(year, month, 1), end)
+
+
+def _shift_back(grain: str, bucket: dt.date, k: int) -> dt.date:
+    """The bucket ``k`` buckets before ``bucket`` (a bucket's first day)."""
+    if grain == "day":
+        return bucket - dt.timedelta(days=k)
+    if grain == "week":
+        return bucket - dt.timedelta(weeks=k)
+    month = bucket.year * 12 + bucket.month - 1 - k
+    return dt.date(month // 12, month % 12 + 1, 1)
 
 
 def change(current, previous, *, is_rate: bool):

@@ -333,13 +333,13 @@ class MetricEngine:
         return out
 
     def peer_trend(self, shop_id: str, grain: str, end: dt.date, keys, filters: Filters = Filters(),
-                   settings: SalesSettings | None = None) -> dict[str, pd.DataFrame]:
+                   settings: SalesSettings | None = None, start: dt.date | None = None) -> dict[str, pd.DataFrame]:
         """Peer average and excellent per trend bucket: {key: frame(bucket → peer_avg, peer_excellent)}.
 
         Each bucket takes the percentiles over the group's shops with a value in that bucket; a bucket
         with fewer than ``MIN_PEERS`` such shops has none.
         """
-        window = trend_window(grain, end)
+        window = trend_window(grain, end, start)
         shop_filters = filters.without_agent()
         sums = self.sums(self.peer_shops(shop_id), window, shop_filters, settings, group_by=f"shop:{grain}",
                          _checked=True)
@@ -370,11 +370,12 @@ class MetricEngine:
 
     # -- views the pages and the CLI need ---------------------------------------------
     def trend(self, shop_id: str, grain: str, end: dt.date, filters: Filters = Filters(),
-              settings: SalesSettings | None = None, with_n: bool = False):
-        """Values and reasons per bucket (every bucket of the window present, empty ones null);
-        ``with_n`` adds each value's sample size (denominator, or the count itself)."""
+              settings: SalesSettings | None = None, with_n: bool = False, start: dt.date | None = None):
+        """Values and reasons per bucket (every bucket of the window present, empty ones null) up to
+        ``end``, from ``start``'s bucket (``periods.trend_window``); ``with_n`` adds each value's
+        sample size (denominator, or the count itself)."""
         self._allow(shop_id, filters.agent)
-        window = trend_window(grain, end)
+        window = trend_window(grain, end, start)
         sums = self.sums([shop_id], window, filters, settings, group_by=grain)
         buckets = _bucket_starts(grain, window)
         sums.index = pd.Index([pd.Timestamp(x).date() for x in sums.index], dtype=object)

@@ -124,14 +124,15 @@ def report(rd: Reader, viewer: Viewer, shop_id: str, period: Period, filters: Fi
 
 @_loader(128)
 def trend(rd: Reader, viewer: Viewer, shop_id: str, grain: str, end: dt.date, filters: Filters,
-          settings: SalesSettings = SalesSettings()):
+          settings: SalesSettings = SalesSettings(), start: dt.date | None = None):
     """(values, reasons, n) per bucket for every metric."""
-    return rd.engine.scoped(viewer).trend(shop_id, grain, end, filters, settings, with_n=True)
+    return rd.engine.scoped(viewer).trend(shop_id, grain, end, filters, settings, with_n=True, start=start)
 
 
 @_loader(128)
-def peer_trend(rd: Reader, viewer: Viewer, shop_id: str, grain: str, end: dt.date, keys: tuple[str, ...], filters: Filters) -> dict:
-    return rd.engine.scoped(viewer).peer_trend(shop_id, grain, end, list(keys), filters)
+def peer_trend(rd: Reader, viewer: Viewer, shop_id: str, grain: str, end: dt.date, keys: tuple[str, ...],
+               filters: Filters, start: dt.date | None = None) -> dict:
+    return rd.engine.scoped(viewer).peer_trend(shop_id, grain, end, list(keys), filters, start=start)
 
 
 @_loader(64)

@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from insight.core.filters import Filters
+from insight.core.periods import trend_grains
 from insight.core.settings import SalesSettings
+from insight.metrics.engine import MIN_PEERS
 from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.charts import png_config
@@ -191,16 +193,21 @@ def trend_section(view, keys, default: str, report: HtmlReport | None, key: str,
     c1, c2 = st.columns([2, 3])
     metric_key = c1.selectbox("趋势指标", list(keys), index=list(keys).index(default), format_func=lambda k: reg[k].name,
                               key=f"{key}_metric")
-    grain = c2.radio("粒度", ["day", "week", "month"], format_func={"day": "近30天（日）", "week": "近12周", "month": "近12个月"}.get,
+    # The trend covers the chosen period (at least a few buckets), by the grains that suit its length.
+    grains = trend_grains(view.period)
+    if st.session_state.get(f"{key}_grain") not in grains:
+        st.session_state[f"{key}_grain"] = grains[0]
+    grain = c2.radio("粒度", grains, format_func={"day": "按日", "week": "按周", "month": "按月"}.get,
                      horizontal=True, key=f"{key}_grain")
     f = view.filters
     filters = Filters(f.channel, f.stage, f.hours, agent)
+    start = view.period.start
     values, reasons, n = data.trend(view.path, view.version, view.shop_id, grain, view.period.end, filters,
-                                    settings or SalesSettings())
+                                    settings or SalesSettings(), start)
     peers = None
     if agent is None:
         peers = data.peer_trend(view.path, view.version, view.shop_id, grain, view.period.end, (metric_key,),
-                                view.filters)[metric_key]
+                                view.filters, start)[metric_key]
     metric = reg[metric_key]
     pending = [b for b in values.index if values[metric_key].get(b) != values[metric_key].get(b)
                and "观察期" in str(reasons[metric_key].get(b) or "")]
@@ -212,6 +219,14 @@ def trend_section(view, keys, default: str, report: HtmlReport | None, key: str,
     fig = charts.trend_figure(metric, series, grain, peers, n[metric_key], shop_label=agent and "该客服" or "本店",
                               pending=pending)
     chart(fig, f"{metric.name}趋势_{view.shop_id}_{grain}_{view.period.end}", report, key=f"{key}_chart")
+    if peers is not None and metric.direction != "none":
+        unit = {"day": "天", "week": "周", "month": "月"}[grain]
+        missing = int(peers["peer_avg"].isna().sum())
+        if missing == len(peers):
+            st.caption(f"没有同行线：每{unit}有该指标的同行店铺都不足 {MIN_PEERS} 家。")
+        elif missing:
+            st.caption(f"同行线断开的 {missing} 个{unit}：当{unit}有该指标的同行店铺不足 {MIN_PEERS} 家（同行基准至少需要 "
+                       f"{MIN_PEERS} 家，不足时不画，以免把一两家店当作同行水平）。")
 
 
 def classification_banner() -> bool:

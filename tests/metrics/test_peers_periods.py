@@ -141,3 +141,18 @@ def test_rates_carry_a_wilson_interval_and_a_tested_change(tmp_path):
     assert small["change_significant"]["satisfaction_rate"] is False  # 1 of 3 against 1 of 3
     # a complement (FCR = 1 − repeats / n) gets the interval of the rate shown
     assert rep["interval"]["fcr_3day"] is None or rep["interval"]["fcr_3day"][0] <= rep["metrics"]["fcr_3day"]
+
+
+def test_the_trend_follows_the_chosen_period():
+    from insight.core.periods import trend_grains
+
+    end = dt.date(2024, 5, 12)
+    # a week by day: the week itself; a single day: 7 days of context; a quarter by week from its Monday
+    assert trend_window("day", end, dt.date(2024, 5, 6)) == Period(dt.date(2024, 5, 6), end)
+    assert trend_window("day", end, end).days == 7
+    assert trend_window("week", end, dt.date(2024, 2, 14)).start == dt.date(2024, 2, 12)
+    assert trend_window("month", end, dt.date(2024, 4, 20)).start == dt.date(2024, 3, 1)  # at least 3 months
+    assert trend_grains(Period(dt.date(2024, 5, 6), end)) == ["day"]
+    assert trend_grains(Period(dt.date(2024, 4, 13), end)) == ["day", "week"]
+    assert trend_grains(Period(dt.date(2024, 1, 1), end)) == ["week", "month"]  # 133 days: no daily bars
+    assert trend_grains(Period(dt.date(2023, 1, 1), end)) == ["month", "week"]
