@@ -7,6 +7,7 @@ from insight.analyses.diagnosis import agent_vs_shop
 from insight.analyses.tables import AGENT_TABLE_METRICS, RATING_LABELS
 from insight.core.filters import Filters
 from insight.metrics.registry import registry
+from insight.metrics.stats import SIGNIFICANCE_NOTE
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
@@ -28,23 +29,19 @@ agent_filters = Filters(f.channel, f.stage, f.hours, agent_id)
 
 report = HtmlReport(f"客服个人 · {names[agent_id]}", f"{view.shop_label} · {view.period.label} · {view.filter_label}")
 widgets.report_download(report, f"客服个人_{agent_id}_{view.file_stem}")
-mine = agents.set_index("agent_id").loc[agent_id]
 shop = data.report(view.path, view.version, view.shop_id, view.period, view.filters, settings)
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · {view.filter_label} · 客服视角：等待从消息与分配给该客服的时间中较晚者起算"
            "（排队时间算店铺，不算客服）")
 
-rows = agent_vs_shop(mine, shop)
+mine_report = data.report(view.path, view.version, view.shop_id, view.period, agent_filters, settings)
+rows = agent_vs_shop(mine_report, shop)
 cols = st.columns(4)
-for i, row in enumerate(rows.itertuples()):
-    m = reg[row.key]
-    col = cols[i % 4]
-    col.metric(f"{m.name} {m.arrow}".strip(), row.该客服, help=m.description, border=True)
-    note = f"全店 {row.全店}"
-    if row.key == "satisfaction_rate":
-        note += " · " + widgets.small_sample_note(mine.get("n_evaluated", 0))
-    col.caption(note)
+for i, row in enumerate(rows.to_dict("records")):
+    widgets.agent_card(cols[i % 4], row)
+st.caption(SIGNIFICANCE_NOTE.replace("同行", "全店"))
 report.heading("该客服 vs 全店")
-report.table(rows[["指标", "该客服", "全店"]])
+report.table(rows[["指标", "本期", "区间", "样本量", "上期", "环比", "环比说明", "全店", "对比全店"]].rename(
+    columns={"本期": "该客服"}))
 
 st.subheader("趋势")
 widgets.trend_section(view, [k for k in AGENT_TABLE_METRICS if reg[k].direction != "none" or reg[k].type == "count"],

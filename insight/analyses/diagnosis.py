@@ -114,13 +114,30 @@ def _number(value) -> float | None:
     return None if value is None or value != value else float(value)
 
 
-def agent_vs_shop(agent_row, shop_report: dict, keys=AGENT_CARDS) -> pd.DataFrame:
-    """One row per metric: the agent's value (from their agent-table row) and the shop's, raw and shown."""
+def agent_vs_shop(agent_report: dict, shop_report: dict, keys=AGENT_CARDS) -> pd.DataFrame:
+    """One row per metric: the agent's figure with its interval, n and 环比 (``metric_rows`` of the
+    agent's report), and the shop's beside it — with whether the gap to the shop is beyond chance
+    (the shop's rate outside the agent's 95 % interval)."""
+    rows = metric_rows(agent_report, keys)
     reg = registry()
-    rows = []
-    for key in keys:
-        metric = reg[key]
-        mine, shop = _number(agent_row.get(key)), _number(shop_report["metrics"].get(key))
-        rows.append({"key": key, "指标": metric.name, "该客服": format_value(metric, mine),
-                     "全店": format_value(metric, shop), "value": mine, "shop_value": shop})
-    return pd.DataFrame(rows)
+    shop_values, versus, notes = [], [], []
+    for row in rows.itertuples():
+        metric = reg[row.key]
+        mine, shop = _number(row.value), _number(shop_report["metrics"].get(row.key))
+        shop_values.append(shop)
+        if mine is None or shop is None or metric.direction == "none":
+            versus.append(None)
+            notes.append("")
+            continue
+        if format_value(metric, mine) == format_value(metric, shop):
+            verdict = "与全店持平"
+        elif row.interval is not None and outside(shop, tuple(row.interval)) == 0:
+            verdict = "与全店相当（差距在误差范围内）"
+        else:
+            better = mine < shop if metric.direction == "down" else mine > shop
+            verdict = "优于全店" if better else "低于全店"
+        versus.append(verdict)
+        notes.append(f"全店 {format_value(metric, shop)}：{verdict}")
+    rows["shop_value"], rows["全店"] = shop_values, [format_value(reg[k], v) for k, v in zip(rows["key"], shop_values)]
+    rows["对比全店"], rows["对比全店说明"] = versus, notes
+    return rows

@@ -19,7 +19,7 @@ from insight.present.exports import HtmlReport, safe_filename, table_csv, table_
 from insight.present.formatting import format_value, markdown_text
 from insight.ui import auth, data
 
-__all__ = ["guarded_store", "house_style", "metric_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
+__all__ = ["guarded_store", "house_style", "metric_card", "agent_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
 SMALL_N = 30  # below this many units a rate is labelled as a small sample
@@ -68,6 +68,28 @@ def metric_card(container, row: pd.Series | dict) -> None:
         lines.append(f"同行平均 {row['同行平均']} · 优秀 {row['同行优秀']}")
     elif m.direction != "none":
         lines.append(f"同行基准不可用：{markdown_text(row['说明'] or '—')}")
+    if row.get("interval") is not None:
+        lines.append(f"95% 区间 {row['区间']} · {small_sample_note(row['n'])}")
+    elif m.type in ("ratio", "mean"):
+        lines.append(small_sample_note(row["n"]))
+    if row.get("环比说明"):
+        lines.append(markdown_text(row["环比说明"]))
+    container.caption("  \n".join(x for x in lines if x))
+
+
+def agent_card(container, row: dict) -> None:
+    """An agent's metric (``diagnosis.agent_vs_shop``): 环比, the shop's figure and whether the gap is
+    real, interval and n — or, when unavailable, why."""
+    m = registry()[row["key"]]
+    delta = None if row["change"] is None or row["change"] != row["change"] else row["环比"]
+    quiet = m.direction == "none" or row.get("change_significant") is False
+    container.metric(f"{m.name} {m.arrow}".strip(), row["本期"], delta=delta,
+                     delta_color="off" if quiet else ("inverse" if m.direction == "down" else "normal"),
+                     help=f"{m.description}\n\n上期：{row['上期']}", border=True)
+    if row["value"] is None or row["value"] != row["value"]:
+        container.caption(f"⚠️ 无法计算：{markdown_text(row['说明'] or '—')}")
+        return
+    lines = [row["对比全店说明"] or f"全店 {row['全店']}"]
     if row.get("interval") is not None:
         lines.append(f"95% 区间 {row['区间']} · {small_sample_note(row['n'])}")
     elif m.type in ("ratio", "mean"):

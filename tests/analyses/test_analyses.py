@@ -103,11 +103,18 @@ def test_sales_funnel_counts_are_the_rates_numerators(tmp_path):
     assert sales_funnel(MetricEngine(store), "S1", period) == (3, 2, 1)
 
 
-def test_agent_vs_shop_rows_show_both_and_unavailable_as_dash():
+def test_agent_vs_shop_rows_show_both_with_a_tested_gap(tmp_path):
+    """An agent's figures from their own report (环比, interval, n) beside the shop's: a gap within the
+    agent's interval is 相当, not 低于; an unavailable figure is — with its reason."""
     from insight.analyses.diagnosis import agent_vs_shop
 
-    rows = agent_vs_shop({"reply_3min_rate_msg": 0.5, "first_response_time": float("nan")},
-                         {"metrics": {"reply_3min_rate_msg": 0.75, "first_response_time": 30.0}},
-                         keys=("reply_3min_rate_msg", "first_response_time"))
-    assert list(rows["该客服"]) == ["50.00%", "—"] and list(rows["全店"]) == ["75.00%", "30.0秒"]
-    assert rows["value"].iloc[1] is None or rows["value"].isna().iloc[1]
+    engine = MetricEngine(_store(tmp_path))
+    shop = engine.report("S1", DAY)
+    keys = ("satisfaction_rate", "first_response_time", "agent_sales_amount")
+    rows = agent_vs_shop(engine.report("S1", DAY, Filters(agent="A2")), shop, keys=keys).set_index("key")
+    sat = rows.loc["satisfaction_rate"]
+    assert (sat["本期"], sat["全店"], sat["样本量"]) == ("33.33%", "50.00%", "3")
+    assert sat["对比全店"] == "与全店相当（差距在误差范围内）"  # 1 of 3 against 3 of 6
+    assert sat["区间"].count("%") == 2 and sat["interval"][0] < 0.5 < sat["interval"][1]
+    sales = rows.loc["agent_sales_amount"]
+    assert sales["本期"] == "—" and sales["说明"]  # no orders table: unavailable, with why
