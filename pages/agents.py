@@ -18,7 +18,7 @@ report = HtmlReport("客服绩效", f"{view.shop_label} · {view.period.label} �
                     f"{state.ATTRIBUTION_LABELS[settings.attribution]}·有效 {settings.valid_days} 天")
 widgets.report_download(report, f"客服绩效_{view.file_stem}")
 rep = data.report(view.path, view.version, view.shop_id, view.period, view.filters, settings)
-st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · {view.filter_label} · 询单转化：{state.ATTRIBUTION_LABELS[settings.attribution]}，"
+st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · {view.filter_label} · 销售额归属：{state.ATTRIBUTION_LABELS[settings.attribution]}，询单"
            f"有效时长 {settings.valid_days} 天，{'客服主动跟进不计为流失' if settings.followup_not_loss else '客服主动跟进也计为流失'}"
            "（在左侧“绩效口径”中修改，立即生效）")
 

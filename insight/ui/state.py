@@ -52,7 +52,7 @@ def _shop_label(row) -> str:
 
 # Every key a shared link may carry; anything else in a link is named and ignored.
 URL_KEYS = {"shop": "店铺", "period": "周期", "date": "日期", "range": "日期范围", "channel": "接待方式",
-            "stage": "售前/售后", "hours": "时段", "attr": "询单转化判定", "valid": "询单有效时长",
+            "stage": "售前/售后", "hours": "时段", "attr": "销售额归属判定", "valid": "询单有效时长",
             "followup": "客服主动跟进", "agent": "客服"}
 
 
@@ -223,9 +223,12 @@ def sales_settings(container=None) -> SalesSettings:
     """客服绩效 settings (attribution rule, valid days, follow-up rule), applied live."""
     box = container or st.sidebar
     box.markdown("### 绩效口径")
-    attribution = synced(box.selectbox, "attr", list(ATTRIBUTION_RULES), "order_first", label="询单转化判定",
+    attribution = synced(box.selectbox, "attr", list(ATTRIBUTION_RULES), "order_first", label="销售额归属判定",
                           format_func=ATTRIBUTION_LABELS.get,
-                          help="下单判定：有效期内下单即转化；付款判定：有效期内付款；下单优先：先看下单，再看付款")
+                          help="已付款订单算作哪位客服的销售额（客服销售额、静默销售额、客服付款人数）："
+                               "下单判定 = 下单前最后一位发过消息的客服；付款判定 = 付款前最后一位；"
+                               "下单优先 = 先按下单找，找不到再按付款。询单→下单、询单→付款等转化率本身不受它影响"
+                               "（它们看的是买家是否下单/付款，与归属无关）。")
     valid = synced(box.number_input, "valid", None, 2, parse=int, valid=lambda v: 1 <= v <= 30,
                    label="询单有效时长（天）", min_value=1,
                     max_value=30, step=1, help="询单后多少天内的下单/付款算作转化（METRICS.md 默认 2 天）")

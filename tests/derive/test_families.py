@@ -211,6 +211,19 @@ def test_attribution_rules(tmp_path, rule, agent):
     assert values(store, "2024-05-11", settings=settings, agent=other)["agent_sales_amount"] == 0
 
 
+def test_the_attribution_rule_moves_sales_between_agents_not_conversion_rates(tmp_path):
+    """What the page's 销售额归属判定 help says: the rule decides whose sales a paid order is; whether an
+    inquiry converted does not depend on it."""
+    store = _sales_store(tmp_path)
+    rates = ("inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate")
+    by_rule = {rule: values(store, "2024-05-10", "2024-05-11", settings=SalesSettings(attribution=rule))
+               for rule in ("order", "payment", "order_first")}
+    assert len({tuple(v[k] for k in rates) for v in by_rule.values()}) == 1
+    a2 = {rule: values(store, "2024-05-11", settings=SalesSettings(attribution=rule), agent="A2")["agent_sales_amount"]
+          for rule in by_rule}
+    assert a2["order"] != a2["payment"]
+
+
 def test_order_first_falls_back_to_payment_agent_and_window_limits_attribution(tmp_path):
     store = _sales_store(tmp_path)
     # b2 ordered two days after A2's last message: outside a 2-day window → silent; inside 3 days → A2.
