@@ -1,9 +1,10 @@
 """客服绩效: every agent's workload, responsiveness, satisfaction and sales, with the sales funnel."""
 
+import pandas as pd
 import streamlit as st
 
 from insight.analyses.diagnosis import metric_rows
-from insight.analyses.tables import AGENT_TABLE_METRICS
+from insight.analyses.tables import AGENT_CHANGE_METRICS, AGENT_TABLE_METRICS, shop_row
 from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.exports import HtmlReport
@@ -53,17 +54,28 @@ if table.empty:
 else:
     keys = [k for k in AGENT_TABLE_METRICS if k in table.columns]
     extra = [c for c in ("n_evaluated", "satisfaction_shrunk") if c in table.columns]
-    shown = metric_frame(table[["agent_id", "agent_name", "team", *keys, *extra]], keys).rename(
+    changes = [f"{k}_change" for k in AGENT_CHANGE_METRICS if f"{k}_change" in table.columns]
+    # the shop's own figures first, then each agent: the comparison every row needs
+    rows_shown = pd.concat([pd.DataFrame([shop_row(rep)]), table], ignore_index=True)
+    frame = rows_shown[["agent_id", "agent_name", "team", *keys, *extra, *changes]].copy()
+    for key in AGENT_CHANGE_METRICS:  # shown as the cards show 环比: points for rates, percent otherwise
+        if f"{key}_change" in frame:
+            frame[f"{key}_change"] = frame[f"{key}_change"].astype(float) * 100
+    change_names = {f"{k}_change": f"{registry()[k].name}环比" for k in AGENT_CHANGE_METRICS}
+    shown = metric_frame(frame, keys).rename(
         columns={"agent_id": "客服账号", "agent_name": "客服", "team": "分组", "n_evaluated": "评价数（满意率样本量）",
-                 "satisfaction_shrunk": "满意率（排名用，按样本量校正）"})
-    st.caption("点击列名排序；点选一行打开该客服的个人页。按满意率排名请用“满意率（排名用）”：它把评价少的客服"
-               "向全店整体满意率收缩（经验贝叶斯），两三条评价不会因运气排到最前或最后。")
+                 "satisfaction_shrunk": "满意率（排名用，按样本量校正）", **change_names})
+    st.caption("第一行为全店合计（店铺口径），其余为各客服（客服口径）。点击列名排序；点选一行打开该客服的个人页。"
+               "按满意率排名请用“满意率（排名用）”：它把评价少的客服向全店整体满意率收缩（经验贝叶斯），两三条评价不会因运气"
+               "排到最前或最后。环比：比率为百分点，其余为相对变化。")
+    change_config = {change_names[c]: st.column_config.NumberColumn(
+        format="%+.2f 个百分点" if registry()[c[:-len("_change")]].is_rate else "%+.1f%%") for c in changes}
     event = widgets.table(shown, f"客服绩效_{view.file_stem}", key="agent_table", report=report,
-                          column_config={**metric_column_config(keys),
+                          column_config={**metric_column_config(keys), **change_config,
                                          "评价数（满意率样本量）": st.column_config.NumberColumn(format="%d"),
                                          "满意率（排名用，按样本量校正）": st.column_config.NumberColumn(format="percent")},
                           on_select="rerun", selection_mode="single-row")
-    picked = event.selection.rows if event is not None else []
+    picked = [r for r in (event.selection.rows if event is not None else []) if r > 0]  # row 0: the shop
     if picked:
         agent_id = shown.iloc[picked[0]]["客服账号"]
         if st.button(f"打开 {md(shown.iloc[picked[0]]['客服'])} 的个人页", icon=":material/person:", key="open_agent"):

@@ -10,14 +10,15 @@ import pandas as pd
 from insight.core.access import Viewer
 from insight.core.errors import Forbidden
 from insight.core.filters import Filters, evaluation_where
-from insight.core.periods import Period
+from insight.core.periods import Period, change
 from insight.core.privacy import mask_frame
 from insight.core.schema import TABLES
 from insight.core.settings import SalesSettings
 from insight.metrics.engine import MetricEngine
 from insight.metrics.stats import beta_prior, shrink
 
-__all__ = ["store_overview", "sales_funnel", "evaluated_agents", "tag_top", "rating_mix", "agent_table", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
+__all__ = ["store_overview", "sales_funnel", "evaluated_agents", "tag_top", "rating_mix", "agent_table", "shop_row",
+           "AGENT_CHANGE_METRICS", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
            "RATING_LABELS"]
 
 RATING_LABELS = {1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
@@ -99,8 +100,14 @@ def rating_mix(engine: MetricEngine, shop_id: str, period: Period, filters: Filt
     return out
 
 
+# 客服绩效's 环比 columns: the figures a supervisor compares week on week.
+AGENT_CHANGE_METRICS = ("consult_buyers", "reply_3min_rate_msg", "satisfaction_rate", "inquiry_pay_rate",
+                        "agent_sales_amount")
+
+
 def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Filters = Filters(),
-                settings: SalesSettings | None = None, metrics=AGENT_TABLE_METRICS) -> pd.DataFrame:
+                settings: SalesSettings | None = None, metrics=AGENT_TABLE_METRICS,
+                changes=AGENT_CHANGE_METRICS) -> pd.DataFrame:
     """One row per human agent who had any unit in the period, with their own-view metrics, the number
     of rated sessions behind 满意率 (``n_evaluated``) and 满意率 shrunk for ranking (``satisfaction_shrunk``)."""
     values, dens = engine.by_agent(shop_id, period, filters.without_agent(), settings)
@@ -122,7 +129,28 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
         k = (table["satisfaction_rate"].fillna(0).to_numpy(float) * n).round()
         mean, strength = beta_prior(k, n)
         table["satisfaction_shrunk"] = np.where(n > 0, shrink(k, n, mean, strength), np.nan)
+    if changes and len(table):  # 环比 per agent: points for rates, relative for the rest (core.periods.change)
+        before, _ = engine.by_agent(shop_id, period.previous(), filters.without_agent(), settings)
+        for key in changes:
+            prev = before[key].reindex(table.index) if key in before else pd.Series(np.nan, index=table.index)
+            table[f"{key}_change"] = [change(_plain(a), _plain(b), is_rate=engine.reg[key].is_rate)
+                                      for a, b in zip(table[key], prev)]
     return table.reset_index().sort_values("consult_buyers", ascending=False, na_position="last")
+
+
+def _plain(value):
+    return None if value is None or value != value else float(value)
+
+
+def shop_row(report: dict, metrics=AGENT_TABLE_METRICS, changes=AGENT_CHANGE_METRICS) -> dict:
+    """The shop's own figures as a row for the agent table (from its report: the shop's view)."""
+    row = {"agent_id": "（全店）", "agent_name": "全店合计", "team": None}
+    row |= {k: report["metrics"].get(k) for k in metrics}
+    row |= {f"{k}_change": report["change"].get(k) for k in changes}
+    sat_n = report["n"].get("satisfaction_rate")
+    row["n_evaluated"] = None if sat_n is None else int(sat_n)
+    row["satisfaction_shrunk"] = report["metrics"].get("satisfaction_rate")
+    return row
 
 
 def evaluated_sessions(con, shop_id: str, period: Period, filters: Filters = Filters(),

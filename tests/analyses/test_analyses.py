@@ -66,6 +66,14 @@ def test_agent_table_uses_each_agents_own_units(tmp_path):
     assert list(table["n_evaluated"]) == [3, 3]
     assert table.loc["A1", "satisfaction_shrunk"] == pytest.approx(0.5, abs=0.01)
     assert table.loc["A1", "satisfaction_shrunk"] >= table.loc["A2", "satisfaction_shrunk"]
+    # 环比 per agent against the agent's own previous period: points for a rate, relative for a count
+    before, _ = engine.by_agent("S1", DAY.previous())
+    for agent in ("A1", "A2"):
+        prev = before["satisfaction_rate"].get(agent)
+        expected = None if prev is None or prev != prev else table.loc[agent, "satisfaction_rate"] - prev
+        got = table.loc[agent, "satisfaction_rate_change"]
+        assert (got is None or got != got) if expected is None else got == pytest.approx(expected)
+    assert table["satisfaction_rate_change"].notna().any()
 
 
 def test_evaluated_sessions_and_transcript(tmp_path):

@@ -67,9 +67,10 @@ def test_a_table_downloads_as_csv_with_its_content(app_url, page, tmp_path):
     path = tmp_path / "agents.csv"
     download.save_as(path)
     text = path.read_bytes().decode("utf-8-sig")
-    header, first = text.splitlines()[:2]
+    header, shop, first = text.splitlines()[:3]
     assert header.startswith("客服账号,客服,分组,咨询人数,接待人数")
-    assert first.startswith("S001-A")
+    assert shop.startswith("（全店）,全店合计") and first.startswith("S001-A")  # the shop's row, then the agents'
+    assert "满意率环比" in header
 
 
 def test_an_upload_with_platform_headers_gets_a_mapping(app_url, page, tmp_path):
