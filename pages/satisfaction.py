@@ -7,6 +7,7 @@ from insight.analyses.diagnosis import SATISFACTION_CARDS, metric_rows
 from insight.analyses.tables import RATING_LABELS
 from insight.core.filters import Filters
 from insight.metrics.registry import registry
+from insight.metrics.stats import SIGNIFICANCE_NOTE
 from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
@@ -22,8 +23,11 @@ st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view
            " · 评价按邀评时间归属；同行 = 同平台同类目同层级店铺（平均 P60、优秀 P90）")
 
 rows = metric_rows(rep, SATISFACTION_CARDS)
-for col, (_, row) in zip(st.columns(len(rows)), rows.iterrows()):
-    widgets.metric_card(col, row)
+# three cards a row: six in one row cut a 环比 such as "−17.82个百分点" exactly when it matters
+for start in range(0, len(rows), 3):
+    for col, (_, row) in zip(st.columns(3), rows.iloc[start:start + 3].iterrows()):
+        widgets.metric_card(col, row)
+st.caption(SIGNIFICANCE_NOTE)
 report.heading("核心指标")
 report.table(rows[["指标", "本期", "区间", "样本量", "上期", "环比", "环比说明", "同行平均", "同行优秀", "对比同行", "说明"]])
 
