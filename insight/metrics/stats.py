@@ -20,7 +20,8 @@ CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 _Z = float(_stats.norm.ppf(1 - ALPHA / 2))  # 1.96
 
-SIGNIFICANCE_NOTE = ("区间为 95% 置信区间（Wilson）；环比标“显著”表示两期比例的双侧检验 p < 0.05，"
+SIGNIFICANCE_NOTE = ("区间为 95% 置信区间（Wilson）；环比标“显著”表示两期比例的双侧检验 p < 0.05"
+                     "（样本少时用 Fisher 精确检验），"
                      "否则视为正常波动；与同行的差距，只有同行值落在本店区间之外时才算高于或低于同行。")
 
 
@@ -38,10 +39,15 @@ def wilson(k: float, n: float, z: float = _Z) -> tuple[float, float] | None:
 
 
 def two_proportion_p(k1: float, n1: float, k0: float, n0: float) -> float | None:
-    """Two-sided p-value of the pooled two-proportion z-test (None without units on either side)."""
+    """Two-sided p-value that two rates differ (None without units on either side): the pooled
+    two-proportion z-test, or Fisher's exact test when an expected cell count is below 5 — where the
+    normal approximation calls 4 of 4 against 2 of 6 a real change."""
     if not n1 or not n0 or n1 <= 0 or n0 <= 0:
         return None
     pooled = (k1 + k0) / (n1 + n0)
+    if min(n1, n0) * min(pooled, 1 - pooled) < 5:
+        table = [[round(k1), round(n1 - k1)], [round(k0), round(n0 - k0)]]
+        return float(_stats.fisher_exact(table, alternative="two-sided").pvalue)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
     if se == 0:  # both sides all 0 or all 1: no difference to test
         return 1.0

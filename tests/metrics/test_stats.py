@@ -35,6 +35,9 @@ def test_two_proportion_test_by_hand():
     # a week's 3 of 5 against last week's 4 of 5 is noise
     assert not changed(3, 5, 4, 5)
     assert changed(1, 1, 0, 0) is None
+    # small samples: Fisher's exact test — 4 of 4 against 2 of 6 is p = 0.0762 (the z-test says 0.035)
+    assert two_proportion_p(4, 4, 2, 6) == pytest.approx(0.07619, abs=1e-4) and not changed(4, 4, 2, 6)
+    assert two_proportion_p(20, 20, 0, 20) < 1e-9  # all against none is real even for 20 each
 
 
 def test_outside_the_interval():
