@@ -76,8 +76,9 @@ def _figure(traces: list[dict], title: str, height: int = 360, xaxis: dict | Non
         "font": {"family": _FONT, "size": 12}, "height": height, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         "hoverlabel": {"font": {"family": _FONT}}, "plot_bgcolor": "white",
-        "xaxis": {"showgrid": False, "linecolor": "#d1d5db", **(xaxis or {})},
-        "yaxis": {"gridcolor": "#f3f4f6", "zeroline": False, **(yaxis or {})},
+        # automargin: tick labels and titles get the room they need, on the page and in a report
+        "xaxis": {"showgrid": False, "linecolor": "#d1d5db", "automargin": True, **(xaxis or {})},
+        "yaxis": {"gridcolor": "#f3f4f6", "zeroline": False, "automargin": True, **(yaxis or {})},
     }
     base.update(layout)
     return go.Figure(data=traces, layout=base, _validate=False)

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 import pandas as pd
+import plotly.graph_objects as go
+
+from insight.present.formatting import format_cell
 
 __all__ = ["table_csv", "table_xlsx", "safe_filename", "neutralise", "neutralise_frame", "neutralise_sql",
            "FORMULA_START", "HtmlReport", "report_json"]
@@ -94,8 +97,13 @@ class HtmlReport:
     def note(self, text: str) -> None:
         self.blocks.append(("note", text))
 
-    def table(self, frame: pd.DataFrame) -> None:
-        self.blocks.append(("table", frame.copy()))
+    def table(self, frame: pd.DataFrame, formats: dict[str, str] | None = None) -> None:
+        """A table as the page shows it: numbers by ``formats`` (column → number format, see
+        ``formatting.format_cell``), whole numbers as integers, missing as —."""
+        formats = formats or {}
+        shown = pd.DataFrame({col: [format_cell(v, formats.get(col)) for v in frame[col]] for col in frame.columns},
+                             columns=frame.columns)
+        self.blocks.append(("table", shown))
 
     def figure(self, fig) -> None:
         self.blocks.append(("figure", fig))
@@ -111,14 +119,27 @@ class HtmlReport:
                 shown = item.astype(object).where(item.notna(), "—")
                 body.append(shown.to_html(index=False, border=0, escape=True))
             elif kind == "figure":
-                body.append(item.to_html(full_html=False, include_plotlyjs=not plotly_included,
-                                         config={"displaylogo": False}))
+                body.append(_report_figure(item).to_html(full_html=False, include_plotlyjs=not plotly_included,
+                                                         config={"displaylogo": False, "responsive": True},
+                                                         default_width="100%"))
                 plotly_included = True
         stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
                 f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
                 f"<h1>{html.escape(self.title)}</h1><p class='meta'>{html.escape(self.subtitle)} · 导出于 {stamp}"
                 f" · 服务洞察</p>{''.join(body)}</body></html>")
+
+
+def _report_figure(fig):
+    """A page's figure laid out for a report: axes make room for their labels (a page's chart grows
+    with the browser; a report's must fit its column)."""
+    out = go.Figure(fig)
+    out.update_xaxes(automargin=True)
+    out.update_yaxes(automargin=True)
+    margin = out.layout.margin
+    out.update_layout(margin={"l": max(margin.l or 0, 60), "r": max(margin.r or 0, 30),
+                              "t": max(margin.t or 0, 60), "b": max(margin.b or 0, 50)})
+    return out
 
 
 def report_json(report: dict) -> str:

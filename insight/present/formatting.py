@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["format_value", "format_change", "format_seconds", "markdown_text", "plot_text"]
+__all__ = ["format_value", "format_change", "format_seconds", "markdown_text", "plot_text", "format_cell"]
 
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; escaping them all turns
 # links, images, emphasis, HTML, directives (:red[…]) and LaTeX ($…$) into literal characters.
@@ -66,3 +66,28 @@ def format_change(metric, delta) -> str:
     if metric.is_rate:
         return f"{delta * 100:+.2f}个百分点"
     return f"{delta * 100:+.1f}%"
+
+
+def format_cell(value, fmt: str | None = None) -> str:
+    """A table cell as the page shows it: ``fmt`` is a number format of the page's column ("percent",
+    or printf-style such as "%d", "¥%.2f", "%.1f 秒", "%+.2f 个百分点"); missing is —; without a format
+    a whole number is an integer (n = 50, not 50.0) and other floats keep 2 decimals."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:  # numpy scalars
+            value = value.item()
+        except AttributeError:
+            return str(value)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return str(value)
+    if fmt == "percent":
+        return f"{value * 100:.2f}%"
+    if fmt:
+        try:
+            return fmt % (round(value) if re.search(r"%[+ ]?[,]?d", fmt) else value)
+        except (TypeError, ValueError):
+            pass
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"

@@ -127,8 +127,10 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
     row.download_button("下载 Excel", data=exported(table_xlsx, "xlsx"), file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
-    if report is not None:
-        report.table(out)
+    if report is not None:  # as the page shows it: each column's number format
+        formats = {col: (cfg.get("type_config") or {}).get("format") for col, cfg in (column_config or {}).items()
+                   if isinstance(cfg, dict)}
+        report.table(out, {c: f for c, f in formats.items() if f})
     return event
 
 

@@ -100,6 +100,20 @@ def test_csv_has_a_bom_and_xlsx_round_trips():
     assert "/" not in safe_filename("a/b", "c d")
 
 
+def test_report_tables_read_as_the_page_shows_them():
+    from insight.present.formatting import format_cell
+
+    frame = pd.DataFrame({"满意率": [0.277778, None], "n": [50.0, 3.0], "金额": [1234.5, 0.0], "环比": [-17.8234, 2.0],
+                          "客服": ["小美", None]})
+    report = HtmlReport("t")
+    report.table(frame, {"满意率": "percent", "金额": "¥%.2f", "环比": "%+.2f 个百分点"})
+    shown = report.blocks[0][1]
+    assert list(shown["满意率"]) == ["27.78%", "—"] and list(shown["n"]) == ["50", "3"]
+    assert list(shown["金额"]) == ["¥1234.50", "¥0.00"] and shown["环比"][0] == "-17.82 个百分点"
+    assert list(shown["客服"]) == ["小美", "—"]
+    assert format_cell(12.5, "%d") == "12" and format_cell(0.5) == "0.50" and format_cell(True) == "True"
+
+
 def test_html_report_is_self_contained_with_plotly_inlined_once():
     report = HtmlReport("满意度监测", "店铺A")
     report.heading("趋势")
