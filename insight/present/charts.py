@@ -164,7 +164,7 @@ def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:
     ]
     return _figure(traces, "评分构成 · 本期 vs 上期（占已评分会话）", barmode="group",
                    xaxis={"tickformat": ".0%", "title": {"text": "占比（%）"}, "rangemode": "tozero"},
-                   yaxis={"title": {"text": "评分"}, "autorange": "reversed"})
+                   yaxis={"title": {"text": ""}, "autorange": "reversed"})  # the labels say 1分…5分
 
 
 def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
@@ -186,7 +186,15 @@ def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
          "text": tags["count"].tolist(), "textposition": "outside"},
     ]
     return _figure(traces, "评价标签 TOP10 · 本期 vs 上期", height=max(320, 36 * len(tags) + 110), barmode="group",
-                   xaxis={"title": {"text": "出现次数（次）"}, "rangemode": "tozero"}, yaxis={"title": {"text": ""}})
+                   xaxis={"title": {"text": "出现次数（次）"}, "rangemode": "tozero", "tickformat": ",d",
+                          # counts: whole ticks (a max of 3 would otherwise tick every 0.5)
+                          **({"dtick": 1} if _most(tags) <= 10 else {})},
+                   yaxis={"title": {"text": ""}})
+
+
+def _most(tags: pd.DataFrame) -> float:
+    values = pd.concat([tags["count"], tags["prev_count"]]).dropna()
+    return float(values.max()) if len(values) else 0.0
 
 
 def split_figure(metric: Metric, frame: pd.DataFrame) -> go.Figure:
