@@ -89,14 +89,16 @@ if worst.empty:
 else:
     report.heading("满意率最低的场景 TOP10")
     widgets.chart(charts.worst_scenarios_figure(worst), f"最差场景TOP10_{view.file_stem}", report, key="worst_chart")
-    st.caption("排名按样本量校正后的满意率估计（经验贝叶斯：各场景的满意率向本店整体满意率收缩，已评分会话越少收缩越多），"
-               "只有至少 1 条不满意评价的场景参与排名；横线为 95% 区间。点选下表一行，下方“查看原声”即打开该场景。")
+    st.caption("排名依据：按样本量校正后的满意率估计（经验贝叶斯：各场景的满意率向本店整体满意率收缩，已评分会话越少收缩越多；"
+               "数据少时估计都接近整体，排名即按“比整体预期多出的不满意条数”）。只有至少 1 条不满意评价的场景参与排名；"
+               "图中为各场景本期的实际满意率，横线为 95% 区间。点选下表一行，下方“查看原声”即打开该场景。")
     ranking = pd.DataFrame({
         "排名": range(1, len(worst) + 1), "场景": [n.split(" / ")[-1] for n in worst["name"]],
-        "满意率估计": [f"{e * 100:.1f}%（{lo * 100:.0f}%–{hi * 100:.0f}%）"
-                  for e, lo, hi in zip(worst["estimate"], worst["lo"], worst["hi"])],
-        "实际满意率": [f"{k / n * 100:.1f}%" for k, n in zip(worst["sat_k"], worst["sat_n"])],
-        "不满意 / 已评分": [f"{b} / {int(n)}" for b, n in zip(worst["bad"], worst["sat_n"])]})
+        "实际满意率（95% 区间）": [f"{r * 100:.1f}%（{lo * 100:.0f}%–{hi * 100:.0f}%）"
+                           for r, lo, hi in zip(worst["rate"], worst["rate_lo"], worst["rate_hi"])],
+        "不满意 / 已评分": [f"{b} / {int(n)}" for b, n in zip(worst["bad"], worst["sat_n"])],
+        "比预期多的不满意": [f"{e:+.1f}" for e in worst["excess_bad"]],
+        "校正后估计": [f"{e * 100:.1f}%" for e in worst["estimate"]]})
     picked = st.dataframe(ranking, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row", key="worst_pick")
     rows = picked.selection.rows if picked is not None else []
     if rows and st.session_state.get("_worst_picked") != worst["key"].iloc[rows[0]]:

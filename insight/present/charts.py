@@ -254,43 +254,45 @@ def scenario_share_figure(frame: pd.DataFrame) -> go.Figure:
     trace = {"type": "bar", "x": frame["evaluated"].tolist(), "y": frame["name"].tolist(), "orientation": "h",
              "marker": {"color": COLORS["shop"]},
              "text": [f"{int(n):,}（{s * 100:.1f}%）" for n, s in zip(frame["evaluated"], frame["share"])],
-             "textposition": "outside", "customdata": [[f"{s * 100:.1f}%"] for s in frame["share"]],
+             "textposition": "outside", "cliponaxis": False, "customdata": [[f"{s * 100:.1f}%"] for s in frame["share"]],
              "hovertemplate": "%{y}<br>评价会话：%{x:,} 个<br>占比：%{customdata[0]}<extra></extra>"}
     return _figure([trace], "评价会话的一级咨询场景分布（个）", height=max(300, 44 * len(frame) + 100),
-                   xaxis={"title": {"text": "评价会话数（个）"}, "rangemode": "tozero"})
+                   xaxis={"title": {"text": "评价会话数（个）"}, "rangemode": "tozero"},
+                   margin={"l": 10, "r": 110, "t": 50, "b": 10})  # room for "25（32.9%）" past the longest bar
 
 
 def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
-    """The scenarios most likely to satisfy worst (``scenarios.store.worst_scenarios``), lowest at the
-    top: the shrunk estimate with its 95 % interval, the scenario's own rate and n beside it, the
-    shop's overall rate and the peer average."""
-    frame = frame.sort_values("estimate", ascending=False)
+    """The scenarios most likely to satisfy worst (``scenarios.store.worst_scenarios``), in their
+    ranking order (first at the top): each scenario's own 满意率 with its 95 % interval and n, the
+    unsatisfied ratings beyond what the shop's rate predicts, the shop's overall rate and the peer
+    average."""
+    frame = frame.iloc[::-1]  # plotly draws the first category at the bottom
     names = [plot_text(n) for n in frame["name"]]
-    own = (frame["sat_k"] / frame["sat_n"]).tolist()
     traces = [{
-        "type": "bar", "x": frame["estimate"].tolist(), "y": names, "orientation": "h",
-        "name": "满意率估计（按样本量校正）", "marker": {"color": COLORS["bad"]},
+        "type": "bar", "x": frame["rate"].tolist(), "y": names, "orientation": "h",
+        "name": "满意率（本期实际）", "marker": {"color": COLORS["bad"]},
         "error_x": {"type": "data", "symmetric": False, "color": "#7f1d1d", "thickness": 1.5,
-                    "array": (frame["hi"] - frame["estimate"]).tolist(),
-                    "arrayminus": (frame["estimate"] - frame["lo"]).tolist()},
-        "text": [f"{e * 100:.1f}%（实际 {o * 100:.0f}%，{b}/{int(n)} 条不满意）"
-                 for e, o, b, n in zip(frame["estimate"], own, frame["bad"], frame["sat_n"])],
+                    "array": (frame["rate_hi"] - frame["rate"]).tolist(),
+                    "arrayminus": (frame["rate"] - frame["rate_lo"]).tolist()},
+        "text": [f"{r * 100:.0f}%（{b}/{int(n)} 条不满意，比预期多 {e:.1f} 条）"
+                 for r, b, n, e in zip(frame["rate"], frame["bad"], frame["sat_n"], frame["excess_bad"])],
         "textposition": "outside", "cliponaxis": False,
-        "customdata": [[o, int(b), int(n), lo, hi] for o, b, n, lo, hi in
-                       zip(own, frame["bad"], frame["sat_n"], frame["lo"], frame["hi"])],
-        "hovertemplate": ("%{y}<br>满意率估计：%{x:.1%}（95% 区间 %{customdata[3]:.1%}–%{customdata[4]:.1%}）"
-                          "<br>实际满意率：%{customdata[0]:.1%}（%{customdata[1]} 条不满意 / 已评分 %{customdata[2]}）"
-                          "<extra></extra>")}]
+        "customdata": [[int(b), int(n), lo, hi, est] for b, n, lo, hi, est in
+                       zip(frame["bad"], frame["sat_n"], frame["rate_lo"], frame["rate_hi"], frame["estimate"])],
+        "hovertemplate": ("%{y}<br>满意率：%{x:.1%}（95% 区间 %{customdata[2]:.1%}–%{customdata[3]:.1%}）"
+                          "<br>%{customdata[0]} 条不满意 / 已评分 %{customdata[1]}"
+                          "<br>按样本量校正的估计：%{customdata[4]:.1%}<extra></extra>")}]
     if frame["peer_sat_avg"].notna().any():
         traces.append({
             "type": "scatter", "x": frame["peer_sat_avg"].tolist(), "y": names, "mode": "markers",
             "name": "同行平均",
             "marker": {"symbol": "line-ns-open", "size": 18, "color": COLORS["peer_avg"], "line": {"width": 3}},
             "hovertemplate": "%{y}<br>同行平均满意率：%{x:.1%}<extra></extra>"})
-    fig = _figure(traces, "最可能满意率最低的三级场景 TOP10（满意率，%）", height=max(320, 44 * len(frame) + 130),
+    fig = _figure(traces, "最可能满意率最低的三级场景 TOP10（满意率，%；横线为 95% 区间）",
+                  height=max(320, 44 * len(frame) + 130),
                   xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.0]},
-                  yaxis={"automargin": True}, margin={"l": 10, "r": 250, "t": 70, "b": 10})  # room for the labels
-    if len(frame):  # what every estimate is pulled toward
+                  yaxis={"automargin": True}, margin={"l": 10, "r": 300, "t": 70, "b": 10})  # room for the labels
+    if len(frame):  # what every scenario is compared with
         prior = float(frame["prior"].iloc[0])
         fig.add_vline(x=prior, line_dash="dash", line_color=COLORS["shop"],
                       annotation_text=f"本店整体 {prior * 100:.1f}%", annotation_position="top")

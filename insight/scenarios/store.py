@@ -21,7 +21,7 @@ from insight.core.privacy import mask_frame
 from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
 from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
 from insight.metrics.registry import registry
-from insight.metrics.stats import beta_interval, beta_prior, shrink
+from insight.metrics.stats import beta_interval, beta_prior, shrink, wilson
 from insight.scenarios.model import OTHER
 from insight.store import transaction
 
@@ -259,7 +259,10 @@ def worst_scenarios(table: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     so three bad ratings rank by what three ratings can show, and a large sample keeps its own rate.
     Only scenarios with at least one unsatisfied rating are candidates (none is "worst" without a bad
     rating); 其他 is never ranked. Adds ``estimate`` (shrunk), ``lo``/``hi`` (its 95 % posterior
-    interval), ``bad`` (unsatisfied ratings) and ``prior`` (the shop's rate)."""
+    interval), ``bad`` (unsatisfied ratings), ``prior`` (the shop's rate), ``rate`` with its Wilson
+    interval ``rate_lo``/``rate_hi``, and ``excess_bad`` (unsatisfied beyond what the shop's rate
+    predicts for that many ratings). With little data the estimates crowd near the shop's rate — the
+    order is then by excess unsatisfied ratings, which is what a week can show.)"""
     rated = table[table["sat_n"] > 0]
     if rated.empty:
         return table.iloc[0:0].assign(estimate=[], lo=[], hi=[], bad=[], prior=[])
@@ -270,6 +273,12 @@ def worst_scenarios(table: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     candidates["lo"], candidates["hi"] = lo, hi
     candidates["bad"] = (candidates["sat_n"] - candidates["sat_k"]).astype(int)
     candidates["prior"] = mean
+    # what a reader sees: the scenario's own rate with its Wilson interval, and how many more unsatisfied
+    # ratings it had than the shop's rate would lead one to expect
+    candidates["rate"] = candidates["sat_k"] / candidates["sat_n"]
+    bounds = [wilson(k, n) for k, n in zip(candidates["sat_k"], candidates["sat_n"])]
+    candidates["rate_lo"], candidates["rate_hi"] = [b[0] for b in bounds], [b[1] for b in bounds]
+    candidates["excess_bad"] = candidates["bad"] - (1 - mean) * candidates["sat_n"]
     ranked = candidates.sort_values(["estimate", "sat_n", "key"], ascending=[True, False, True])
     return ranked.head(top).reset_index(drop=True)
 

@@ -228,6 +228,9 @@ def test_worst_scenarios_rank_by_shrunk_satisfaction():
     own = worst["sat_k"] / worst["sat_n"]
     assert ((worst["estimate"] - own) * (worst["prior"] - worst["estimate"]) >= -1e-12).all()
     assert worst["prior"].iloc[0] == pytest.approx(76 / 108)
+    first = worst.iloc[0]  # 0 of 3: its own rate, Wilson's interval, and 3 − 3·(32/108) more unsatisfied than expected
+    assert first["rate"] == 0 and first["rate_lo"] == 0 and first["rate_hi"] == pytest.approx(0.5615, abs=1e-4)
+    assert first["excess_bad"] == pytest.approx(3 - 3 * 32 / 108)
     # never empty while some rating is bad, however few ratings there are
     tiny = pd.DataFrame({"key": ["a.b.c", "d.e.f"], "sat_k": [1, 0], "sat_n": [1, 1], "rated": [1, 1]})
     assert list(worst_scenarios(tiny)["key"]) == ["d.e.f"]

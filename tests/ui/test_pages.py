@@ -137,7 +137,8 @@ def test_scenario_page_drills_down_and_saves_a_correction(demo_db, open_app):
     ranking = next(d.value for d in at.dataframe if "排名" in d.value.columns)
     drill = at.selectbox(key="drill")
     assert ranking["场景"].iloc[0] in drill.options[drill.index] and "已评分" in drill.options[drill.index]
-    assert ranking["满意率估计"].str.contains("–").all() and ranking["不满意 / 已评分"].str.match(r"[1-9]\d* / \d+").all()
+    assert ranking["实际满意率（95% 区间）"].str.contains("–").all()
+    assert ranking["不满意 / 已评分"].str.match(r"[1-9]\d* / \d+").all()
     before = at.selectbox(key="drill").value
     fix = next(s for s in at.selectbox if s.key and s.key.startswith("fix_"))
     session = fix.key[len("fix_"):]
