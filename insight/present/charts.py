@@ -274,14 +274,16 @@ def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
         "error_x": {"type": "data", "symmetric": False, "color": "#7f1d1d", "thickness": 1.5,
                     "array": (frame["rate_hi"] - frame["rate"]).tolist(),
                     "arrayminus": (frame["rate"] - frame["rate_lo"]).tolist()},
-        "text": [f"{r * 100:.0f}%（{b}/{int(n)} 条不满意，比预期多 {e:.1f} 条）"
-                 for r, b, n, e in zip(frame["rate"], frame["bad"], frame["sat_n"], frame["excess_bad"])],
-        "textposition": "outside", "cliponaxis": False,
         "customdata": [[int(b), int(n), lo, hi, est] for b, n, lo, hi, est in
                        zip(frame["bad"], frame["sat_n"], frame["rate_lo"], frame["rate_hi"], frame["estimate"])],
         "hovertemplate": ("%{y}<br>满意率：%{x:.1%}（95% 区间 %{customdata[2]:.1%}–%{customdata[3]:.1%}）"
                           "<br>%{customdata[0]} 条不满意 / 已评分 %{customdata[1]}"
-                          "<br>按样本量校正的估计：%{customdata[4]:.1%}<extra></extra>")}]
+                          "<br>按样本量校正的估计：%{customdata[4]:.1%}<extra></extra>")},
+        # the numbers in a column of their own right of the axis: never over a bar or its interval
+        {"type": "scatter", "mode": "text", "x": [1.02] * len(frame), "y": names, "showlegend": False,
+         "text": [f"{r * 100:.0f}%（{b}/{int(n)} 条不满意，比预期多 {e:.1f} 条）"
+                  for r, b, n, e in zip(frame["rate"], frame["bad"], frame["sat_n"], frame["excess_bad"])],
+         "textposition": "middle right", "cliponaxis": False, "hoverinfo": "skip"}]
     if frame["peer_sat_avg"].notna().any():
         traces.append({
             "type": "scatter", "x": frame["peer_sat_avg"].tolist(), "y": names, "mode": "markers",

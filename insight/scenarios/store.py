@@ -257,8 +257,9 @@ def worst_scenarios(table: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     """The ``top`` scenarios most likely to satisfy worst: ranked by 满意率 shrunk toward the shop's
     overall rate (empirical Bayes: a Beta prior fitted to all the shop's scenarios, ``stats.beta_prior``),
     so three bad ratings rank by what three ratings can show, and a large sample keeps its own rate.
-    Only scenarios with at least one unsatisfied rating are candidates (none is "worst" without a bad
-    rating); 其他 is never ranked. Adds ``estimate`` (shrunk), ``lo``/``hi`` (its 95 % posterior
+    Candidates are the scenarios doing worse than the shop (more unsatisfied ratings than its rate
+    predicts) — or, when none is, those with an unsatisfied rating: none is "worst" without a bad
+    rating, and the list is never empty while one exists; 其他 is never ranked. Adds ``estimate`` (shrunk), ``lo``/``hi`` (its 95 % posterior
     interval), ``bad`` (unsatisfied ratings), ``prior`` (the shop's rate), ``rate`` with its Wilson
     interval ``rate_lo``/``rate_hi``, and ``excess_bad`` (unsatisfied beyond what the shop's rate
     predicts for that many ratings). With little data the estimates crowd near the shop's rate — the
@@ -279,7 +280,9 @@ def worst_scenarios(table: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     bounds = [wilson(k, n) for k, n in zip(candidates["sat_k"], candidates["sat_n"])]
     candidates["rate_lo"], candidates["rate_hi"] = [b[0] for b in bounds], [b[1] for b in bounds]
     candidates["excess_bad"] = candidates["bad"] - (1 - mean) * candidates["sat_n"]
-    ranked = candidates.sort_values(["estimate", "sat_n", "key"], ascending=[True, False, True])
+    # doing worse than the shop, if any scenario is: a scenario at or above the shop's rate is not "worst"
+    worse = candidates[candidates["excess_bad"] > 1e-9]
+    ranked = (worse if len(worse) else candidates).sort_values(["estimate", "sat_n", "key"], ascending=[True, False, True])
     return ranked.head(top).reset_index(drop=True)
 
 
