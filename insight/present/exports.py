@@ -52,24 +52,91 @@ def safe_filename(*parts: str) -> str:
     return re.sub(r'[\\/:*?"<>|\s]+', "-", text).strip("-_") or "export"
 
 
+def _whole_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns that hold only whole numbers (counts, n) as integers: 50, not 50.0."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_float_dtype(values.dtype) and values.notna().any():
+            present = values.dropna()
+            if (present == present.round()).all() and present.abs().max() < 2 ** 53:
+                out[col] = values.astype("Int64")
+    return out
+
+
 def table_csv(frame: pd.DataFrame) -> bytes:
     # The BOM makes Excel on Chinese Windows read the file as UTF-8 instead of GBK.
-    return neutralise_frame(frame).to_csv(index=False).encode("utf-8-sig")
+    return neutralise_frame(_whole_numbers(frame)).to_csv(index=False).encode("utf-8-sig")
 
 
-def table_xlsx(frame: pd.DataFrame, sheet: str = "数据") -> bytes:
+# A page's number format (``formatting.format_cell``) as an Excel number format and the unit its
+# column name gains: the spreadsheet shows what the page shows, and stays a number.
+def _excel_format(fmt: str) -> tuple[str, str]:
+    if fmt == "percent":
+        return "0.00%", "%"
+    if "个百分点" in fmt:
+        return '+0.00" 个百分点";-0.00" 个百分点";0.00" 个百分点"', "百分点"
+    if fmt.endswith("%%"):  # relative change already ×100
+        return '+0.0"%";-0.0"%";0.0"%"', "%"
+    if "秒" in fmt:
+        return '#,##0.0" 秒"', "秒"
+    if fmt.startswith("¥"):
+        return '"¥"#,##0.00', "元"
+    if "d" in fmt:
+        return "#,##0", ""
+    digits = re.search(r"\.(\d)f", fmt)
+    return ("0." + "0" * int(digits.group(1))) if digits else "General", ""
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)  # CJK characters take two columns
+
+
+def table_xlsx(frame: pd.DataFrame, sheet: str = "数据", formats: dict[str, str] | None = None,
+               about: list[tuple[str, str]] | None = None) -> bytes:
+    """An Excel sheet as a report: a header block (``about``: shop, period, filters; the export time is
+    added), the table with a bold frozen header, each column in its page format (``formats``: column →
+    page number format; its unit appended to the column name), and widths that fit."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     buf = io.BytesIO()
-    out = neutralise_frame(frame)
+    formats = formats or {}
+    out = neutralise_frame(_whole_numbers(frame))
     for col in out.columns:  # Excel has no time zones
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.tz_localize(None)
+    names, number_formats = [], {}
+    for col in out.columns:
+        fmt = formats.get(col)
+        name = str(col)
+        if fmt:
+            number_formats[name], unit = _excel_format(fmt)
+            if unit and unit not in name:
+                name = neutralise(f"{name}（{unit}）")
+                number_formats[name] = number_formats.pop(str(col))
+        names.append(name)
+    out.columns = names
+    block = [*(about or []), ("导出时间", dt.datetime.now().strftime("%Y-%m-%d %H:%M")), ("来源", "服务洞察")]
+    start = len(block) + 1  # a blank row between the header block and the table
     sheet = re.sub(r"[\[\]:*?/\\]", "-", sheet)[:31] or "数据"
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        out.to_excel(writer, sheet_name=sheet, index=False)
+        out.to_excel(writer, sheet_name=sheet, index=False, startrow=start)
         ws = writer.sheets[sheet]
-        for i, col in enumerate(out.columns, start=1):  # readable column widths
-            width = max([len(str(col))] + [len(str(v)) for v in out[col].head(200)]) + 2
-            ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(max(width, 8), 60)
+        for i, (label, value) in enumerate(block, start=1):
+            ws.cell(row=i, column=1, value=neutralise(label)).font = Font(bold=True, color="6B7280")
+            ws.cell(row=i, column=2, value=neutralise(str(value)))
+        header_row = start + 1
+        fill = PatternFill("solid", fgColor="F3F4F6")
+        for i, name in enumerate(out.columns, start=1):
+            cell = ws.cell(row=header_row, column=i)
+            cell.font, cell.fill, cell.alignment = Font(bold=True), fill, Alignment(wrap_text=True, vertical="center")
+            if name in number_formats:
+                for row in range(header_row + 1, header_row + 1 + len(out)):
+                    ws.cell(row=row, column=i).number_format = number_formats[name]
+            shown = [format_cell(v, formats.get(frame.columns[i - 1])) for v in frame.iloc[:200, i - 1]]
+            width = max([_display_width(str(name))] + [_display_width(v) for v in shown]) + 2
+            ws.column_dimensions[cell.column_letter].width = min(max(width, 8), 60)
+        ws.freeze_panes = ws.cell(row=header_row + 1, column=1)  # the header stays while scrolling
     return buf.getvalue()
 
 

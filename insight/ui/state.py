@@ -16,7 +16,7 @@ from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_l
 from insight.present.formatting import markdown_text
 from insight.ui import data
 
-__all__ = ["View", "synced", "refuse_unseen", "shop_labels", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
+__all__ = ["View", "export_about", "forget_export_about", "synced", "refuse_unseen", "shop_labels", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
            "URL_KEYS"]
 
 ATTRIBUTION_LABELS = {"order": "下单判定", "payment": "付款判定", "order_first": "下单优先判定"}
@@ -207,7 +207,27 @@ def page_view(title: str, stage_in_sidebar: bool = True) -> View:
     view = widgets.guarded_store(lambda: sidebar_view(stage_in_sidebar))
     if view is None:
         widgets.no_data_page()
+    _describe_exports(view)
     return view
+
+
+EXPORT_ABOUT_KEY = "_export_about"
+
+
+def _describe_exports(view: View) -> None:
+    """What this run's exports are about (their header block): shop, period, filters."""
+    st.session_state[EXPORT_ABOUT_KEY] = [("店铺", view.shop_label), ("周期", view.period.label),
+                                          ("筛选", view.filter_label)]
+
+
+def export_about() -> list[tuple[str, str]]:
+    """The header block of this run's exports (empty on a page without a shop and period)."""
+    return list(st.session_state.get(EXPORT_ABOUT_KEY) or [])
+
+
+def forget_export_about() -> None:
+    """Every run starts without one: a page that sets no view must not inherit another page's."""
+    st.session_state.pop(EXPORT_ABOUT_KEY, None)
 
 
 def stage_switch(view: View) -> View:
@@ -215,8 +235,10 @@ def stage_switch(view: View) -> View:
     stage = synced(st.radio, "stage", list(STAGES), "all", label="售前/售后", format_func=STAGES.get,
                     horizontal=True, label_visibility="collapsed")
     f = view.filters
-    return View(view.path, view.version, view.shop_id, view.shop_label, view.period, view.preset,
-                Filters(f.channel, stage, f.hours), view.data_start, view.data_end)
+    switched = View(view.path, view.version, view.shop_id, view.shop_label, view.period, view.preset,
+                    Filters(f.channel, stage, f.hours), view.data_start, view.data_end)
+    _describe_exports(switched)
+    return switched
 
 
 def sales_settings(container=None) -> SalesSettings:

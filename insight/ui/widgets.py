@@ -17,7 +17,7 @@ from insight.present import charts
 from insight.present.charts import png_config
 from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
 from insight.present.formatting import format_value, markdown_text
-from insight.ui import auth, data
+from insight.ui import auth, data, state
 
 __all__ = ["guarded_store", "house_style", "metric_card", "agent_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
@@ -115,6 +115,11 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
     out = frame if export is None else export
     stem = safe_filename(name)
     who = auth.run_viewer().name
+    # each column's number format as the page shows it: for the report and the spreadsheet
+    formats = {col: (cfg.get("type_config") or {}).get("format") for col, cfg in (column_config or {}).items()
+               if isinstance(cfg, dict)}
+    formats = {c: f for c, f in formats.items() if f}
+    about = state.export_about()
 
     def exported(build, suffix):
         def run():
@@ -124,13 +129,12 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
     row = st.container(horizontal=True)
     row.download_button("下载 CSV", data=exported(table_csv, "csv"), file_name=f"{stem}.csv", mime="text/csv",
                        key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    row.download_button("下载 Excel", data=exported(table_xlsx, "xlsx"), file_name=f"{stem}.xlsx",
+    row.download_button("下载 Excel", data=exported(lambda f: table_xlsx(f, formats=formats, about=about), "xlsx"),
+                        file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
-    if report is not None:  # as the page shows it: each column's number format
-        formats = {col: (cfg.get("type_config") or {}).get("format") for col, cfg in (column_config or {}).items()
-                   if isinstance(cfg, dict)}
-        report.table(out, {c: f for c, f in formats.items() if f})
+    if report is not None:
+        report.table(out, formats)
     return event
 
 

@@ -21,13 +21,15 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx(payload):
     frame = pd.DataFrame({"内容": [payload, "正常"], "数量": [-3, 5], payload: ["x", "y"]})
     csv_text = table_csv(frame).decode("utf-8-sig")
     assert f"'{payload}" in csv_text and ",-3," in csv_text
-    book = openpyxl.load_workbook(io.BytesIO(table_xlsx(frame)))
+    book = openpyxl.load_workbook(io.BytesIO(table_xlsx(frame, about=[("店铺", payload)])))
     cells = [c for row in book.active.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells)
+    head = next(c.row for c in book.active["A"] if c.value == "内容")  # the table under the header block
     # XML stores a CR as a line feed: compare the text after the apostrophe without it
-    assert book.active["A2"].value.replace("\n", "\r") == "'" + payload.replace("\n", "\r")
-    assert book.active["B2"].value == -3
-    assert book.active["C1"].value.startswith("'")
+    assert book.active[f"A{head + 1}"].value.replace("\n", "\r") == "'" + payload.replace("\n", "\r")
+    assert book.active[f"B{head + 1}"].value == -3
+    assert book.active[f"C{head}"].value.startswith("'")
+    assert book.active["B1"].value.startswith("'")  # the header block's values too
 
 
 def test_plain_text_and_numbers_are_kept():

@@ -95,9 +95,32 @@ def test_csv_has_a_bom_and_xlsx_round_trips():
     assert table_csv(frame).startswith("\ufeff指标,本期".encode("utf-8"))
     book = openpyxl.load_workbook(io.BytesIO(table_xlsx(frame)))
     rows = list(book.active.iter_rows(values_only=True))
-    assert rows[0] == ("指标", "本期", "时间") and rows[1][:2] == ("满意率", 0.85)
+    head = rows.index(("指标", "本期", "时间"))
+    assert rows[head + 1][:2] == ("满意率", 0.85) and rows[0][0] == "导出时间"
     assert safe_filename("满意度监测", "S1", "2024-05-01~2024-05-31") == "满意度监测_S1_2024-05-01~2024-05-31"
     assert "/" not in safe_filename("a/b", "c d")
+
+
+def test_xlsx_is_a_report_with_formats_units_a_frozen_header_and_widths():
+    frame = pd.DataFrame({"客服": ["小美", "阿杰"], "满意率": [0.8333, None], "首次响应时长": [12.5, 40.0],
+                          "客服销售额": [1234.5, 0.0], "满意率环比": [-17.82, 2.0], "评价数": [6.0, 0.0]})
+    formats = {"满意率": "percent", "首次响应时长": "%.1f 秒", "客服销售额": "¥%.2f", "满意率环比": "%+.2f 个百分点",
+               "评价数": "%d"}
+    book = openpyxl.load_workbook(io.BytesIO(table_xlsx(
+        frame, formats=formats, about=[("店铺", "云朵服饰小店"), ("周期", "2026-10-26 ~ 2026-11-01"), ("筛选", "全部")])))
+    ws = book.active
+    assert [ws.cell(row=r, column=1).value for r in range(1, 6)] == ["店铺", "周期", "筛选", "导出时间", "来源"]
+    head = next(c.row for c in ws["A"] if c.value == "客服")
+    header = [c.value for c in ws[head]]
+    assert header == ["客服", "满意率（%）", "首次响应时长（秒）", "客服销售额（元）", "满意率环比（百分点）", "评价数"]
+    first = {name: ws.cell(row=head + 1, column=i + 1) for i, name in enumerate(header)}
+    assert first["满意率（%）"].value == 0.8333 and first["满意率（%）"].number_format == "0.00%"
+    assert first["首次响应时长（秒）"].number_format.endswith('" 秒"') and first["客服销售额（元）"].number_format == '"¥"#,##0.00'
+    assert "个百分点" in first["满意率环比（百分点）"].number_format and first["评价数"].value == 6
+    assert ws.freeze_panes == f"A{head + 1}" and ws[f"A{head}"].font.bold
+    assert ws.column_dimensions["B"].width >= 10  # "满意率（%）" is 11 display columns wide
+    # CSV: counts as integers, not 50.0
+    assert table_csv(frame).decode("utf-8-sig").splitlines()[1].endswith(",6")
 
 
 def test_report_tables_read_as_the_page_shows_them():
