@@ -40,10 +40,11 @@ run: $(STAMP) $(DB)
 # The browser test drives Debian's Chromium (Playwright's own browser download is not used);
 # CJK fonts so that screenshots show Chinese, not boxes.
 browser:
-	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
-	  echo "Installing chromium and fonts-noto-cjk (apt-get)…"; \
+	@command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && \
+	  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
+	  echo "Installing chromium, fonts-noto-cjk and poppler-utils (apt-get)…"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; }
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q

@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("weekly", help="生成店铺周报（HTML，可选 PDF）：核心指标与区间、趋势、标签、最差场景与例子、客服")
+    p.add_argument("--db", required=True, help="数据库文件")
+    p.add_argument("--shop", required=True)
+    p.add_argument("--end", help="周期最后一天（默认：店铺数据的最后一天）")
+    p.add_argument("--days", type=int, default=7, help="周期天数（默认 7）")
+    p.add_argument("--out", required=True, help="输出目录（文件名自动生成）")
+    p.add_argument("--pdf", action="store_true", help="同时用 Chromium 打印 PDF")
+
     p = sub.add_parser("demo", help="生成演示数据集（DATA.md 格式）")
     p.add_argument("--out", required=True)
     p.add_argument("--shops", type=int, default=40)
@@ -190,6 +198,39 @@ def _cmd_metrics(args) -> int:
             value = result["metrics"][metric.key]
             shown = format_value(metric, value) if value is not None else f"— {result['unavailable'].get(metric.key, '')}"
             print(f"{metric.name:<16}\t{shown}")
+    return 0
+
+
+def _cmd_weekly(args) -> int:
+    import datetime as dt
+
+    from insight.analyses.weekly import weekly_report
+    from insight.core.access import LOCAL
+    from insight.core.periods import Period, parse_date
+    from insight.metrics.engine import MetricEngine
+    from insight.present.exports import safe_filename
+    from insight.present.pdf import PRINT_WIDTH_PX, html_to_pdf
+    from insight.store import Store
+
+    if not 1 <= args.days <= 366:
+        raise UsageError("--days 应为 1–366")
+    if not Path(args.db).exists():
+        raise UsageError(f"--db 文件不存在: {args.db}")
+    with Store(args.db, read_only=True) as store:
+        store.shop(args.shop)
+        end = parse_date(args.end, "--end") if args.end else store.data_range(args.shop)[1]
+        if end is None:
+            raise UsageError(f"店铺 {args.shop} 还没有聊天数据")
+        period = Period(end - dt.timedelta(days=args.days - 1), end)
+        report = weekly_report(MetricEngine(store), args.shop, period, viewer=LOCAL)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = safe_filename("周报", args.shop, f"{period.start}~{period.end}")  # never a name from the data
+    (out / f"{stem}.html").write_text(report.render(), encoding="utf-8")
+    print(out / f"{stem}.html")
+    if args.pdf:
+        (out / f"{stem}.pdf").write_bytes(html_to_pdf(report.render(PRINT_WIDTH_PX)))
+        print(out / f"{stem}.pdf")
     return 0
 
 
@@ -441,7 +482,7 @@ def main(argv=None, extra_commands: dict | None = None) -> int:
         commands = {**(extra_commands or {}), "import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
                     "settings": _cmd_settings, "docs": _cmd_docs, "train": _cmd_train,
                     "classify": _cmd_classify, "evaluate": _cmd_evaluate, "users": _cmd_users,
-                    "replay": _cmd_replay, "alerts": _cmd_alerts}
+                    "replay": _cmd_replay, "alerts": _cmd_alerts, "weekly": _cmd_weekly}
         return commands[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)

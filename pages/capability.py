@@ -18,9 +18,9 @@ rep = data.report(view.path, view.version, view.shop_id, view.period, view.filte
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
            " · 同行 = 同平台同类目同层级店铺：越高越好的指标平均 P60/优秀 P90，越低越好的 P40/P10")
 
-_BADGE = {"excellent": ":green-badge[达到同行优秀]", "between": ":blue-badge[高于同行平均]",
+_BADGE = {"excellent": ":green-badge[达到同行优秀]", "between": ":blue-badge[优于同行平均]",
           "level": ":gray-badge[与同行平均持平]", "near": ":gray-badge[与同行平均相当]",
-          "below": ":red-badge[低于同行平均]", "no_peers": ":gray-badge[无同行基准]", "unavailable": ":gray-badge[无法计算]"}
+          "below": ":red-badge[差于同行平均]", "no_peers": ":gray-badge[无同行基准]", "unavailable": ":gray-badge[无法计算]"}
 
 all_keys = [k for keys in CAPABILITY_GROUPS.values() for k in keys]
 rows = metric_rows(rep, all_keys).set_index("key")

@@ -24,10 +24,10 @@ SATISFACTION_CARDS = ("satisfaction_rate", "very_satisfied_rate", "dissatisfacti
 
 STATUS_LABELS = {
     "excellent": "达到同行优秀",
-    "between": "高于同行平均",
+    "between": "优于同行平均",
     "level": "与同行平均持平",
     "near": "与同行平均相当（差距在误差范围内）",
-    "below": "低于同行平均",
+    "below": "差于同行平均",
     "no_peers": "无同行基准",
     "unavailable": "无法计算",
 }

@@ -127,7 +127,10 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
                        "y1": 1, "fillcolor": "#fde68a", "opacity": 0.35, "line": {"width": 0}, "layer": "below"})
         notes.append({"x": pending[0], "y": 1, "xref": "x", "yref": "paper", "text": "观察期·待定",
                       "showarrow": False, "xanchor": "left", "yanchor": "bottom"})
+    half = pd.Timedelta(hours={"day": 12, "week": 84, "month": 360}[grain])  # the end points' markers fit
+    span_range = [str(pd.Timestamp(values.index[0]) - half), str(pd.Timestamp(values.index[-1]) + half)] if x else None
     xaxis = {"title": {"text": {"day": "日期", "week": "周（周一）", "month": "月份"}[grain]}, "type": "date",
+             **({"range": span_range} if span_range else {}),
              "tickformat": {"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[grain], "hoverformat": "%Y-%m-%d",
              "dtick": {"day": 86400000 * 3, "week": 86400000 * 7, "month": "M1"}[grain]}
     span = f"{x[0]} ~ {values.index[-1]}" if x else ""
@@ -183,10 +186,10 @@ def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
          "marker": {"color": COLORS["prev"]}, "customdata": custom, "hovertemplate": hover},
         {"type": "bar", "y": [plot_text(t) for t in tags["tag"]], "x": tags["count"].tolist(), "name": "本期", "orientation": "h",
          "marker": {"color": COLORS["bad"]}, "customdata": custom, "hovertemplate": hover,
-         "text": tags["count"].tolist(), "textposition": "outside"},
+         "text": tags["count"].tolist(), "textposition": "outside", "cliponaxis": False},
     ]
     return _figure(traces, "评价标签 TOP10 · 本期 vs 上期", height=max(320, 36 * len(tags) + 110), barmode="group",
-                   xaxis={"title": {"text": "出现次数（次）"}, "rangemode": "tozero", "tickformat": ",d",
+                   xaxis={"title": {"text": "出现次数（次）"}, "tickformat": ",d", "range": [0, max(_most(tags), 1) * 1.15],
                           # counts: whole ticks (a max of 3 would otherwise tick every 0.5)
                           **({"dtick": 1} if _most(tags) <= 10 else {})},
                    yaxis={"title": {"text": ""}})
@@ -278,12 +281,7 @@ def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
                        zip(frame["bad"], frame["sat_n"], frame["rate_lo"], frame["rate_hi"], frame["estimate"])],
         "hovertemplate": ("%{y}<br>满意率：%{x:.1%}（95% 区间 %{customdata[2]:.1%}–%{customdata[3]:.1%}）"
                           "<br>%{customdata[0]} 条不满意 / 已评分 %{customdata[1]}"
-                          "<br>按样本量校正的估计：%{customdata[4]:.1%}<extra></extra>")},
-        # the numbers in a column of their own right of the axis: never over a bar or its interval
-        {"type": "scatter", "mode": "text", "x": [1.02] * len(frame), "y": names, "showlegend": False,
-         "text": [f"{r * 100:.0f}%（{b}/{int(n)} 条不满意，比预期多 {e:.1f} 条）"
-                  for r, b, n, e in zip(frame["rate"], frame["bad"], frame["sat_n"], frame["excess_bad"])],
-         "textposition": "middle right", "cliponaxis": False, "hoverinfo": "skip"}]
+                          "<br>按样本量校正的估计：%{customdata[4]:.1%}<extra></extra>")}]
     if frame["peer_sat_avg"].notna().any():
         traces.append({
             "type": "scatter", "x": frame["peer_sat_avg"].tolist(), "y": names, "mode": "markers",
@@ -294,6 +292,10 @@ def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
                   height=max(320, 44 * len(frame) + 130),
                   xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.0]},
                   yaxis={"automargin": True}, margin={"l": 10, "r": 300, "t": 70, "b": 10})  # room for the labels
+    # the numbers in a column of their own right of the plot: never over a bar or its interval
+    for name, r, b, n, e in zip(names, frame["rate"], frame["bad"], frame["sat_n"], frame["excess_bad"]):
+        fig.add_annotation(x=1.01, xref="paper", y=name, yref="y", xanchor="left", showarrow=False,
+                           text=f"{r * 100:.0f}%（{b}/{int(n)} 条不满意，比预期多 {e:.1f} 条）", font={"size": 11})
     if len(frame):  # what every scenario is compared with
         prior = float(frame["prior"].iloc[0])
         fig.add_vline(x=prior, line_dash="dash", line_color=COLORS["shop"],
@@ -345,7 +347,7 @@ def overview_heatmap(frame: pd.DataFrame, metrics: list[Metric], shop_labels: di
              "y": [plot_text(shop_labels.get(s, s)) for s in shops], "text": text, "texttemplate": "%{text}",
              "customdata": hover, "hovertemplate": "%{customdata}<extra></extra>", "zmin": 0, "zmax": 2,
              "colorscale": _STATUS_COLORS, "showscale": False, "xgap": 2, "ygap": 2}
-    return _figure([trace], "店铺 × 指标：相对同行的位置（红 低于同行平均 · 黄 介于平均与优秀 · 绿 达到优秀 · 空白 无值或同行不足）",
+    return _figure([trace], "店铺 × 指标：相对同行的位置（红 差于同行平均 · 黄 优于平均或与平均相当 · 绿 达到优秀 · 空白 无值或同行不足）",
                    height=max(320, 34 * len(shops) + 140),
                    xaxis={"side": "top", "tickangle": 0, "showline": False},
                    yaxis={"autorange": "reversed", "gridcolor": "white"}, plot_bgcolor="#f9fafb",

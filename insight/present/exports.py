@@ -146,7 +146,17 @@ color:#1f2937;padding:0 16px}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:18px;border-left:4px solid #2563eb;padding-left:8px;margin-top:32px}
 .meta{color:#6b7280;font-size:13px}table{border-collapse:collapse;font-size:13px;margin:8px 0;width:100%}
 th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:right}th{background:#f3f4f6}
-td:first-child,th:first-child{text-align:left}.note{color:#6b7280;font-size:13px}
+td:first-child,th:first-child{text-align:left}td{white-space:nowrap}.note{color:#6b7280;font-size:13px}
+.cards{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin:8px 0}
+.card{border:1px solid #e5e7eb;border-radius:8px;padding:10px 12px;break-inside:avoid}
+.card .name{font-size:13px;color:#374151}.card .value{font-size:24px;font-weight:600;margin:4px 0}
+.card .line{font-size:12px;color:#6b7280}.card.bad .value{color:#b91c1c}.card.good .value{color:#15803d}
+.chat{border:1px solid #e5e7eb;border-radius:8px;padding:8px 12px;margin:8px 0;break-inside:avoid}
+.chat-title{font-weight:600;font-size:13px;margin-bottom:4px}.msg{font-size:12px;margin:2px 0;white-space:pre-wrap}
+.msg .who{color:#6b7280;margin-right:8px}
+.js-plotly-plot,.plotly-graph-div{break-inside:avoid}table{break-inside:auto}tr{break-inside:avoid}
+@page{size:A4;margin:12mm}@media print{body{margin:0;max-width:none}h2{break-after:avoid}.modebar-container{display:none}
+.cards{grid-template-columns:repeat(3,1fr)}}
 """
 
 
@@ -175,7 +185,17 @@ class HtmlReport:
     def figure(self, fig) -> None:
         self.blocks.append(("figure", fig))
 
-    def render(self) -> str:
+    def cards(self, items: list[dict]) -> None:
+        """Metric cards: each {"name", "value", "lines": [text…], "tone": "good"|"bad"|""}."""
+        self.blocks.append(("cards", [dict(i) for i in items]))
+
+    def chat(self, title: str, lines: list[tuple[str, str, str]]) -> None:
+        """An example conversation: (who, when, text) per message, drawn as text."""
+        self.blocks.append(("chat", (title, list(lines))))
+
+    def render(self, figure_width: int | None = None) -> str:
+        """The HTML file; ``figure_width`` (px) fixes the charts' width — for printing, where a chart
+        drawn at the screen's width would be cut at the page's edge."""
         body, plotly_included = [], False
         for kind, item in self.blocks:
             if kind == "h2":
@@ -185,10 +205,22 @@ class HtmlReport:
             elif kind == "table":
                 shown = item.astype(object).where(item.notna(), "—")
                 body.append(shown.to_html(index=False, border=0, escape=True))
+            elif kind == "cards":
+                body.append("<div class='cards'>" + "".join(
+                    f"<div class='card {html.escape(c.get('tone') or '')}'><div class='name'>{html.escape(c['name'])}</div>"
+                    f"<div class='value'>{html.escape(c['value'])}</div>"
+                    + "".join(f"<div class='line'>{html.escape(t)}</div>" for t in c.get("lines") or [] if t)
+                    + "</div>" for c in item) + "</div>")
+            elif kind == "chat":
+                title, lines = item
+                body.append(f"<div class='chat'><div class='chat-title'>{html.escape(title)}</div>" + "".join(
+                    f"<div class='msg'><span class='who'>{html.escape(who)} · {html.escape(when)}</span>"
+                    f"<span class='text'>{html.escape(text)}</span></div>" for who, when, text in lines) + "</div>")
             elif kind == "figure":
-                body.append(_report_figure(item).to_html(full_html=False, include_plotlyjs=not plotly_included,
-                                                         config={"displaylogo": False, "responsive": True},
-                                                         default_width="100%"))
+                body.append(_report_figure(item, figure_width).to_html(
+                    full_html=False, include_plotlyjs=not plotly_included,
+                    config={"displaylogo": False, "responsive": figure_width is None},
+                    default_width=f"{figure_width}px" if figure_width else "100%"))
                 plotly_included = True
         stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
@@ -197,10 +229,12 @@ class HtmlReport:
                 f" · 服务洞察</p>{''.join(body)}</body></html>")
 
 
-def _report_figure(fig):
+def _report_figure(fig, width: int | None = None):
     """A page's figure laid out for a report: axes make room for their labels (a page's chart grows
-    with the browser; a report's must fit its column)."""
+    with the browser; a report's must fit its column), at ``width`` px when given."""
     out = go.Figure(fig)
+    if width:
+        out.update_layout(width=width, autosize=False)
     out.update_xaxes(automargin=True)
     out.update_yaxes(automargin=True)
     margin = out.layout.margin

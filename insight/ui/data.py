@@ -27,7 +27,7 @@ from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path
 
 __all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
-           "split", "shops_overview", "live_snapshot", "so_far", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
+           "split", "weekly", "shops_overview", "live_snapshot", "so_far", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
 
 
@@ -193,6 +193,14 @@ def shops_overview(rd: Reader, viewer: Viewer, period: Period, filters: Filters)
     from insight.analyses.overview import shops_overview as overview
 
     return overview(rd.engine.scoped(viewer), period, filters)
+
+
+@_loader(8)
+def weekly(rd: Reader, viewer: Viewer, shop_id: str, period: Period, figure_width: int | None = None) -> str:
+    """The 周报 as HTML (the viewer's scope, as on every page); ``figure_width`` for printing."""
+    from insight.analyses.weekly import weekly_report
+
+    return weekly_report(rd.engine, shop_id, period, viewer=viewer).render(figure_width)
 
 
 @_loader(64)

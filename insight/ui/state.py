@@ -208,6 +208,7 @@ def page_view(title: str, stage_in_sidebar: bool = True) -> View:
     if view is None:
         widgets.no_data_page()
     _describe_exports(view)
+    widgets.weekly_downloads(view)
     return view
 
 

@@ -17,9 +17,10 @@ from insight.present import charts
 from insight.present.charts import png_config
 from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
 from insight.present.formatting import format_value, markdown_text
+from insight.present.pdf import PRINT_WIDTH_PX, html_to_pdf
 from insight.ui import auth, data, state
 
-__all__ = ["guarded_store", "house_style", "metric_card", "agent_card", "chart", "table", "report_download", "empty_state", "no_data_page", "small_sample_note",
+__all__ = ["guarded_store", "house_style", "metric_card", "agent_card", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
 SMALL_N = 30  # below this many units a rate is labelled as a small sample
@@ -149,6 +150,27 @@ def report_download(report: HtmlReport, filename: str, container=None) -> None:
     box.download_button("导出本页 HTML 报告", data=render, file_name=name,
                         mime="text/html", key="export_html", on_click="ignore", icon=":material/description:",
                         type="primary", width="stretch")
+
+
+def weekly_downloads(view, container=None) -> None:
+    """周报 of the view's shop and period, as HTML and as PDF (each built only when clicked)."""
+    box = container or st.sidebar
+    who = auth.run_viewer().name
+    stem = safe_filename("周报", view.shop_id, f"{view.period.start}~{view.period.end}")
+
+    def build(kind):
+        def run():
+            auth.record(who, "export", f"{stem}.{kind}", "周报")
+            if kind == "pdf":  # printed outside the store's lock: Chromium takes a few seconds
+                return html_to_pdf(data.weekly(view.path, view.version, view.shop_id, view.period, PRINT_WIDTH_PX))
+            return data.weekly(view.path, view.version, view.shop_id, view.period).encode("utf-8")
+        return run
+    row = box.container(horizontal=True)
+    row.download_button("周报 HTML", data=build("html"), file_name=f"{stem}.html", mime="text/html",
+                        key="weekly_html", on_click="ignore", icon=":material/summarize:")
+    row.download_button("周报 PDF", data=build("pdf"), file_name=f"{stem}.pdf", mime="application/pdf",
+                        key="weekly_pdf", on_click="ignore", icon=":material/picture_as_pdf:")
+    box.caption("周报：核心指标（区间、样本量、环比是否显著）、趋势、评价标签、最差场景与例子、客服。")
 
 
 def guarded_store(load):
