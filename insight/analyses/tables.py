@@ -12,7 +12,7 @@ from insight.core.errors import Forbidden
 from insight.core.filters import Filters, evaluation_where
 from insight.core.periods import Period, change
 from insight.core.privacy import mask_frame
-from insight.core.schema import TABLES
+from insight.core.schema import PLATFORM_LABELS, TABLES
 from insight.core.settings import SalesSettings
 from insight.metrics.engine import MetricEngine
 from insight.metrics.stats import beta_prior, shrink
@@ -208,8 +208,9 @@ def store_overview(store, *, viewer: Viewer) -> dict | None:
                                      scope_params if where == scope else []).fetchone()[0])
 
     counts = pd.DataFrame([{"表": name, "说明": TABLES[name].label, "行数": count(name)} for name in TABLES])
-    start, end = store.con.execute(f"SELECT CAST(min(sent_at) AS DATE), CAST(max(sent_at) AS DATE) FROM messages "
-                                   f"WHERE {scope}", scope_params).fetchone()
+    # the span as the shops' own rows below give it (one rule: f_shop_span), so the totals agree with them
+    start, end = store.con.execute(f"SELECT CAST(min(data_start) AS DATE), CAST(max(data_end) AS DATE) "
+                                   f"FROM f_shop_span WHERE {scope}", scope_params).fetchone()
     per_shop = store.con.execute(
         f"""SELECT s.shop_id AS 店铺ID, s.shop_name AS 店铺名称, s.platform AS 平台, s.category AS 类目, s.tier AS 层级,
                   CAST(f.data_start AS DATE) AS 数据开始, CAST(f.data_end AS DATE) AS 数据结束,
@@ -219,6 +220,7 @@ def store_overview(store, *, viewer: Viewer) -> dict | None:
            ORDER BY s.shop_id""", scope_params).df()
     for col in ("数据开始", "数据结束"):
         per_shop[col] = per_shop[col].dt.date
+    per_shop["平台"] = [PLATFORM_LABELS.get(p, p) for p in per_shop["平台"]]
     return {"shops": count("shops"), "sessions": int(per_shop["会话数"].sum()),
             "messages": count("messages"), "start": start, "end": end,
             "days": (end - start).days + 1 if start else 0, "tables": counts, "per_shop": per_shop,

@@ -39,11 +39,14 @@ def small_sample_note(n) -> str:
     return f"n = {int(n):,}" + ("（样本少，谨慎解读）" if n < SMALL_N else "")
 
 
-# The house style, our own constant CSS (never data): Streamlit adds an English "Fullscreen" button to
-# every plotly toolbar, which plotly's locale cannot translate — the element toolbar above a chart
-# offers full screen as well.
+# The house style, our own constant CSS (never data), for English that Streamlit cannot translate: the
+# "Fullscreen" button it adds to every plotly toolbar (the element toolbar above a chart offers full
+# screen as well), and the uploader's "Upload" / "… per file" (the uploader's label says both in Chinese).
 _HOUSE_CSS = """<style>
 .modebar-btn[data-title="Fullscreen"], .modebar-btn[data-title="Close fullscreen"] { display: none !important; }
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none !important; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] { display: none !important; }
+[data-testid="stFileUploaderDropzone"] button::after { content: "选择文件"; }
 </style>"""
 
 

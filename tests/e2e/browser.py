@@ -91,6 +91,17 @@ def chromium(width: int = 1440, height: int = 1000):
             browser.close()
 
 
-def wait_rendered(page, timeout_ms: int = 60_000) -> None:
+def wait_rendered(page, timeout_ms: int = 60_000, stable_ms: int = 900) -> None:
+    """The run has ended (no status widget, nothing stale, a title drawn) and the page's text has not
+    changed for ``stable_ms``: elements that arrive after the title (an uploader, a table) are there."""
     page.wait_for_timeout(150)  # let the rerun start before we look for its end
     page.wait_for_function(RENDERED_JS, timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        text = page.inner_text("body")
+        if text != last:
+            last, since = text, time.monotonic()
+        elif (time.monotonic() - since) * 1000 >= stable_ms and page.evaluate(RENDERED_JS):
+            return
+        page.wait_for_timeout(150)
