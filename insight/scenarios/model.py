@@ -21,12 +21,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import multiprocessing as mp
+import os
 import pickle
 import random
 import re
 import time
 import unicodedata
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -373,6 +376,25 @@ class ScenarioModel:
         return sorted(out, key=lambda tw: -tw[1])[:top]
 
     # -- sessions -----------------------------------------------------------------------------------
+    def classify_parallel(self, chats: list[list[dict]], workers: int | None = None, **kwargs) -> list[ChatScenario]:
+        """``classify`` on ``workers`` processes (default: the cores this process may use), for large
+        batches: tokenising is Python, so one process uses one core. The workers are forked with the
+        model in memory (nothing reloaded); a small batch, one core or no fork runs in-process."""
+        if not workers:
+            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if workers <= 1 or len(chats) < PARALLEL_MIN_CHATS or "fork" not in mp.get_all_start_methods():
+            return self.classify(chats, **kwargs)
+        global _FORKED
+        _FORKED = (self, kwargs)
+        size = -(-len(chats) // workers)
+        chunks = [chats[i:i + size] for i in range(0, len(chats), size)]
+        try:
+            with ProcessPoolExecutor(max_workers=len(chunks), mp_context=mp.get_context("fork")) as pool:
+                parts = list(pool.map(_classify_forked, chunks))
+        finally:
+            _FORKED = None
+        return [r for part in parts for r in part]
+
     def classify(self, chats: list[list[dict]], with_triggers: bool = True, max_triggers: int = 3) -> list[ChatScenario]:
         """One main scenario per chat (list of {"role", "content"} messages)."""
         turns, owner = [], []
@@ -420,6 +442,16 @@ class ScenarioModel:
                 triggers.append(Trigger(mi, text, float(per_turn[j]), self.explain(text, code, row=row)))
             triggers.sort(key=lambda t: t.index)
         return ChatScenario(code, share, triggers)
+
+
+# Below this many chats a batch is classified in-process: forking costs more than it saves.
+PARALLEL_MIN_CHATS = 1000
+_FORKED = None  # (model, classify kwargs) for the forked workers of ``classify_parallel``
+
+
+def _classify_forked(chunk: list[list[dict]]) -> list[ChatScenario]:
+    model, kwargs = _FORKED
+    return model.classify(chunk, **kwargs)
 
 
 def train(corrections: list[tuple[str, str]] = (), out: Path | None = None) -> ScenarioModel:
