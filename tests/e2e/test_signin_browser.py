@@ -56,8 +56,8 @@ def test_supervisor_sees_their_shop_and_no_other(server, tmp_path):
             button.click()
         path = tmp_path / "agents.csv"
         info.value.save_as(path)
-        rows = path.read_bytes().decode("utf-8-sig").splitlines()[1:]
-        assert rows and all(r.startswith("S002-A") for r in rows)
+        shop_row, *rows = path.read_bytes().decode("utf-8-sig").splitlines()[1:]
+        assert shop_row.startswith("（全店）") and rows and all(r.startswith("S002-A") for r in rows)
         page.screenshot(path=str(SHOTS / "accounts-supervisor.png"), full_page=True)
         page.goto(url + "/satisfaction?shop=S003")
         page.wait_for_selector("text=无权查看", timeout=60_000)
