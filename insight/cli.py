@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -477,6 +478,8 @@ def main(argv=None, extra_commands: dict | None = None) -> int:
     """``extra_commands``: handlers from layers above this one (``serve`` lives in ``insight.ui``)."""
     try:
         args = _parser().parse_args(argv)
+        if args.command in ("import", "train"):  # one thread here: bulk classification may fork per core
+            os.environ.setdefault("INSIGHT_SCENARIO_WORKERS", "0")
         if args.command == "serve" and "serve" not in (extra_commands or {}):
             raise UsageError("serve 需要网页界面：请用 python -m insight serve 启动")
         commands = {**(extra_commands or {}), "import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,

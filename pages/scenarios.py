@@ -144,6 +144,9 @@ for row in chats.itertuples():
              + (" · 已纠正" if row.corrected else f" · 置信度 {row.confidence:.2f}"))
     with st.expander(label):
         triggers = {t["index"]: t for t in json.loads(row.triggers or "[]")}
+        for t in triggers.values():  # stored without their words: explained for the chats shown
+            if not t.get("tokens"):
+                t["tokens"] = [{"token": w, "weight": v} for w, v in model.explain(t["text"], row.model_code)]
         widgets.transcript_view(data.transcript(view.path, view.version, row.session_id, view.shop_id), triggers)
         if isinstance(row.tags, str) or isinstance(row.comment, str):
             st.caption(f"评价标签：{md(row.tags) if isinstance(row.tags, str) else '—'} · "

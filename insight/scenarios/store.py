@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 
 import numpy as np
@@ -25,7 +26,7 @@ from insight.metrics.stats import beta_interval, beta_prior, shrink, wilson
 from insight.scenarios.model import OTHER
 from insight.store import transaction
 
-__all__ = ["classify_pending", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
+__all__ = ["classify_pending", "scenario_workers", "WORKERS_ENV", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
 BATCH_SESSIONS = 20_000
@@ -40,7 +41,9 @@ def _scope_sql(shops) -> tuple[str, list]:
 def classify_sessions(con, model, shops=None, progress=None) -> dict:
     """Classify sessions of ``shops`` (all when None) that have no result from this model version.
 
-    Messages are read in batches in transcript order; the model runs on the batch at once.
+    Messages are read in batches in transcript order; the model runs on the batch at once, on
+    ``scenario_workers()`` processes. Triggers are stored without their words (the page explains the
+    chats it shows).
     """
     t0 = time.perf_counter()
     scope, params = _scope_sql(shops)
@@ -64,7 +67,7 @@ def classify_sessions(con, model, shops=None, progress=None) -> dict:
         roles, contents = msgs["sender_role"], msgs["content"]
         chats = [[{"role": r, "content": c} for r, c in zip(roles[a:b], contents[a:b])]
                  for a, b in zip(starts, np.append(starts[1:], len(keys)))]
-        results = model.classify(chats)
+        results = model.classify_parallel(chats, workers=scenario_workers(), explain=False)
         frame = pd.DataFrame({
             "shop_id": [keys[a].split("\x1f", 1)[0] for a in starts],
             "session_id": [keys[a].split("\x1f", 1)[1] for a in starts],
@@ -95,6 +98,23 @@ def reclassify(con, model, shops=None, progress=None) -> dict:
     """``classify_sessions`` as one transaction: an interrupted run leaves the previous results."""
     with transaction(con):
         return classify_sessions(con, model, shops=shops, progress=progress)
+
+
+WORKERS_ENV = "INSIGHT_SCENARIO_WORKERS"
+
+
+def scenario_workers() -> int:
+    """Processes for bulk classification: ``INSIGHT_SCENARIO_WORKERS`` (0 = every core this process may
+    use). Default 1: a server forks nothing from its threads; the command line sets 0 for import and
+    train (single-threaded processes, where forking the loaded model is safe)."""
+    raw = os.environ.get(WORKERS_ENV, "1")
+    try:
+        value = int(raw)
+    except ValueError:
+        return 1
+    if value <= 0:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return value
 
 
 def classify_pending(store, model, shops=None, progress=None) -> dict:

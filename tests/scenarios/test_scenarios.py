@@ -244,3 +244,24 @@ def test_scenario_tree_puts_parents_first_and_sorts_by_volume():
     l2 = pd.DataFrame({"key": ["a.x", "a.y", "b.z"], "evaluated": [1, 4, 9]})
     tree = scenario_tree([l1, l2])
     assert list(tree["key"]) == ["b", "b.z", "a", "a.y", "a.x"] and list(tree["level"]) == [1, 2, 1, 2, 2]
+
+
+def test_parallel_and_unexplained_classification_give_the_same_scenarios(model, monkeypatch):
+    """Bulk classification forks the loaded model onto the cores and stores triggers without their words:
+    the same codes, confidences and trigger turns as one process with words."""
+    from insight.scenarios import model as scenarios
+    from insight.scenarios.store import scenario_workers
+
+    corpus = scenarios.load_corpus()
+    chats = [[{"role": "buyer", "content": corpus[i % len(corpus)][0]}, {"role": "agent", "content": "好的"},
+              {"role": "buyer", "content": corpus[(i * 7) % len(corpus)][0]}] for i in range(1200)]
+    one = model.classify(chats)
+    forked = model.classify_parallel(chats, workers=2, explain=False)
+    assert [r.code for r in forked] == [r.code for r in one]
+    assert [r.confidence for r in forked] == pytest.approx([r.confidence for r in one])
+    assert [[t.index for t in r.triggers] for r in forked] == [[t.index for t in r.triggers] for r in one]
+    assert all(not t.tokens for r in forked for t in r.triggers) and any(t.tokens for r in one for t in r.triggers)
+    monkeypatch.setenv("INSIGHT_SCENARIO_WORKERS", "0")
+    assert scenario_workers() >= 1
+    monkeypatch.setenv("INSIGHT_SCENARIO_WORKERS", "x")
+    assert scenario_workers() == 1
