@@ -84,7 +84,7 @@ if not tags.empty:
 st.subheader("评价明细")
 c1, c2 = st.columns([2, 3])
 ratings = c1.multiselect("评分", [1, 2, 3, 4, 5], default=[1, 2, 3], format_func=lambda r: f"{r}分 {RATING_LABELS[r]}",
-                         key="ev_ratings")
+                         key="ev_ratings", placeholder="全部评分")  # none picked: every rating
 agent_names = data.evaluated_agents(view.path, view.version, view.shop_id, view.period, view.filters)
 agent = c2.selectbox("客服", [None, *agent_names], format_func=lambda a: "全部客服" if a is None else agent_names[a],
                      key="ev_agent")

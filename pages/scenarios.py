@@ -72,7 +72,7 @@ with left:
 with right:
     st.markdown("**一级场景 · 评价量与满意率**")
     shown = pd.DataFrame({"场景": level1["name"], "评价会话": level1["evaluated"], "占比": level1["share"],
-                          "满意率": level1["satisfaction"], "n(已评分)": level1["rated"]})
+                          "满意率": level1["satisfaction"], "已评分（样本量）": level1["rated"]})
     widgets.table(shown, f"一级场景_{view.file_stem}", key="l1_table", report=report, column_config={
         "占比": st.column_config.NumberColumn(format="percent"),
         "满意率": st.column_config.NumberColumn(format="percent")})
@@ -115,10 +115,12 @@ detail = pd.DataFrame({
     "级别": tree["level"], "代码": tree["key"], "评价会话": tree["evaluated"], "评价占比": tree["share"],
     "同行平均占比": tree["peer_share_avg"], "同行优秀占比": tree["peer_share_excellent"],
     "满意率": tree["satisfaction"], "满意率环比(百分点)": tree["change"] * 100,
-    "同行平均满意率": tree["peer_sat_avg"], "同行优秀满意率": tree["peer_sat_excellent"], "n(已评分)": tree["rated"],
+    "同行平均满意率": tree["peer_sat_avg"], "同行优秀满意率": tree["peer_sat_excellent"], "已评分（样本量）": tree["rated"],
 })
 pct = st.column_config.NumberColumn(format="percent")
-widgets.table(detail, f"场景明细_{view.file_stem}", key="tree_table", report=report, height=420, column_config={
+# the code is for a spreadsheet (matching across exports), not for reading: in the download only
+widgets.table(detail.drop(columns=["代码"]), f"场景明细_{view.file_stem}", key="tree_table", report=report, height=420,
+              export=detail, column_config={
     "评价占比": pct, "同行平均占比": pct, "同行优秀占比": pct, "满意率": pct, "同行平均满意率": pct, "同行优秀满意率": pct,
     "满意率环比(百分点)": st.column_config.NumberColumn(format="%+.2f")})
 st.caption("同行列为空：同层同行中有该场景评价的店铺不足 5 家。")
