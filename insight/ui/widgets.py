@@ -54,8 +54,10 @@ def house_style() -> None:
     st.html(_HOUSE_CSS)
 
 
-def metric_card(container, row: pd.Series | dict) -> None:
-    """A metric with 环比, peer average/excellent, n — or, when unavailable, why."""
+def metric_card(container, row: pd.Series | dict, compared: str | None = None) -> None:
+    """A metric with 环比 (grey when within chance), what it is compared with (``compared``; default
+    the peers' average and excellent), its interval and n, and the 环比's verdict — or, when
+    unavailable, why."""
     m = registry()[row["key"]]
     delta = None if row["change"] is None or row["change"] != row["change"] else row["环比"]
     # a change within chance is shown grey: an arrow's colour is a claim
@@ -65,10 +67,12 @@ def metric_card(container, row: pd.Series | dict) -> None:
         delta_color="off" if quiet else ("inverse" if m.direction == "down" else "normal"),
         help=f"{m.description}\n\n上期：{row['上期']}", border=True)
     if row["value"] is None or row["value"] != row["value"]:
-        container.caption(f"⚠️ 无法计算：{markdown_text(row['说明'])}")
+        container.caption(f"⚠️ 无法计算：{markdown_text(row['说明'] or '—')}")
         return
     lines = []
-    if row["peer_avg"] is not None and row["peer_avg"] == row["peer_avg"]:
+    if compared is not None:
+        lines.append(compared)
+    elif row["peer_avg"] is not None and row["peer_avg"] == row["peer_avg"]:
         lines.append(f"同行平均 {row['同行平均']} · 优秀 {row['同行优秀']}")
     elif m.direction != "none":
         lines.append(f"同行基准不可用：{markdown_text(row['说明'] or '—')}")
@@ -82,25 +86,9 @@ def metric_card(container, row: pd.Series | dict) -> None:
 
 
 def agent_card(container, row: dict) -> None:
-    """An agent's metric (``diagnosis.agent_vs_shop``): 环比, the shop's figure and whether the gap is
-    real, interval and n — or, when unavailable, why."""
-    m = registry()[row["key"]]
-    delta = None if row["change"] is None or row["change"] != row["change"] else row["环比"]
-    quiet = m.direction == "none" or row.get("change_significant") is False
-    container.metric(f"{m.name} {m.arrow}".strip(), row["本期"], delta=delta,
-                     delta_color="off" if quiet else ("inverse" if m.direction == "down" else "normal"),
-                     help=f"{m.description}\n\n上期：{row['上期']}", border=True)
-    if row["value"] is None or row["value"] != row["value"]:
-        container.caption(f"⚠️ 无法计算：{markdown_text(row['说明'] or '—')}")
-        return
-    lines = [row["对比全店说明"] or f"全店 {row['全店']}"]
-    if row.get("interval") is not None:
-        lines.append(f"95% 区间 {row['区间']} · {small_sample_note(row['n'])}")
-    elif m.type in ("ratio", "mean"):
-        lines.append(small_sample_note(row["n"]))
-    if row.get("环比说明"):
-        lines.append(markdown_text(row["环比说明"]))
-    container.caption("  \n".join(x for x in lines if x))
+    """An agent's metric (``diagnosis.agent_vs_shop``): the card, compared with the shop's figure and
+    whether the gap is beyond the agent's interval."""
+    metric_card(container, row, compared=row["对比全店说明"] or f"全店 {row['全店']}")
 
 
 def chart(fig, filename: str, report: HtmlReport | None = None, key: str | None = None) -> None:
