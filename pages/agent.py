@@ -35,6 +35,7 @@ st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · {view.filter
 
 mine_report = data.report(view.path, view.version, view.shop_id, view.period, agent_filters, settings)
 rows = agent_vs_shop(mine_report, shop)
+widgets.change_notice(mine_report)
 cols = st.columns(4)
 for i, row in enumerate(rows.to_dict("records")):
     widgets.agent_card(cols[i % 4], row)

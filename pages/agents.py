@@ -26,6 +26,7 @@ st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · {view.filter
 sales_keys = ("inquiry_buyers", "inquiry_order_rate", "order_pay_rate", "inquiry_pay_rate", "agent_sales_amount",
               "silent_sales_amount", "shop_sales_amount", "avg_order_value")
 rows = metric_rows(rep, sales_keys)
+widgets.change_notice(rep)
 for start in (0, 4):
     for col, (_, row) in zip(st.columns(4), rows.iloc[start:start + 4].iterrows()):
         widgets.metric_card(col, row)

@@ -23,6 +23,7 @@ st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view
            " · 评价按邀评时间归属；同行 = 同平台同类目同层级店铺（平均 P60、优秀 P90）")
 
 rows = metric_rows(rep, SATISFACTION_CARDS)
+widgets.change_notice(rep)
 # three cards a row: six in one row cut a 环比 such as "−17.82个百分点" exactly when it matters
 for start in range(0, len(rows), 3):
     for col, (_, row) in zip(st.columns(3), rows.iloc[start:start + 3].iterrows()):

@@ -94,6 +94,7 @@ def metric_rows(report: dict, keys) -> pd.DataFrame:
             "change": report["change"][key], "环比": format_change(m, report["change"][key]),
             "change_significant": (report.get("change_significant") or {}).get(key),
             "环比说明": change_note(report, key),
+            "partial": bool(report.get("change_reason")),  # the whole period's 环比 is not comparable
             "peer_avg": peers["peer_avg"], "同行平均": format_value(m, peers["peer_avg"]),
             "peer_excellent": peers["peer_excellent"], "同行优秀": format_value(m, peers["peer_excellent"]),
             "status": status, "对比同行": STATUS_LABELS[status],

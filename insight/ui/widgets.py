@@ -20,7 +20,7 @@ from insight.present.formatting import format_value, markdown_text
 from insight.present.pdf import PRINT_WIDTH_PX, html_to_pdf
 from insight.ui import auth, data, state
 
-__all__ = ["guarded_store", "house_style", "metric_card", "agent_card", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
+__all__ = ["guarded_store", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
 SMALL_N = 30  # below this many units a rate is labelled as a small sample
@@ -80,9 +80,15 @@ def metric_card(container, row: pd.Series | dict, compared: str | None = None) -
         lines.append(f"95% 区间 {row['区间']} · {small_sample_note(row['n'])}")
     elif m.type in ("ratio", "mean"):
         lines.append(small_sample_note(row["n"]))
-    if row.get("环比说明"):
+    if row.get("环比说明") and not row.get("partial"):  # a partial period is said once, above the cards
         lines.append(markdown_text(row["环比说明"]))
     container.caption("  \n".join(x for x in lines if x))
+
+
+def change_notice(report: dict) -> None:
+    """Why this view has no 环比 (the data covers the previous period only in part), said once."""
+    if report.get("change_reason"):
+        st.info(markdown_text(report["change_reason"]), icon=":material/info:")
 
 
 def agent_card(container, row: dict) -> None:

@@ -6,18 +6,16 @@ import re
 
 import pytest
 
-from insight import MetricEngine, Period, Store
+from insight import MetricEngine, Period
 from insight.analyses.weekly import weekly_report
 from insight.core.access import LOCAL, Viewer
 from insight.core.errors import Forbidden
 
 
 @pytest.fixture(scope="module")
-def week(demo_db):
-    with Store(demo_db, read_only=True) as store:
-        end = store.data_range("S001")[1]
-        period = Period(end - dt.timedelta(days=6), end)
-        yield store, period
+def week(demo_store_copy):  # a copy: the pages' tests hold the shared demo store open for writing
+    end = demo_store_copy.data_range("S001")[1]
+    return demo_store_copy, Period(end - dt.timedelta(days=6), end)
 
 
 def test_the_week_has_every_section_read_as_the_pages_show_it(week):

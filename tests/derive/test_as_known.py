@@ -53,31 +53,31 @@ def test_rows_after_the_cutoff_and_later_steps_are_absent(tmp_path):
     assert metric_values(store, str(day))["evaluated_sessions"].value == 1
 
 
-def test_at_the_end_of_the_data_the_stored_parts_come_back(demo_db):
-    with Store(demo_db, read_only=True) as store:
-        for shop in ("S001", "S004"):
-            end = store.con.execute("SELECT max(sent_at) FROM messages WHERE shop_id = ?", [shop]).fetchone()[0]
-            day = end.date()
-            with derive_as_known(store, shop, dt.datetime.combine(day, dt.time.max)) as known:
-                assert _day_parts(known, shop, day) == _day_parts(store, shop, day)
-                assert _day_parts(store, shop, day)["parts"]  # not two empty lists
+def test_at_the_end_of_the_data_the_stored_parts_come_back(demo_store_copy):
+    store = demo_store_copy
+    for shop in ("S001", "S004"):
+        end = store.con.execute("SELECT max(sent_at) FROM messages WHERE shop_id = ?", [shop]).fetchone()[0]
+        day = end.date()
+        with derive_as_known(store, shop, dt.datetime.combine(day, dt.time.max)) as known:
+            assert _day_parts(known, shop, day) == _day_parts(store, shop, day)
+            assert _day_parts(store, shop, day)["parts"]  # not two empty lists
 
 
-def test_the_short_chat_lookback_derives_what_the_whole_history_derives(demo_db):
+def test_the_short_chat_lookback_derives_what_the_whole_history_derives(demo_store_copy):
     """Chats are copied from two days back (older only for the day's escalating buyers): on random
     moments of every shop, the day's parts equal those derived from every earlier row."""
     rnd = random.Random(7)
-    with Store(demo_db, read_only=True) as store:
-        shops = [s for (s,) in store.con.execute("SELECT shop_id FROM shops ORDER BY 1").fetchall()]
-        escalated_days = 0
-        for shop in shops:
-            start, end = store.con.execute(
-                "SELECT min(sent_at), max(sent_at) FROM messages WHERE shop_id = ?", [shop]).fetchone()
-            for _ in range(2):
-                cut = start + dt.timedelta(seconds=rnd.uniform(5 * 86400, (end - start).total_seconds()))
-                with derive_as_known(store, shop, cut) as short, \
-                        derive_as_known(store, shop, cut, lookback_days=10_000, chat_lookback_days=10_000) as whole:
-                    assert _day_parts(short, shop, cut.date()) == _day_parts(whole, shop, cut.date()), (shop, cut)
-                    escalated_days += whole.con.execute(
-                        "SELECT count(*) FROM escalations WHERE CAST(created_at AS DATE) = ?", [cut.date()]).fetchone()[0] > 0
-        assert escalated_days  # the 解决率 lookback was exercised
+    store = demo_store_copy
+    shops = [s for (s,) in store.con.execute("SELECT shop_id FROM shops ORDER BY 1").fetchall()]
+    escalated_days = 0
+    for shop in shops:
+        start, end = store.con.execute(
+            "SELECT min(sent_at), max(sent_at) FROM messages WHERE shop_id = ?", [shop]).fetchone()
+        for _ in range(2):
+            cut = start + dt.timedelta(seconds=rnd.uniform(5 * 86400, (end - start).total_seconds()))
+            with derive_as_known(store, shop, cut) as short, \
+                    derive_as_known(store, shop, cut, lookback_days=10_000, chat_lookback_days=10_000) as whole:
+                assert _day_parts(short, shop, cut.date()) == _day_parts(whole, shop, cut.date()), (shop, cut)
+                escalated_days += whole.con.execute(
+                    "SELECT count(*) FROM escalations WHERE CAST(created_at AS DATE) = ?", [cut.date()]).fetchone()[0] > 0
+    assert escalated_days  # the 解决率 lookback was exercised

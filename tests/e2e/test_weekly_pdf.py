@@ -21,9 +21,11 @@ SHOTS = REPO / "tests" / "screenshots"
 @pytest.fixture(scope="module")
 def written(demo_db, tmp_path_factory):
     out = tmp_path_factory.mktemp("weekly")
-    with Store(demo_db, read_only=True) as store:
+    db = out / "store.duckdb"  # a copy: another test may hold the shared demo store open
+    shutil.copy(demo_db, db)
+    with Store(db, read_only=True) as store:
         end = store.data_range("S001")[1]
-    done = subprocess.run([sys.executable, "-m", "insight", "weekly", "--db", str(demo_db), "--shop", "S001",
+    done = subprocess.run([sys.executable, "-m", "insight", "weekly", "--db", str(db), "--shop", "S001",
                            "--end", str(end), "--out", str(out), "--pdf"], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
