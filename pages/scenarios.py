@@ -72,8 +72,9 @@ with left:
 with right:
     st.markdown("**一级场景 · 评价量与满意率**")
     shown = pd.DataFrame({"场景": level1["name"], "评价会话": level1["evaluated"], "占比": level1["share"],
-                          "满意率": level1["satisfaction"], "已评分（样本量）": level1["rated"]})
+                          "满意率": level1["satisfaction"], "已评分": level1["rated"]})
     widgets.table(shown, f"一级场景_{view.file_stem}", key="l1_table", report=report, column_config={
+        "已评分": st.column_config.NumberColumn(format="%d", help="满意率的样本量：已评分的会话数"),
         "占比": st.column_config.NumberColumn(format="percent"),
         "满意率": st.column_config.NumberColumn(format="percent")})
 
