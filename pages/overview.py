@@ -60,6 +60,8 @@ metrics = [reg[k] for k in OVERVIEW_METRICS]
 labels = {r.shop_id: f"{r.shop_name or r.shop_id}（{r.shop_id}）" for r in view.drop_duplicates("shop_id").itertuples()}
 st.subheader("店铺 × 指标")
 wide = view.pivot(index="shop_id", columns="metric", values="value" if shown_as == "本期值" else "change")
+if shown_as == "环比":
+    st.caption("环比为“—”：上期没有数据，或店铺的数据只覆盖了上期（或本期）的一部分——那样的环比不可比，不给出。")
 wide = wide[[m.key for m in metrics]].rename(columns={m.key: m.name for m in metrics})
 info = view.drop_duplicates("shop_id").set_index("shop_id")[["shop_name", "platform", "category", "tier"]]
 table = info.join(wide).reset_index()

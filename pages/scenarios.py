@@ -111,6 +111,10 @@ depth = st.radio("展开到", [1, 2, 3], index=1, format_func=lambda d: f"{d} �
 frames = [data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, lvl)
           for lvl in range(1, depth + 1)]
 tree = scenario_tree(frames)
+shop_report = data.report(view.path, view.version, view.shop_id, view.period, view.filters)
+if shop_report["change_reason"]:  # the same rule as every page: no 环比 against a period covered in part
+    tree["change"] = float("nan")
+    widgets.change_notice(shop_report)
 detail = pd.DataFrame({
     "场景": ["　" * (lvl - 1) + name.split(" / ")[-1] for lvl, name in zip(tree["level"], tree["name"])],
     "级别": tree["level"], "代码": tree["key"], "评价会话": tree["evaluated"], "评价占比": tree["share"],

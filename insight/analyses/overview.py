@@ -8,7 +8,7 @@ import pandas as pd
 from insight.analyses.diagnosis import STATUS_LABELS as DIAGNOSIS_LABELS
 from insight.analyses.diagnosis import peer_status
 from insight.core.filters import Filters
-from insight.core.periods import Period, change
+from insight.core.periods import Period, change, coverage_reason
 from insight.core.settings import SalesSettings
 from insight.metrics import stats
 from insight.metrics.engine import MetricEngine
@@ -25,7 +25,8 @@ STATUS_LABELS = {**DIAGNOSIS_LABELS, "no_peers": "同行不足"}
 def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filters(),
                    settings: SalesSettings | None = None, keys=OVERVIEW_METRICS) -> pd.DataFrame:
     """One row per (shop, metric) over the engine's viewer's shops: value, reason, n, previous value,
-    change (points for rates, relative otherwise), peer average and excellent, status. Three grouped
+    change (points for rates, relative otherwise; none where the shop's data covers either period only
+    in part), peer average and excellent, status. Three grouped
     sums in all (this period, the previous one, and each peer group once), not a query per shop."""
     filters = filters.without_agent()
     shops = engine.store.shops_with_span(viewer=engine.viewer)
@@ -45,6 +46,7 @@ def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filt
         peers.update({shop: benchmark for shop in group["shop_id"]})
     rows = []
     for shop in shops.itertuples():
+        partial = coverage_reason(period, period.previous(), shop.data_start, shop.data_end)
         for key in keys:
             metric = engine.reg[key]
             value = _value(values, shop.shop_id, key)
@@ -59,7 +61,8 @@ def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filt
                 "shop_id": shop.shop_id, "shop_name": shop.shop_name, "platform": shop.platform,
                 "category": shop.category, "tier": shop.tier, "metric": key, "value": value,
                 "reason": None if value is not None else (_value(reasons, shop.shop_id, key) or "本期没有数据"),
-                "n": n, "previous": prev, "change": change(value, prev, is_rate=metric.is_rate),
+                "n": n, "previous": prev,
+                "change": None if partial else change(value, prev, is_rate=metric.is_rate),
                 "peer_avg": bench["peer_avg"], "peer_excellent": bench["peer_excellent"],
                 "status": (peer_status(metric, value, bench["peer_avg"], bench["peer_excellent"], interval)
                            if metric.direction != "none" else None),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from insight.core.errors import UsageError
 
-__all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "trend_grains", "TREND_GRAINS",
+__all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "trend_grains", "coverage_reason", "TREND_GRAINS",
            "MIN_TREND_BUCKETS"]
 
 PRESETS = {"day": "日", "week": "自然周", "month": "自然月", "last7": "近7天", "last30": "近30天",
@@ -127,6 +127,21 @@ def _shift_back(grain: str, bucket: dt.date, k: int) -> dt.date:
         return bucket - dt.timedelta(weeks=k)
     month = bucket.year * 12 + bucket.month - 1 - k
     return dt.date(month // 12, month % 12 + 1, 1)
+
+
+def coverage_reason(period: "Period", previous: "Period", data_start, data_end) -> str | None:
+    """Why ``period`` and ``previous`` cannot be compared: the data (first and last day) covers one of
+    them only in part — a 30-day 环比 on 40 days of data would compare 30 days with 10. None when both
+    are covered (or nothing is known of the data)."""
+    if data_start is None or data_end is None:
+        return None
+    if previous.start < data_start:
+        return (f"上期 {previous.start:%m-%d}～{previous.end:%m-%d} 只有部分日期有数据（店铺数据从 {data_start:%Y-%m-%d} "
+                "开始），环比不可比")
+    if period.end > data_end:
+        return (f"本期 {period.start:%m-%d}～{period.end:%m-%d} 只有部分日期有数据（店铺数据截至 {data_end:%Y-%m-%d}），"
+                "环比不可比")
+    return None
 
 
 def change(current, previous, *, is_rate: bool):

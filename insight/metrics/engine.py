@@ -17,7 +17,7 @@ import pandas as pd
 from insight.core.access import LOCAL, Viewer
 from insight.core.errors import Forbidden
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
-from insight.core.periods import TREND_GRAINS, Period, change, trend_window
+from insight.core.periods import TREND_GRAINS, Period, change, coverage_reason, trend_window
 from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
 from insight.derive import refresh_sales
 from insight.metrics import stats
@@ -271,20 +271,10 @@ class MetricEngine:
         return out
 
     def _partial_reason(self, shop_id: str, period: Period, previous: Period) -> str | None:
-        """Why this period and the previous one cannot be compared: the shop's data covers one of
-        them only in part (a 30-day 环比 on 40 days of data would compare 30 days with 10)."""
+        """Why this period and the previous one cannot be compared (``periods.coverage_reason``)."""
         row = self.con.execute("SELECT CAST(data_start AS DATE), CAST(data_end AS DATE) FROM f_shop_span "
                                "WHERE shop_id = ?", [shop_id]).fetchone()
-        if row is None or row[0] is None:
-            return None
-        start, end = row
-        if previous.start < start:
-            return (f"上期 {previous.start:%m-%d}～{previous.end:%m-%d} 只有部分日期有数据（店铺数据从 {start:%Y-%m-%d} "
-                    "开始），环比不可比")
-        if period.end > end:
-            return (f"本期 {period.start:%m-%d}～{period.end:%m-%d} 只有部分日期有数据（店铺数据截至 {end:%Y-%m-%d}），"
-                    "环比不可比")
-        return None
+        return coverage_reason(period, previous, *(row or (None, None)))
 
     # -- peers ----------------------------------------------------------------------
     def peer_shops(self, shop_id: str) -> list[str]:

@@ -33,3 +33,16 @@ def test_settings_validate_inside_the_error_tree():
     for days in (0, 366, "7"):
         with pytest.raises(UsageError):
             StoreSettings(stage_window_days=days).validate()
+
+
+def test_coverage_reason_names_the_period_the_data_covers_in_part():
+    import datetime as dt
+
+    from insight.core.periods import Period, coverage_reason
+
+    day = dt.date.fromisoformat
+    now = Period(day("2024-05-13"), day("2024-05-15"))
+    assert coverage_reason(now, now.previous(), day("2024-05-10"), day("2024-05-15")) is None
+    assert coverage_reason(now, now.previous(), day("2024-05-11"), day("2024-05-15")).startswith("上期 05-10～05-12")
+    assert "截至 2024-05-14" in coverage_reason(now, now.previous(), day("2024-05-01"), day("2024-05-14"))
+    assert coverage_reason(now, now.previous(), None, None) is None
