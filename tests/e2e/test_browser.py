@@ -2,6 +2,7 @@
 by Playwright. Opens every page, changes a filter through the sidebar, downloads a CSV and checks
 it, uploads a file with platform headers, and saves screenshots to tests/screenshots/."""
 
+import re
 import urllib.parse
 
 import pytest
@@ -71,6 +72,26 @@ def test_a_table_downloads_as_csv_with_its_content(app_url, page, tmp_path):
     assert header.startswith("客服账号,客服,分组,咨询人数,接待人数")
     assert shop.startswith("（全店）,全店合计") and first.startswith("S001-A")  # the shop's row, then the agents'
     assert "满意率环比" in header
+
+
+def test_the_page_report_reads_in_chromium(app_url, page, tmp_path):
+    """导出本页 HTML 报告 of 满意度监测, opened as a file: axes with their tick labels ("80%", not a bare "%"),
+    tables as the page shows them (percentages, integers, — for missing), nothing fetched."""
+    page.goto(f"{app_url}/satisfaction?period=last30")
+    wait_rendered(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="导出本页 HTML 报告").click()
+    report = tmp_path / "report.html"
+    info.value.save_as(report)
+    html = report.read_text(encoding="utf-8")
+    assert 'src="http' not in html and "0.27777" not in html
+    page.goto(report.as_uri())  # the same browser: the file opens offline
+    page.wait_for_selector(".main-svg", timeout=60_000)
+    ticks = page.eval_on_selector_all(".ytick text", "els => els.map(e => e.textContent)")
+    assert any(t.endswith("%") and t[:-1].isdigit() for t in ticks)
+    cells = page.eval_on_selector_all("td", "els => els.map(e => e.textContent)")
+    assert any(re.fullmatch(r"\d+\.\d\d%", c) for c in cells) and not any(re.fullmatch(r"\d+\.0", c) for c in cells)
+    page.screenshot(path=str(SHOTS / "satisfaction-report.png"), full_page=True)
 
 
 def test_an_upload_with_platform_headers_gets_a_mapping(app_url, page, tmp_path):
