@@ -57,7 +57,7 @@ def _bulk(model, rows: list[dict]) -> None:
     process and on every core."""
     suffix = "甲乙丙丁戊己庚辛壬癸"
     chats = [[{**m, "content": f"{m['content']}{suffix[k]}"} for m in r["messages"]] for k in range(10) for r in rows]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    cores = scenarios.usable_cores()
     for label, run in (("one core, words explained", lambda: model.classify(chats)),
                        ("one core, as stored", lambda: model.classify(chats, explain=False)),
                        (f"{cores} processes, as stored",

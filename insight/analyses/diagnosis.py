@@ -9,7 +9,7 @@ from insight.metrics.registry import Metric, registry
 from insight.metrics.stats import outside
 from insight.present.formatting import format_change, format_value
 
-__all__ = ["CAPABILITY_GROUPS", "SATISFACTION_CARDS", "AGENT_CARDS", "peer_status", "status_note", "change_note",
+__all__ = ["CAPABILITY_GROUPS", "SATISFACTION_CARDS", "AGENT_CARDS", "versus", "peer_status", "status_note", "change_note",
            "metric_rows", "agent_vs_shop", "STATUS_LABELS"]
 
 # As 淘宝服务诊断 groups them (seeds 000/001): 贴心服务, 服务保障, 快捷简单.
@@ -37,23 +37,29 @@ def _at_least(metric: Metric, value: float, bar: float) -> bool:
     return value <= bar if metric.direction == "down" else value >= bar
 
 
+def versus(metric: Metric, value: float, reference: float, interval=None) -> str:
+    """A value against a reference (the peers' average, the shop's figure), as far as the data can
+    tell: 'level' when equal at the precision shown (98.00 % against 98.001 %), 'near' when the
+    reference lies inside the value's 95 % interval (a rate), else 'better' or 'worse' by the
+    metric's direction."""
+    if format_value(metric, value) == format_value(metric, reference):
+        return "level"
+    if interval is not None and outside(reference, tuple(interval)) == 0:
+        return "near"
+    return "better" if _at_least(metric, value, reference) else "worse"
+
+
 def peer_status(metric: Metric, value, peer_avg, peer_excellent, interval=None) -> str:
-    """Where a value stands against its peers, as far as the data can tell: equal to a bar at the
-    precision shown counts as reaching it (98.00 % against 98.01 % is 持平, not below); for a rate,
-    a gap to the average is real only when the average lies outside the value's 95 % interval
-    (``interval``), else it is 'near'. Reaching peer excellent is a bar, not a test."""
+    """Where a value stands against its peers: reaching peer excellent (a bar, not a test: equal as
+    shown reaches it), else ``versus`` the peer average."""
     if value is None:
         return "unavailable"
     if peer_avg is None or peer_excellent is None:
         return "no_peers"
-    shown = format_value(metric, value)
-    if _at_least(metric, value, peer_excellent) or shown == format_value(metric, peer_excellent):
+    if _at_least(metric, value, peer_excellent) or format_value(metric, value) == format_value(metric, peer_excellent):
         return "excellent"
-    if shown == format_value(metric, peer_avg):
-        return "level"
-    if interval is not None and outside(peer_avg, tuple(interval)) == 0:
-        return "near"
-    return "between" if _at_least(metric, value, peer_avg) else "below"
+    verdict = versus(metric, value, peer_avg, interval)
+    return {"better": "between", "worse": "below"}.get(verdict, verdict)
 
 
 def status_note(metric: Metric, status: str, value, peer_avg, interval=None) -> str:
@@ -115,30 +121,28 @@ def _number(value) -> float | None:
     return None if value is None or value != value else float(value)
 
 
+_VERSUS_SHOP = {"level": "与全店持平", "near": "与全店相当（差距在误差范围内）", "better": "优于全店",
+                "worse": "低于全店"}
+
+
 def agent_vs_shop(agent_report: dict, shop_report: dict, keys=AGENT_CARDS) -> pd.DataFrame:
     """One row per metric: the agent's figure with its interval, n and 环比 (``metric_rows`` of the
     agent's report), and the shop's beside it — with whether the gap to the shop is beyond chance
     (the shop's rate outside the agent's 95 % interval)."""
     rows = metric_rows(agent_report, keys)
     reg = registry()
-    shop_values, versus, notes = [], [], []
+    shop_values, verdicts, notes = [], [], []
     for row in rows.itertuples():
         metric = reg[row.key]
         mine, shop = _number(row.value), _number(shop_report["metrics"].get(row.key))
         shop_values.append(shop)
         if mine is None or shop is None or metric.direction == "none":
-            versus.append(None)
+            verdicts.append(None)
             notes.append("")
             continue
-        if format_value(metric, mine) == format_value(metric, shop):
-            verdict = "与全店持平"
-        elif row.interval is not None and outside(shop, tuple(row.interval)) == 0:
-            verdict = "与全店相当（差距在误差范围内）"
-        else:
-            better = mine < shop if metric.direction == "down" else mine > shop
-            verdict = "优于全店" if better else "低于全店"
-        versus.append(verdict)
+        verdict = _VERSUS_SHOP[versus(metric, mine, shop, row.interval)]
+        verdicts.append(verdict)
         notes.append(f"全店 {format_value(metric, shop)}：{verdict}")
     rows["shop_value"], rows["全店"] = shop_values, [format_value(reg[k], v) for k, v in zip(rows["key"], shop_values)]
-    rows["对比全店"], rows["对比全店说明"] = versus, notes
+    rows["对比全店"], rows["对比全店说明"] = verdicts, notes
     return rows

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insight.analyses.diagnosis import change_note, metric_rows
+from insight.analyses.diagnosis import metric_rows
 from insight.analyses.tables import agent_table, tag_top, transcript
 from insight.core.access import Viewer
 from insight.core.filters import Filters
@@ -54,7 +54,7 @@ def weekly_report(engine: MetricEngine, shop_id: str, period: Period, *, viewer:
         else:
             if row["change"] is not None and row["change"] == row["change"]:
                 lines.append(f"环比 {row['环比']}（上期 {row['上期']}）")
-            lines.append(change_note(rep, row["key"]))
+            lines.append(row["环比说明"])
             if row["interval"] is not None:
                 lines.append(f"95% 区间 {row['区间']} · n = {row['样本量']}")
             elif metric.type in ("ratio", "mean"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from insight.core.errors import UsageError
 
-__all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "trend_grains", "coverage_reason", "TREND_GRAINS",
+__all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "trend_grains", "coverage_reason", "TREND_GRAINS", "GRAIN_LABELS",
            "MIN_TREND_BUCKETS"]
 
 PRESETS = {"day": "日", "week": "自然周", "month": "自然月", "last7": "近7天", "last30": "近30天",
@@ -74,6 +74,8 @@ def preset(kind: str, anchor: dt.date, start: dt.date | None = None, end: dt.dat
     raise UsageError(f"未知的周期类型 {kind!r}，应为 {'/'.join(PRESETS)}")
 
 
+GRAIN_LABELS = {"day": "按日", "week": "按周", "month": "按月"}
+
 # A trend that follows the chosen period: at least this many buckets, so a short period still shows
 # its context; grains offered for a period of so many days (a 7-day period by month is one bar).
 MIN_TREND_BUCKETS = {"day": 7, "week": 4, "month": 3}
@@ -105,18 +107,7 @@ def trend_window(grain: str, end: dt.date, start: dt.date | None = None) -> Peri
     if start is not None:
         least = _shift_back(grain, _bucket_start(grain, end), MIN_TREND_BUCKETS[grain] - 1)
         return Period(min(_bucket_start(grain, start), least), end)
-    n = TREND_GRAINS[grain][1]
-    if grain == "day":
-        return Period(end - dt.timedelta(days=n - 1), end)
-    if grain == "week":
-        monday = end - dt.timedelta(days=end.weekday())
-        return Period(monday - dt.timedelta(weeks=n - 1), end)
-    first = end.replace(day=1)
-    year, month = first.year, first.month - (n - 1)
-    while month <= 0:
-        month += 12
-        year -= 1
-    return Period(dt.date(year, month, 1), end)
+    return Period(_shift_back(grain, _bucket_start(grain, end), TREND_GRAINS[grain][1] - 1), end)
 
 
 def _shift_back(grain: str, bucket: dt.date, k: int) -> dt.date:

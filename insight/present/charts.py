@@ -12,6 +12,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from insight.core.periods import GRAIN_LABELS
 from insight.metrics.registry import Metric
 from insight.present.formatting import format_value, plot_text
 
@@ -134,11 +135,8 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
              "tickformat": {"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[grain], "hoverformat": "%Y-%m-%d",
              "dtick": {"day": 86400000 * 3, "week": 86400000 * 7, "month": "M1"}[grain]}
     span = f"{x[0]} ~ {values.index[-1]}" if x else ""
-    title = f"{metric.name}趋势 · {_GRAIN_WORDS[grain]}（{span}）"
+    title = f"{metric.name}趋势 · {GRAIN_LABELS[grain]}（{span}）"
     return _figure(traces, title, xaxis=xaxis, yaxis=_metric_axis(metric), shapes=shapes, annotations=notes)
-
-
-_GRAIN_WORDS = {"day": "按日", "week": "按周", "month": "按月"}
 
 
 def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:

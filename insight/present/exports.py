@@ -202,9 +202,8 @@ class HtmlReport:
                 body.append(f"<h2>{html.escape(item)}</h2>")
             elif kind == "note":
                 body.append(f"<p class='note'>{html.escape(item)}</p>")
-            elif kind == "table":
-                shown = item.astype(object).where(item.notna(), "—")
-                body.append(shown.to_html(index=False, border=0, escape=True))
+            elif kind == "table":  # already text as the page shows it (``table``)
+                body.append(item.to_html(index=False, border=0, escape=True))
             elif kind == "cards":
                 body.append("<div class='cards'>" + "".join(
                     f"<div class='card {html.escape(c.get('tone') or '')}'><div class='name'>{html.escape(c['name'])}</div>"

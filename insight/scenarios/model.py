@@ -380,8 +380,7 @@ class ScenarioModel:
         """``classify`` on ``workers`` processes (default: the cores this process may use), for large
         batches: tokenising is Python, so one process uses one core. The workers are forked with the
         model in memory (nothing reloaded); a small batch, one core or no fork runs in-process."""
-        if not workers:
-            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = workers or usable_cores()
         if workers <= 1 or len(chats) < PARALLEL_MIN_CHATS or "fork" not in mp.get_all_start_methods():
             return self.classify(chats, **kwargs)
         global _FORKED
@@ -446,6 +445,11 @@ class ScenarioModel:
                 triggers.append(Trigger(mi, text, float(per_turn[j]), words))
             triggers.sort(key=lambda t: t.index)
         return ChatScenario(code, share, triggers)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 # Below this many chats a batch is classified in-process: forking costs more than it saves.

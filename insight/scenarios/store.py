@@ -23,7 +23,7 @@ from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_
 from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
 from insight.metrics.registry import registry
 from insight.metrics.stats import beta_interval, beta_prior, shrink, wilson
-from insight.scenarios.model import OTHER
+from insight.scenarios.model import OTHER, usable_cores
 from insight.store import transaction
 
 __all__ = ["classify_pending", "scenario_workers", "WORKERS_ENV", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
@@ -112,9 +112,7 @@ def scenario_workers() -> int:
         value = int(raw)
     except ValueError:
         return 1
-    if value <= 0:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return value
+    return usable_cores() if value <= 0 else value
 
 
 def classify_pending(store, model, shops=None, progress=None) -> dict:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from insight.core.filters import Filters
-from insight.core.periods import trend_grains
+from insight.core.periods import GRAIN_LABELS, trend_grains
 from insight.core.settings import SalesSettings
 from insight.metrics.engine import MIN_PEERS
 from insight.metrics.registry import registry
@@ -244,7 +244,7 @@ def trend_section(view, keys, default: str, report: HtmlReport | None, key: str,
     grains = trend_grains(view.period)
     if st.session_state.get(f"{key}_grain") not in grains:
         st.session_state[f"{key}_grain"] = grains[0]
-    grain = c2.radio("粒度", grains, format_func={"day": "按日", "week": "按周", "month": "按月"}.get,
+    grain = c2.radio("粒度", grains, format_func=GRAIN_LABELS.get,
                      horizontal=True, key=f"{key}_grain")
     f = view.filters
     filters = Filters(f.channel, f.stage, f.hours, agent)
