@@ -136,7 +136,8 @@ def agent_vs_shop(agent_report: dict, shop_report: dict, keys=AGENT_CARDS) -> pd
         metric = reg[row.key]
         mine, shop = _number(row.value), _number(shop_report["metrics"].get(row.key))
         shop_values.append(shop)
-        if mine is None or shop is None or metric.direction == "none":
+        # a total (an agent's sales, their buyers) is a part of the shop's, not comparable with it
+        if mine is None or shop is None or metric.direction == "none" or metric.type in ("count", "sum"):
             verdicts.append(None)
             notes.append("")
             continue

@@ -126,3 +126,10 @@ def test_agent_vs_shop_rows_show_both_with_a_tested_gap(tmp_path):
     assert sat["区间"].count("%") == 2 and sat["interval"][0] < 0.5 < sat["interval"][1]
     sales = rows.loc["agent_sales_amount"]
     assert sales["本期"] == "—" and sales["说明"]  # no orders table: unavailable, with why
+    # an agent's total is a part of the shop's: shown beside it, never judged 低于全店
+    report = {"metrics": {"agent_sales_amount": 100.0}, "previous": {"agent_sales_amount": None},
+              "change": {"agent_sales_amount": None}, "n": {"agent_sales_amount": None}, "unavailable": {},
+              "peers": {"agent_sales_amount": {"peer_avg": None, "peer_excellent": None}},
+              "peers_info": {"agent_sales_amount": {"reason": ""}}}
+    total = agent_vs_shop(report, {"metrics": {"agent_sales_amount": 900.0}}, keys=("agent_sales_amount",)).iloc[0]
+    assert total["全店"] == "¥900.00" and total["对比全店"] is None
