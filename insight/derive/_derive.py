@@ -20,7 +20,6 @@ from insight.core.schema import GRAIN, PART_MEASURES, SALES_MEASURES
 from insight.core.settings import (
     FCR_WINDOW_HOURS,
     REPLY_SLA_SECONDS,
-    RESOLUTION_LOOKBACK_DAYS,
     SalesSettings,
     StoreSettings,
 )
@@ -55,6 +54,11 @@ def _in_window(alias: str, day: str, lookback: int = 0, bound: str = "from_day")
             f"WHERE sc.shop_id = {alias}.shop_id AND {day} < sc.{bound} - {int(lookback)})")
 
 
+def _within(whole: bool, alias: str, day: str, lookback: int = 0, bound: str = "from_day") -> str:
+    """``_in_window``, or every row when the dataset is derived whole (``derivation_steps``)."""
+    return "TRUE" if whole else _in_window(alias, day, lookback, bound)
+
+
 def _lowest(bound: str) -> str:
     """The earliest ``bound`` day over the shops in scope, as a constant the engine can fold
     (set by ``_set_bounds``; ``-infinity`` when a shop is derived whole)."""
@@ -69,24 +73,35 @@ def _set_bounds(con) -> None:
 
 # -- session and message facts ---------------------------------------------------------
 
-def _session_sql(window_days: int) -> list[str]:
+def _session_sql(window_days: int, whole: bool = False) -> list[str]:
+    """The session and message facts, as ``CREATE OR REPLACE TEMP TABLE`` statements (``whole``: every
+    shop's whole history, no ``_scope``/``_ctx``; else the window of the shops in ``_scope``)."""
+    in_ctx = "TRUE" if whole else "(sc.from_day IS NULL OR (m.shop_id, m.session_id) IN (SELECT shop_id, session_id FROM _ctx))"
+    msg_scope = "" if whole else "JOIN _scope sc ON sc.shop_id = m.shop_id"
+    first_message = "TRUE" if whole else "m.sent_at >= getvariable('insight_first_message')"
+    sess_scope = "" if whole else "JOIN _scope sc ON sc.shop_id = s.shop_id"
+    sess_in_ctx = "TRUE" if whole else \
+        "(sc.from_day IS NULL OR (s.shop_id, s.session_id) IN (SELECT shop_id, session_id FROM _ctx))"
+    paid_scope = "TRUE" if whole else (
+        "shop_id IN (SELECT shop_id FROM _scope) AND CAST(paid_at AS DATE) >= "
+        f"CAST(getvariable('insight_first_message') AS DATE) - {int(window_days)}")
+    # Window frames are written out in full (a named window cannot be extended in Spark SQL).
+    w = "PARTITION BY m.shop_id, m.session_id ORDER BY m.sent_at, m._seq"
     return [
         # Messages in scope, ordered within their session by (sent_at, file order).
-        """CREATE OR REPLACE TEMP TABLE _msg AS
+        f"""CREATE OR REPLACE TEMP TABLE _msg AS
         SELECT m.shop_id, m.session_id, m.buyer_id, m.sender_role AS role, m.agent_id, m.sent_at,
-            row_number() OVER w AS ord,
+            row_number() OVER ({w}) AS ord,
             min(CASE WHEN m.sender_role = 'agent' THEN m.sent_at END)
-                OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_reply_at,
+                OVER ({w} ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_reply_at,
             last_value(CASE WHEN m.sender_role IN ('buyer', 'agent') THEN m.sender_role END IGNORE NULLS)
-                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_role,
+                OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_role,
             last_value(CASE WHEN m.sender_role IN ('buyer', 'agent') THEN m.sent_at END IGNORE NULLS)
-                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_at,
+                OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_at,
             count(CASE WHEN m.sender_role IN ('robot', 'system') THEN 1 END)
-                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bots_upto
-        FROM messages m JOIN _scope sc ON sc.shop_id = m.shop_id
-        WHERE m.sent_at >= getvariable('insight_first_message')
-          AND (sc.from_day IS NULL OR (m.shop_id, m.session_id) IN (SELECT shop_id, session_id FROM _ctx))
-        WINDOW w AS (PARTITION BY m.shop_id, m.session_id ORDER BY m.sent_at, m._seq)""",
+                OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bots_upto
+        FROM messages m {msg_scope}
+        WHERE {first_message} AND {in_ctx}""",
         # Per session from its messages: span, first agent, robot messages before it.
         """CREATE OR REPLACE TEMP TABLE _sess_msg AS
         SELECT shop_id, session_id,
@@ -109,13 +124,13 @@ def _session_sql(window_days: int) -> list[str]:
         WHERE s.first_agent_ord IS NOT NULL
         GROUP BY ALL""",
         # Sessions: imported rows win; sessions only seen in messages are derived.
-        """CREATE OR REPLACE TEMP TABLE _sess0 AS
+        f"""CREATE OR REPLACE TEMP TABLE _sess0 AS
         SELECT s.shop_id, s.session_id, s.buyer_id, s.started_at, s.ended_at, s.transferred_at, s.assigned_at,
             coalesce(s.agent_id, d.first_agent_id) AS agent_id, d.first_role, 'imported' AS source,
             coalesce(d.n_messages, 0) AS n_messages
-        FROM sessions s JOIN _scope sc ON sc.shop_id = s.shop_id
+        FROM sessions s {sess_scope}
         LEFT JOIN _sess_msg d ON d.shop_id = s.shop_id AND d.session_id = s.session_id
-        WHERE sc.from_day IS NULL OR (s.shop_id, s.session_id) IN (SELECT shop_id, session_id FROM _ctx)
+        WHERE {sess_in_ctx}
         UNION ALL
         SELECT d.shop_id, d.session_id, d.buyer_id, d.started_at, d.ended_at,
             CASE WHEN d.first_agent_ord IS NOT NULL
@@ -128,16 +143,17 @@ def _session_sql(window_days: int) -> list[str]:
         f"""CREATE OR REPLACE TEMP TABLE _sess AS
         WITH paid_days AS (
             SELECT DISTINCT shop_id, buyer_id, CAST(paid_at AS DATE) AS paid_day
-            FROM orders WHERE paid_at IS NOT NULL AND shop_id IN (SELECT shop_id FROM _scope)
-              AND CAST(paid_at AS DATE) >= CAST(getvariable('insight_first_message') AS DATE) - {int(window_days)})
+            FROM orders WHERE paid_at IS NOT NULL AND {paid_scope}),
+        -- A range match as a join (not a correlated EXISTS): the form every engine plans well.
+        after_paid AS (
+            SELECT DISTINCT s.shop_id, s.session_id FROM _sess0 s JOIN paid_days p
+              ON p.shop_id = s.shop_id AND p.buyer_id = s.buyer_id
+             AND p.paid_day BETWEEN CAST(s.started_at AS DATE) - {int(window_days)} AND CAST(s.started_at AS DATE) - 1)
         SELECT s.*,
             CASE WHEN s.transferred_at IS NOT NULL THEN 'manual' ELSE 'robot' END AS channel,
-            CASE WHEN EXISTS (SELECT 1 FROM paid_days p WHERE p.shop_id = s.shop_id AND p.buyer_id = s.buyer_id
-                     AND p.paid_day BETWEEN CAST(s.started_at AS DATE) - {int(window_days)}
-                                        AND CAST(s.started_at AS DATE) - 1)
-                 THEN 'aftersale' ELSE 'presale' END AS stage,
+            CASE WHEN a.session_id IS NOT NULL THEN 'aftersale' ELSE 'presale' END AS stage,
             CAST(s.started_at AS DATE) AS day, {hours_bucket_sql('s.started_at')} AS hours
-        FROM _sess0 s""",
+        FROM _sess0 s LEFT JOIN after_paid a ON a.shop_id = s.shop_id AND a.session_id = s.session_id""",
         # Messages of manual sessions with waits (shop view and agent view) and round starts.
         f"""CREATE OR REPLACE TEMP TABLE _mf AS
         SELECT m.shop_id, m.session_id, m.buyer_id, m.role, m.sent_at, m.ord, m.next_reply_at,
@@ -205,9 +221,8 @@ def _b(cond: str) -> str:
     return f"CASE WHEN {cond} THEN 1 ELSE 0 END"
 
 
-def _part_facts() -> list[str]:
+def _part_facts(whole: bool = False) -> list[str]:
     sla = REPLY_SLA_SECONDS
-    lookback = RESOLUTION_LOOKBACK_DAYS
     unit = "is_manual_unit"
     facts = [
         _fact(_grain(), {
@@ -270,59 +285,88 @@ def _part_facts() -> list[str]:
             "ev_rated": _b("e.rating IS NOT NULL"),
             **{f"ev_r{k}": _b(f"e.rating = {k}") for k in range(1, 6)},
         }, f"""FROM evaluations e LEFT JOIN f_sessions s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
-              WHERE {_in_window('e', 'CAST(e.invited_at AS DATE)')}"""),
-        # 售后解决率: per day, buyers with an after-sale request and those among them who escalated.
+              WHERE {_within(whole, 'e', 'CAST(e.invited_at AS DATE)')}"""),
+        # 售后解决率: per day, buyers with an after-sale request and those among them who escalated (an
+        # escalation is itself a request, so a buyer who escalated on D has a request on D: no range test).
         _fact(_grain(agent="CAST(NULL AS VARCHAR)", channel="'none'", stage="'aftersale'", hours="'none'"), {
             "res_demand": "1", "res_escalated": _b("escalated"),
         }, f"""FROM (
             WITH req AS (
                 SELECT shop_id, buyer_id, day FROM f_sessions f
-                    WHERE stage = 'aftersale' AND {_in_window('f', 'day', lookback)}
+                    WHERE stage = 'aftersale' AND {_within(whole, 'f', 'day')}
                 UNION SELECT shop_id, buyer_id, CAST(created_at AS DATE) FROM refunds r
-                    WHERE {_in_window('r', 'CAST(created_at AS DATE)', lookback)}
+                    WHERE {_within(whole, 'r', 'CAST(created_at AS DATE)')}
                 UNION SELECT shop_id, buyer_id, CAST(created_at AS DATE) FROM escalations x
-                    WHERE {_in_window('x', 'CAST(created_at AS DATE)', lookback)}),
+                    WHERE {_within(whole, 'x', 'CAST(created_at AS DATE)')}),
             esc AS (SELECT DISTINCT shop_id, buyer_id, CAST(created_at AS DATE) AS day FROM escalations x
-                    WHERE {_in_window('x', 'CAST(created_at AS DATE)')})
-            SELECT r.shop_id, r.buyer_id, r.day,
-                (e.buyer_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM req q WHERE q.shop_id = r.shop_id AND q.buyer_id = r.buyer_id
-                      AND q.day BETWEEN r.day - {RESOLUTION_LOOKBACK_DAYS} AND r.day)) AS escalated
+                    WHERE {_within(whole, 'x', 'CAST(created_at AS DATE)')})
+            SELECT r.shop_id, r.buyer_id, r.day, e.buyer_id IS NOT NULL AS escalated
             FROM req r LEFT JOIN esc e ON e.shop_id = r.shop_id AND e.buyer_id = r.buyer_id AND e.day = r.day)"""),
         _fact(_grain(agent="CAST(NULL AS VARCHAR)", day="finished_at", channel="'none'", stage="'aftersale'",
                      hours=hours_bucket_sql("finished_at")), {
             "rf_n": "1", "rf_sum": _secs("finished_at", "created_at"),
-        }, f"""FROM refunds r WHERE finished_at IS NOT NULL AND {_in_window('r', 'CAST(finished_at AS DATE)')}"""),
+        }, f"""FROM refunds r WHERE finished_at IS NOT NULL AND {_within(whole, 'r', 'CAST(finished_at AS DATE)')}"""),
     ]
     return facts
 
 
-def _parts_insert(table: str, facts: list[str], measures, prefix_vals: str = "", bound: str = "from_day") -> str:
+def _parts_select(facts: list[str], measures, prefix_vals: str = "", bound: str = "from_day",
+                  whole: bool = False) -> str:
     sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
     grain = ", ".join(GRAIN)
+    return (f"SELECT {prefix_vals}{grain}, {sums} FROM ("
+            + " UNION ALL ".join(facts) + f") u WHERE {_within(whole, 'u', 'u.day', bound=bound)} GROUP BY {grain}")
+
+
+def _parts_insert(table: str, facts: list[str], measures, prefix_vals: str = "", bound: str = "from_day") -> str:
     # Sorted by shop and day so that a shop's period is a narrow scan.
-    return (f"INSERT INTO {table} SELECT {prefix_vals}{grain}, {sums} FROM ("
-            + " UNION ALL ".join(facts) + f") u WHERE {_in_window('u', 'u.day', bound=bound)} "
-            f"GROUP BY {grain} ORDER BY shop_id, day")
+    return f"INSERT INTO {table} {_parts_select(facts, measures, prefix_vals, bound)} ORDER BY shop_id, day"
 
 
-_TAGS_SQL = f"""INSERT INTO parts_tags
-    SELECT shop_id, agent_id, day, channel, stage, hours, tag, count(*) AS n,
+def _tags_select(whole: bool = False) -> str:
+    # The split is unnested in its own SELECT: a generator cannot sit inside trim() in Spark SQL.
+    return f"""SELECT shop_id, agent_id, day, channel, stage, hours, tag, count(*) AS n,
            count(*) FILTER (WHERE rating <= 3) AS n_bad
     FROM (
-        SELECT DISTINCT e.shop_id, s.agent_id, CAST(e.invited_at AS DATE) AS day,
-            coalesce(s.channel, 'unknown') AS channel, coalesce(s.stage, 'unknown') AS stage,
-            {hours_bucket_sql('e.invited_at')} AS hours, e.session_id, e.rating,
-            trim(unnest(string_split(replace(replace(e.tags, '；', ';'), '，', ';'), ';'))) AS tag
-        FROM evaluations e LEFT JOIN f_sessions s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
-        WHERE e.rating IS NOT NULL AND e.tags IS NOT NULL AND {_in_window('e', 'CAST(e.invited_at AS DATE)')})
+        SELECT DISTINCT shop_id, agent_id, day, channel, stage, hours, session_id, rating, trim(raw_tag) AS tag
+        FROM (SELECT e.shop_id, s.agent_id, CAST(e.invited_at AS DATE) AS day,
+                coalesce(s.channel, 'unknown') AS channel, coalesce(s.stage, 'unknown') AS stage,
+                {hours_bucket_sql('e.invited_at')} AS hours, e.session_id, e.rating,
+                unnest(string_split(replace(replace(e.tags, '；', ';'), '，', ';'), ';')) AS raw_tag
+            FROM evaluations e LEFT JOIN f_sessions s ON s.session_id = e.session_id AND s.shop_id = e.shop_id
+            WHERE e.rating IS NOT NULL AND e.tags IS NOT NULL AND {_within(whole, 'e', 'CAST(e.invited_at AS DATE)')}) t
+        ) d
     WHERE tag <> ''
-    GROUP BY ALL"""
+    GROUP BY shop_id, agent_id, day, channel, stage, hours, tag"""
+
+
+_TAGS_SQL = f"INSERT INTO parts_tags {_tags_select()}"
 
 
 # -- sales (客服绩效), settings-dependent -----------------------------------------------------
 
-def _sales_prep_sql(s: SalesSettings) -> list[str]:
+def _last_agent_before(time_col: str, n: int) -> str:
+    """Per paid order: the agent of the buyer's last agent message strictly before ``time_col``, when it
+    falls inside the valid window (days ``time_col`` − (N−1) … ``time_col``), else NULL.
+
+    An as-of match written as a union and a window, which every engine runs: the orders and the
+    messages of a (shop, buyer) in time order, an order before a message of the same instant (strictly
+    before), messages of one instant in file order; each order takes the last message above it."""
+    return f"""
+        SELECT order_id, CASE WHEN CAST(last_msg.t AS DATE) >= CAST(anchor AS DATE) - {n - 1}
+                              THEN last_msg.a END AS agent_id
+        FROM (SELECT order_id, anchor, kind,
+                last_value(CASE WHEN kind = 1 THEN {{'t': anchor, 'a': agent_id}} END IGNORE NULLS) OVER (
+                    PARTITION BY shop_id, buyer_id ORDER BY anchor, kind, seq
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS last_msg
+              FROM (SELECT shop_id, buyer_id, {time_col} AS anchor, 0 AS kind, CAST(0 AS BIGINT) AS seq, order_id,
+                        CAST(NULL AS VARCHAR) AS agent_id FROM paid
+                    UNION ALL
+                    SELECT shop_id, buyer_id, sent_at, 1, seq, CAST(NULL AS VARCHAR), agent_id FROM am) ev) x
+        WHERE kind = 0"""
+
+
+def _sales_prep_sql(s: SalesSettings, whole: bool = False) -> list[str]:
     """Inquiries (shop and agent views) and paid orders with their attributed agent, materialised
     once: every sales fact reads them."""
     n = int(s.valid_days)
@@ -337,50 +381,44 @@ def _sales_prep_sql(s: SalesSettings) -> list[str]:
                 arg_min({{'a': agent_id}}, {{'t': started_at, 's': session_id}}).a AS first_agent,
                 bool_and(agent_first) AS all_agent_first  -- a session of unknown first role is not agent-first
             FROM sess GROUP BY ALL),
+        -- Range matches as a join and an aggregate (not correlated EXISTS): the form every engine runs.
         conv AS (
-            SELECT p.*,
-                EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
-                        AND o.created_at > p.fc AND CAST(o.created_at AS DATE) BETWEEN p.day AND p.day + {last}
-                        AND CAST(o.created_at AS DATE) >= {lowest})
-                    AS conv_order,
-                EXISTS (SELECT 1 FROM orders o WHERE o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
-                        AND o.paid_at > p.fc AND CAST(o.paid_at AS DATE) BETWEEN p.day AND p.day + {last}
-                        AND CAST(o.paid_at AS DATE) >= {lowest})
-                    AS conv_paid
-            FROM pairs p)
+            SELECT p.shop_id, p.buyer_id, p.day, {group_agent_p} p.fc, p.first_agent, p.all_agent_first,
+                coalesce(bool_or(o.created_at > p.fc AND CAST(o.created_at AS DATE) BETWEEN p.day AND p.day + {last}
+                                 AND {lowest_order}), false) AS conv_order,
+                coalesce(bool_or(o.paid_at > p.fc AND CAST(o.paid_at AS DATE) BETWEEN p.day AND p.day + {last}
+                                 AND {lowest_paid}), false) AS conv_paid
+            FROM pairs p LEFT JOIN orders o ON o.shop_id = p.shop_id AND o.buyer_id = p.buyer_id
+            GROUP BY p.shop_id, p.buyer_id, p.day, {group_agent_p} p.fc, p.first_agent, p.all_agent_first)
         SELECT * FROM conv WHERE NOT ({followup} AND all_agent_first) OR conv_order"""
     # The last agent message before the order (payment) time is an ASOF match; it counts only if it
     # falls inside the valid window (days created − (N−1) … created).
     attributed = f"""
         WITH paid AS (
             SELECT order_id, shop_id, buyer_id, created_at, paid_at, amount FROM orders o
-            WHERE paid_at IS NOT NULL AND {_in_window('o', 'CAST(o.paid_at AS DATE)', bound='sales_from')}),
-        -- Only agent messages that can fall in an order's valid window: an ASOF match on fewer
-        -- messages finds the same one, or none where the true one would be out of the window.
+            WHERE paid_at IS NOT NULL AND {_within(whole, 'o', 'CAST(o.paid_at AS DATE)', bound='sales_from')}),
+        -- Only agent messages that can fall in an order's valid window: a match on fewer messages
+        -- finds the same one, or none where the true one would be out of the window.
         since AS (
             SELECT shop_id, CAST(CAST(min(least(created_at, paid_at)) AS DATE) - {n - 1} AS TIMESTAMP) AS t
             FROM paid GROUP BY shop_id),
         am AS (
-            SELECT m.shop_id, m.buyer_id, m.agent_id, m.sent_at FROM messages m JOIN since ON since.shop_id = m.shop_id
+            SELECT m.shop_id, m.buyer_id, m.agent_id, m.sent_at, m._seq AS seq
+            FROM messages m JOIN since ON since.shop_id = m.shop_id
             WHERE m.sender_role = 'agent' AND m.sent_at >= since.t),
-        by_order AS (
-            SELECT p.order_id, CASE WHEN CAST(a.sent_at AS DATE) >= CAST(p.created_at AS DATE) - {n - 1}
-                                    THEN a.agent_id END AS agent_id
-            FROM paid p ASOF JOIN am a
-              ON a.shop_id = p.shop_id AND a.buyer_id = p.buyer_id AND a.sent_at < p.created_at),
-        by_pay AS (
-            SELECT p.order_id, CASE WHEN CAST(a.sent_at AS DATE) >= CAST(p.paid_at AS DATE) - {n - 1}
-                                    THEN a.agent_id END AS agent_id
-            FROM paid p ASOF JOIN am a
-              ON a.shop_id = p.shop_id AND a.buyer_id = p.buyer_id AND a.sent_at < p.paid_at)
+        by_order AS ({_last_agent_before('created_at', n)}),
+        by_pay AS ({_last_agent_before('paid_at', n)})
         SELECT p.*, {rule} AS agent
         FROM (SELECT p.*, bo.agent_id AS by_order, bp.agent_id AS by_pay FROM paid p
               LEFT JOIN by_order bo USING (order_id) LEFT JOIN by_pay bp USING (order_id)) p"""
-    fmt = {"last": n - 1, "followup": followup, "window": _in_window("f", "day", bound="sales_from"),
-           "lowest": _lowest("sales_from")}  # inquiries start on or after it, so do their orders
+    # Inquiries start on or after the lowest sales day, so do their orders.
+    lowest = {f"lowest_{name}": "TRUE" if whole else f"CAST(o.{col} AS DATE) >= {_lowest('sales_from')}"
+              for name, col in (("order", "created_at"), ("paid", "paid_at"))}
+    fmt = {"last": n - 1, "followup": followup, "window": _within(whole, "f", "day", bound="sales_from"), **lowest}
     return [
-        "CREATE OR REPLACE TEMP TABLE _inq AS " + inquiries.format(group_agent="", **fmt),
-        "CREATE OR REPLACE TEMP TABLE _inq_ag AS " + inquiries.format(group_agent="agent_id,", **fmt),
+        "CREATE OR REPLACE TEMP TABLE _inq AS " + inquiries.format(group_agent="", group_agent_p="", **fmt),
+        "CREATE OR REPLACE TEMP TABLE _inq_ag AS " + inquiries.format(group_agent="agent_id,",
+                                                                      group_agent_p="p.agent_id,", **fmt),
         "CREATE OR REPLACE TEMP TABLE _attr AS " + attributed,
     ]
 
