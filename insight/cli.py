@@ -52,11 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="数据目录：先导入临时内存库再计算")
     src.add_argument("--db", help="数据库文件")
+    src.add_argument("--parts", help="部件目录（build-parts 的输出，DuckDB 或 Spark 计算）")
     p.add_argument("--shop", required=True)
     p.add_argument("--start", required=True)
     p.add_argument("--end", required=True)
     _add_filters(p)
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("build-parts", help="校验数据集并在 DuckDB 或 Spark 上计算全部部件，写成按店铺、月份分区的 Parquet")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    p.add_argument("--input", required=True,
+                   help="数据集目录（DATA.md 格式：CSV/XLSX/Parquet），或已校验的基础表目录（本机或 Spark 可读的 URI）")
+    p.add_argument("--output", required=True, help="部件目录（Spark 可写到 hdfs://、s3a:// 等）")
+    p.add_argument("--master", default=None,
+                   help="Spark master：local[2]、spark://主机:7077、yarn、k8s://…（spark-submit 提交时不填）")
+    p.add_argument("--shop", default=None, help="没有 shop_id 列的文件属于哪个店铺")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出行数与耗时")
 
     p = sub.add_parser("weekly", help="生成店铺周报（HTML，可选 PDF）：核心指标与区间、趋势、标签、最差场景与例子、客服")
     p.add_argument("--db", required=True, help="数据库文件")
@@ -181,6 +192,10 @@ def _cmd_metrics(args) -> int:
             raise UsageError(f"--data 目录不存在: {args.data}")
         store = Store(None)
         import_paths(store, [args.data])
+    elif args.parts:
+        from insight.store import open_parts
+
+        store = open_parts(args.parts)
     else:
         if not Path(args.db).exists():
             raise UsageError(f"--db 文件不存在: {args.db}")
@@ -199,6 +214,23 @@ def _cmd_metrics(args) -> int:
             value = result["metrics"][metric.key]
             shown = format_value(metric, value) if value is not None else f"— {result['unavailable'].get(metric.key, '')}"
             print(f"{metric.name:<16}\t{shown}")
+    return 0
+
+
+def _cmd_build_parts(args) -> int:
+    from insight.ingest.parts import build_parts
+
+    result = build_parts(args.input, args.output, engine=args.engine, master=args.master, shop=args.shop)
+    summary = {"engine": result.engine, "output": str(result.output), "rows": result.rows,
+               "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
+               "rejected": result.report.rejected if result.report else 0}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        if result.report is not None:
+            print(result.report.summary())
+        print(f"部件已写入 {result.output}（引擎 {result.engine}，" +
+              "，".join(f"{k} {v:.1f} 秒" for k, v in result.seconds.items()) + "）")
     return 0
 
 
@@ -485,7 +517,8 @@ def main(argv=None, extra_commands: dict | None = None) -> int:
         commands = {**(extra_commands or {}), "import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
                     "settings": _cmd_settings, "docs": _cmd_docs, "train": _cmd_train,
                     "classify": _cmd_classify, "evaluate": _cmd_evaluate, "users": _cmd_users,
-                    "replay": _cmd_replay, "alerts": _cmd_alerts, "weekly": _cmd_weekly}
+                    "replay": _cmd_replay, "alerts": _cmd_alerts, "weekly": _cmd_weekly,
+                    "build-parts": _cmd_build_parts}
         return commands[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -4,6 +4,7 @@ additive parts every metric reads."""
 from ._as_known import LOOKBACK_DAYS, derive_as_known
 from ._derive import (
     GAP_SESSION_PREFIX,
+    MEASURE_DECIMAL,
     apply_settings,
     defer,
     gap_sessions_sql,
@@ -12,7 +13,9 @@ from ._derive import (
     refresh_pending,
     refresh_sales,
     take_pending,
+    whole_steps,
 )
+from ._engines import BASE_TABLES, build_with_duckdb, build_with_spark, spark_session, spark_sql
 
-__all__ = ["derive_as_known", "LOOKBACK_DAYS", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["MEASURE_DECIMAL", "BASE_TABLES", "build_with_duckdb", "build_with_spark", "spark_session", "spark_sql", "derive_as_known", "whole_steps", "LOOKBACK_DAYS", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]

@@ -14,6 +14,7 @@ which filters a metric cannot honour, so such rows are never filtered wrongly.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from insight.core.filters import hours_bucket_sql
 from insight.core.schema import GRAIN, PART_MEASURES, SALES_MEASURES
@@ -25,7 +26,7 @@ from insight.core.settings import (
 )
 from insight.store import transaction
 
-__all__ = ["refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["MEASURE_DECIMAL", "whole_steps", "Step", "OUTPUT_TABLES", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]
 
 def _secs(later: str, earlier: str) -> str:
@@ -73,8 +74,8 @@ def _set_bounds(con) -> None:
 
 # -- session and message facts ---------------------------------------------------------
 
-def _session_sql(window_days: int, whole: bool = False) -> list[str]:
-    """The session and message facts, as ``CREATE OR REPLACE TEMP TABLE`` statements (``whole``: every
+def _session_sql(window_days: int, whole: bool = False) -> list[tuple[str, str]]:
+    """The session and message facts, as (table, SELECT) steps (``whole``: every
     shop's whole history, no ``_scope``/``_ctx``; else the window of the shops in ``_scope``)."""
     in_ctx = "TRUE" if whole else "(sc.from_day IS NULL OR (m.shop_id, m.session_id) IN (SELECT shop_id, session_id FROM _ctx))"
     msg_scope = "" if whole else "JOIN _scope sc ON sc.shop_id = m.shop_id"
@@ -89,7 +90,7 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
     w = "PARTITION BY m.shop_id, m.session_id ORDER BY m.sent_at, m._seq"
     return [
         # Messages in scope, ordered within their session by (sent_at, file order).
-        f"""CREATE OR REPLACE TEMP TABLE _msg AS
+        ("_msg", f"""
         SELECT m.shop_id, m.session_id, m.buyer_id, m.sender_role AS role, m.agent_id, m.sent_at,
             row_number() OVER ({w}) AS ord,
             min(CASE WHEN m.sender_role = 'agent' THEN m.sent_at END)
@@ -101,9 +102,9 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
             count(CASE WHEN m.sender_role IN ('robot', 'system') THEN 1 END)
                 OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bots_upto
         FROM messages m {msg_scope}
-        WHERE {first_message} AND {in_ctx}""",
+        WHERE {first_message} AND {in_ctx}"""),
         # Per session from its messages: span, first agent, robot messages before it.
-        """CREATE OR REPLACE TEMP TABLE _sess_msg AS
+        ("_sess_msg", """
         SELECT shop_id, session_id,
             arg_min(buyer_id, ord) AS buyer_id, min(sent_at) AS started_at, max(sent_at) AS ended_at,
             arg_min(role, ord) AS first_role, count(*) AS n_messages,
@@ -111,10 +112,10 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
             arg_min(sent_at, ord) FILTER (WHERE role = 'agent') AS first_agent_at,
             arg_min(agent_id, ord) FILTER (WHERE role = 'agent') AS first_agent_id,
             arg_min(bots_upto, ord) FILTER (WHERE role = 'agent') AS bots_before_agent
-        FROM _msg GROUP BY shop_id, session_id""",
+        FROM _msg GROUP BY shop_id, session_id"""),
         # 转人工: the first buyer message after the last robot/system message that precedes the
         # first agent message (bots_upto counts robot/system messages seen so far).
-        """CREATE OR REPLACE TEMP TABLE _transfer AS
+        ("_transfer", """
         WITH buyer_by_bots AS (
             SELECT shop_id, session_id, bots_upto, min(sent_at) AS first_buyer_at
             FROM _msg WHERE role = 'buyer' GROUP BY ALL)
@@ -122,9 +123,9 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
         FROM _sess_msg s JOIN buyer_by_bots b
           ON b.shop_id = s.shop_id AND b.session_id = s.session_id AND b.bots_upto >= s.bots_before_agent
         WHERE s.first_agent_ord IS NOT NULL
-        GROUP BY ALL""",
+        GROUP BY ALL"""),
         # Sessions: imported rows win; sessions only seen in messages are derived.
-        f"""CREATE OR REPLACE TEMP TABLE _sess0 AS
+        ("_sess0", f"""
         SELECT s.shop_id, s.session_id, s.buyer_id, s.started_at, s.ended_at, s.transferred_at, s.assigned_at,
             coalesce(s.agent_id, d.first_agent_id) AS agent_id, d.first_role, 'imported' AS source,
             coalesce(d.n_messages, 0) AS n_messages
@@ -138,9 +139,9 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
             NULL AS assigned_at, d.first_agent_id, d.first_role, 'derived', d.n_messages
         FROM _sess_msg d
         LEFT JOIN _transfer t ON t.shop_id = d.shop_id AND t.session_id = d.session_id
-        WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = d.session_id)""",
+        WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = d.session_id)"""),
         # Channel, stage (a paid order on D−W … D−1), anchor day and hours bucket.
-        f"""CREATE OR REPLACE TEMP TABLE _sess AS
+        ("_sess", f"""
         WITH paid_days AS (
             SELECT DISTINCT shop_id, buyer_id, CAST(paid_at AS DATE) AS paid_day
             FROM orders WHERE paid_at IS NOT NULL AND {paid_scope}),
@@ -153,9 +154,9 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
             CASE WHEN s.transferred_at IS NOT NULL THEN 'manual' ELSE 'robot' END AS channel,
             CASE WHEN a.session_id IS NOT NULL THEN 'aftersale' ELSE 'presale' END AS stage,
             CAST(s.started_at AS DATE) AS day, {hours_bucket_sql('s.started_at')} AS hours
-        FROM _sess0 s LEFT JOIN after_paid a ON a.shop_id = s.shop_id AND a.session_id = s.session_id""",
+        FROM _sess0 s LEFT JOIN after_paid a ON a.shop_id = s.shop_id AND a.session_id = s.session_id"""),
         # Messages of manual sessions with waits (shop view and agent view) and round starts.
-        f"""CREATE OR REPLACE TEMP TABLE _mf AS
+        ("_mf", f"""
         SELECT m.shop_id, m.session_id, m.buyer_id, m.role, m.sent_at, m.ord, m.next_reply_at,
             s.agent_id, s.stage, s.transferred_at,
             (m.role = 'buyer' AND m.sent_at >= s.transferred_at) AS is_mp,
@@ -167,9 +168,9 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
             (m.role = 'buyer' AND m.sent_at >= s.transferred_at
              AND NOT coalesce(m.prev_role = 'buyer' AND m.prev_at >= s.transferred_at, false)) AS round_start
         FROM _msg m JOIN _sess s ON s.shop_id = m.shop_id AND s.session_id = m.session_id
-        WHERE s.channel = 'manual'""",
+        WHERE s.channel = 'manual'"""),
         # Per manual session: manual-phase counts and round waits.
-        """CREATE OR REPLACE TEMP TABLE _sr AS
+        ("_sr", """
         SELECT shop_id, session_id,
             count(*) FILTER (WHERE is_mp) AS n_mp,
             count(*) FILTER (WHERE role = 'agent' AND sent_at >= transferred_at) AS n_agent_after,
@@ -178,9 +179,9 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
             sum(wait) FILTER (WHERE round_start) AS wait_sum,
             sum(wait_ag) FILTER (WHERE round_start) AS wait_sum_ag,
             arg_min({'w': wait, 'a': wait_ag}, ord) FILTER (WHERE round_start) AS first_round
-        FROM _mf GROUP BY shop_id, session_id""",
+        FROM _mf GROUP BY shop_id, session_id"""),
         # FCR: a manual after-sale session followed within 72 h by another one of the same buyer.
-        f"""CREATE OR REPLACE TEMP TABLE _fsess AS
+        ("_fsess", f"""
         WITH base AS (
             SELECT s.*, coalesce(r.n_mp, 0) AS n_mp, coalesce(r.n_agent_after, 0) AS n_agent_after,
                 coalesce(r.n_rounds, 0) AS n_rounds, coalesce(r.n_answered, 0) AS n_answered,
@@ -198,17 +199,23 @@ def _session_sql(window_days: int, whole: bool = False) -> list[str]:
                 ELSE 'resolved' END AS fcr_state
         FROM base b
         LEFT JOIN units u ON u.shop_id = b.shop_id AND u.session_id = b.session_id
-        LEFT JOIN _span sp ON sp.shop_id = b.shop_id""",
+        LEFT JOIN _span sp ON sp.shop_id = b.shop_id"""),
     ]
 
 
 # -- facts that feed the parts ------------------------------------------------------------
 
+# Measures are summed as exact decimals (micro-units: seconds to the microsecond, money to the fen and
+# below): a sum of decimals does not depend on the order of its rows, so every engine, and any layout
+# of the parts, gives the same figure to the last bit. Stored as DOUBLE once summed.
+MEASURE_DECIMAL = "DECIMAL(18, 6)"
+
+
 def _fact(select_grain: str, measures: dict[str, str], source: str, all_measures=PART_MEASURES) -> str:
     """One unit's measures summed to the grain first (small), padded with zeros for the union."""
-    inner = ", ".join(f"CAST({expr} AS DOUBLE) AS {m}" for m, expr in measures.items())
+    inner = ", ".join(f"CAST({expr} AS {MEASURE_DECIMAL}) AS {m}" for m, expr in measures.items())
     grain = ", ".join(GRAIN)
-    outer = [f"sum({m}) AS {m}" if m in measures else f"CAST(0 AS DOUBLE) AS {m}" for m in all_measures]
+    outer = [f"sum({m}) AS {m}" if m in measures else f"CAST(0 AS {MEASURE_DECIMAL}) AS {m}" for m in all_measures]
     return f"SELECT {grain}, {', '.join(outer)} FROM (SELECT {select_grain}, {inner} {source}) GROUP BY {grain}"
 
 
@@ -312,7 +319,7 @@ def _part_facts(whole: bool = False) -> list[str]:
 
 def _parts_select(facts: list[str], measures, prefix_vals: str = "", bound: str = "from_day",
                   whole: bool = False) -> str:
-    sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
+    sums = ", ".join(f"CAST(sum({m}) AS DOUBLE) AS {m}" for m in measures)
     grain = ", ".join(GRAIN)
     return (f"SELECT {prefix_vals}{grain}, {sums} FROM ("
             + " UNION ALL ".join(facts) + f") u WHERE {_within(whole, 'u', 'u.day', bound=bound)} GROUP BY {grain}")
@@ -366,7 +373,7 @@ def _last_agent_before(time_col: str, n: int) -> str:
         WHERE kind = 0"""
 
 
-def _sales_prep_sql(s: SalesSettings, whole: bool = False) -> list[str]:
+def _sales_prep_sql(s: SalesSettings, whole: bool = False) -> list[tuple[str, str]]:
     """Inquiries (shop and agent views) and paid orders with their attributed agent, materialised
     once: every sales fact reads them."""
     n = int(s.valid_days)
@@ -416,10 +423,9 @@ def _sales_prep_sql(s: SalesSettings, whole: bool = False) -> list[str]:
               for name, col in (("order", "created_at"), ("paid", "paid_at"))}
     fmt = {"last": n - 1, "followup": followup, "window": _within(whole, "f", "day", bound="sales_from"), **lowest}
     return [
-        "CREATE OR REPLACE TEMP TABLE _inq AS " + inquiries.format(group_agent="", group_agent_p="", **fmt),
-        "CREATE OR REPLACE TEMP TABLE _inq_ag AS " + inquiries.format(group_agent="agent_id,",
-                                                                      group_agent_p="p.agent_id,", **fmt),
-        "CREATE OR REPLACE TEMP TABLE _attr AS " + attributed,
+        ("_inq", inquiries.format(group_agent="", group_agent_p="", **fmt)),
+        ("_inq_ag", inquiries.format(group_agent="agent_id,", group_agent_p="p.agent_id,", **fmt)),
+        ("_attr", attributed),
     ]
 
 
@@ -466,19 +472,24 @@ def _set_scope(con, shops, since=None) -> None:
     _set_bounds(con)
 
 
+def _span_select(whole: bool = False) -> str:
+    """Each shop's data span (first and last moment of its sessions and messages), always whole."""
+    scope = "TRUE" if whole else "shop_id IN (SELECT shop_id FROM _scope)"
+    return f"""SELECT shop_id, min(t0) AS data_start, max(t1) AS data_end FROM (
+            SELECT shop_id, min(started_at) AS t0, max(greatest(ended_at, started_at)) AS t1 FROM sessions
+            WHERE {scope} GROUP BY shop_id
+            UNION ALL
+            SELECT shop_id, min(sent_at) AS t0, max(sent_at) AS t1 FROM messages
+            WHERE {scope} GROUP BY shop_id) spans
+        GROUP BY shop_id"""
+
+
 def _window(con) -> None:
     """From each shop's first touched day: the window to derive again, the sales parts' window (back
     by SALES_REACH_DAYS), and the days before it whose sessions' FCR may change (back by
     FCR_REACH_DAYS, and over the 72 h before the shop's data end when that end moved: sessions there
     stop or start being 待定). Also ``_span`` (the shop's data span, always whole)."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _span AS
-        SELECT shop_id, min(t0) AS data_start, max(t1) AS data_end FROM (
-            SELECT shop_id, min(started_at) AS t0, max(greatest(ended_at, started_at)) AS t1 FROM sessions
-            WHERE shop_id IN (SELECT shop_id FROM _scope) GROUP BY shop_id
-            UNION ALL
-            SELECT shop_id, min(sent_at), max(sent_at) FROM messages
-            WHERE shop_id IN (SELECT shop_id FROM _scope) GROUP BY shop_id)
-        GROUP BY shop_id""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _span AS {_span_select()}")
     con.execute(f"UPDATE _scope SET fcr_from = from_day - {FCR_REACH_DAYS}, sales_from = from_day - {SALES_REACH_DAYS}")
     con.execute(f"""UPDATE _scope SET fcr_from = least(
             fcr_from, CAST(least(o.data_end, n.data_end) - INTERVAL {FCR_WINDOW_HOURS} HOUR AS DATE))
@@ -520,8 +531,8 @@ def refresh_sales(con, settings: SalesSettings, shops=None, table: str = "parts_
         _set_scope(con, shops)
     con.execute(f"DELETE FROM {table} t WHERE settings_key = ? AND {_in_window('t', 't.day', bound='sales_from')}",
                 [settings.key])
-    for sql in _sales_prep_sql(settings):
-        con.execute(sql)
+    for name, sql in _sales_prep_sql(settings):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
     con.execute(_parts_insert(table, _sales_facts(), SALES_MEASURES,
                               prefix_vals=f"'{settings.key}' AS settings_key, ", bound="sales_from"))
     for name in ("_inq", "_inq_ag", "_attr"):
@@ -601,6 +612,43 @@ def refresh(con, shops=None, settings=None, timings: dict | None = None, since=N
         _refresh_batch(con, batch, settings, timings, since)
 
 
+_F_SESSIONS = ("shop_id, session_id, buyer_id, agent_id, started_at, ended_at, transferred_at, assigned_at, channel, "
+               "stage, day, hours, first_role, source, n_messages, n_mp, n_agent_after, n_rounds, n_answered, "
+               "wait_sum, wait_sum_ag, first_wait, first_wait_ag, is_manual_unit, fcr_state")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a whole derivation: the table it makes and its SELECT, in DuckDB's dialect within a
+    portable subset (the definition; ``insight.derive.spark_sql`` gives Spark SQL). ``output``: a table
+    the parts folder keeps, else an intermediate the later steps read."""
+    name: str
+    sql: str
+    output: bool = False
+
+
+# The parts folder's tables, in the order they are made.
+OUTPUT_TABLES = ("f_shop_span", "parts", "parts_tags", "parts_sales")
+
+
+def whole_steps(settings: StoreSettings | None = None, sales: SalesSettings | None = None) -> list[Step]:
+    """Every shop's whole history derived from the base tables (``messages``, ``sessions``, ``orders``,
+    ``evaluations``, ``refunds``, ``escalations``, ``shops``) as a list of steps: the same SQL the store
+    derives incrementally with, without the incremental window, so that any engine can run it."""
+    settings = settings or StoreSettings()
+    sales = (sales or SalesSettings()).validate()
+    steps = [Step("_span", _span_select(whole=True))]
+    steps += [Step(name, sql) for name, sql in _session_sql(settings.stage_window_days, whole=True)]
+    steps += [Step("f_sessions", f"SELECT {_F_SESSIONS} FROM _fsess"),
+              Step("f_shop_span", "SELECT shop_id, data_start, data_end FROM _span", output=True),
+              Step("parts", _parts_select(_part_facts(whole=True), PART_MEASURES, whole=True), output=True),
+              Step("parts_tags", _tags_select(whole=True), output=True)]
+    steps += [Step(name, sql) for name, sql in _sales_prep_sql(sales, whole=True)]
+    steps.append(Step("parts_sales", _parts_select(_sales_facts(), SALES_MEASURES, f"'{sales.key}' AS settings_key, ",
+                                                   bound="sales_from", whole=True), output=True))
+    return steps
+
+
 def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -> None:
     mark = time.time()
 
@@ -612,8 +660,8 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -
 
     _set_scope(con, shops, since)
     _window(con)
-    for sql in _session_sql(settings.stage_window_days):
-        con.execute(sql)
+    for name, sql in _session_sql(settings.stage_window_days):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
     lap("derive_sessions")
     # The window's sessions as stored: those that do not come back lose their scenario below.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _was AS SELECT shop_id, session_id FROM f_sessions t
@@ -621,10 +669,7 @@ def _refresh_batch(con, shops: list[str], settings, timings: dict, since=None) -
     for table in ("parts", "parts_tags", "f_sessions"):
         con.execute(f"DELETE FROM {table} t WHERE {_in_window('t', 't.day')}")
     con.execute("DELETE FROM f_shop_span WHERE shop_id IN (SELECT shop_id FROM _scope)")
-    con.execute(f"""INSERT INTO f_sessions SELECT shop_id, session_id, buyer_id, agent_id, started_at, ended_at,
-        transferred_at, assigned_at, channel, stage, day, hours, first_role, source, n_messages, n_mp,
-        n_agent_after, n_rounds, n_answered, wait_sum, wait_sum_ag, first_wait, first_wait_ag,
-        is_manual_unit, fcr_state FROM _fsess f WHERE {_in_window('f', 'f.day')}""")
+    con.execute(f"INSERT INTO f_sessions SELECT {_F_SESSIONS} FROM _fsess f WHERE {_in_window('f', 'f.day')}")
     con.execute("INSERT INTO f_shop_span SELECT * FROM _span")
     # Sessions that a replace or a re-cut merged away leave no scenario behind.
     con.execute("""DELETE FROM session_scenarios s WHERE (s.shop_id, s.session_id) IN (

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from insight.core.access import LOCAL, Viewer
-from insight.core.errors import Forbidden
+from insight.core.errors import Forbidden, UsageError
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import TREND_GRAINS, Period, change, coverage_reason, trend_window
 from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
-from insight.derive import refresh_sales
+from insight.derive import MEASURE_DECIMAL, refresh_sales
 from insight.metrics import stats
 from insight.metrics.registry import Metric, registry
 
@@ -110,6 +110,10 @@ class MetricEngine:
         settings.validate()
         if settings.key == SalesSettings().key:
             return "parts_sales"
+        if self.store.parts_manifest is not None:
+            # A parts folder holds the sales parts of the settings it was built with, and no base rows.
+            raise UsageError(f"部件目录只含默认销售口径（{SalesSettings().key}）的部件；"
+                             "其他口径请在导入的数据库上计算")
         # Other settings are derived on demand, per shop, into a connection-local table, so a
         # read-only store (the app) can answer them and a settings change costs one shop's work.
         wanted = set(shops) if shops is not None else set(self.store.shops()["shop_id"])
@@ -150,9 +154,10 @@ class MetricEngine:
         skipped = [m for m in self.reg.measures.values() if m.table not in tables]
         for table in tables:
             names = [m for m in self.reg.measures.values() if m.table == table]
+            # Summed as exact decimals: the same figure whatever the order of the rows (derive.MEASURE_DECIMAL).
             cols = ", ".join(
-                f"coalesce(sum({(m.agent_variant if agent_view and m.agent_variant else m.name)}), 0) AS {m.name}"
-                for m in names)
+                f"coalesce(sum(CAST({(m.agent_variant if agent_view and m.agent_variant else m.name)} "
+                f"AS {MEASURE_DECIMAL})), 0) AS {m.name}" for m in names)
             where, params = ["day BETWEEN ? AND ?"], [period.start, period.end]
             source = table
             if table == "parts_sales":

@@ -1,5 +1,7 @@
-"""The store: one DuckDB file, opened, versioned and given its schema. Imports ``core`` only."""
+"""The store: one DuckDB file, opened, versioned and given its schema; or a parts folder built elsewhere,
+read through views (``open_parts``). Imports ``core`` only."""
 
+from ._parts import PARTS_TABLES, open_parts
 from ._store import SCHEMA_VERSION, Store, default_db_path, table_exists, transaction
 
-__all__ = ["Store", "default_db_path", "transaction", "table_exists", "SCHEMA_VERSION"]
+__all__ = ["Store", "open_parts", "PARTS_TABLES", "default_db_path", "transaction", "table_exists", "SCHEMA_VERSION"]

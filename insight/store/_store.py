@@ -64,6 +64,9 @@ class Store:
     ``path=None`` opens an in-memory store (used by ``metrics --data`` and tests).
     """
 
+    # Set by ``open_parts``: the store reads a parts folder built elsewhere (no base rows of its own).
+    parts_manifest: dict | None = None
+
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False,
                  memory_limit: str | None = None, _con=None):
         if _con is not None:  # a cursor of an open store (see ``cursor``)
@@ -176,7 +179,9 @@ class Store:
         return self.con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
 
     def present_tables(self) -> set[str]:
-        """Imported tables that hold at least one row."""
+        """Imported tables that hold at least one row (for a parts folder: as its manifest says)."""
+        if self.parts_manifest is not None:
+            return set(self.parts_manifest.get("present", ())) & set(TABLES)
         return {name for name in TABLES if self.has_rows(name)}
 
     def shops(self):

@@ -1,0 +1,161 @@
+"""``build-parts``: a dataset (DATA.md files) validated into base tables, derived on DuckDB or Spark, and
+written as a parts folder that ``metrics --parts`` and the app read (``insight.store.open_parts``).
+
+The folder:
+
+    manifest.json            what was built, by which engine, with which settings; tables present
+    base/<table>/*.parquet   the validated base tables (a later build, or Spark on a cluster, reads them)
+    rejects/                 the import report and rejected rows, as an import leaves them
+    parts/ parts_tags/ parts_sales/ f_shop_span/   Parquet, partitioned by shop_key (and month)
+    shops/ peers/            as imported
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from insight.core.errors import UsageError
+from insight.core.schema import TABLES
+from insight.core.settings import SalesSettings, StoreSettings
+from insight.derive import BASE_TABLES, build_with_duckdb, build_with_spark, spark_session
+from insight.store import Store
+
+from .importer import ImportReport, import_sources
+from .readers import discover
+
+__all__ = ["build_parts", "write_base", "BuildResult", "MANIFEST", "BASE_MARK", "PARTS_FORMAT", "ENGINES"]
+
+MANIFEST = "manifest.json"
+# A folder of validated base tables carries this file: a build from it skips validation.
+BASE_MARK = "_insight_base.json"
+PARTS_FORMAT = 1
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass
+class BuildResult:
+    engine: str
+    output: Path
+    rows: dict
+    seconds: dict = field(default_factory=dict)
+    report: ImportReport | None = None
+
+
+def _base_columns(name: str) -> list[str]:
+    cols = [c.name for c in TABLES[name].columns]
+    return cols + (["_seq"] if name == "messages" else [])
+
+
+def write_base(store: Store, folder: Path) -> dict:
+    """The store's validated base tables as one Parquet file each under ``folder/<table>/`` (every table,
+    empty ones with their columns); the row counts."""
+    rows = {}
+    con = store.con.cursor()  # its own connection: nothing pending from the import's last statement
+    for name in BASE_TABLES:
+        target = folder / name
+        target.mkdir(parents=True, exist_ok=True)
+        # Column names are the schema's own; the relation API takes the file name as a value.
+        rel = con.table(name).project(", ".join(_base_columns(name)))
+        if name == "messages":
+            rel = rel.order("shop_id, sent_at, _seq")
+        rel.write_parquet(str(target / "data.parquet"))
+        rows[name] = int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+    (folder / BASE_MARK).write_text(json.dumps({"format": PARTS_FORMAT, "rows": rows}, ensure_ascii=False, indent=1),
+                                    encoding="utf-8")
+    return rows
+
+
+def _validate(source: Path, output: Path, shop: str | None) -> tuple[dict, ImportReport]:
+    """DATA.md files → base tables, with the importer's rules (rejected rows to ``output/rejects``)."""
+    work = Path(tempfile.mkdtemp(prefix=".validate-", dir=output))
+    try:
+        with Store(work / "validate.duckdb") as store:
+            files, notes = discover([source], store.con)
+            if not files:
+                raise UsageError(f"{source} 中没有可导入的文件（文件名应为表名，如 shops.csv、messages.parquet）")
+            # Rows only: the derivation is the engine's (deferred, never run here).
+            report = import_sources(store, files, notes=notes, report_dir=output / "rejects", classify=False,
+                                    shop=shop, defer_derive=True)
+            rows = write_base(store, output / "base")
+        return rows, report
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _is_uri(text: str) -> bool:
+    return "://" in text
+
+
+def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | None = None,
+                shop: str | None = None, spark=None) -> BuildResult:
+    """Validate ``input_`` (a DATA.md folder; or a base folder from an earlier build, used as it is),
+    derive every shop's whole history on ``engine``, write the parts folder ``output``."""
+    if engine not in ENGINES:
+        raise UsageError(f"--engine 应为 {'|'.join(ENGINES)}，收到 {engine!r}")
+    if engine == "duckdb" and master:
+        raise UsageError("--master 只用于 --engine spark")
+    remote = _is_uri(input_) or _is_uri(output)
+    if remote and engine == "duckdb":
+        raise UsageError("DuckDB 引擎只读写本机目录；远程存储（hdfs://、s3a://…）请用 --engine spark")
+    is_base = _is_uri(input_) or (Path(input_) / BASE_MARK).exists()
+    if _is_uri(output) and not is_base:
+        raise UsageError("写到远程存储时 --input 应为已校验的基础表目录（先在本机 build-parts，"
+                         "把其中的 base/ 上传，再以它为 --input）")
+    seconds: dict = {}
+    report = None
+    t0 = time.perf_counter()
+    if engine == "spark":
+        spark = spark or spark_session(master)
+    if is_base:
+        base = input_.rstrip("/")
+        mark = _read_text(f"{base}/{BASE_MARK}", spark)
+        rows = json.loads(mark)["rows"]
+    else:
+        if not Path(input_).exists():
+            raise UsageError(f"--input 目录不存在: {input_}")
+        Path(output).mkdir(parents=True, exist_ok=True)
+        rows, report = _validate(Path(input_), Path(output), shop)
+        base = str(Path(output) / "base")
+        seconds["validate"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    settings, sales = StoreSettings(), SalesSettings()
+    if engine == "duckdb":
+        Path(output).mkdir(parents=True, exist_ok=True)
+        build_with_duckdb(Path(base), Path(output), settings, sales)
+    else:
+        build_with_spark(base, output, settings, sales, spark=spark)
+    seconds["derive"] = time.perf_counter() - t1
+    manifest = {"format": PARTS_FORMAT, "engine": engine, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+                "settings": asdict(settings), "sales_settings": sales.key, "rows": rows,
+                "present": sorted(name for name, n in rows.items() if n)}
+    _write_text(f"{output.rstrip('/')}/{MANIFEST}", json.dumps(manifest, ensure_ascii=False, indent=1), spark)
+    return BuildResult(engine, Path(output) if not _is_uri(output) else output, rows, seconds, report)
+
+
+def _read_text(location: str, spark) -> str:
+    """A small file, local or (through Spark's Hadoop file systems) remote."""
+    if not _is_uri(location):
+        path = Path(location)
+        if not path.exists():
+            raise UsageError(f"找不到 {path}：--input 不是 build-parts 写出的基础表目录")
+        return path.read_text(encoding="utf-8")
+    return "".join(r[0] for r in spark.read.text(location, wholetext=True).collect())
+
+
+def _write_text(location: str, text: str, spark) -> None:
+    if not _is_uri(location):
+        Path(location).write_text(text, encoding="utf-8")
+        return
+    jvm = spark._jvm  # Hadoop's FileSystem writes one file where Spark's writers make a folder
+    path = jvm.org.apache.hadoop.fs.Path(location)
+    stream = path.getFileSystem(spark._jsc.hadoopConfiguration()).create(path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
