@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv demo bench browser clean
+.PHONY: run test venv demo bench browser java clean
 
 venv: $(STAMP)
 
@@ -46,7 +46,14 @@ browser:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; }
 
-test: $(STAMP) browser
+# Spark (build-parts --engine spark, and its parity test) runs on Java 17 or newer: Debian's headless JRE.
+java:
+	@java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || { \
+	  echo "Installing openjdk-17-jre-headless (apt-get) for Spark…"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+test: $(STAMP) browser java
 	$(PY) -m pytest -q
 
 bench: $(STAMP) browser

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from insight.core.errors import InsightError, UsageError
 from insight.core.filters import CHANNELS, HOURS, STAGES
-from insight.core.settings import ATTRIBUTION_RULES, SalesSettings
+from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, StoreSettings
 
 __all__ = ["main"]
 
@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--master", default=None,
                    help="Spark master：local[2]、spark://主机:7077、yarn、k8s://…（spark-submit 提交时不填）")
     p.add_argument("--shop", default=None, help="没有 shop_id 列的文件属于哪个店铺")
+    p.add_argument("--stage-window-days", type=int, default=StoreSettings.stage_window_days,
+                   help="售后判定：会话前多少天内有付款订单")
+    p.add_argument("--session-gap-minutes", type=int, default=StoreSettings.session_gap_minutes,
+                   help="没有会话编号的消息：间隔超过多少分钟另起会话")
+    p.add_argument("--attribution", default=SalesSettings.attribution, choices=list(ATTRIBUTION_RULES))
+    p.add_argument("--valid-days", type=int, default=SalesSettings.valid_days, help="询单有效时长（天）")
+    p.add_argument("--no-followup-rule", action="store_true", help="关闭“客服主动跟进不算询单流失”")
     p.add_argument("--json", action="store_true", help="以 JSON 输出行数与耗时")
 
     p = sub.add_parser("weekly", help="生成店铺周报（HTML，可选 PDF）：核心指标与区间、趋势、标签、最差场景与例子、客服")
@@ -220,7 +227,10 @@ def _cmd_metrics(args) -> int:
 def _cmd_build_parts(args) -> int:
     from insight.ingest.parts import build_parts
 
-    result = build_parts(args.input, args.output, engine=args.engine, master=args.master, shop=args.shop)
+    settings = StoreSettings(args.stage_window_days, args.session_gap_minutes).validate()
+    sales = SalesSettings(args.attribution, args.valid_days, not args.no_followup_rule).validate()
+    result = build_parts(args.input, args.output, engine=args.engine, master=args.master, shop=args.shop,
+                         settings=settings, sales=sales)
     summary = {"engine": result.engine, "output": str(result.output), "rows": result.rows,
                "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
                "rejected": result.report.rejected if result.report else 0}

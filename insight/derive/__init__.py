@@ -15,7 +15,15 @@ from ._derive import (
     take_pending,
     whole_steps,
 )
-from ._engines import BASE_TABLES, build_with_duckdb, build_with_spark, spark_session, spark_sql
+from ._engines import (
+    BASE_TABLES,
+    build_with_duckdb,
+    build_with_spark,
+    parts_difference,
+    read_output,
+    spark_session,
+    spark_sql,
+)
 
-__all__ = ["MEASURE_DECIMAL", "BASE_TABLES", "build_with_duckdb", "build_with_spark", "spark_session", "spark_sql", "derive_as_known", "whole_steps", "LOOKBACK_DAYS", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["MEASURE_DECIMAL", "BASE_TABLES", "build_with_duckdb", "build_with_spark", "spark_session", "spark_sql", "parts_difference", "read_output", "derive_as_known", "whole_steps", "LOOKBACK_DAYS", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]

@@ -118,12 +118,12 @@ def _session_sql(window_days: int, whole: bool = False) -> list[tuple[str, str]]
         ("_transfer", """
         WITH buyer_by_bots AS (
             SELECT shop_id, session_id, bots_upto, min(sent_at) AS first_buyer_at
-            FROM _msg WHERE role = 'buyer' GROUP BY ALL)
+            FROM _msg WHERE role = 'buyer' GROUP BY shop_id, session_id, bots_upto)
         SELECT s.shop_id, s.session_id, min(b.first_buyer_at) AS first_buyer_after_bot
         FROM _sess_msg s JOIN buyer_by_bots b
           ON b.shop_id = s.shop_id AND b.session_id = s.session_id AND b.bots_upto >= s.bots_before_agent
         WHERE s.first_agent_ord IS NOT NULL
-        GROUP BY ALL"""),
+        GROUP BY s.shop_id, s.session_id"""),
         # Sessions: imported rows win; sessions only seen in messages are derived.
         ("_sess0", f"""
         SELECT s.shop_id, s.session_id, s.buyer_id, s.started_at, s.ended_at, s.transferred_at, s.assigned_at,
@@ -263,25 +263,25 @@ def _part_facts(whole: bool = False) -> list[str]:
         }, f"""FROM (SELECT shop_id, buyer_id, CAST(sent_at AS DATE) AS day,
                    arg_min({{'a': agent_id, 's': stage, 't': sent_at}}, {{'t': sent_at, 'c': session_id, 'o': ord}}) AS f,
                    bool_and(coalesce(wait <= {sla}, false)) AS ok
-               FROM _mf WHERE round_start GROUP BY ALL)"""),
+               FROM _mf WHERE round_start GROUP BY shop_id, buyer_id, CAST(sent_at AS DATE))"""),
         _fact(_grain(channel="'manual'", stage="f.s", hours=hours_bucket_sql("f.t")), {
             "bd_n_ag": "1", "bd_ok_ag": _b("ok"),
         }, f"""FROM (SELECT shop_id, buyer_id, agent_id, CAST(sent_at AS DATE) AS day,
                    arg_min({{'s': stage, 't': sent_at}}, {{'t': sent_at, 'c': session_id, 'o': ord}}) AS f,
                    bool_and(coalesce(wait_ag <= {sla}, false)) AS ok
-               FROM _mf WHERE round_start GROUP BY ALL)"""),
+               FROM _mf WHERE round_start GROUP BY shop_id, buyer_id, agent_id, CAST(sent_at AS DATE))"""),
         _fact(_grain(agent="f.a", channel="'manual'", stage="f.s", hours=hours_bucket_sql("f.t")), {
             "cb_n": "1", "rb_n": _b("replied"),
         }, """FROM (SELECT shop_id, buyer_id, CAST(sent_at AS DATE) AS day,
                    arg_min({'a': agent_id, 's': stage, 't': sent_at}, {'t': sent_at, 'c': session_id, 'o': ord}) AS f,
                    bool_or(wait IS NOT NULL) AS replied
-               FROM _mf WHERE is_mp GROUP BY ALL)"""),
+               FROM _mf WHERE is_mp GROUP BY shop_id, buyer_id, CAST(sent_at AS DATE))"""),
         _fact(_grain(channel="'manual'", stage="f.s", hours=hours_bucket_sql("f.t")), {
             "cb_n_ag": "1", "rb_n_ag": _b("replied"),
         }, """FROM (SELECT shop_id, buyer_id, agent_id, CAST(sent_at AS DATE) AS day,
                    arg_min({'s': stage, 't': sent_at}, {'t': sent_at, 'c': session_id, 'o': ord}) AS f,
                    bool_or(wait IS NOT NULL) AS replied
-               FROM _mf WHERE is_mp GROUP BY ALL)"""),
+               FROM _mf WHERE is_mp GROUP BY shop_id, buyer_id, agent_id, CAST(sent_at AS DATE))"""),
         # Evaluations land by invited_at; channel, stage and agent come from the session.
         _fact(_grain(agent="s.agent_id", day="e.invited_at", channel="coalesce(s.channel, 'unknown')",
                      stage="coalesce(s.stage, 'unknown')", hours=hours_bucket_sql("e.invited_at"), shop="e.shop_id"), {
@@ -387,7 +387,7 @@ def _sales_prep_sql(s: SalesSettings, whole: bool = False) -> list[tuple[str, st
             SELECT shop_id, buyer_id, day, {group_agent} min(started_at) AS fc,
                 arg_min({{'a': agent_id}}, {{'t': started_at, 's': session_id}}).a AS first_agent,
                 bool_and(agent_first) AS all_agent_first  -- a session of unknown first role is not agent-first
-            FROM sess GROUP BY ALL),
+            FROM sess GROUP BY shop_id, buyer_id, day {group_agent_g}),
         -- Range matches as a join and an aggregate (not correlated EXISTS): the form every engine runs.
         conv AS (
             SELECT p.shop_id, p.buyer_id, p.day, {group_agent_p} p.fc, p.first_agent, p.all_agent_first,
@@ -423,8 +423,9 @@ def _sales_prep_sql(s: SalesSettings, whole: bool = False) -> list[tuple[str, st
               for name, col in (("order", "created_at"), ("paid", "paid_at"))}
     fmt = {"last": n - 1, "followup": followup, "window": _within(whole, "f", "day", bound="sales_from"), **lowest}
     return [
-        ("_inq", inquiries.format(group_agent="", group_agent_p="", **fmt)),
-        ("_inq_ag", inquiries.format(group_agent="agent_id,", group_agent_p="p.agent_id,", **fmt)),
+        ("_inq", inquiries.format(group_agent="", group_agent_p="", group_agent_g="", **fmt)),
+        ("_inq_ag", inquiries.format(group_agent="agent_id,", group_agent_p="p.agent_id,", group_agent_g=", agent_id",
+                                     **fmt)),
         ("_attr", attributed),
     ]
 
@@ -449,11 +450,13 @@ def _sales_facts() -> list[str]:
               {"pay_buyers": "1"},
               """FROM (SELECT shop_id, buyer_id, CAST(paid_at AS DATE) AS pay_day,
                         arg_min({'a': agent, 't': paid_at}, {'t': paid_at, 'o': order_id}) AS f
-                    FROM _attr WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
+                    FROM _attr WHERE agent IS NOT NULL GROUP BY shop_id, buyer_id, CAST(paid_at AS DATE))""",
+              SALES_MEASURES),
         _fact(_grain(agent="agent", day="pay_day", channel="'manual'", stage="'none'", hours=hours_bucket_sql("t")),
               {"pay_buyers_ag": "1"},
               """FROM (SELECT shop_id, buyer_id, agent, CAST(paid_at AS DATE) AS pay_day, min(paid_at) AS t
-                    FROM _attr WHERE agent IS NOT NULL GROUP BY ALL)""", SALES_MEASURES),
+                    FROM _attr WHERE agent IS NOT NULL GROUP BY shop_id, buyer_id, agent, CAST(paid_at AS DATE))""",
+              SALES_MEASURES),
     ]
 
 

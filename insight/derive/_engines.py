@@ -21,6 +21,7 @@ from insight.core.settings import SalesSettings, StoreSettings
 from ._derive import OUTPUT_TABLES, Step, whole_steps
 
 __all__ = ["BASE_TABLES", "COPIED_TABLES", "spark_sql", "spark_session", "build_with_duckdb", "build_with_spark",
+           "read_output", "parts_difference",
            "partitioned_select", "SHOP_KEY_SQL"]
 
 BASE_TABLES = tuple(TABLES)
@@ -158,3 +159,41 @@ def build_with_spark(base: str, out: str, settings: StoreSettings | None = None,
     finally:
         for frame in cached:
             frame.unpersist()
+
+
+def read_output(con, folder: Path, name: str):
+    """A parts folder's table ``name`` as a DuckDB relation on ``con`` (partition columns dropped)."""
+    rel = con.read_parquet(str(Path(folder) / name / "**" / "*.parquet"), hive_partitioning=True)
+    return rel.project(", ".join(c for c in rel.columns if c not in ("shop_key", "month")))
+
+
+def parts_difference(a: Path, b: Path, tolerance: float = 1e-9) -> dict[str, dict]:
+    """Two parts folders compared table by table: row counts, and rows whose key has no match or whose
+    measures differ by more than ``tolerance`` (relative to the larger magnitude, at least 1)."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    out = {}
+    try:
+        for name in OUTPUT_TABLES:
+            read_output(con, a, name).create_view("a")
+            read_output(con, b, name).create_view("b")
+            cols = con.sql("SELECT * FROM a LIMIT 0").columns
+            keys = [c for c in cols if c in _KEYS]
+            values = [c for c in cols if c not in _KEYS]
+            on = " AND ".join(f"a.{k} IS NOT DISTINCT FROM b.{k}" for k in keys)
+            differs = " OR ".join(
+                f"abs(CAST(a.{v} AS DOUBLE) - CAST(b.{v} AS DOUBLE)) > {float(tolerance)} * "
+                f"greatest(1, abs(CAST(a.{v} AS DOUBLE)))" if v not in ("data_start", "data_end")
+                else f"a.{v} IS DISTINCT FROM b.{v}" for v in values)
+            rows = con.execute(f"SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b), "
+                               f"(SELECT count(*) FROM a FULL JOIN b ON {on} WHERE a.shop_id IS NULL "
+                               f"OR b.shop_id IS NULL OR {differs})").fetchall()[0]
+            out[name] = {"rows_a": rows[0], "rows_b": rows[1], "differing": rows[2]}
+    finally:
+        con.close()
+    return out
+
+
+# What identifies a row of a parts table (the rest are measures).
+_KEYS = ("shop_id", "agent_id", "day", "channel", "stage", "hours", "tag", "settings_key")

@@ -71,11 +71,13 @@ def write_base(store: Store, folder: Path) -> dict:
     return rows
 
 
-def _validate(source: Path, output: Path, shop: str | None) -> tuple[dict, ImportReport]:
-    """DATA.md files → base tables, with the importer's rules (rejected rows to ``output/rejects``)."""
+def _validate(source: Path, output: Path, shop: str | None, settings: StoreSettings) -> tuple[dict, ImportReport]:
+    """DATA.md files → base tables, with the importer's rules (rejected rows to ``output/rejects``;
+    messages without sessions cut by ``settings.session_gap_minutes``)."""
     work = Path(tempfile.mkdtemp(prefix=".validate-", dir=output))
     try:
         with Store(work / "validate.duckdb") as store:
+            store.save_settings(settings)
             files, notes = discover([source], store.con)
             if not files:
                 raise UsageError(f"{source} 中没有可导入的文件（文件名应为表名，如 shops.csv、messages.parquet）")
@@ -93,9 +95,13 @@ def _is_uri(text: str) -> bool:
 
 
 def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | None = None,
-                shop: str | None = None, spark=None) -> BuildResult:
+                shop: str | None = None, settings: StoreSettings | None = None, sales: SalesSettings | None = None,
+                spark=None) -> BuildResult:
     """Validate ``input_`` (a DATA.md folder; or a base folder from an earlier build, used as it is),
-    derive every shop's whole history on ``engine``, write the parts folder ``output``."""
+    derive every shop's whole history on ``engine`` with ``settings`` and the sales parts of ``sales``,
+    write the parts folder ``output``."""
+    settings = (settings or StoreSettings()).validate()
+    sales = (sales or SalesSettings()).validate()
     if engine not in ENGINES:
         raise UsageError(f"--engine 应为 {'|'.join(ENGINES)}，收到 {engine!r}")
     if engine == "duckdb" and master:
@@ -120,11 +126,10 @@ def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | 
         if not Path(input_).exists():
             raise UsageError(f"--input 目录不存在: {input_}")
         Path(output).mkdir(parents=True, exist_ok=True)
-        rows, report = _validate(Path(input_), Path(output), shop)
+        rows, report = _validate(Path(input_), Path(output), shop, settings)
         base = str(Path(output) / "base")
         seconds["validate"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    settings, sales = StoreSettings(), SalesSettings()
     if engine == "duckdb":
         Path(output).mkdir(parents=True, exist_ok=True)
         build_with_duckdb(Path(base), Path(output), settings, sales)

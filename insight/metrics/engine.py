@@ -108,12 +108,15 @@ class MetricEngine:
 
     def _sales_table(self, settings: SalesSettings, shops: list[str] | None) -> str:
         settings.validate()
+        built = self.store.parts_manifest
+        if built is not None:
+            # A parts folder holds the sales parts of the settings it was built with, and no base rows.
+            if settings.key != built.get("sales_settings"):
+                raise UsageError(f"部件目录只含销售口径 {built.get('sales_settings')} 的部件，而所选口径为 "
+                                 f"{settings.key}；请用相同口径运行 build-parts，或在导入的数据库上计算")
+            return "parts_sales"
         if settings.key == SalesSettings().key:
             return "parts_sales"
-        if self.store.parts_manifest is not None:
-            # A parts folder holds the sales parts of the settings it was built with, and no base rows.
-            raise UsageError(f"部件目录只含默认销售口径（{SalesSettings().key}）的部件；"
-                             "其他口径请在导入的数据库上计算")
         # Other settings are derived on demand, per shop, into a connection-local table, so a
         # read-only store (the app) can answer them and a settings change costs one shop's work.
         wanted = set(shops) if shops is not None else set(self.store.shops()["shop_id"])
