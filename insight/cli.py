@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="部件目录（Spark 可写到 hdfs://、s3a:// 等）")
     p.add_argument("--master", default=None,
                    help="Spark master：local[2]、spark://主机:7077、yarn、k8s://…（spark-submit 提交时不填）")
+    p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="Spark 设置，可重复，如 spark.driver.memory=8g（spark-submit 提交时用它的 --conf）")
     p.add_argument("--shop", default=None, help="没有 shop_id 列的文件属于哪个店铺")
     p.add_argument("--stage-window-days", type=int, default=StoreSettings.stage_window_days,
                    help="售后判定：会话前多少天内有付款订单")
@@ -229,8 +231,14 @@ def _cmd_build_parts(args) -> int:
 
     settings = StoreSettings(args.stage_window_days, args.session_gap_minutes).validate()
     sales = SalesSettings(args.attribution, args.valid_days, not args.no_followup_rule).validate()
+    conf = {}
+    for item in args.spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("spark."):
+            raise UsageError(f"--spark-conf 应为 spark.键=值，收到 {item[:60]!r}")
+        conf[key] = value
     result = build_parts(args.input, args.output, engine=args.engine, master=args.master, shop=args.shop,
-                         settings=settings, sales=sales)
+                         settings=settings, sales=sales, spark_conf=conf)
     summary = {"engine": result.engine, "output": str(result.output), "rows": result.rows,
                "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
                "rejected": result.report.rejected if result.report else 0}

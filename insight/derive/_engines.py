@@ -103,9 +103,10 @@ def _run(steps: list[Step], timings: dict | None, make) -> None:
             timings[step.name] = timings.get(step.name, 0.0) + time.perf_counter() - t0
 
 
-def spark_session(master: str | None = None, app_name: str = "insight-build-parts"):
+def spark_session(master: str | None = None, app_name: str = "insight-build-parts", conf: dict | None = None):
     """A SparkSession in UTC (the data's wall-clock times are read and written unchanged); ``master``:
-    ``local[2]``, ``spark://…``, ``yarn``, ``k8s://…`` — None leaves it to ``spark-submit``."""
+    ``local[2]``, ``spark://…``, ``yarn``, ``k8s://…`` — None leaves it to ``spark-submit``. ``conf``:
+    further Spark settings (``spark.driver.memory`` …), applied before the JVM starts."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:  # pragma: no cover - pyspark is in requirements.txt
@@ -117,6 +118,8 @@ def spark_session(master: str | None = None, app_name: str = "insight-build-part
         if local:  # one machine: a few shuffle partitions per core, not the cluster default of 200 (3× slower)
             cores = (os.cpu_count() or 2) if local.group(1) == "*" else int(local.group(1))
             builder = builder.config("spark.sql.shuffle.partitions", str(2 * cores))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     spark = (builder.config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
             .config("spark.ui.showConsoleProgress", "false")
@@ -142,8 +145,11 @@ def build_with_spark(base: str, out: str, settings: StoreSettings | None = None,
         frame = spark.sql(spark_sql(step.sql))
         if step.output:
             frame.createOrReplaceTempView(step.name)
-            (spark.sql(spark_sql(partitioned_select(step.name))).write.mode("overwrite")
-             .partitionBy(*_partition_by(step.name)).parquet(f"{out}/{step.name}"))
+            keys = _partition_by(step.name)
+            # One file per (shop, month) folder: rows gathered by partition key before the write, not
+            # every task writing a sliver of every folder.
+            (spark.sql(spark_sql(partitioned_select(step.name))).repartition(*keys).write.mode("overwrite")
+             .partitionBy(*keys).parquet(f"{out}/{step.name}"))
         else:
             # Materialised now, lineage cut: later steps plan against a table, not the whole history of
             # the query (Spark's planner slows down sharply on long chains of views).

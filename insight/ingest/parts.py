@@ -96,7 +96,7 @@ def _is_uri(text: str) -> bool:
 
 def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | None = None,
                 shop: str | None = None, settings: StoreSettings | None = None, sales: SalesSettings | None = None,
-                spark=None) -> BuildResult:
+                spark=None, spark_conf: dict | None = None) -> BuildResult:
     """Validate ``input_`` (a DATA.md folder; or a base folder from an earlier build, used as it is),
     derive every shop's whole history on ``engine`` with ``settings`` and the sales parts of ``sales``,
     write the parts folder ``output``."""
@@ -117,7 +117,7 @@ def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | 
     report = None
     t0 = time.perf_counter()
     if engine == "spark":
-        spark = spark or spark_session(master)
+        spark = spark or spark_session(master, conf=spark_conf)
     if is_base:
         base = input_.rstrip("/")
         mark = _read_text(f"{base}/{BASE_MARK}", spark)

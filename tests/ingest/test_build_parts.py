@@ -97,3 +97,14 @@ def test_other_sales_settings_are_refused_not_zero(tmp_path):
     with open_parts(tmp_path / "parts") as store, pytest.raises(UsageError, match="销售口径"):
         MetricEngine(store).report(HOSTILE[0], DAY, Filters(),
                                    SalesSettings("payment"))
+
+
+def test_the_spark_submit_entry_point_leaves_master_and_engine_to_spark_submit(tmp_path):
+    from pathlib import Path
+
+    job = Path(__file__).resolve().parents[2] / "deploy" / "spark_job.py"
+    for extra in (["--master", "local[2]"], ["--engine", "duckdb"]):
+        out = subprocess.run([sys.executable, str(job), "--input", str(tmp_path), "--output", str(tmp_path / "o"),
+                              *extra], capture_output=True, text=True, timeout=120,
+                             env={"PYTHONPATH": str(job.parents[1]), "PATH": "/usr/bin:/bin"})
+        assert out.returncode == 2 and "spark-submit" in out.stderr
