@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Chat, messages_of, write_dataset
 
 from insight.core.errors import UsageError
 from insight.core.filters import Filters
@@ -17,6 +16,8 @@ from insight.ingest.parts import BASE_MARK, build_parts
 from insight.metrics.engine import MetricEngine
 from insight.present.exports import report_json
 from insight.store import Store, open_parts
+
+from conftest import Chat, messages_of, write_dataset
 
 DAY = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
 HOSTILE = ["../../etc", "'; DROP TABLE parts; --", "=HYPERLINK(\"http://x\")", "店铺/一"]
