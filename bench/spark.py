@@ -61,17 +61,45 @@ def child_spark(a: dict) -> dict:
     from insight.derive import build_with_spark, spark_session
 
     t0 = time.time()
+    events = Path(a["out"]).parent / "spark-events"
+    events.mkdir(exist_ok=True)
     spark = spark_session("local[2]", conf={"spark.driver.memory": a["spark_memory"],
-                                            "spark.local.dir": str(Path(a["out"]).parent / "spark-tmp")})
+                                            "spark.local.dir": str(Path(a["out"]).parent / "spark-tmp"),
+                                            "spark.eventLog.enabled": "true", "spark.eventLog.dir": str(events),
+                                            # one plain JSON-lines file, read below
+                                            "spark.eventLog.compress": "false",
+                                            "spark.eventLog.rolling.enabled": "false"})
     start = time.time() - t0
     timings: dict = {}
     t = time.time()
     build_with_spark(a["base"], a["out"], spark=spark, timings=timings)
     seconds = time.time() - t
     jvm = _jvm_peak_mb()
+    log = Path(events) / spark.sparkContext.applicationId
     spark.stop()
     return {"seconds": seconds, "start_seconds": start, "timings": timings, "peak_mb": _peak_mb(),
-            "jvm_peak_mb": jvm}
+            "jvm_peak_mb": jvm, "shuffle_mb": _shuffle_by_step(log)}
+
+
+def _shuffle_by_step(log: Path) -> dict:
+    """MB of shuffle written per step, from Spark's event log (jobs carry the step as their description)."""
+    step_of_stage, written = {}, {}
+    if not log.exists():
+        return {}
+    with open(log, encoding="utf-8") as fh:
+        for line in fh:
+            event = json.loads(line)
+            kind = event.get("Event")
+            if kind == "SparkListenerJobStart":
+                step = (event.get("Properties") or {}).get("spark.job.description", "?").removeprefix("insight ")
+                for stage in event.get("Stage IDs", []):
+                    step_of_stage[stage] = step
+            elif kind == "SparkListenerTaskEnd":
+                metrics = event.get("Task Metrics") or {}
+                size = (metrics.get("Shuffle Write Metrics") or {}).get("Shuffle Bytes Written", 0)
+                step = step_of_stage.get(event.get("Stage ID"), "?")
+                written[step] = written.get(step, 0) + size / 2**20
+    return written
 
 
 def _jvm_peak_mb() -> float:
@@ -176,9 +204,10 @@ def main() -> None:
         print(f"DuckDB whole derivation        {duck['seconds']:8.1f} s   peak {duck['peak_mb']:7.0f} MB")
         print(f"Spark local[2] derivation      {spark['seconds']:8.1f} s   (+ {spark['start_seconds']:.0f} s to start; "
               f"JVM peak RSS {spark['jvm_peak_mb']:.0f} MB)   = {spark['seconds'] / duck['seconds']:.1f}× DuckDB")
-        print(f"{'step':<14}{'DuckDB s':>10}{'Spark s':>10}")
+        print(f"{'step':<14}{'DuckDB s':>10}{'Spark s':>10}{'shuffle MB':>12}")
         for step, secs in duck["timings"].items():
-            print(f"{step:<14}{secs:10.2f}{spark['timings'].get(step, float('nan')):10.2f}")
+            print(f"{step:<14}{secs:10.2f}{spark['timings'].get(step, float('nan')):10.2f}"
+                  f"{spark['shuffle_mb'].get(step, 0.0):12.1f}")
         print("parity: " + ", ".join(f"{t} {d['rows_a']:,}/{d['rows_b']:,} rows, {d['differing']} differing"
                                      for t, d in diff.items()))
         for name, f in forms.items():

@@ -142,6 +142,8 @@ def build_with_spark(base: str, out: str, settings: StoreSettings | None = None,
     cached = []
 
     def make(step: Step) -> None:
+        # The step's name on its jobs: Spark's UI and event log say which step a stage belongs to.
+        spark.sparkContext.setJobDescription(f"insight {step.name}")
         frame = spark.sql(spark_sql(step.sql))
         if step.output:
             frame.createOrReplaceTempView(step.name)
