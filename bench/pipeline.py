@@ -16,13 +16,13 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import _children as children  # noqa: E402  (bench/, beside this script)
 
 # Sessions per shop per day that give ≈1M / 10M messages for 40 shops × 120 days.
 SIZES = {"100k": 2.1, "1m": 21.0, "10m": 210.0}
@@ -32,11 +32,7 @@ def _child(stage: str, args: dict) -> dict:
     env = dict(os.environ)
     if args.get("memory_limit"):
         env["INSIGHT_MEMORY_LIMIT"] = args["memory_limit"]
-    proc = subprocess.run([sys.executable, __file__, "--child", stage, json.dumps(args)], cwd=REPO, env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{stage} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return children.run(__file__, stage, args, env)
 
 
 def _peak_mb() -> float:
@@ -152,8 +148,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        stage, payload = args.child
-        print(json.dumps(globals()[f"child_{stage}"](json.loads(payload))))
+        children.dispatch(args.child, globals())
         return
 
     print(f"machine: {os.cpu_count()} cores; DuckDB memory_limit for the import: {args.memory_limit}")

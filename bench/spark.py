@@ -22,6 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+import _children as children  # noqa: E402  (bench/, beside this script)
+
 OUT = REPO / "bench" / "out"
 
 
@@ -30,11 +32,7 @@ def _peak_mb() -> float:
 
 
 def _child(stage: str, args: dict) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", stage, json.dumps(args)], cwd=REPO,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{stage} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return children.run(__file__, stage, args)
 
 
 def child_base(a: dict) -> dict:
@@ -177,8 +175,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        stage, payload = args.child
-        print(json.dumps(globals()[f"child_{stage}"](json.loads(payload))))
+        children.dispatch(args.child, globals())
         return
     from insight.derive import parts_difference
 
