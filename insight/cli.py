@@ -123,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="监听地址（默认仅本机；对外提供请放在 HTTPS 反向代理之后）")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--max-upload-mb", type=int, default=None, help="单个上传文件上限（默认随本机内存）")
+    p.add_argument("--parts", default=None,
+                   help="部件目录（build-parts 的输出）：指标从它读取，账号与设置仍在 --db 中；此时不能导入")
 
     p = sub.add_parser("replay", help="把数据集的一天按时间顺序实时发送到服务（POST /api/v1/events），用于演示实时监控")
     p.add_argument("folder", help="DATA.md 格式的数据目录（如演示数据 data/demo）")

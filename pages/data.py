@@ -36,6 +36,14 @@ st.caption("支持 CSV（UTF-8 / GBK）、Excel（.xlsx）、Parquet。文件名
            "列名与 DATA.md 不同时，在下方逐列对应并可保存为方案。导入是原子的：失败时数据库不变；重复导入不会产生重复数据。")
 
 
+built = data.parts_source()
+if built is not None:
+    st.info(f"此服务读取部件目录：指标由 build-parts 在别处计算（引擎 {built.get('engine', '—')}，"
+            f"{str(built.get('built_at', '—')).replace('T', ' ')}），这里不能导入。要更新数据，请在构建部件的流程中"
+            "导入新文件并重新 build-parts；要在本机导入，请不带 --parts 启动服务。")
+    st.stop()
+
+
 class _Progress:
     """The importer's progress protocol on a Streamlit progress bar."""
 

@@ -39,6 +39,10 @@ def _classify_all(label: str) -> None:
     st.rerun()
 
 
+if status["classified"] == 0 and data.parts_source() is not None:
+    widgets.empty_state("此服务读取部件目录（build-parts 的汇总），其中没有聊天记录，无法判定咨询场景。",
+                        "咨询场景洞察需要聊天原文：请在导入了聊天记录的数据库上查看（不带 --parts 启动服务）。")
+    st.stop()
 running = widgets.classification_banner()
 if status["classified"] == 0 and running:
     st.stop()

@@ -14,6 +14,7 @@ from insight.core.periods import Period, change
 from insight.core.privacy import mask_frame
 from insight.core.schema import PLATFORM_LABELS, TABLES
 from insight.core.settings import SalesSettings
+from insight.derive import COUNTED_TABLES
 from insight.metrics.engine import MetricEngine
 from insight.metrics.stats import beta_prior, shrink
 
@@ -194,12 +195,40 @@ def transcript(con, session_id: str, shop_id: str, *, viewer: Viewer) -> pd.Data
     return frame if viewer.pii else mask_frame(frame, ["content"])
 
 
+def _parts_overview(store, viewer: Viewer) -> dict:
+    """``store_overview`` for a store reading a parts folder: the rows as the build counted them
+    (``shop_counts``, per shop, so a viewer sees their shops' figures only)."""
+    scope, params = viewer.scope_sql("s.shop_id")
+    per_shop = store.con.execute(
+        f"""SELECT s.shop_id AS 店铺ID, s.shop_name AS 店铺名称, s.platform AS 平台, s.category AS 类目, s.tier AS 层级,
+                  CAST(f.data_start AS DATE) AS 数据开始, CAST(f.data_end AS DATE) AS 数据结束,
+                  coalesce(c.derived_sessions, 0) AS 会话数, coalesce(c.sessions, 0) > 0 AS 有会话表,
+                  {', '.join(f'coalesce(c.{t}, 0) AS _{t}' for t in COUNTED_TABLES)}
+           FROM shops s LEFT JOIN f_shop_span f USING (shop_id) LEFT JOIN shop_counts c USING (shop_id)
+           WHERE {scope} ORDER BY s.shop_id""", params).df()
+    for col in ("数据开始", "数据结束"):
+        per_shop[col] = per_shop[col].dt.date
+    per_shop["平台"] = [PLATFORM_LABELS.get(p, p) for p in per_shop["平台"]]
+    rows = {"shops": len(per_shop), "peers": int((store.parts_manifest.get("rows") or {}).get("peers", 0)),
+            **{t: int(per_shop[f"_{t}"].sum()) for t in COUNTED_TABLES}}
+    per_shop = per_shop.drop(columns=[f"_{t}" for t in COUNTED_TABLES])
+    counts = pd.DataFrame([{"表": name, "说明": TABLES[name].label, "行数": rows.get(name, 0)} for name in TABLES])
+    start, end = per_shop["数据开始"].dropna().min(), per_shop["数据结束"].dropna().max()
+    start, end = (None, None) if start != start or end != end else (start, end)
+    return {"shops": len(per_shop), "sessions": int(per_shop["会话数"].sum()), "messages": rows["messages"],
+            "start": start, "end": end, "days": (end - start).days + 1 if start else 0, "tables": counts,
+            "per_shop": per_shop, "present": sorted(store.present_tables())}
+
+
 def store_overview(store, *, viewer: Viewer) -> dict | None:
     """What the store holds for the viewer: counts per table, the data's span, per-shop coverage
     (None when empty); a viewer of some shops sees the figures of those shops only."""
     scope, scope_params = viewer.scope_sql("shop_id")
     if not store.con.execute(f"SELECT 1 FROM shops WHERE {scope} LIMIT 1", scope_params).fetchone():
         return None
+
+    if store.parts_only:
+        return _parts_overview(store, viewer)
 
     def count(name: str) -> int:
         # a table of shops' rows counts the viewer's shops; the peers' benchmarks are nobody's shop

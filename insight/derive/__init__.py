@@ -3,6 +3,7 @@ additive parts every metric reads."""
 
 from ._as_known import LOOKBACK_DAYS, derive_as_known
 from ._derive import (
+    COUNTED_TABLES,
     GAP_SESSION_PREFIX,
     MEASURE_DECIMAL,
     apply_settings,
@@ -25,5 +26,5 @@ from ._engines import (
     spark_sql,
 )
 
-__all__ = ["MEASURE_DECIMAL", "BASE_TABLES", "build_with_duckdb", "build_with_spark", "spark_session", "spark_sql", "parts_difference", "read_output", "derive_as_known", "whole_steps", "LOOKBACK_DAYS", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["COUNTED_TABLES", "MEASURE_DECIMAL", "BASE_TABLES", "build_with_duckdb", "build_with_spark", "spark_session", "spark_sql", "parts_difference", "read_output", "derive_as_known", "whole_steps", "LOOKBACK_DAYS", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]

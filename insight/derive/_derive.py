@@ -26,7 +26,7 @@ from insight.core.settings import (
 )
 from insight.store import transaction
 
-__all__ = ["MEASURE_DECIMAL", "whole_steps", "Step", "OUTPUT_TABLES", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["COUNTED_TABLES", "MEASURE_DECIMAL", "whole_steps", "Step", "OUTPUT_TABLES", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]
 
 def _secs(later: str, earlier: str) -> str:
@@ -630,8 +630,17 @@ class Step:
     output: bool = False
 
 
-# The parts folder's tables, in the order they are made.
-OUTPUT_TABLES = ("f_shop_span", "parts", "parts_tags", "parts_sales")
+# The parts folder's tables, in the order they are made; ``shop_counts`` exists in folders only (what a
+# store counts in its own tables: rows per shop and table, sessions as derived).
+OUTPUT_TABLES = ("f_shop_span", "shop_counts", "parts", "parts_tags", "parts_sales")
+COUNTED_TABLES = ("agents", "sessions", "messages", "evaluations", "orders", "refunds", "escalations")
+
+
+def _shop_counts_select() -> str:
+    joins = "".join(f"\n        LEFT JOIN (SELECT shop_id, count(*) AS n FROM {t} GROUP BY shop_id) c_{t} "
+                    f"ON c_{t}.shop_id = s.shop_id" for t in (*COUNTED_TABLES, "f_sessions"))
+    counts = ", ".join(f"coalesce(c_{t}.n, 0) AS {t}" for t in COUNTED_TABLES)
+    return f"SELECT s.shop_id, {counts}, coalesce(c_f_sessions.n, 0) AS derived_sessions FROM shops s{joins}"
 
 
 def whole_steps(settings: StoreSettings | None = None, sales: SalesSettings | None = None) -> list[Step]:
@@ -644,6 +653,7 @@ def whole_steps(settings: StoreSettings | None = None, sales: SalesSettings | No
     steps += [Step(name, sql) for name, sql in _session_sql(settings.stage_window_days, whole=True)]
     steps += [Step("f_sessions", f"SELECT {_F_SESSIONS} FROM _fsess"),
               Step("f_shop_span", "SELECT shop_id, data_start, data_end FROM _span", output=True),
+              Step("shop_counts", _shop_counts_select(), output=True),
               Step("parts", _parts_select(_part_facts(whole=True), PART_MEASURES, whole=True), output=True),
               Step("parts_tags", _tags_select(whole=True), output=True)]
     steps += [Step(name, sql) for name, sql in _sales_prep_sql(sales, whole=True)]

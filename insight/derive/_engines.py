@@ -33,12 +33,16 @@ SHOP_KEY_SQL = "left(md5(shop_id), 16)"
 
 def partitioned_select(name: str) -> str:
     """The output table ``name`` with its partition columns (shop_key, and month where it has days)."""
-    month = ", strftime(day, '%Y-%m') AS month" if name != "f_shop_span" else ""
+    month = ", strftime(day, '%Y-%m') AS month" if name not in _BY_SHOP_ONLY else ""
     return f"SELECT *, {SHOP_KEY_SQL} AS shop_key{month} FROM {name}"
 
 
+# Outputs with no day: partitioned by shop only.
+_BY_SHOP_ONLY = ("f_shop_span", "shop_counts")
+
+
 def _partition_by(name: str) -> list[str]:
-    return ["shop_key"] if name == "f_shop_span" else ["shop_key", "month"]
+    return ["shop_key"] if name in _BY_SHOP_ONLY else ["shop_key", "month"]
 
 
 def spark_sql(select: str) -> str:
@@ -177,7 +181,7 @@ def read_output(con, folder: Path, name: str):
     return rel.project(", ".join(c for c in rel.columns if c not in ("shop_key", "month")))
 
 
-def parts_difference(a: Path, b: Path, tolerance: float = 1e-9) -> dict[str, dict]:
+def parts_difference(a: Path, b: Path, tolerance: float = 1e-9, tables=OUTPUT_TABLES) -> dict[str, dict]:
     """Two parts folders compared table by table: row counts, and rows whose key has no match or whose
     measures differ by more than ``tolerance`` (relative to the larger magnitude, at least 1)."""
     import duckdb
@@ -185,7 +189,7 @@ def parts_difference(a: Path, b: Path, tolerance: float = 1e-9) -> dict[str, dic
     con = duckdb.connect(":memory:")
     out = {}
     try:
-        for name in OUTPUT_TABLES:
+        for name in tables:
             ra, rb = read_output(con, a, name), read_output(con, b, name)
             if ra is None or rb is None:
                 out[name] = {"rows_a": len(ra.fetchall()) if ra else 0, "rows_b": len(rb.fetchall()) if rb else 0}

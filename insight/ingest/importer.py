@@ -912,6 +912,9 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
     """
     if not files:
         raise ImportFailed("没有要导入的文件")
+    if store.parts_only:
+        raise ImportFailed("此数据库正在读取部件目录（serve --parts：汇总由 build-parts 在别处计算），导入的数据不会改变"
+                           "任何指标，已拒绝；请在构建部件的流程中导入，或不带 --parts 启动服务")
     bar = None
     steps = len(files) + len({f.table for f in files}) + 1
     if progress is not None and progress is not False and progress is not True:

@@ -1,29 +1,33 @@
-"""A store over a parts folder built elsewhere (``python -m insight build-parts``, DuckDB or Spark): the
-parts tables, shop spans, shops and peers are views over its Parquet files, so that the metric engine
-reads them as it reads an imported store's tables."""
+"""A parts folder built elsewhere (``python -m insight build-parts``, DuckDB or Spark), read through views:
+the parts tables, shop spans, shops and peers of a store become views over the folder's Parquet files, so
+that the metric engine reads them as it reads an imported store's tables.
+
+``open_parts(folder)`` gives an in-memory store over a folder (``metrics --parts``); ``Store.attach_parts``
+does the same for a store file (the app: ``serve --parts``), whose accounts and settings stay its own.
+The views are temporary: they shadow the store's own tables on each connection, and leave the file as it is.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import tempfile
 import uuid
 from pathlib import Path
 
 from insight.core.errors import StoreError, UsageError
 
-from ._store import Store
-
-__all__ = ["open_parts", "PARTS_TABLES"]
+__all__ = ["open_parts", "read_manifest", "link_folder", "create_views", "PARTS_TABLES", "PARTS_FORMAT"]
 
 # Views the folder provides: derived outputs (partitioned) and base tables carried as they are.
 PARTS_TABLES = ("parts", "parts_tags", "parts_sales", "f_shop_span", "shops", "peers")
-_FORMAT = 1
+# Folder-only outputs, read as views of their own (no store table of that name).
+FOLDER_TABLES = ("shop_counts",)
+PARTS_FORMAT = 1
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_./-]+")
 
 
-def open_parts(folder: str | Path) -> Store:
-    """An in-memory store whose parts come from ``folder``. The folder's path never enters SQL text:
-    it is linked under a generated name in the store's private work folder, and the views read that."""
+def read_manifest(folder: str | Path) -> dict:
     folder = Path(folder)
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
@@ -32,27 +36,52 @@ def open_parts(folder: str | Path) -> Store:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise StoreError(f"{manifest_path} 无法读取: {exc}") from None
-    if manifest.get("format") != _FORMAT:
-        raise StoreError(f"{folder} 的部件格式 {manifest.get('format')!r} 与本程序（{_FORMAT}）不一致，请重新 build-parts")
-    store = Store(None)
-    link = store.work_dir / f"parts-{uuid.uuid4().hex}"
-    if not _SAFE_PATH.fullmatch(str(link)):  # a work folder we made ourselves; refuse anything else
-        store.close()
-        raise StoreError("临时目录路径含有特殊字符，无法挂载部件目录（请设置 TMPDIR 为普通路径）")
-    link.symlink_to(folder.resolve(), target_is_directory=True)
-    con = store.con
+    if manifest.get("format") != PARTS_FORMAT:
+        raise StoreError(f"{folder} 的部件格式 {manifest.get('format')!r} 与本程序（{PARTS_FORMAT}）不一致，"
+                         "请重新 build-parts")
+    return manifest
+
+
+def link_folder(folder: str | Path) -> Path:
+    """``folder`` linked under a generated name in a new private temporary folder: the path the views
+    name. The folder's own path never enters SQL text."""
+    home = Path(tempfile.mkdtemp(prefix="insight-parts-"))
+    link = home / uuid.uuid4().hex
+    if not _SAFE_PATH.fullmatch(str(link)):  # a temporary folder we made; refuse anything else
+        home.rmdir()
+        raise StoreError("临时目录路径含有特殊字符，无法挂载部件目录（请把 TMPDIR 设为普通路径）")
+    link.symlink_to(Path(folder).resolve(), target_is_directory=True)
+    return link
+
+
+def create_views(con, link: Path) -> None:
+    """Temporary views named after the folder's tables on ``con``, over the files under ``link``."""
     for name in PARTS_TABLES:
-        if not any((folder / name).rglob("*.parquet")):
-            continue  # nothing built (e.g. no peers imported): the empty table stays
+        if not any((link / name).rglob("*.parquet")):
+            continue  # nothing built (e.g. no peers imported): the store's own (empty) table is read
         source = f"read_parquet('{link}/{name}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
         stored = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-        # The schema's own columns in the schema's order (partition columns dropped; a store-only column
-        # such as _import_id is NULL); names and types come from the schema, never from the files.
+        # The store schema's columns in its order (partition columns dropped; a store-only column such as
+        # _import_id is NULL): names and types come from the schema, never from the files.
         columns = [c if c in stored else f"CAST(NULL AS {t}) AS {c}" for c, t in con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' "
-            "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()]
-        con.execute(f"DROP TABLE {name}")
-        con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(columns)} FROM {source}")
-    store.set_meta("settings", json.dumps(manifest.get("settings", {})))
-    store.parts_manifest = manifest
+            "AND table_catalog = current_database() AND table_name = ? ORDER BY ordinal_position",
+            [name]).fetchall()]
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(columns)} FROM {source}")
+    for name in FOLDER_TABLES:
+        if any((link / name).rglob("*.parquet")):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * EXCLUDE (shop_key) FROM read_parquet("
+                        f"'{link}/{name}/**/*.parquet', hive_partitioning = true)")
+
+
+def open_parts(folder: str | Path):
+    """An in-memory store whose parts come from ``folder`` (``metrics --parts``)."""
+    from ._store import Store
+
+    store = Store(None)
+    try:
+        store.attach_parts(folder)
+    except BaseException:
+        store.close()
+        raise
     return store

@@ -19,7 +19,7 @@ from insight.core.limits import Limits, parse_size
 from insight.core.schema import SCENARIO_DDL, TABLES, all_ddl, scenario_parts_sql
 from insight.core.settings import StoreSettings
 
-__all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION"]
+__all__ = ["Store", "open_served", "default_db_path", "transaction", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = "4"
 # version → what opening such a store does to bring it to SCHEMA_VERSION (derived tables only: nothing
@@ -50,6 +50,20 @@ def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
+def open_served(path: str | os.PathLike) -> "Store":
+    """The store a server opens: ``path``, with the parts folder ``$INSIGHT_PARTS`` attached when set
+    (``serve --parts``)."""
+    store = Store(path)
+    folder = os.environ.get("INSIGHT_PARTS")
+    if folder:
+        try:
+            store.attach_parts(folder)
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
 def table_exists(con, name: str) -> bool:
     """Whether the store behind ``con`` has table ``name`` (tables added by later versions may not be
     there yet in a store opened read-only)."""
@@ -64,12 +78,14 @@ class Store:
     ``path=None`` opens an in-memory store (used by ``metrics --data`` and tests).
     """
 
-    # Set by ``open_parts``: the store reads a parts folder built elsewhere (no base rows of its own).
+    # Set by ``attach_parts``: the store reads its parts from a folder built elsewhere (no base rows).
     parts_manifest: dict | None = None
+    _parts_link: Path | None = None
 
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False,
                  memory_limit: str | None = None, _con=None):
         if _con is not None:  # a cursor of an open store (see ``cursor``)
+            self._is_cursor = True
             self.path, self.read_only, self.con = path, read_only, _con
             self.limits, self._own_work_dir, self._borrowed_work_dir = Limits.from_env(), None, None
             self.memory_limit = self.limits.memory_limit
@@ -154,8 +170,12 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
+    _parts_settings: StoreSettings | None = None
+
     @property
     def settings(self) -> StoreSettings:
+        if self._parts_settings is not None:  # the settings the attached parts were built with
+            return self._parts_settings
         raw = self.get_meta("settings")
         return StoreSettings(**json.loads(raw)) if raw else StoreSettings()
 
@@ -224,11 +244,34 @@ class Store:
             params.append(shop_id)
         return tuple(self.con.execute(sql, params).fetchone())
 
+    def attach_parts(self, folder: str | os.PathLike) -> None:
+        """Read parts, shop spans, shops and peers from a parts folder (``build-parts``) instead of this
+        store's own tables, on this connection and its cursors; the store file is not changed. Imports
+        are refused while a folder is attached (its figures would not change)."""
+        from ._parts import create_views, link_folder, read_manifest
+
+        manifest = read_manifest(folder)
+        link = link_folder(folder)
+        create_views(self.con, link)
+        self.parts_manifest, self._parts_link = manifest, link
+        if manifest.get("settings"):
+            self._parts_settings = StoreSettings(**manifest["settings"])
+
+    @property
+    def parts_only(self) -> bool:
+        return self.parts_manifest is not None
+
     def cursor(self) -> "Store":
         """Another connection to the same database, for another thread (DuckDB connections are
         not shared between threads; cursors see each other's commits)."""
         other = Store(self.path, read_only=self.read_only, _con=self.con.cursor())
         other.limits, other.memory_limit = self.limits, self.memory_limit
+        if self._parts_link is not None:  # temporary views belong to a connection: the cursor gets its own
+            from ._parts import create_views
+
+            create_views(other.con, self._parts_link)
+            other.parts_manifest, other._parts_link = self.parts_manifest, self._parts_link
+            other._parts_settings = self._parts_settings
         if self.path is None and not self.read_only:
             other._borrowed_work_dir = self.work_dir
         return other
@@ -245,8 +288,15 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+        if self._parts_link is not None and self._own_link():
+            shutil.rmtree(self._parts_link.parent, ignore_errors=True)
         if self._own_work_dir is not None:
             shutil.rmtree(self._own_work_dir, ignore_errors=True)
+
+    def _own_link(self) -> bool:
+        return not self._is_cursor
+
+    _is_cursor = False
 
     def __enter__(self) -> "Store":
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import threading
 from dataclasses import dataclass
 
@@ -24,9 +25,9 @@ from insight.core.filters import Filters
 from insight.core.periods import Period
 from insight.core.settings import SalesSettings
 from insight.metrics.engine import MetricEngine
-from insight.store import Store, default_db_path
+from insight.store import Store, default_db_path, open_served
 
-__all__ = ["store_path", "open_store", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
+__all__ = ["store_path", "open_store", "parts_source", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "weekly", "shops_overview", "live_snapshot", "so_far", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
 
@@ -37,7 +38,16 @@ def store_path() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _database(path: str) -> Store:
-    return Store(path)
+    return open_served(path)
+
+
+def parts_source() -> dict | None:
+    """The manifest of the parts folder the app reads (``serve --parts``), else None (also while another
+    program holds the store: the page says that itself)."""
+    if os.environ.get("INSIGHT_PARTS") is None:
+        return None
+    store = open_store()
+    return store.parts_manifest if store is not None else None
 
 
 def open_store(create: bool = False) -> Store | None:

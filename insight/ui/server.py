@@ -41,6 +41,11 @@ def serve(args) -> int:
     """``python -m insight serve``: blocks until stopped."""
     db_path = str(default_db_path(args.db))
     os.environ["INSIGHT_DB"] = db_path  # the pages' store (insight.ui.data) is the one the middleware checks
+    if args.parts:
+        from insight.store import open_parts
+
+        open_parts(args.parts).close()  # a folder that cannot be read stops here, with the reason
+        os.environ["INSIGHT_PARTS"] = str(Path(args.parts).resolve())
     print(_first_run_note(db_path, args.host, args.port), file=sys.stderr, flush=True)
     build_app(db_path).run(config={
         "server.address": args.host, "server.port": int(args.port), "server.headless": True,

@@ -8,7 +8,7 @@ import contextlib
 import threading
 from dataclasses import dataclass
 
-from insight.store import Store
+from insight.store import Store, open_served
 
 __all__ = ["shared_store", "SharedStore"]
 
@@ -42,7 +42,7 @@ _guard = threading.Lock()
 def shared_store(path: str) -> SharedStore:
     with _guard:
         if path not in _open:
-            store = Store(path)
+            store = open_served(path)
             _open[path] = SharedStore(store, store.cursor(), threading.Lock())
         return _open[path]
 

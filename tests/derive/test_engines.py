@@ -13,6 +13,8 @@ from insight.ingest.importer import import_paths
 from insight.ingest.parts import write_base
 from insight.store import Store
 
+# The outputs a store has tables of (shop_counts is a folder's own).
+STORE_TABLES = tuple(t for t in OUTPUT_TABLES if t != "shop_counts")
 SETTINGS = [
     (StoreSettings(), SalesSettings()),
     (StoreSettings(stage_window_days=7, session_gap_minutes=10), SalesSettings("order", 1, False)),
@@ -62,7 +64,7 @@ def _store_parts(store, folder):
     from insight.derive._engines import partitioned_select
 
     cur = store.con.cursor()
-    for name in OUTPUT_TABLES:
+    for name in STORE_TABLES:
         cur.sql(partitioned_select(name)).write_parquet(
             str(folder / name), partition_by=["shop_key"] if name == "f_shop_span" else ["shop_key", "month"])
     return folder
@@ -103,7 +105,7 @@ def test_duckdb_whole_build_equals_the_imported_store(small_demo, tmp_path, vari
             refresh_sales(store.con, sales)
         expected = _store_parts(store, tmp_path / "expected")
     build_with_duckdb(tmp_path / "base", tmp_path / "built", settings, sales)
-    for name, diff in parts_difference(expected, tmp_path / "built", tolerance=0).items():
+    for name, diff in parts_difference(expected, tmp_path / "built", tolerance=0, tables=STORE_TABLES).items():
         assert diff["rows_a"] == diff["rows_b"] > 0 and diff["differing"] == 0, (name, diff)
 
 

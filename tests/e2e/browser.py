@@ -30,13 +30,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: Path, timeout: float = 60):
-    """``streamlit run app.py`` on 127.0.0.1 with ``INSIGHT_DB=db``; yields the base URL."""
+def streamlit_server(db: Path, timeout: float = 60, env: dict | None = None):
+    """``streamlit run app.py`` on 127.0.0.1 with ``INSIGHT_DB=db`` (and ``env``); yields the base URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
-    with _running(cmd, dict(os.environ, INSIGHT_DB=str(db)), port, timeout) as url:
+    with _running(cmd, dict(os.environ, INSIGHT_DB=str(db), **(env or {})), port, timeout) as url:
         yield url
 
 
