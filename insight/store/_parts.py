@@ -10,6 +10,7 @@ The views are temporary: they shadow the store's own tables on each connection, 
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import uuid
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from insight.core.errors import StoreError, UsageError
 
-__all__ = ["open_parts", "read_manifest", "link_folder", "create_views", "PARTS_TABLES", "PARTS_FORMAT"]
+__all__ = ["open_parts", "open_served", "read_manifest", "link_folder", "create_views", "PARTS_TABLES", "PARTS_FORMAT"]
 
 # Views the folder provides: derived outputs (partitioned) and base tables carried as they are.
 PARTS_TABLES = ("parts", "parts_tags", "parts_sales", "f_shop_span", "shops", "peers")
@@ -74,14 +75,23 @@ def create_views(con, link: Path) -> None:
                         f"'{link}/{name}/**/*.parquet', hive_partitioning = true)")
 
 
-def open_parts(folder: str | Path):
-    """An in-memory store whose parts come from ``folder`` (``metrics --parts``)."""
+def open_parts(folder: str | Path, path: str | Path | None = None):
+    """The store ``path`` (None: in memory, as ``metrics --parts`` uses it) reading its parts from ``folder``."""
     from ._store import Store
 
-    store = Store(None)
+    store = Store(path)
     try:
         store.attach_parts(folder)
     except BaseException:
         store.close()
         raise
     return store
+
+
+def open_served(path: str | Path):
+    """The store a server opens: ``path``, with the parts folder ``$INSIGHT_PARTS`` attached when set
+    (``serve --parts``)."""
+    from ._store import Store
+
+    folder = os.environ.get("INSIGHT_PARTS")
+    return open_parts(folder, path) if folder else Store(path)

@@ -19,7 +19,7 @@ from insight.core.limits import Limits, parse_size
 from insight.core.schema import SCENARIO_DDL, TABLES, all_ddl, scenario_parts_sql
 from insight.core.settings import StoreSettings
 
-__all__ = ["Store", "open_served", "default_db_path", "transaction", "SCHEMA_VERSION"]
+__all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = "4"
 # version → what opening such a store does to bring it to SCHEMA_VERSION (derived tables only: nothing
@@ -48,20 +48,6 @@ def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get("INSIGHT_DB")
     return Path(env) if env else DEFAULT_DB
-
-
-def open_served(path: str | os.PathLike) -> "Store":
-    """The store a server opens: ``path``, with the parts folder ``$INSIGHT_PARTS`` attached when set
-    (``serve --parts``)."""
-    store = Store(path)
-    folder = os.environ.get("INSIGHT_PARTS")
-    if folder:
-        try:
-            store.attach_parts(folder)
-        except BaseException:
-            store.close()
-            raise
-    return store
 
 
 def table_exists(con, name: str) -> bool:
