@@ -118,6 +118,9 @@ def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | 
     t0 = time.perf_counter()
     if engine == "spark":
         spark = spark or spark_session(master, conf=spark_conf)
+    # The manifest is written last: a folder whose build failed half-way has none, and is refused as
+    # "not a parts folder" instead of being read with a mix of old and new files.
+    _remove(f"{output.rstrip('/')}/{MANIFEST}", spark if engine == "spark" else None)
     if is_base:
         base = input_.rstrip("/")
         mark = _read_text(f"{base}/{BASE_MARK}", spark)
@@ -141,6 +144,14 @@ def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | 
                 "present": sorted(name for name, n in rows.items() if n)}
     _write_text(f"{output.rstrip('/')}/{MANIFEST}", json.dumps(manifest, ensure_ascii=False, indent=1), spark)
     return BuildResult(engine, Path(output) if not _is_uri(output) else output, rows, seconds, report)
+
+
+def _remove(location: str, spark) -> None:
+    if not _is_uri(location):
+        Path(location).unlink(missing_ok=True)
+        return
+    path = spark._jvm.org.apache.hadoop.fs.Path(location)
+    path.getFileSystem(spark._jsc.hadoopConfiguration()).delete(path, False)
 
 
 def _read_text(location: str, spark) -> str:

@@ -109,3 +109,18 @@ def test_the_spark_submit_entry_point_leaves_master_and_engine_to_spark_submit(t
                               *extra], capture_output=True, text=True, timeout=120,
                              env={"PYTHONPATH": str(job.parents[1]), "PATH": "/usr/bin:/bin"})
         assert out.returncode == 2 and "spark-submit" in out.stderr
+
+
+def test_a_build_that_fails_half_way_leaves_no_readable_folder(tmp_path, monkeypatch):
+    data = _dataset(tmp_path)
+    build_parts(str(data), str(tmp_path / "parts"))
+    import insight.ingest.parts as parts_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(parts_module, "build_with_duckdb", broken)
+    with pytest.raises(RuntimeError):
+        build_parts(str(data), str(tmp_path / "parts"))
+    with pytest.raises(UsageError, match="manifest"):
+        open_parts(tmp_path / "parts")
