@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -109,10 +110,6 @@ def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | 
     remote = _is_uri(input_) or _is_uri(output)
     if remote and engine == "duckdb":
         raise UsageError("DuckDB 引擎只读写本机目录；远程存储（hdfs://、s3a://…）请用 --engine spark")
-    is_base = _is_uri(input_) or (Path(input_) / BASE_MARK).exists()
-    if _is_uri(output) and not is_base:
-        raise UsageError("写到远程存储时 --input 应为已校验的基础表目录（先在本机 build-parts，"
-                         "把其中的 base/ 上传，再以它为 --input）")
     seconds: dict = {}
     report = None
     t0 = time.perf_counter()
@@ -121,16 +118,27 @@ def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | 
     # The manifest is written last: a folder whose build failed half-way has none, and is refused as
     # "not a parts folder" instead of being read with a mix of old and new files.
     _remove(f"{output.rstrip('/')}/{MANIFEST}", spark if engine == "spark" else None)
-    if is_base:
+    if _exists(f"{input_.rstrip('/')}/{BASE_MARK}", spark):
         base = input_.rstrip("/")
         mark = _read_text(f"{base}/{BASE_MARK}", spark)
         rows = json.loads(mark)["rows"]
     else:
-        if not Path(input_).exists():
+        if not _exists(input_, spark):
             raise UsageError(f"--input 目录不存在: {input_}")
-        Path(output).mkdir(parents=True, exist_ok=True)
-        rows, report = _validate(Path(input_), Path(output), shop, settings)
-        base = str(Path(output) / "base")
+        # Validation runs here, in DuckDB, on a local copy of remote files; its results go to the output.
+        work = Path(tempfile.mkdtemp(prefix="insight-build-"))
+        try:
+            source = _fetch(input_, work / "input", spark) if _is_uri(input_) else Path(input_)
+            local_out = work / "output" if _is_uri(output) else Path(output)
+            local_out.mkdir(parents=True, exist_ok=True)
+            rows, report = _validate(source, local_out, shop, settings)
+            if _is_uri(output):
+                for name in ("base", "rejects"):
+                    if (local_out / name).exists():
+                        _upload(local_out / name, f"{output.rstrip('/')}/{name}", spark)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        base = f"{output.rstrip('/')}/base" if _is_uri(output) else str(Path(output) / "base")
         seconds["validate"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     if engine == "duckdb":
@@ -146,12 +154,51 @@ def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | 
     return BuildResult(engine, Path(output) if not _is_uri(output) else output, rows, seconds, report)
 
 
+def _hadoop(location: str, spark):
+    """(file system, path) of ``location`` through Spark's Hadoop configuration (hdfs://, s3a://, file://…)."""
+    path = spark._jvm.org.apache.hadoop.fs.Path(location)
+    return path.getFileSystem(spark._jsc.hadoopConfiguration()), path
+
+
+def _exists(location: str, spark) -> bool:
+    if not _is_uri(location):
+        return Path(location).exists()
+    fs, path = _hadoop(location, spark)
+    return bool(fs.exists(path))
+
+
+# A remote file copied here keeps its name (the table is recognised from it) only when that name is a
+# plain file name: no separators, no leading dot, nothing but letters, digits, CJK, '.', '-', '_' and spaces.
+_PLAIN_NAME = re.compile(r"[^./\\][\w.\- \u4e00-\u9fff]*")
+
+
+def _fetch(uri: str, into: Path, spark) -> Path:
+    """The DATA.md files directly under ``uri`` copied into ``into`` (other entries are left: they would be
+    skipped by a local import too)."""
+    from .readers import SUPPORTED_SUFFIXES
+
+    into.mkdir(parents=True)
+    fs, folder = _hadoop(uri, spark)
+    for status in fs.listStatus(folder):
+        name = str(status.getPath().getName())
+        if status.isFile() and name.lower().endswith(SUPPORTED_SUFFIXES) and _PLAIN_NAME.fullmatch(name):
+            target = spark._jvm.org.apache.hadoop.fs.Path((into / name).as_uri())
+            fs.copyToLocalFile(False, status.getPath(), target, True)
+    return into
+
+
+def _upload(folder: Path, location: str, spark) -> None:
+    fs, target = _hadoop(location, spark)
+    fs.delete(target, True)
+    fs.copyFromLocalFile(False, True, spark._jvm.org.apache.hadoop.fs.Path(folder.as_uri()), target)
+
+
 def _remove(location: str, spark) -> None:
     if not _is_uri(location):
         Path(location).unlink(missing_ok=True)
         return
-    path = spark._jvm.org.apache.hadoop.fs.Path(location)
-    path.getFileSystem(spark._jsc.hadoopConfiguration()).delete(path, False)
+    fs, path = _hadoop(location, spark)
+    fs.delete(path, False)
 
 
 def _read_text(location: str, spark) -> str:
@@ -168,9 +215,8 @@ def _write_text(location: str, text: str, spark) -> None:
     if not _is_uri(location):
         Path(location).write_text(text, encoding="utf-8")
         return
-    jvm = spark._jvm  # Hadoop's FileSystem writes one file where Spark's writers make a folder
-    path = jvm.org.apache.hadoop.fs.Path(location)
-    stream = path.getFileSystem(spark._jsc.hadoopConfiguration()).create(path, True)
+    fs, path = _hadoop(location, spark)  # Hadoop's FileSystem writes one file where Spark's writers make a folder
+    stream = fs.create(path, True)
     try:
         stream.write(bytearray(text.encode("utf-8")))
     finally:

@@ -132,3 +132,24 @@ def test_the_command_line_prints_identical_metrics(built):
                              capture_output=True, text=True, check=True, timeout=120)
         printed.append(json.loads(out.stdout)["metrics"])
     assert printed[0] == printed[1] and printed[0]["satisfaction_rate"] is not None
+
+
+def test_spark_reads_and_writes_uris_from_the_dataset_itself(spark, built, dataset, tmp_path):
+    """DATA.md files at a URI (file:// here; hdfs:// or s3a:// on a cluster): fetched, validated with the
+    importer's rules, the base and the rejects written beside the parts at the output URI."""
+    import pandas as pd
+
+    duck_dir, _, duck, _ = built(*CASES[0])
+    source = tmp_path / "files"
+    shutil.copytree(dataset, source)
+    evaluations = pd.read_csv(source / "evaluations.csv", dtype=str, keep_default_na=False)
+    bad = evaluations.iloc[[0]].assign(session_id="not-a-session", rating="9")  # rejected: rating outside 1–5
+    pd.concat([evaluations, bad]).to_csv(source / "evaluations.csv", index=False)
+    out = tmp_path / "remote-out"
+    result = build_parts(source.as_uri(), out.as_uri(), engine="spark", spark=spark)
+    assert result.rows == duck.rows and result.report.rejected == 1
+    assert (out / "base" / "_insight_base.json").exists() and any((out / "rejects").rglob("*.csv"))
+    for name, diff in parts_difference(duck_dir, out).items():
+        assert diff["rows_a"] == diff["rows_b"] > 0 and diff["differing"] == 0, (name, diff)
+    with open_parts(out) as store:
+        assert store.parts_manifest["engine"] == "spark" and store.parts_manifest["rows"]["messages"] > 1000
