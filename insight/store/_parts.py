@@ -57,22 +57,20 @@ def link_folder(folder: str | Path) -> Path:
 
 def create_views(con, link: Path) -> None:
     """Temporary views named after the folder's tables on ``con``, over the files under ``link``."""
-    for name in PARTS_TABLES:
+    for name in PARTS_TABLES + FOLDER_TABLES:
         if not any((link / name).rglob("*.parquet")):
             continue  # nothing built (e.g. no peers imported): the store's own (empty) table is read
         source = f"read_parquet('{link}/{name}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
-        stored = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-        # The store schema's columns in its order (partition columns dropped; a store-only column such as
-        # _import_id is NULL): names and types come from the schema, never from the files.
-        columns = [c if c in stored else f"CAST(NULL AS {t}) AS {c}" for c, t in con.execute(
+        stored = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        schema = con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' "
-            "AND table_catalog = current_database() AND table_name = ? ORDER BY ordinal_position",
-            [name]).fetchall()]
+            "AND table_catalog = current_database() AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()
+        # A store table's columns in the schema's order (a store-only column such as _import_id is NULL):
+        # names and types from the schema, never from the files. A folder-only table: its own columns,
+        # quoted as identifiers. Partition columns are dropped either way.
+        columns = ([c if c in stored else f"CAST(NULL AS {t}) AS {c}" for c, t in schema] if schema
+                   else ['"' + c.replace('"', '""') + '"' for c in stored if c not in ("shop_key", "month")])
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(columns)} FROM {source}")
-    for name in FOLDER_TABLES:
-        if any((link / name).rglob("*.parquet")):
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * EXCLUDE (shop_key) FROM read_parquet("
-                        f"'{link}/{name}/**/*.parquet', hive_partitioning = true)")
 
 
 def open_parts(folder: str | Path, path: str | Path | None = None):

@@ -67,6 +67,7 @@ class Store:
     # Set by ``attach_parts``: the store reads its parts from a folder built elsewhere (no base rows).
     parts_manifest: dict | None = None
     _parts_link: Path | None = None
+    _is_cursor = False
 
     def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False,
                  memory_limit: str | None = None, _con=None):
@@ -156,12 +157,10 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
-    _parts_settings: StoreSettings | None = None
-
     @property
     def settings(self) -> StoreSettings:
-        if self._parts_settings is not None:  # the settings the attached parts were built with
-            return self._parts_settings
+        if self.parts_manifest is not None and self.parts_manifest.get("settings"):
+            return StoreSettings(**self.parts_manifest["settings"])  # those the attached parts were built with
         raw = self.get_meta("settings")
         return StoreSettings(**json.loads(raw)) if raw else StoreSettings()
 
@@ -240,8 +239,6 @@ class Store:
         link = link_folder(folder)
         create_views(self.con, link)
         self.parts_manifest, self._parts_link = manifest, link
-        if manifest.get("settings"):
-            self._parts_settings = StoreSettings(**manifest["settings"])
 
     @property
     def parts_only(self) -> bool:
@@ -257,7 +254,6 @@ class Store:
 
             create_views(other.con, self._parts_link)
             other.parts_manifest, other._parts_link = self.parts_manifest, self._parts_link
-            other._parts_settings = self._parts_settings
         if self.path is None and not self.read_only:
             other._borrowed_work_dir = self.work_dir
         return other
@@ -274,15 +270,10 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
-        if self._parts_link is not None and self._own_link():
+        if self._parts_link is not None and not self._is_cursor:  # the link belongs to the store, not its cursors
             shutil.rmtree(self._parts_link.parent, ignore_errors=True)
         if self._own_work_dir is not None:
             shutil.rmtree(self._own_work_dir, ignore_errors=True)
-
-    def _own_link(self) -> bool:
-        return not self._is_cursor
-
-    _is_cursor = False
 
     def __enter__(self) -> "Store":
         return self
