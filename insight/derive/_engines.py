@@ -8,6 +8,7 @@ and month. DuckDB runs the steps as they are written; Spark runs them transpiled
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -15,14 +16,14 @@ import time
 from pathlib import Path
 
 from insight.core.errors import UsageError
-from insight.core.schema import TABLES
+from insight.core.schema import GRAIN, TABLES
 from insight.core.settings import SalesSettings, StoreSettings
 
 from ._derive import OUTPUT_TABLES, Step, whole_steps
 
 __all__ = ["BASE_TABLES", "COPIED_TABLES", "spark_sql", "spark_session", "build_with_duckdb", "build_with_spark",
            "read_output", "parts_difference",
-           "partitioned_select", "SHOP_KEY_SQL"]
+           "partitioned_select", "partition_by", "SHOP_KEY_SQL"]
 
 BASE_TABLES = tuple(TABLES)
 # Base tables the parts folder carries as they are (the engine reads shops' labels and peers from it).
@@ -41,7 +42,7 @@ def partitioned_select(name: str) -> str:
 _BY_SHOP_ONLY = ("f_shop_span", "shop_counts")
 
 
-def _partition_by(name: str) -> list[str]:
+def partition_by(name: str) -> list[str]:
     return ["shop_key"] if name in _BY_SHOP_ONLY else ["shop_key", "month"]
 
 
@@ -52,6 +53,13 @@ def spark_sql(select: str) -> str:
     ``unix_timestamp`` drops the fraction of a second); the rest is SQLGlot's DuckDB → Spark mapping
     (``arg_min`` → ``min_by``, struct literals, ``unnest`` → ``explode``, NULLS LAST made explicit)."""
     import sqlglot
+
+    return sqlglot.transpile(select, read="duckdb", write=_spark_dialect())[0]
+
+
+@functools.cache
+def _spark_dialect():
+    """Spark's SQLGlot dialect with our one mapping (defined once: SQLGlot registers every dialect class)."""
     from sqlglot import exp
     from sqlglot.dialects.spark import Spark
 
@@ -63,7 +71,7 @@ def spark_sql(select: str) -> str:
                     f"(CAST(UNIX_MICROS(CAST({self.sql(e, 'this')} AS TIMESTAMP)) AS DOUBLE) / 1000000)"),
             }
 
-    return sqlglot.transpile(select, read="duckdb", write=_Spark)[0]
+    return _Spark
 
 
 def _fresh_dir(path: Path) -> None:
@@ -90,7 +98,7 @@ def build_with_duckdb(base: Path, out: Path, settings: StoreSettings | None = No
              lambda step: con.execute(f"CREATE OR REPLACE TEMP TABLE {step.name} AS {step.sql}"))
         for name in OUTPUT_TABLES:
             _fresh_dir(out / name)
-            con.sql(partitioned_select(name)).write_parquet(str(out / name), partition_by=_partition_by(name),
+            con.sql(partitioned_select(name)).write_parquet(str(out / name), partition_by=partition_by(name),
                                                             overwrite=True)
         for name in COPIED_TABLES:
             _fresh_dir(out / name)
@@ -151,7 +159,7 @@ def build_with_spark(base: str, out: str, settings: StoreSettings | None = None,
         frame = spark.sql(spark_sql(step.sql))
         if step.output:
             frame.createOrReplaceTempView(step.name)
-            keys = _partition_by(step.name)
+            keys = partition_by(step.name)
             # One file per (shop, month) folder: rows gathered by partition key before the write, not
             # every task writing a sliver of every folder.
             (spark.sql(spark_sql(partitioned_select(step.name))).repartition(*keys).write.mode("overwrite")
@@ -215,4 +223,4 @@ def parts_difference(a: Path, b: Path, tolerance: float = 1e-9, tables=OUTPUT_TA
 
 
 # What identifies a row of a parts table (the rest are measures).
-_KEYS = ("shop_id", "agent_id", "day", "channel", "stage", "hours", "tag", "settings_key")
+_KEYS = (*GRAIN, "tag", "settings_key")

@@ -6,7 +6,7 @@ The folder:
     manifest.json            what was built, by which engine, with which settings; tables present
     base/<table>/*.parquet   the validated base tables (a later build, or Spark on a cluster, reads them)
     rejects/                 the import report and rejected rows, as an import leaves them
-    parts/ parts_tags/ parts_sales/ f_shop_span/   Parquet, partitioned by shop_key (and month)
+    parts/ parts_tags/ parts_sales/ f_shop_span/ shop_counts/   Parquet, partitioned by shop_key (and month)
     shops/ peers/            as imported
 """
 
@@ -168,8 +168,9 @@ def _exists(location: str, spark) -> bool:
 
 
 # A remote file copied here keeps its name (the table is recognised from it) only when that name is a
-# plain file name: no separators, no leading dot, nothing but letters, digits, CJK, '.', '-', '_' and spaces.
-_PLAIN_NAME = re.compile(r"[^./\\][\w.\- \u4e00-\u9fff]*")
+# plain file name: no separators, no leading dot, nothing but letters, digits (CJK included), '.', '-',
+# '_' and spaces.
+_PLAIN_NAME = re.compile(r"(?!\.)[\w.\- ]+")
 
 
 def _fetch(uri: str, into: Path, spark) -> Path:
@@ -204,10 +205,7 @@ def _remove(location: str, spark) -> None:
 def _read_text(location: str, spark) -> str:
     """A small file, local or (through Spark's Hadoop file systems) remote."""
     if not _is_uri(location):
-        path = Path(location)
-        if not path.exists():
-            raise UsageError(f"找不到 {path}：--input 不是 build-parts 写出的基础表目录")
-        return path.read_text(encoding="utf-8")
+        return Path(location).read_text(encoding="utf-8")
     return "".join(r[0] for r in spark.read.text(location, wholetext=True).collect())
 
 

@@ -61,12 +61,11 @@ def _store_and_base(tmp_path, dataset, settings):
 def _store_parts(store, folder):
     """The store's own parts in the folder layout, to compare with a build."""
     folder.mkdir(parents=True)
-    from insight.derive._engines import partitioned_select
+    from insight.derive._engines import partition_by, partitioned_select
 
     cur = store.con.cursor()
     for name in STORE_TABLES:
-        cur.sql(partitioned_select(name)).write_parquet(
-            str(folder / name), partition_by=["shop_key"] if name == "f_shop_span" else ["shop_key", "month"])
+        cur.sql(partitioned_select(name)).write_parquet(str(folder / name), partition_by=partition_by(name))
     return folder
 
 
