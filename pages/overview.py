@@ -64,6 +64,7 @@ if shown_as == "环比":
     st.caption("环比为“—”：上期没有数据，或店铺的数据只覆盖了上期（或本期）的一部分——那样的环比不可比，不给出。")
 wide = wide[[m.key for m in metrics]].rename(columns={m.key: m.name for m in metrics})
 info = view.drop_duplicates("shop_id").set_index("shop_id")[["shop_name", "platform", "category", "tier"]]
+info["platform"] = [PLATFORM_LABELS.get(p, p) for p in info["platform"]]  # 淘宝, not taobao
 table = info.join(wide).reset_index()
 table.insert(1, "查看", [f"/satisfaction?shop={s}" for s in table["shop_id"]])
 table = table.rename(columns={"shop_id": "店铺ID", "shop_name": "店铺", "platform": "平台", "category": "类目", "tier": "层级"})
@@ -75,6 +76,7 @@ else:
         f"{m.name}{m.arrow}", format="percent",
         help=("环比：相对上期的百分点变化" if m.is_rate else "环比：相对上期的变化")) for m in metrics})
 export = view.assign(metric=[reg[k].name for k in view["metric"]],
+                     platform=[PLATFORM_LABELS.get(p, p) for p in view["platform"]],
                      status=[STATUS_LABELS.get(s, "") if s else "" for s in view["status"]])
 export = export.rename(columns={"shop_id": "店铺ID", "shop_name": "店铺", "platform": "平台", "category": "类目",
                                 "tier": "层级", "metric": "指标", "value": "本期", "reason": "无法计算的原因",
