@@ -342,10 +342,15 @@ def overview_heatmap(frame: pd.DataFrame, metrics: list[Metric], shop_labels: di
     def wrapped(name: str) -> str:  # long metric names on two lines, so that columns stay narrow
         return name if len(name) <= 5 else f"{name[:len(name) // 2]}<br>{name[len(name) // 2:]}"
 
+    colors = _STATUS_COLORS
+    if all(v is None for row in z for v in row):
+        # Plotly draws nothing, not even the values, when every cell is empty (no peer group has 5 shops):
+        # the cells are shown grey, as the title's 空白 says, with their values.
+        z, colors = [[0] * len(metrics) for _ in shops], [[0.0, "#eef0f3"], [1.0, "#eef0f3"]]
     trace = {"type": "heatmap", "z": z, "x": [wrapped(f"{m.name}{m.arrow}") for m in metrics],
              "y": [plot_text(shop_labels.get(s, s)) for s in shops], "text": text, "texttemplate": "%{text}",
              "customdata": hover, "hovertemplate": "%{customdata}<extra></extra>", "zmin": 0, "zmax": 2,
-             "colorscale": _STATUS_COLORS, "showscale": False, "xgap": 2, "ygap": 2}
+             "colorscale": colors, "showscale": False, "xgap": 2, "ygap": 2}
     return _figure([trace], "店铺 × 指标：相对同行的位置（红 差于同行平均 · 黄 优于平均或与平均相当 · 绿 达到优秀 · 空白 无值或同行不足）",
                    height=max(320, 34 * len(shops) + 140),
                    xaxis={"side": "top", "tickangle": 0, "showline": False},

@@ -54,6 +54,17 @@ def test_heatmap_has_a_cell_per_shop_and_metric_with_title_and_hover(store):
     assert "同行" in trace.customdata[0][1]
 
 
+def test_heatmap_without_any_peer_benchmark_still_shows_every_value(store):
+    first, last = store.data_range()
+    frame = shops_overview(MetricEngine(store).scoped(LEAD), Period(first, last))
+    frame = frame.assign(status=None)  # no peer group of 5 shops: no status anywhere
+    metrics = [registry()[k] for k in OVERVIEW_METRICS]
+    trace = overview_heatmap(frame, metrics, {}).data[0]
+    assert all(v is not None for row in trace.z for v in row)  # plotly would draw nothing at all
+    assert len({color for _, color in trace.colorscale}) == 1  # one grey: no status is implied
+    assert sum(t not in ("", "—") for row in trace.text for t in row) >= 3 * len(metrics) // 2
+
+
 def test_overview_page_for_a_supervisor(demo_db, open_app, monkeypatch):
     monkeypatch.setattr(auth, "_viewer_for_tests", LEAD)
     at = open_app(demo_db, "pages/overview.py")
