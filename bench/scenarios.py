@@ -40,6 +40,7 @@ def _demo_chats(n_shops: int = 4) -> list[list[dict]]:
 def _rate(model, chats, label: str) -> None:
     scenarios.normalise.cache_clear()
     scenarios._tokens.cache_clear()
+    scenarios._block_tokens.cache_clear()
     t0 = time.perf_counter()
     model.classify(chats)
     cold = len(chats) / (time.perf_counter() - t0)
@@ -64,6 +65,7 @@ def _bulk(model, rows: list[dict]) -> None:
                         lambda: model.classify_parallel(chats, workers=cores, explain=False))):
         scenarios.normalise.cache_clear()
         scenarios._tokens.cache_clear()
+        scenarios._block_tokens.cache_clear()
         t0 = time.perf_counter()
         run()
         print(f"JD-length, distinct: {label:<28}{len(chats) / (time.perf_counter() - t0):>8,.0f} chats/s")

@@ -118,6 +118,7 @@ def normalise(text: str) -> str:
 
 
 _jieba = None
+_JIEBA_BLOCK = None  # jieba's pattern of a block it cuts on its own (runs of Han, letters, digits)
 _PUNCT = re.compile("^[^\\w\ue000-\ue0ff]+$|^_+$")  # punctuation only; placeholders are words
 
 
@@ -131,14 +132,25 @@ def _tokenizer():
         jieba.setLogLevel(logging.WARNING)
         tk = jieba.Tokenizer()
         tk.load_userdict(str(DATA / "userdict.txt"))
+        global _JIEBA_BLOCK
+        _JIEBA_BLOCK = jieba.re_han_default
         _jieba = tk
     return _jieba
 
 
 @lru_cache(maxsize=200_000)
-def _tokens(normalised: str) -> tuple[str, ...]:
+def _block_tokens(block: str) -> tuple[str, ...]:
     # HMM off: new-word discovery costs half the time and the user dictionary covers our vocabulary.
-    return tuple(t for t in _tokenizer().lcut(normalised, HMM=False) if t.strip() and not _PUNCT.match(t))
+    return tuple(t for t in _tokenizer().lcut(block, HMM=False) if t.strip() and not _PUNCT.match(t))
+
+
+@lru_cache(maxsize=200_000)
+def _tokens(normalised: str) -> tuple[str, ...]:
+    # jieba cuts each run of Han characters and letters (its own block pattern) on its own, so a
+    # sentence's words are its blocks' words: blocks repeat across sentences far more than whole
+    # sentences do (你好, 在吗, 发票), and each is cut once.
+    _tokenizer()
+    return tuple(t for block in _JIEBA_BLOCK.split(normalised) if block for t in _block_tokens(block))
 
 
 def tokenize(text: str) -> list[str]:
@@ -262,14 +274,25 @@ class ChatScenario:
         return out
 
 
+def _normalised_tokens(normalised: str) -> list[str]:
+    return list(_tokens(normalised))
+
+
 def _split_tfidf(vec):
-    """A fitted TfidfVectorizer as its two public halves: a CountVectorizer with the same analyzer
+    """A fitted TfidfVectorizer as its two public halves: a CountVectorizer with the same analysis
     and vocabulary, and a TfidfTransformer with the same weighting and idf, so that counts can be
-    summed over a chat's turns before weighting (tests check the halves equal the whole)."""
+    summed over a chat's turns before weighting (tests check the halves equal the whole).
+
+    The counter reads text already normalised (decoding normalises each distinct sentence once to
+    find repeats): its preprocessing is the identity and the word tokenizer skips normalising."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
-    counter = CountVectorizer(analyzer=vec.build_analyzer(), vocabulary=vec.vocabulary_, binary=vec.binary,
-                              dtype=vec.dtype)
+    word = vec.tokenizer is tokenize
+    if not word and (vec.analyzer != "char_wb" or vec.preprocessor is not normalise):
+        raise UsageError("场景模型的特征与本版本不符，请重新训练")
+    counter = CountVectorizer(analyzer="word" if word else "char_wb", tokenizer=_normalised_tokens if word else None,
+                              token_pattern=None, preprocessor=str, lowercase=False, ngram_range=vec.ngram_range,
+                              vocabulary=vec.vocabulary_, binary=vec.binary, dtype=vec.dtype)
     weighting = TfidfTransformer(norm=vec.norm, use_idf=vec.use_idf, smooth_idf=vec.smooth_idf,
                                  sublinear_tf=vec.sublinear_tf)
     if vec.use_idf:

@@ -9,6 +9,8 @@ import sys
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from insight import Filters, MetricEngine, Period
 from insight.core.access import LOCAL
@@ -200,13 +202,30 @@ def test_dev_set_accuracy_does_not_regress(model):
 
 def test_counting_then_weighting_equals_the_vectorizer(model):
     """Session decoding sums a chat's turn counts before tf-idf weighting, through public scikit-learn
-    halves of each fitted vectorizer: they must give exactly what the vectorizer gives."""
-    texts = ["快递到哪了 三天没更新", "能开专票吗", "好的", "身高170体重130斤穿什么码 谢谢"]
+    halves of each fitted vectorizer that read normalised text: they must give exactly what the
+    vectorizer gives on the raw text."""
+    texts = ["快递到哪了 三天没更新", "能开专票吗", "好的", "身高170体重130斤穿什么码 谢谢", "ＡＢＣ订单[ORDERID_1]呢？？"]
     feats = model.pipeline.named_steps["features"]
     for (_, vec), (counter, weighting) in zip(feats.transformer_list, model._counting):
         whole = vec.transform(texts)
-        halves = weighting.transform(counter.transform(texts))
+        halves = weighting.transform(counter.transform([normalise(t) for t in texts]))
         assert abs(whole - halves).max() < 1e-12
+
+
+_CHAT_TEXT = st.lists(st.sampled_from(list("我想问下快递到哪了发票能开专票吗好的谢谢退货换货尺码170ab ，。？！~#%-_.\n")
+                                      + ["[ORDERID_12]", "#E-s[数字x]", "<订单号>", "亲亲", "在吗"]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CHAT_TEXT)
+def test_tokens_cut_block_by_block_equal_jieba_on_the_sentence(text):
+    """Words are cut per jieba block and cached per block (blocks repeat far more than sentences): the
+    words must be exactly those jieba gives for the whole normalised sentence."""
+    from insight.scenarios.model import _PUNCT, _tokenizer
+
+    normalised = normalise(text)
+    whole = [t for t in _tokenizer().lcut(normalised, HMM=False) if t.strip() and not _PUNCT.match(t)]
+    assert tokenize(text) == whole
 
 
 def test_worst_scenarios_rank_by_shrunk_satisfaction():
