@@ -13,6 +13,7 @@ from insight.present.formatting import format_change, format_seconds, format_val
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 from insight.ui.boot import require_navigation
+from insight.ui.columns import percent_shown
 
 require_navigation()
 st.title("实时监控")
@@ -95,13 +96,15 @@ def monitor() -> None:
             "今日客服销售额": agents["agent_sales_amount"], "今日满意率": agents["satisfaction_rate"],
             "今日评价数": agents["satisfaction_n"]})
         late = [w is not None and not pd.isna(w) and w > REPLY_SLA_SECONDS for w in agents["longest_wait"]]
-        styled = shown.style.apply(lambda row: ["background-color: #fee2e2" if late[row.name] else ""] * len(row),
-                                   axis=1)
-        st.dataframe(styled, hide_index=True, placeholder="—", column_config={
+        config = {
             "今日客服销售额": st.column_config.NumberColumn(format="¥%.2f"),
             "今日满意率": st.column_config.NumberColumn(format="percent", help=reg["satisfaction_rate"].description),
             "今日接待人数": st.column_config.NumberColumn(format="%d"),
-            "今日评价数": st.column_config.NumberColumn(format="%d", help="今日满意率的样本量：已评分会话数")})
+            "今日评价数": st.column_config.NumberColumn(format="%d", help="今日满意率的样本量：已评分会话数")}
+        shown, config = percent_shown(shown, config)
+        styled = shown.style.apply(lambda row: ["background-color: #fee2e2" if late[row.name] else ""] * len(row),
+                                   axis=1)
+        st.dataframe(styled, hide_index=True, placeholder="—", column_config=config)
         st.caption("红色行：该客服有买家等待超过 3 分钟。今日接待、销售额、满意率与各分析页同一口径（当日累计）。")
     compare_so_far(snap["as_of"])
     if not snap["arrivals"].empty:

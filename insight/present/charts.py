@@ -161,10 +161,13 @@ def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:
         {"type": "bar", "y": labels, "x": mix["share"].astype(float).tolist(), "name": "本期", "orientation": "h",
          "marker": {"color": [COLORS["bad"] if r <= 3 else COLORS["shop"] for r in mix["rating"]]},
          "customdata": custom, "hovertemplate": hover, "text": [pct(v) for v in mix["share"]],
-         "textposition": "outside"},
+         "textposition": "outside", "cliponaxis": False},
     ]
+    widest = pd.concat([mix["share"], mix["prev_share"]]).astype(float).max()
+    widest = widest if widest == widest and widest > 0 else 1.0
+    # room past the longest bar for its label ("50.0%"), which plotly would otherwise cut at the axis
     return _figure(traces, "评分构成 · 本期 vs 上期（占已评分会话）", barmode="group",
-                   xaxis={"tickformat": ".0%", "title": {"text": "占比（%）"}, "rangemode": "tozero"},
+                   xaxis={"tickformat": ".0%", "title": {"text": "占比（%）"}, "range": [0, widest * 1.2]},
                    yaxis={"title": {"text": ""}, "autorange": "reversed"})  # the labels say 1分…5分
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from insight.metrics.registry import registry
 
-__all__ = ["metric_column_config", "metric_frame"]
+__all__ = ["metric_column_config", "metric_frame", "percent_shown"]
 
 
 # A registry format as st.dataframe writes it.
@@ -45,3 +45,21 @@ def beside_column_config(keys) -> dict:
         out[f"{m.name}（平台口径）"] = st.column_config.NumberColumn(
             f"{m.name}（平台口径）", format=_NUMBER_FORMAT[m.format], help="平台客服报表导出的值")
     return out
+
+
+def percent_shown(frame, column_config: dict | None):
+    """The frame and column config as st.dataframe shows them: columns in its "percent" format are
+    shown ×100 with two decimals, as the cards write them — the "percent" format itself drops
+    trailing zeros (80%, 20.7%, 26.21% in one column); a change (环比) carries its sign. Exports keep
+    the fractions and their format."""
+    if not column_config:
+        return frame, column_config
+    config, shown = dict(column_config), None
+    for col, cfg in column_config.items():
+        type_config = cfg.get("type_config") if isinstance(cfg, dict) else None
+        if not type_config or type_config.get("format") != "percent" or col not in frame.columns:
+            continue
+        shown = frame.copy() if shown is None else shown
+        shown[col] = shown[col] * 100
+        config[col] = {**cfg, "type_config": {**type_config, "format": "%+.2f%%" if "环比" in col else "%.2f%%"}}
+    return (frame if shown is None else shown), config

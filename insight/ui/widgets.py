@@ -19,6 +19,7 @@ from insight.present.exports import HtmlReport, safe_filename, table_csv, table_
 from insight.present.formatting import format_value, markdown_text
 from insight.present.pdf import PRINT_WIDTH_PX, html_to_pdf
 from insight.ui import auth, data, state
+from insight.ui.columns import percent_shown
 
 __all__ = ["guarded_store", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
@@ -108,7 +109,8 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
           **kwargs):
     """A table with CSV and XLSX downloads of ``export`` (default: the table as shown)."""
     # A missing value reads "—", never "None" (the page says why a figure is unavailable).
-    event = st.dataframe(frame, hide_index=True, column_config=column_config, height=height, key=key,
+    shown, shown_config = percent_shown(frame, column_config)
+    event = st.dataframe(shown, hide_index=True, column_config=shown_config, height=height, key=key,
                          placeholder="—", **kwargs)
     out = frame if export is None else export
     stem = safe_filename(name)

@@ -60,6 +60,10 @@ def test_rating_mix_hover_carries_both_periods_and_the_share_of_change():
     assert list(now.x) == [0.05, 0.05, 0.1, 0.3, 0.5]
     assert list(now.customdata[3]) == [6, 4, "30.0%", "20.0%", "+10.00个百分点", "100.0%"]
     assert "占满意率变化" in now.hovertemplate
+    # the longest bar's label ("50.0%") has room inside the axis and is never clipped
+    assert fig.layout.xaxis.range[1] >= 0.5 * 1.15 and now.cliponaxis is False
+    no_ratings = rating_mix_figure(mix.assign(share=np.nan, prev_share=np.nan))
+    assert no_ratings.layout.xaxis.range[1] == 1.2
 
 
 def test_tag_top_puts_the_largest_on_top_and_split_marks_unavailable_cells():
