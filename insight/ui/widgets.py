@@ -104,12 +104,17 @@ def chart(fig, filename: str, report: HtmlReport | None = None, key: str | None 
         report.figure(fig)
 
 
+_ROW_PX = 35  # st.dataframe's row (and header) height
+
+
 def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = None,
           column_config: dict | None = None, height="auto", export: pd.DataFrame | None = None,
           **kwargs):
     """A table with CSV and XLSX downloads of ``export`` (default: the table as shown)."""
     # A missing value reads "—", never "None" (the page says why a figure is unavailable).
     shown, shown_config = percent_shown(frame, column_config)
+    if isinstance(height, int):  # a fixed height never leaves blank rows under a short table
+        height = min(height, _ROW_PX * (len(frame) + 1) + 3)
     event = st.dataframe(shown, hide_index=True, column_config=shown_config, height=height, key=key,
                          placeholder="—", **kwargs)
     out = frame if export is None else export
