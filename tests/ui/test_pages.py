@@ -192,6 +192,7 @@ def test_agents_page_shows_platform_figures_beside_ours_and_across_shops(tmp_pat
     frames = [df.value for df in at.dataframe]
     beside = next(v for v in frames if "满意率（平台口径）" in v.columns)
     assert set(beside["客服"]) >= {"小美", "阿杰"}
-    assert beside.loc[beside["客服"] == "小美", "满意率（平台口径）"].iloc[0] == 0.935
+    # shown in percent, as the cards write it (93.50%); the export keeps the fraction
+    assert beside.loc[beside["客服"] == "小美", "满意率（平台口径）"].iloc[0] == pytest.approx(93.5)
     cross = next(v for v in frames if "平台" in v.columns and "客服" in v.columns)
     assert list(cross["平台"]) == ["taobao", "taobao"]
