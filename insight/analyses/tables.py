@@ -237,19 +237,18 @@ def store_overview(store, *, viewer: Viewer) -> dict | None:
                                      scope_params if where == scope else []).fetchone()[0])
 
     counts = pd.DataFrame([{"表": name, "说明": TABLES[name].label, "行数": count(name)} for name in TABLES])
-    # the span as the shops' own rows below give it (one rule: f_shop_span), so the totals agree with them
-    start, end = store.con.execute(f"SELECT CAST(min(data_start) AS DATE), CAST(max(data_end) AS DATE) "
-                                   f"FROM f_shop_span WHERE {scope}", scope_params).fetchone()
+    # the span by the rule every page's period uses (Store.shops_with_span), so the totals agree with them
+    spans = store.shops_with_span(viewer=viewer)
     per_shop = store.con.execute(
         f"""SELECT s.shop_id AS 店铺ID, s.shop_name AS 店铺名称, s.platform AS 平台, s.category AS 类目, s.tier AS 层级,
-                  CAST(f.data_start AS DATE) AS 数据开始, CAST(f.data_end AS DATE) AS 数据结束,
                   (SELECT count(*) FROM f_sessions x WHERE x.shop_id = s.shop_id) AS 会话数,
                   EXISTS (SELECT 1 FROM sessions y WHERE y.shop_id = s.shop_id) AS 有会话表
-           FROM shops s LEFT JOIN f_shop_span f USING (shop_id) WHERE {viewer.scope_sql("s.shop_id")[0]}
-           ORDER BY s.shop_id""", scope_params).df()
-    for col in ("数据开始", "数据结束"):
-        per_shop[col] = per_shop[col].dt.date
+           FROM shops s WHERE {viewer.scope_sql("s.shop_id")[0]} ORDER BY s.shop_id""", scope_params).df()
+    per_shop.insert(5, "数据开始", list(spans["data_start"]))
+    per_shop.insert(6, "数据结束", list(spans["data_end"]))
     per_shop["平台"] = [PLATFORM_LABELS.get(p, p) for p in per_shop["平台"]]
+    known = spans.dropna(subset=["data_start", "data_end"])
+    start, end = (known["data_start"].min(), known["data_end"].max()) if len(known) else (None, None)
     return {"shops": count("shops"), "sessions": int(per_shop["会话数"].sum()),
             "messages": count("messages"), "start": start, "end": end,
             "days": (end - start).days + 1 if start else 0, "tables": counts, "per_shop": per_shop,

@@ -205,12 +205,18 @@ class Store:
 
     def shops_with_span(self, *, viewer: Viewer):
         """The viewer's shops with the first and last day of their data (plain dates; None where they
-        have none)."""
+        have none). The last day is the day the shop's last conversation started: a chat that runs
+        past midnight (messages at 00:04) does not make the next, otherwise empty, day the default end
+        of every period. A parts folder keeps no sessions: there, the day of the last message."""
         scope, params = viewer.scope_sql("s.shop_id")
+        last_start = ("SELECT shop_id, NULL::TIMESTAMP AS last_start FROM shops WHERE false" if self.parts_only
+                      else "SELECT shop_id, max(started_at) AS last_start FROM f_sessions GROUP BY shop_id")
         frame = self.con.execute(
             f"""SELECT s.shop_id, s.shop_name, s.platform, s.category, s.tier, s.timezone,
-                      CAST(f.data_start AS DATE) AS data_start, CAST(f.data_end AS DATE) AS data_end
-               FROM shops s LEFT JOIN f_shop_span f USING (shop_id) WHERE {scope} ORDER BY s.shop_id""", params).df()
+                      CAST(f.data_start AS DATE) AS data_start,
+                      CAST(coalesce(l.last_start, f.data_end) AS DATE) AS data_end
+               FROM shops s LEFT JOIN f_shop_span f USING (shop_id) LEFT JOIN ({last_start}) l USING (shop_id)
+               WHERE {scope} ORDER BY s.shop_id""", params).df()
         for col in ("data_start", "data_end"):  # plain dates: periods and widgets compare them with dates
             frame[col] = [None if v is None or v != v else getattr(v, "date", lambda: v)() for v in frame[col]]
         return frame

@@ -93,3 +93,24 @@ def test_in_memory_store_scratch_folder_goes_with_it():
     assert cursor.work_dir == store.work_dir
     store.close()
     assert not folder.exists()
+
+
+def test_a_chat_past_midnight_does_not_make_the_next_day_the_last_day(tmp_path):
+    """A shop's last day is the day its last conversation started: the tail of a chat at 00:03 makes
+    neither the shop's periods nor the store's span end on an otherwise empty day."""
+    from insight.analyses.tables import store_overview
+    from insight.core.access import LOCAL
+
+    late = Chat("c1", "b1").buyer("23:58:00", "在吗").agent("2024-05-11 00:03:00", "在的")
+    early = Chat("c2", "b2", day="2024-05-09").buyer("10:00:00", "发货了吗").agent("10:00:30", "发了")
+    with Store(None) as store:
+        import_paths(store, [write_dataset(tmp_path / "d", messages=messages_of(late, early))])
+        assert store.con.execute("SELECT CAST(data_end AS DATE) FROM f_shop_span").fetchone()[0].isoformat() \
+            == "2024-05-11"  # the data itself does run past midnight (FCR's observation window uses it)
+        spans = store.shops_with_span(viewer=LOCAL)
+        assert [d.isoformat() for d in spans["data_start"]] == ["2024-05-09"]
+        assert [d.isoformat() for d in spans["data_end"]] == ["2024-05-10"]
+        overview = store_overview(store, viewer=LOCAL)
+        assert (overview["start"].isoformat(), overview["end"].isoformat(), overview["days"]) == \
+            ("2024-05-09", "2024-05-10", 2)
+        assert [d.isoformat() for d in overview["per_shop"]["数据结束"]] == ["2024-05-10"]
