@@ -292,8 +292,11 @@ def worst_scenarios_figure(frame: pd.DataFrame) -> go.Figure:
     fig = _figure(traces, "最可能满意率最低的三级场景 TOP10（满意率，%；横线为 95% 区间）",
                   height=max(320, 44 * len(frame) + 130),
                   xaxis={"tickformat": ".0%", "title": {"text": "满意率（%）"}, "range": [0, 1.0]},
-                  yaxis={"automargin": True}, margin={"l": 10, "r": 300, "t": 70, "b": 10},  # room for the labels
-                  legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0})  # the top is the shop's line
+                  yaxis={"automargin": True}, margin={"l": 10, "r": 300, "t": 70, "b": 80},  # room for the labels
+                  # the top is the shop's line; at the bottom of the figure (not of the plot, which varies with
+                  # the rows), under the axis title, never over it
+                  legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left",
+                          "x": 0})
     # the numbers in a column of their own right of the plot: never over a bar or its interval
     for name, r, b, n, e in zip(names, frame["rate"], frame["bad"], frame["sat_n"], frame["excess_bad"]):
         fig.add_annotation(x=1.01, xref="paper", y=name, yref="y", xanchor="left", showarrow=False,

@@ -23,6 +23,7 @@ from insight.present.charts import (
     split_figure,
     tag_top_figure,
     trend_figure,
+    worst_scenarios_figure,
 )
 from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
 
@@ -64,6 +65,22 @@ def test_rating_mix_hover_carries_both_periods_and_the_share_of_change():
     assert fig.layout.xaxis.range[1] >= 0.5 * 1.15 and now.cliponaxis is False
     no_ratings = rating_mix_figure(mix.assign(share=np.nan, prev_share=np.nan))
     assert no_ratings.layout.xaxis.range[1] == 1.2
+
+
+def test_worst_scenarios_figure_ranks_top_down_with_intervals_and_a_legend_clear_of_the_axis():
+    frame = pd.DataFrame({"name": ["售后 / 转人工 / 无人应答", "物流 / 发货 / 催发货"], "rate": [0.0, 0.5],
+                          "rate_lo": [0.0, 0.1], "rate_hi": [0.56, 0.9], "bad": [3, 2], "sat_n": [3, 4],
+                          "estimate": [0.55, 0.7], "excess_bad": [1.1, 0.6], "prior": [0.64, 0.64],
+                          "peer_sat_avg": [np.nan, 0.8]})
+    fig = worst_scenarios_figure(frame)
+    bars, peers = fig.data
+    assert list(bars.y) == ["物流 / 发货 / 催发货", "售后 / 转人工 / 无人应答"]  # plotly's last category is the top
+    assert list(bars.error_x.array) == pytest.approx([0.4, 0.56]) and list(bars.error_x.arrayminus) == [0.4, 0.0]
+    assert [a.text for a in fig.layout.annotations][:2] == ["50%（2/4 条不满意，比预期多 0.6 条）",
+                                                           "0%（3/3 条不满意，比预期多 1.1 条）"]
+    assert fig.layout.shapes[0].x0 == 0.64 and list(peers.x)[1] != list(peers.x)[1]  # no peers: no marker
+    # the legend sits at the figure's bottom, in a margin of its own, never over the axis title
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0 and fig.layout.margin.b >= 60
 
 
 def test_tag_top_puts_the_largest_on_top_and_split_marks_unavailable_cells():
