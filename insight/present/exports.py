@@ -156,6 +156,7 @@ td:first-child,th:first-child{text-align:left}td{white-space:nowrap}.note{color:
 .msg .who{color:#6b7280;margin-right:8px}
 .js-plotly-plot,.plotly-graph-div{break-inside:avoid}table{break-inside:auto}tr{break-inside:avoid}
 @page{size:A4;margin:12mm}@media print{body{margin:0;max-width:none}h2{break-after:avoid}.modebar-container{display:none}
+table+.note{break-before:avoid}
 .cards{grid-template-columns:repeat(3,1fr)}}
 """
 
