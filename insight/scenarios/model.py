@@ -407,12 +407,13 @@ class ScenarioModel:
         if workers <= 1 or len(chats) < PARALLEL_MIN_CHATS or "fork" not in mp.get_all_start_methods():
             return self.classify(chats, **kwargs)
         global _FORKED
-        _FORKED = (self, kwargs)
+        # the workers inherit the chats with the model: only index ranges go through the pipes
+        _FORKED = (self, kwargs, chats)
         size = -(-len(chats) // workers)
-        chunks = [chats[i:i + size] for i in range(0, len(chats), size)]
+        ranges = [(i, min(i + size, len(chats))) for i in range(0, len(chats), size)]
         try:
-            with ProcessPoolExecutor(max_workers=len(chunks), mp_context=mp.get_context("fork")) as pool:
-                parts = list(pool.map(_classify_forked, chunks))
+            with ProcessPoolExecutor(max_workers=len(ranges), mp_context=mp.get_context("fork")) as pool:
+                parts = list(pool.map(_classify_forked, ranges))
         finally:
             _FORKED = None
         return [r for part in parts for r in part]
@@ -477,12 +478,12 @@ def usable_cores() -> int:
 
 # Below this many chats a batch is classified in-process: forking costs more than it saves.
 PARALLEL_MIN_CHATS = 1000
-_FORKED = None  # (model, classify kwargs) for the forked workers of ``classify_parallel``
+_FORKED = None  # (model, classify kwargs, chats) for the forked workers of ``classify_parallel``
 
 
-def _classify_forked(chunk: list[list[dict]]) -> list[ChatScenario]:
-    model, kwargs = _FORKED
-    return model.classify(chunk, **kwargs)
+def _classify_forked(span: tuple[int, int]) -> list[ChatScenario]:
+    model, kwargs, chats = _FORKED
+    return model.classify(chats[span[0]:span[1]], **kwargs)
 
 
 def train(corrections: list[tuple[str, str]] = (), out: Path | None = None) -> ScenarioModel:
