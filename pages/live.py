@@ -13,7 +13,7 @@ from insight.present.formatting import format_change, format_seconds, format_val
 from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 from insight.ui.boot import require_navigation
-from insight.ui.columns import percent_shown
+from insight.ui.columns import as_shown
 
 require_navigation()
 st.title("实时监控")
@@ -101,7 +101,7 @@ def monitor() -> None:
             "今日满意率": st.column_config.NumberColumn(format="percent", help=reg["satisfaction_rate"].description),
             "今日接待人数": st.column_config.NumberColumn(format="%d"),
             "今日评价数": st.column_config.NumberColumn(format="%d", help="今日满意率的样本量：已评分会话数")}
-        shown, config = percent_shown(shown, config)
+        shown, config = as_shown(shown, config)
         styled = shown.style.apply(lambda row: ["background-color: #fee2e2" if late[row.name] else ""] * len(row),
                                    axis=1)
         st.dataframe(styled, hide_index=True, placeholder="—", column_config=config)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from insight.metrics.registry import registry
 
-__all__ = ["metric_column_config", "metric_frame", "percent_shown"]
+__all__ = ["metric_column_config", "metric_frame", "as_shown"]
 
 
 # A registry format as st.dataframe writes it.
@@ -47,19 +47,25 @@ def beside_column_config(keys) -> dict:
     return out
 
 
-def percent_shown(frame, column_config: dict | None):
-    """The frame and column config as st.dataframe shows them: columns in its "percent" format are
-    shown ×100 with two decimals, as the cards write them — the "percent" format itself drops
-    trailing zeros (80%, 20.7%, 26.21% in one column); a change (环比) carries its sign. Exports keep
-    the fractions and their format."""
-    if not column_config:
-        return frame, column_config
-    config, shown = dict(column_config), None
-    for col, cfg in column_config.items():
+def as_shown(frame, column_config: dict | None):
+    """The frame and column config as st.dataframe shows them, written as the cards write numbers:
+    percentages ×100 with two decimals — st.dataframe's own "percent" drops trailing zeros (80%, 20.7%,
+    26.21% in one column) — and a change (环比) with its sign; counts with thousands separators
+    (1,189,225), whether configured "%d" or plain integer columns. Exports keep the raw values and
+    the configured formats."""
+    import pandas as pd
+
+    config, shown = dict(column_config or {}), None
+    for col in frame.columns:
+        cfg = config.get(col)
         type_config = cfg.get("type_config") if isinstance(cfg, dict) else None
-        if not type_config or type_config.get("format") != "percent" or col not in frame.columns:
-            continue
-        shown = frame.copy() if shown is None else shown
-        shown[col] = shown[col] * 100
-        config[col] = {**cfg, "type_config": {**type_config, "format": "%+.2f%%" if "环比" in col else "%.2f%%"}}
-    return (frame if shown is None else shown), config
+        fmt = (type_config or {}).get("format")
+        if fmt == "percent":
+            shown = frame.copy() if shown is None else shown
+            shown[col] = shown[col] * 100
+            config[col] = {**cfg, "type_config": {**type_config, "format": "%+.2f%%" if "环比" in col else "%.2f%%"}}
+        elif fmt == "%d":
+            config[col] = {**cfg, "type_config": {**type_config, "format": "localized"}}
+        elif cfg is None and pd.api.types.is_integer_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
+            config[col] = st.column_config.NumberColumn(format="localized")
+    return (frame if shown is None else shown), (config or column_config)

@@ -19,7 +19,7 @@ from insight.present.exports import HtmlReport, safe_filename, table_csv, table_
 from insight.present.formatting import format_value, markdown_text
 from insight.present.pdf import PRINT_WIDTH_PX, html_to_pdf
 from insight.ui import auth, data, state
-from insight.ui.columns import percent_shown
+from insight.ui.columns import as_shown
 
 __all__ = ["guarded_store", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
@@ -112,7 +112,7 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
           **kwargs):
     """A table with CSV and XLSX downloads of ``export`` (default: the table as shown)."""
     # A missing value reads "—", never "None" (the page says why a figure is unavailable).
-    shown, shown_config = percent_shown(frame, column_config)
+    shown, shown_config = as_shown(frame, column_config)
     if isinstance(height, int):  # a fixed height never leaves blank rows under a short table
         height = min(height, _ROW_PX * (len(frame) + 1) + 3)
     event = st.dataframe(shown, hide_index=True, column_config=shown_config, height=height, key=key,
