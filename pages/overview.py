@@ -71,10 +71,13 @@ table = table.rename(columns={"shop_id": "店铺ID", "shop_name": "店铺", "pla
 config = {"查看": st.column_config.LinkColumn("查看", display_text="查看", help="打开该店铺的满意度监测")}
 if shown_as == "本期值":
     config.update(columns.metric_column_config(OVERVIEW_METRICS))
-else:
-    config.update({m.name: st.column_config.NumberColumn(
-        f"{m.name}{m.arrow}", format="percent",
-        help=("环比：相对上期的百分点变化" if m.is_rate else "环比：相对上期的变化")) for m in metrics})
+else:  # a rate's change in percentage points, any other metric's relative change, both signed
+    for m in metrics:
+        if m.is_rate:
+            table[m.name] = table[m.name] * 100
+        config[m.name] = st.column_config.NumberColumn(
+            f"{m.name}{m.arrow}", format="%+.2f 个百分点" if m.is_rate else "percent_change",
+            help="环比：相对上期的百分点变化" if m.is_rate else "环比：相对上期的变化")
 export = view.assign(metric=[reg[k].name for k in view["metric"]],
                      platform=[PLATFORM_LABELS.get(p, p) for p in view["platform"]],
                      status=[STATUS_LABELS.get(s, "") if s else "" for s in view["status"]])

@@ -76,7 +76,7 @@ if not tags.empty:
         "占比变化(百分点)": tags["change_share"] * 100,
     })
     widgets.table(shown, f"评价标签TOP10_{view.file_stem}", key="tag_table", report=report, column_config={
-        "次数环比": st.column_config.NumberColumn(format="percent"),
+        "次数环比": st.column_config.NumberColumn(format="percent_change"),
         "占1–3分会话": st.column_config.NumberColumn(format="percent"),
         "上期占比": st.column_config.NumberColumn(format="percent"),
         "占比变化(百分点)": st.column_config.NumberColumn(format="%+.2f"),

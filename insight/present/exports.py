@@ -74,6 +74,8 @@ def table_csv(frame: pd.DataFrame) -> bytes:
 def _excel_format(fmt: str) -> tuple[str, str]:
     if fmt == "percent":
         return "0.00%", "%"
+    if fmt == "percent_change":
+        return "+0.00%;-0.00%;0.00%", "%"
     if "个百分点" in fmt:
         return '+0.00" 个百分点";-0.00" 个百分点";0.00" 个百分点"', "百分点"
     if fmt.endswith("%%"):  # relative change already ×100

@@ -70,7 +70,7 @@ def format_change(metric, delta) -> str:
 
 def format_cell(value, fmt: str | None = None) -> str:
     """A table cell as the page shows it: ``fmt`` is a number format of the page's column ("percent",
-    or printf-style such as "%d", "¥%.2f", "%.1f 秒", "%+.2f 个百分点"); missing is —; without a format
+    "percent_change" for a relative change, or printf-style such as "%d", "¥%.2f", "%.1f 秒", "%+.2f 个百分点"); missing is —; without a format
     a whole number is an integer (n = 50, not 50.0) and other floats keep 2 decimals."""
     if value is None or (isinstance(value, float) and value != value):
         return "—"
@@ -83,6 +83,8 @@ def format_cell(value, fmt: str | None = None) -> str:
             return str(value)
     if fmt == "percent":
         return f"{value * 100:.2f}%"
+    if fmt == "percent_change":  # a relative change (环比) as a fraction
+        return f"{value * 100:+.2f}%"
     if fmt:
         try:
             return fmt % (round(value) if re.search(r"%[+ ]?[,]?d", fmt) else value)

@@ -50,7 +50,7 @@ def beside_column_config(keys) -> dict:
 def as_shown(frame, column_config: dict | None):
     """The frame and column config as st.dataframe shows them, written as the cards write numbers:
     percentages ×100 with two decimals — st.dataframe's own "percent" drops trailing zeros (80%, 20.7%,
-    26.21% in one column) — and a change (环比) with its sign; counts with thousands separators
+    26.21% in one column) — and a relative change ("percent_change", a 环比) with its sign; counts with thousands separators
     (1,189,225), whether configured "%d" or plain integer columns. Exports keep the raw values and
     the configured formats."""
     import pandas as pd
@@ -60,10 +60,10 @@ def as_shown(frame, column_config: dict | None):
         cfg = config.get(col)
         type_config = cfg.get("type_config") if isinstance(cfg, dict) else None
         fmt = (type_config or {}).get("format")
-        if fmt == "percent":
+        if fmt in ("percent", "percent_change"):
             shown = frame.copy() if shown is None else shown
             shown[col] = shown[col] * 100
-            config[col] = {**cfg, "type_config": {**type_config, "format": "%+.2f%%" if "环比" in col else "%.2f%%"}}
+            config[col] = {**cfg, "type_config": {**type_config, "format": "%.2f%%" if fmt == "percent" else "%+.2f%%"}}
         elif fmt == "%d":
             config[col] = {**cfg, "type_config": {**type_config, "format": "localized"}}
         elif cfg is None and pd.api.types.is_integer_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):

@@ -156,6 +156,11 @@ def test_report_tables_read_as_the_page_shows_them():
     assert list(shown["金额"]) == ["¥1234.50", "¥0.00"] and shown["环比"][0] == "-17.82 个百分点"
     assert list(shown["客服"]) == ["小美", "—"]
     assert format_cell(12.5, "%d") == "12" and format_cell(0.5) == "0.50" and format_cell(True) == "True"
+    assert format_cell(0.1667, "percent_change") == "+16.67%" and format_cell(-0.25, "percent_change") == "-25.00%"
+    workbook = openpyxl.load_workbook(io.BytesIO(table_xlsx(pd.DataFrame({"次数环比": [0.1667]}),
+                                                            formats={"次数环比": "percent_change"})))
+    cell = next(c for row in workbook.active.iter_rows() for c in row if c.value == 0.1667)
+    assert cell.number_format == "+0.00%;-0.00%;0.00%"
 
 
 def test_html_report_is_self_contained_with_plotly_inlined_once():

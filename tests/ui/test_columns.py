@@ -27,5 +27,6 @@ def test_percentages_two_decimals_changes_signed_counts_separated_exports_untouc
     same, no_config = as_shown(names, None)
     assert same is names and no_config is None
     changes, changes_config = as_shown(pd.DataFrame({"次数环比": [0.1667, -0.25]}),
-                                       {"次数环比": st.column_config.NumberColumn(format="percent")})
+                                       {"次数环比": st.column_config.NumberColumn(format="percent_change")})
     assert changes_config["次数环比"]["type_config"]["format"] == "%+.2f%%"
+    assert changes["次数环比"].round(6).tolist() == [16.67, -25.0]
