@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .filters import hours_bucket_sql
 
-__all__ = ["Column", "Table", "TABLES", "PLATFORMS", "PLATFORM_LABELS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES",
+__all__ = ["Column", "Table", "TABLES", "PLATFORMS", "PLATFORM_LABELS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES", "SQUARE_UNIT_SECONDS",
            "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "ALERT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
@@ -253,7 +253,14 @@ PART_MEASURES = (
     "cb_n", "rb_n", "cb_n_ag", "rb_n_ag",
     # after-sale
     "res_demand", "res_escalated", "rf_n", "rf_sum",
+    # squares of the durations behind the means, for their intervals (appended last: a store from before
+    # gains them as its last columns, and rows are written by position)
+    "frt_sq", "frt_sq_ag", "rnd_wait_sq", "rnd_wait_sq_ag", "rf_sq",
 )
+# Seconds per unit of each squares measure: Σ (seconds / unit)², in minutes² for waits and hours² for
+# refunds, so that a grain cell's sum fits the decimal the measures are summed as (DECIMAL(18, 6)) and
+# short waits keep their precision.
+SQUARE_UNIT_SECONDS = {"frt_sq": 60, "frt_sq_ag": 60, "rnd_wait_sq": 60, "rnd_wait_sq_ag": 60, "rf_sq": 3600}
 
 SALES_MEASURES = (
     "inq_n", "inq_order", "inq_paid", "inq_order_paid",

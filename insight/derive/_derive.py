@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from insight.core.filters import hours_bucket_sql
-from insight.core.schema import GRAIN, PART_MEASURES, SALES_MEASURES
+from insight.core.schema import GRAIN, PART_MEASURES, SALES_MEASURES, SQUARE_UNIT_SECONDS
 from insight.core.settings import (
     FCR_WINDOW_HOURS,
     REPLY_SLA_SECONDS,
@@ -228,6 +228,11 @@ def _b(cond: str) -> str:
     return f"CASE WHEN {cond} THEN 1 ELSE 0 END"
 
 
+def _square(seconds: str, measure: str) -> str:
+    """(seconds / unit)² of a squares measure, in its unit (``SQUARE_UNIT_SECONDS``)."""
+    return f"(({seconds}) * ({seconds}) / {SQUARE_UNIT_SECONDS[measure] ** 2})"
+
+
 def _part_facts(whole: bool = False) -> list[str]:
     sla = REPLY_SLA_SECONDS
     unit = "is_manual_unit"
@@ -241,6 +246,8 @@ def _part_facts(whole: bool = False) -> list[str]:
             "frt_n": _b(f"{unit} AND first_wait IS NOT NULL"),
             "frt_sum": f"CASE WHEN {unit} THEN coalesce(first_wait, 0) ELSE 0 END",
             "frt_sum_ag": f"CASE WHEN {unit} THEN coalesce(first_wait_ag, 0) ELSE 0 END",
+            "frt_sq": f"CASE WHEN {unit} THEN {_square('coalesce(first_wait, 0)', 'frt_sq')} ELSE 0 END",
+            "frt_sq_ag": f"CASE WHEN {unit} THEN {_square('coalesce(first_wait_ag, 0)', 'frt_sq_ag')} ELSE 0 END",
             "fcr_n": _b("fcr_state IN ('repeat', 'resolved')"),
             "fcr_repeat": _b("fcr_state = 'repeat'"),
             "fcr_pending": _b("fcr_state = 'pending'"),
@@ -255,6 +262,8 @@ def _part_facts(whole: bool = False) -> list[str]:
             "rnd_answered": _b("wait IS NOT NULL"),
             "rnd_wait_sum": "coalesce(wait, 0)",
             "rnd_wait_sum_ag": "coalesce(wait_ag, 0)",
+            "rnd_wait_sq": _square("coalesce(wait, 0)", "rnd_wait_sq"),
+            "rnd_wait_sq_ag": _square("coalesce(wait_ag, 0)", "rnd_wait_sq_ag"),
         }, "FROM _mf WHERE round_start"),
         # A (buyer, day) pair lands on its first round's agent, stage and hours bucket; "first" is
         # ordered by (time, session, position) so that ties across sessions resolve the same way.
@@ -312,6 +321,7 @@ def _part_facts(whole: bool = False) -> list[str]:
         _fact(_grain(agent="CAST(NULL AS VARCHAR)", day="finished_at", channel="'none'", stage="'aftersale'",
                      hours=hours_bucket_sql("finished_at")), {
             "rf_n": "1", "rf_sum": _secs("finished_at", "created_at"),
+            "rf_sq": _square(_secs("finished_at", "created_at"), "rf_sq"),
         }, f"""FROM refunds r WHERE finished_at IS NOT NULL AND {_within(whole, 'r', 'CAST(finished_at AS DATE)')}"""),
     ]
     return facts

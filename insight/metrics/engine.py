@@ -18,6 +18,7 @@ from insight.core.access import LOCAL, Viewer
 from insight.core.errors import Forbidden, UsageError
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import TREND_GRAINS, Period, change, coverage_reason, trend_window
+from insight.core.schema import SQUARE_UNIT_SECONDS
 from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
 from insight.derive import MEASURE_DECIMAL, refresh_sales
 from insight.metrics import stats
@@ -40,6 +41,7 @@ class MetricValue:
     denominator: float | None = None
     pending: float | None = None
     is_amount: bool = False  # a sum of money: no unit count behind it
+    squares: float | None = None  # a duration mean's Σ of squared seconds (its interval and test)
 
     @property
     def n(self) -> float | None:
@@ -275,6 +277,8 @@ class MetricEngine:
                 denominator=float(dens[k][0]) if k in dens else None,
                 pending=float(cols[metric.pending][0]) if metric.pending else None,
                 is_amount=metric.type == "sum",
+                squares=(float(cols[metric.squares][0]) * SQUARE_UNIT_SECONDS[metric.squares] ** 2
+                         if metric.squares else None),
             )
         return out
 
@@ -447,10 +451,11 @@ class MetricEngine:
             # why a 环比 is not given (a period the data covers only in part), or None
             "change_reason": partial,
             "previous_n": {k: v.n for k, v in previous.items()},
-            # rates: the 95 % Wilson interval, and whether the 环比 is beyond chance (two-proportion test)
-            "interval": {k: _interval(current[k]) if self.reg[k].is_rate else None for k in current},
-            "change_significant": {k: _significant(current[k], previous[k]) if self.reg[k].is_rate and change_of[k]
-                                   is not None else None for k in current},
+            # the 95 % interval (rates: Wilson; duration means: t) and whether the 环比 is beyond chance
+            # (two-proportion test; Welch's t-test)
+            "interval": {k: _interval(current[k]) for k in current},
+            "change_significant": {k: _significant(current[k], previous[k]) if change_of[k] is not None else None
+                                   for k in current},
             "peers": {k: {"peer_avg": p["peer_avg"], "peer_excellent": p["peer_excellent"]}
                       for k, p in peers.items()},
             "peers_info": {k: {"n_shops": p["n_shops"], "source": p["source"], "reason": p["reason"]}
@@ -466,15 +471,29 @@ def _successes(value: MetricValue) -> tuple[float, float] | None:
     return k, value.denominator
 
 
+def _spread(value: MetricValue) -> tuple[float, float, float] | None:
+    """(Σx, Σx², n) behind a duration mean."""
+    if value.value is None or value.squares is None or not value.denominator:
+        return None
+    return value.numerator, value.squares, value.denominator
+
+
 def _interval(value: MetricValue) -> list[float] | None:
-    counts = _successes(value)
-    bounds = stats.wilson(*counts) if counts else None
+    if registry()[value.key].is_rate:
+        counts = _successes(value)
+        bounds = stats.wilson(*counts) if counts else None
+    else:
+        spread = _spread(value)
+        bounds = stats.mean_interval(*spread) if spread else None
     return None if bounds is None else [bounds[0], bounds[1]]
 
 
 def _significant(now: MetricValue, before: MetricValue) -> bool | None:
-    a, b = _successes(now), _successes(before)
-    return None if a is None or b is None else stats.changed(*a, *b)
+    if registry()[now.key].is_rate:
+        a, b = _successes(now), _successes(before)
+        return None if a is None or b is None else stats.changed(*a, *b)
+    a, b = _spread(now), _spread(before)
+    return None if a is None or b is None else stats.means_differ(a, b)
 
 
 def _bucket_starts(grain: str, window: Period) -> list[dt.date]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from insight.core.errors import ConfigError
-from insight.core.schema import PART_MEASURES, SALES_MEASURES
+from insight.core.schema import PART_MEASURES, SALES_MEASURES, SQUARE_UNIT_SECONDS
 
 __all__ = ["Measure", "Metric", "Registry", "registry", "FORMATS", "DIRECTIONS"]
 
@@ -42,6 +42,7 @@ class Metric:
     denominator: tuple[str, ...] = ()
     complement: bool = False
     pending: str | None = None
+    squares: str | None = None  # a mean's Σ of squared values (its interval and test), see SQUARE_UNIT_SECONDS
     base: str = ""
     requires: tuple[str, ...] = ()
     not_applicable: dict = field(default_factory=dict)
@@ -53,7 +54,8 @@ class Metric:
 
     @property
     def measures(self) -> tuple[str, ...]:
-        return self.numerator + self.denominator + ((self.pending,) if self.pending else ())
+        return (self.numerator + self.denominator + ((self.pending,) if self.pending else ())
+                + ((self.squares,) if self.squares else ()))
 
     @property
     def arrow(self) -> str:
@@ -105,6 +107,9 @@ def _check(measures: dict[str, Measure], metrics: list[Metric]) -> None:
         _require(metric.numerator, f"{metric.key}: no measure")
         if metric.type in ("ratio", "mean"):
             _require(metric.denominator, f"{metric.key}: ratio without denominator")
+        if metric.squares:
+            _require(metric.type == "mean" and metric.squares in SQUARE_UNIT_SECONDS,
+                     f"{metric.key}: squares belong to a mean and need a unit")
         for name in metric.measures:
             _require(name in measures, f"{metric.key}: unknown measure {name}")
         tables = {measures[n].table for n in metric.measures}

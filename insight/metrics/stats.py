@@ -3,7 +3,8 @@ estimates shrunk toward the whole for rankings (empirical Bayes), so ten ratings
 thousand by luck.
 
 Proportions are the registry's rates (``Metric.is_rate``: numerator units are a subset of the
-denominator's). Means (seconds, yuan) carry their n only: the parts keep sums, not squares.
+denominator's). Means of durations (``Metric.squares``) get Student's t interval and Welch's test from
+the sums and sums of squares the parts keep; other means (yuan per buyer, 问答比) carry their n only.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import numpy as np
 from scipy import stats as _stats
 
 __all__ = ["CONFIDENCE", "ALPHA", "wilson", "two_proportion_p", "changed", "outside", "beta_prior", "shrink",
-           "beta_interval", "SIGNIFICANCE_NOTE"]
+           "beta_interval", "mean_spread", "mean_interval", "means_differ", "SIGNIFICANCE_NOTE"]
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 _Z = float(_stats.norm.ppf(1 - ALPHA / 2))  # 1.96
 
-SIGNIFICANCE_NOTE = ("区间为 95% 置信区间（Wilson）；环比标“显著”表示两期比例的双侧检验 p < 0.05"
-                     "（样本少时用 Fisher 精确检验），"
+SIGNIFICANCE_NOTE = ("区间为 95% 置信区间（比率用 Wilson，时长均值用 t 分布）；环比标“显著”表示两期差异的双侧检验"
+                     " p < 0.05（比率用两比例检验，样本少时用 Fisher 精确检验；时长用 Welch t 检验），"
                      "否则视为正常波动；与同行的差距，只有同行值落在本店区间之外时才算高于或低于同行。")
 
 
@@ -59,6 +60,44 @@ def changed(k1: float, n1: float, k0: float, n0: float, alpha: float = ALPHA) ->
     """Whether a rate moved beyond what chance explains at ``alpha`` (None: nothing to compare)."""
     p = two_proportion_p(k1, n1, k0, n0)
     return None if p is None else p < alpha
+
+
+def mean_spread(total: float, squares: float, n: float) -> tuple[float, float] | None:
+    """(mean, sample variance) of ``n`` values from their sum and sum of squares; None below two values,
+    or when the squares cannot belong to these values (Σx² < (Σx)²/n beyond rounding: squares missing,
+    e.g. parts derived before they were kept)."""
+    if not n or n < 2 or squares is None or squares != squares:
+        return None
+    mean = total / n
+    spread = squares - n * mean * mean
+    if spread < -1e-6 * max(squares, n * mean * mean, 1.0):
+        return None
+    return mean, max(spread, 0.0) / (n - 1)
+
+
+def mean_interval(total: float, squares: float, n: float, level: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Student's t interval of a mean (never below 0: durations), from Σx, Σx² and n."""
+    spread = mean_spread(total, squares, n)
+    if spread is None:
+        return None
+    mean, variance = spread
+    half = float(_stats.t.ppf(1 - (1 - level) / 2, n - 1)) * math.sqrt(variance / n)
+    return max(0.0, mean - half), mean + half
+
+
+def means_differ(a: tuple[float, float, float], b: tuple[float, float, float], alpha: float = ALPHA) -> bool | None:
+    """Whether two means (each as Σx, Σx², n) differ beyond chance: Welch's t-test, two-sided (None:
+    nothing to compare)."""
+    sa, sb = mean_spread(*a), mean_spread(*b)
+    if sa is None or sb is None:
+        return None
+    (ma, va), (mb, vb), na, nb = sa, sb, a[2], b[2]
+    se2 = va / na + vb / nb
+    if se2 == 0:
+        return ma != mb
+    dof = se2 * se2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1))
+    p = 2 * float(_stats.t.sf(abs(ma - mb) / math.sqrt(se2), dof))
+    return p < alpha
 
 
 def outside(value: float | None, interval: tuple[float, float] | None) -> int:

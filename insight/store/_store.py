@@ -16,17 +16,22 @@ import duckdb
 from insight.core.access import Viewer
 from insight.core.errors import StoreBusy, StoreError, UsageError
 from insight.core.limits import Limits, parse_size
-from insight.core.schema import SCENARIO_DDL, TABLES, all_ddl, scenario_parts_sql
+from insight.core.schema import SCENARIO_DDL, SQUARE_UNIT_SECONDS, TABLES, all_ddl, scenario_parts_sql
 from insight.core.settings import StoreSettings
 
 __all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
+# 5: the parts keep the squares of durations (the means' intervals). Their columns are added last, as
+# zeros, and every shop is recorded for a whole derivation (``derive_pending``: the next import or
+# ``serve`` derives it; until then a mean's interval is unavailable, never made up from zeros).
+_SQUARES = [*(f"ALTER TABLE parts ADD COLUMN IF NOT EXISTS {m} DOUBLE DEFAULT 0" for m in SQUARE_UNIT_SECONDS),
+            "INSERT INTO derive_pending SELECT shop_id, NULL FROM shops"]
 # version → what opening such a store does to bring it to SCHEMA_VERSION (derived tables only: nothing
 # imported is touched). 2 → 3: scenario parts hold the registry's evaluation measures.
 # From a version to the current one (tables that are only new come from ``all_ddl`` before these run).
-_MIGRATIONS = {"2": ["DROP TABLE IF EXISTS parts_scenario", *SCENARIO_DDL[2:], scenario_parts_sql()],
-               "3": []}  # 4: derive_pending
+_MIGRATIONS = {"2": ["DROP TABLE IF EXISTS parts_scenario", *SCENARIO_DDL[2:], scenario_parts_sql(), *_SQUARES],
+               "3": _SQUARES, "4": _SQUARES}  # 4: derive_pending
 DEFAULT_DB = Path("data") / "insight.duckdb"
 
 

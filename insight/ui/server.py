@@ -15,7 +15,8 @@ from starlette.middleware import Middleware
 
 from insight import accounts, web
 from insight.core.limits import Limits
-from insight.store import Store, default_db_path
+from insight.derive import refresh_pending
+from insight.store import Store, default_db_path, transaction
 
 __all__ = ["build_app", "serve", "ENTRY"]
 
@@ -37,10 +38,21 @@ def _first_run_note(db_path: str, host: str, port: int) -> str:
             f"然后获取一次性登录链接: python -m insight users login-link 名字 --db {db_path} --base-url http://{host}:{port}")
 
 
+def _derive_pending(db_path: str) -> None:
+    """Derive what a store recorded for later (a migration that asks for whole derivations, an events
+    round that failed) before the pages read it."""
+    with Store(db_path) as store:
+        if store.con.execute("SELECT count(*) FROM derive_pending").fetchone()[0]:
+            print("正在补算汇总数据（数据库升级或上次未完成的计算）…", file=sys.stderr, flush=True)
+            with transaction(store.con):
+                refresh_pending(store.con, store.settings)
+
+
 def serve(args) -> int:
     """``python -m insight serve``: blocks until stopped."""
     db_path = str(default_db_path(args.db))
     os.environ["INSIGHT_DB"] = db_path  # the pages' store (insight.ui.data) is the one the middleware checks
+    _derive_pending(db_path)
     if args.parts:
         from insight.store import open_parts
 

@@ -143,6 +143,24 @@ def test_rates_carry_a_wilson_interval_and_a_tested_change(tmp_path):
     assert rep["interval"]["fcr_3day"] is None or rep["interval"]["fcr_3day"][0] <= rep["metrics"]["fcr_3day"]
 
 
+def test_duration_means_carry_a_t_interval_and_a_welch_test(tmp_path):
+    """First response times 10, 20, 30 s on 05-11 and 40, 50, 60 s on 05-10: the 95 % t interval of the
+    mean (as stats computes it by hand), a tested 环比, and the agent's view from the agent's own waits."""
+    chats = [Chat(f"a{i}", f"b{i}", day="2024-05-11").buyer("10:00:00", "在吗").agent(f"10:00:{w}", "在的")
+             for i, w in enumerate((10, 20, 30))]
+    chats += [Chat(f"p{i}", f"c{i}", day="2024-05-10").buyer("10:00:00", "在吗").agent(f"10:00:{w}", "在的")
+              for i, w in enumerate((40, 50, 59))]
+    store = load(tmp_path, messages=messages_of(*chats))
+    rep = MetricEngine(store).report("S1", _days("2024-05-11", "2024-05-11"))
+    assert rep["metrics"]["first_response_time"] == pytest.approx(20)
+    lo, hi = rep["interval"]["first_response_time"]
+    assert lo == 0 and hi == pytest.approx(44.8414, abs=1e-3)
+    assert rep["change_significant"]["first_response_time"] is True  # 20 s against 49.7 s, n = 3 each
+    assert rep["interval"]["avg_response_time"] is not None and rep["interval"]["manual_sessions"] is None
+    agent = MetricEngine(store).report("S1", _days("2024-05-11", "2024-05-11"), Filters(agent="A1"))
+    assert agent["interval"]["first_response_time"][1] == pytest.approx(44.8414, abs=1e-3)
+
+
 def test_the_trend_follows_the_chosen_period():
     from insight.core.periods import trend_grains
 

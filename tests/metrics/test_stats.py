@@ -7,7 +7,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insight.metrics.stats import beta_interval, beta_prior, changed, outside, shrink, two_proportion_p, wilson
+from insight.metrics.stats import (
+    beta_interval,
+    beta_prior,
+    changed,
+    mean_interval,
+    mean_spread,
+    means_differ,
+    outside,
+    shrink,
+    two_proportion_p,
+    wilson,
+)
 
 
 def test_wilson_matches_published_values():
@@ -64,3 +75,26 @@ def test_shrinkage_and_its_interval():
     # many units keep their own rate
     assert shrink([100], [1000], 0.8, 10)[0] == pytest.approx(108 / 1010)
     assert np.all(shrink([1, 2], [1, 2], 0.5, 2) < 1)
+
+
+def test_mean_interval_and_welch_test_by_hand():
+    # 10, 20, 30 s: mean 20, s = 10, t(0.975, 2) = 4.302653 → half 4.302653 · 10 / √3 = 24.8414 (cut at 0)
+    lo, hi = mean_interval(60, 1400, 3)
+    assert lo == 0 and hi == pytest.approx(44.8414, abs=1e-4)
+    # 100 values of 30 ± 10 (50 each): mean 30, s² = 100·100/99, t(0.975, 99) = 1.984217
+    lo, hi = mean_interval(3000, 50 * 20 ** 2 + 50 * 40 ** 2, 100)
+    assert hi - 30 == pytest.approx(1.984217 * math.sqrt(100 * 100 / 99 / 100), abs=1e-5) and lo < 30 < hi
+    # Welch: 10, 20, 30 vs 40, 50, 60 — t = 30 / √(100/3 + 100/3) = 3.674, 4 degrees of freedom, p = 0.0213
+    assert means_differ((60, 1400, 3), (150, 7700, 3)) is True
+    assert means_differ((60, 1400, 3), (75, 2075, 3)) is False  # 15, 25, 35: t = 0.61
+    # one value, or squares that cannot belong to the values (parts from before squares were kept): no interval
+    assert mean_interval(20, 400, 1) is None and mean_spread(60, 0, 3) is None
+    assert means_differ((60, 0, 3), (150, 7700, 3)) is None
+    assert mean_interval(60, 1200, 3) == (20.0, 20.0)  # all equal: no spread
+
+
+@given(st.lists(st.floats(0, 86_400, allow_nan=False), min_size=2, max_size=60))
+def test_mean_interval_contains_the_mean(values):
+    total, squares = sum(values), sum(v * v for v in values)
+    lo, hi = mean_interval(total, squares, len(values))
+    assert 0 <= lo <= total / len(values) * (1 + 1e-9) + 1e-9 and hi >= total / len(values) * (1 - 1e-9) - 1e-9

@@ -114,3 +114,34 @@ def test_a_chat_past_midnight_does_not_make_the_next_day_the_last_day(tmp_path):
         assert (overview["start"].isoformat(), overview["end"].isoformat(), overview["days"]) == \
             ("2024-05-09", "2024-05-10", 2)
         assert [d.isoformat() for d in overview["per_shop"]["数据结束"]] == ["2024-05-10"]
+
+
+def test_a_version_4_store_gains_the_squares_and_derives_them_whole(tmp_path):
+    """Parts from before the durations' squares were kept: opening adds the columns (zeros) and records every
+    shop for a whole derivation; until then a mean's interval is unavailable (never made up from zeros),
+    after it the same as a store imported afresh."""
+    import datetime as dt
+
+    from insight import MetricEngine, Period
+    from insight.core.schema import SQUARE_UNIT_SECONDS
+    from insight.derive import refresh_pending
+    from insight.store import transaction
+
+    chats = [Chat(f"c{i}", f"b{i}").buyer("10:00:00", "快递到哪了").agent(f"10:00:{w}", "在路上")
+             for i, w in enumerate((10, 25, 40))]
+    db = tmp_path / "v4.duckdb"
+    with Store(db) as store:
+        import_paths(store, [write_dataset(tmp_path / "d", messages=messages_of(*chats))])
+    day = Period(dt.date(2024, 5, 10), dt.date(2024, 5, 10))
+    with Store(db) as store:
+        fresh = MetricEngine(store).report("S1", day)["interval"]["avg_response_time"]
+        for m in SQUARE_UNIT_SECONDS:
+            store.con.execute(f"ALTER TABLE parts DROP COLUMN {m}")
+        store.set_meta("schema_version", "4")
+    with Store(db) as store:
+        assert store.get_meta("schema_version") == SCHEMA_VERSION
+        assert store.con.execute("SELECT count(*) FROM derive_pending WHERE since IS NULL").fetchone()[0] == 1
+        assert MetricEngine(store).report("S1", day)["interval"]["avg_response_time"] is None
+        with transaction(store.con):
+            assert refresh_pending(store.con, store.settings) == ["S1"]
+        assert fresh is not None and MetricEngine(store).report("S1", day)["interval"]["avg_response_time"] == fresh
