@@ -9,6 +9,7 @@ from insight.analyses.diagnosis import STATUS_LABELS as DIAGNOSIS_LABELS
 from insight.analyses.diagnosis import peer_status
 from insight.core.filters import Filters
 from insight.core.periods import Period, change, coverage_reason
+from insight.core.schema import SQUARE_UNIT_SECONDS
 from insight.core.settings import SalesSettings
 from insight.metrics import stats
 from insight.metrics.engine import MetricEngine
@@ -57,6 +58,10 @@ def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filt
             if metric.is_rate and value is not None and n:  # the rate's own successes (1 − x for a complement)
                 k = value * n
                 interval = stats.wilson(k, n)
+            elif metric.squares and value is not None and n:  # a duration mean: as the shop's own pages
+                squares = _value(now, shop.shop_id, metric.squares)
+                interval = stats.mean_interval(value * n, squares * SQUARE_UNIT_SECONDS[metric.squares] ** 2, n) \
+                    if squares is not None else None
             rows.append({
                 "shop_id": shop.shop_id, "shop_name": shop.shop_name, "platform": shop.platform,
                 "category": shop.category, "tier": shop.tier, "metric": key, "value": value,

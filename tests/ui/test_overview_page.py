@@ -34,11 +34,25 @@ def test_overview_matches_each_shops_own_report(store):
             return b is None or b != b
         return b is not None and a == pytest.approx(b)
 
+    from insight.analyses.diagnosis import metric_rows
+
+    statuses = metric_rows(report, OVERVIEW_METRICS).set_index("key")["status"]
     for key in OVERVIEW_METRICS:
         assert same(mine.at[key, "value"], report["metrics"][key]), key
         assert same(mine.at[key, "peer_avg"], report["peers"][key]["peer_avg"]), key
         assert same(mine.at[key, "change"], report["change"][key]), key
+        # the heat map's standing is the shop page's: intervals of rates and of duration means alike
+        if registry()[key].direction != "none":
+            assert mine.at[key, "status"] == statuses[key], key
     assert len(shops_overview(engine.scoped(LOCAL), period)["shop_id"].unique()) == 10
+    # one day: small samples, where an interval decides between 相当 and 差于
+    day = Period(last, last)
+    everyone = shops_overview(engine.scoped(LOCAL), day).set_index(["shop_id", "metric"])["status"]
+    for shop in sorted({s for s, _ in everyone.index}):
+        rows = metric_rows(engine.report(shop, day), OVERVIEW_METRICS).set_index("key")["status"]
+        for key in OVERVIEW_METRICS:
+            if registry()[key].direction != "none":
+                assert everyone[(shop, key)] == rows[key], (shop, key)
 
 
 def test_heatmap_has_a_cell_per_shop_and_metric_with_title_and_hover(store):
