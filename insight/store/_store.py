@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from dataclasses import asdict
 from pathlib import Path
 
@@ -127,6 +128,8 @@ class Store:
             return folder
         if self._own_work_dir is None:
             self._own_work_dir = Path(tempfile.mkdtemp(prefix="insight-store-"))
+            # removed by close(), or when the store is dropped without it (a caller's forgotten in-memory store)
+            self._drop_work_dir = weakref.finalize(self, shutil.rmtree, str(self._own_work_dir), True)
         return self._own_work_dir
 
     def scratch_dir(self, prefix: str) -> Path:
@@ -250,6 +253,7 @@ class Store:
         link = link_folder(folder)
         create_views(self.con, link)
         self.parts_manifest, self._parts_link = manifest, link
+        self._drop_parts_link = weakref.finalize(self, shutil.rmtree, str(link.parent), True)
 
     @property
     def parts_only(self) -> bool:
@@ -267,6 +271,7 @@ class Store:
             other.parts_manifest, other._parts_link = self.parts_manifest, self._parts_link
         if self.path is None and not self.read_only:
             other._borrowed_work_dir = self.work_dir
+        other._parent = self  # the store outlives its cursors: its folder and link are theirs too
         return other
 
     def data_version(self) -> str:
@@ -282,9 +287,9 @@ class Store:
     def close(self) -> None:
         self.con.close()
         if self._parts_link is not None and not self._is_cursor:  # the link belongs to the store, not its cursors
-            shutil.rmtree(self._parts_link.parent, ignore_errors=True)
+            self._drop_parts_link()
         if self._own_work_dir is not None:
-            shutil.rmtree(self._own_work_dir, ignore_errors=True)
+            self._drop_work_dir()
 
     def __enter__(self) -> "Store":
         return self

@@ -145,3 +145,23 @@ def test_a_version_4_store_gains_the_squares_and_derives_them_whole(tmp_path):
         with transaction(store.con):
             assert refresh_pending(store.con, store.settings) == ["S1"]
         assert fresh is not None and MetricEngine(store).report("S1", day)["interval"]["avg_response_time"] == fresh
+
+
+def test_an_in_memory_store_dropped_without_close_leaves_no_folder_behind():
+    """Its scratch folder goes with it (a caller that forgets close() must not fill /tmp), never before
+    the cursors that share it."""
+    import gc
+
+    store = Store(None)
+    folder = store.work_dir
+    cursor = store.cursor()
+    del store
+    gc.collect()
+    assert folder.exists() and cursor.work_dir == folder  # a cursor keeps its store's folder
+    del cursor
+    gc.collect()
+    assert not folder.exists()
+    closed = Store(None)
+    folder = closed.work_dir
+    closed.close()
+    assert not folder.exists()
