@@ -48,9 +48,11 @@ def compare_so_far(as_of: dt.datetime) -> None:
         "指标": frame["name"],
         "今日至此": [_text(reg[k], v) for k, v in zip(frame["key"], frame["today"])],
         "昨日同时段": [_text(reg[k], v) for k, v in zip(frame["key"], frame["yesterday"])],
-        "较昨日": [_change(reg[k], v) for k, v in zip(frame["key"], frame["vs_yesterday"])],
+        "较昨日": [_change(reg[k], v, real) for k, v, real in zip(frame["key"], frame["vs_yesterday"],
+                                                                frame["vs_yesterday_real"])],
         "上周同日同时段": [_text(reg[k], v) for k, v in zip(frame["key"], frame["last_week"])],
-        "较上周": [_change(reg[k], v) for k, v in zip(frame["key"], frame["vs_last_week"])],
+        "较上周": [_change(reg[k], v, real) for k, v, real in zip(frame["key"], frame["vs_last_week"],
+                                                                frame["vs_last_week_real"])],
         "样本量 今日/昨日/上周": [f"{_n(a)} / {_n(b)} / {_n(c)}" for a, b, c in
                              zip(frame["today_n"], frame["yesterday_n"], frame["last_week_n"])]})
     st.dataframe(table, hide_index=True, placeholder="—")
@@ -61,11 +63,14 @@ def compare_so_far(as_of: dt.datetime) -> None:
             missing.append(f"{label}：{frame[f'{day}_reason'].iloc[0]}")
     st.caption("昨日、上周的同一时段按当时已有的数据重新计算（之后才给的评价、之后才付款的订单不计入），"
                "与今日至此同一口径；比率的变化为百分点，其余为相对变化。样本量：比率的分母（如已评分会话数），"
-               "计数的本身；金额没有样本量。" + ("　暂不可计算：" + "；".join(missing) if missing else ""))
+               "计数的本身；金额没有样本量。“显著”：差异超出随机波动（比率用两比例检验，时长用 Welch t 检验，p < 0.05），"
+               "“波动内”：差异在正常波动范围内，不宜据此下结论。" + ("　暂不可计算：" + "；".join(missing) if missing else ""))
 
 
-def _change(metric, value) -> str:
-    return format_change(metric, None if value is None or pd.isna(value) else float(value))
+def _change(metric, value, real=None) -> str:
+    text = format_change(metric, None if value is None or pd.isna(value) else float(value))
+    verdict = {True: "（显著）", False: "（波动内）"}.get(None if real is None or pd.isna(real) else bool(real), "")
+    return text + verdict
 
 
 @st.fragment(run_every=dt.timedelta(seconds=every))

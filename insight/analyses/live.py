@@ -13,7 +13,7 @@ from insight.core.filters import Filters
 from insight.core.periods import Period, change
 from insight.core.settings import REPLY_SLA_SECONDS
 from insight.derive import derive_as_known
-from insight.metrics.engine import MetricEngine, MetricValue
+from insight.metrics.engine import MetricEngine, MetricValue, change_is_real
 
 __all__ = ["ONLINE_MINUTES", "ACTIVE_MINUTES", "SO_FAR_METRICS", "live_snapshot", "known_at", "so_far"]
 
@@ -159,7 +159,8 @@ def so_far(engine: MetricEngine, shop_id: str, as_of: dt.datetime, *, viewer: Vi
            keys: tuple[str, ...] = SO_FAR_METRICS, known=known_at) -> pd.DataFrame:
     """The shop's key figures today until ``as_of`` (the parts), against yesterday and the same weekday
     last week until the same time of day (``known``: ``known_at`` or a cached one). One row per
-    metric: value and n per day, and the change (points for rates). The shop's figures: an agent
+    metric: value and n per day, the change (points for rates) and whether it is beyond chance
+    (``vs_<day>_real``, as a 环比 is tested). The shop's figures: an agent
     viewer reads them as on every page."""
     engine = engine.scoped(viewer)
     viewer.require_shop(shop_id)
@@ -173,7 +174,8 @@ def so_far(engine: MetricEngine, shop_id: str, as_of: dt.datetime, *, viewer: Vi
         row = {"key": key, "name": metric.name, "today": now.value, "today_n": now.n, "reason": now.reason}
         for name in COMPARED_DAYS:
             then = figures[name][key]
-            row |= {name: then.value, f"{name}_n": then.n, f"{name}_reason": then.reason,
-                    f"vs_{name}": change(now.value, then.value, is_rate=metric.is_rate)}
+            moved = change(now.value, then.value, is_rate=metric.is_rate)
+            row |= {name: then.value, f"{name}_n": then.n, f"{name}_reason": then.reason, f"vs_{name}": moved,
+                    f"vs_{name}_real": None if moved is None else change_is_real(now, then)}
         rows.append(row)
     return pd.DataFrame(rows)

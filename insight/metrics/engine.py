@@ -24,7 +24,7 @@ from insight.derive import MEASURE_DECIMAL, refresh_sales
 from insight.metrics import stats
 from insight.metrics.registry import Metric, registry
 
-__all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES"]
+__all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES", "change_is_real"]
 
 MIN_PEERS = 5
 # Percentiles of peer shop values: (peer average, peer excellent) by direction.
@@ -454,7 +454,7 @@ class MetricEngine:
             # the 95 % interval (rates: Wilson; duration means: t) and whether the 环比 is beyond chance
             # (two-proportion test; Welch's t-test)
             "interval": {k: _interval(current[k]) for k in current},
-            "change_significant": {k: _significant(current[k], previous[k]) if change_of[k] is not None else None
+            "change_significant": {k: change_is_real(current[k], previous[k]) if change_of[k] is not None else None
                                    for k in current},
             "peers": {k: {"peer_avg": p["peer_avg"], "peer_excellent": p["peer_excellent"]}
                       for k, p in peers.items()},
@@ -488,7 +488,9 @@ def _interval(value: MetricValue) -> list[float] | None:
     return None if bounds is None else [bounds[0], bounds[1]]
 
 
-def _significant(now: MetricValue, before: MetricValue) -> bool | None:
+def change_is_real(now: MetricValue, before: MetricValue) -> bool | None:
+    """Whether a value moved beyond chance against an earlier one (p < 0.05): the two-proportion test for a
+    rate, Welch's t-test for a duration mean; None where there is nothing to test (counts, amounts)."""
     if registry()[now.key].is_rate:
         a, b = _successes(now), _successes(before)
         return None if a is None or b is None else stats.changed(*a, *b)

@@ -66,6 +66,9 @@ def test_today_so_far_against_yesterday_and_last_week_until_the_same_time(tmp_pa
     assert frame.at["reply_3min_rate_msg", "today"] == 1.0 and frame.at["reply_3min_rate_msg", "yesterday"] == 1.0
     assert frame.at["reply_3min_rate_msg", "last_week"] == 0.0 and frame.at["reply_3min_rate_msg", "last_week_n"] == 1
     assert frame.at["reply_3min_rate_msg", "vs_last_week"] == 1.0  # points for rates
+    # 2 of 2 against 0 of 1 is +100 points, and still within chance (Fisher p = 1/3); counts are not tested
+    assert frame.at["reply_3min_rate_msg", "vs_last_week_real"] is False
+    assert frame.at["buyer_messages", "vs_yesterday_real"] is None
     # the arrivals keep last week's line (the data covers that day), and a day without data would not
     arrivals = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL)["arrivals"]
     assert arrivals["last_week"].notna().all()
