@@ -19,6 +19,7 @@ corrections saved in a store are added at the next training.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import json
 import multiprocessing as mp
@@ -411,10 +412,15 @@ class ScenarioModel:
         _FORKED = (self, kwargs, chats)
         size = -(-len(chats) // workers)
         ranges = [(i, min(i + size, len(chats))) for i in range(0, len(chats), size)]
+        # The parent's garbage is collected here, and what remains is frozen: a child's collector never
+        # runs a destructor of something it inherited (a database connection's, which crashes in a fork).
+        gc.collect()
+        gc.freeze()
         try:
             with ProcessPoolExecutor(max_workers=len(ranges), mp_context=mp.get_context("fork")) as pool:
                 parts = list(pool.map(_classify_forked, ranges))
         finally:
+            gc.unfreeze()
             _FORKED = None
         return [r for part in parts for r in part]
 
