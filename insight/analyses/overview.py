@@ -9,10 +9,8 @@ from insight.analyses.diagnosis import STATUS_LABELS as DIAGNOSIS_LABELS
 from insight.analyses.diagnosis import peer_status
 from insight.core.filters import Filters
 from insight.core.periods import Period, change, coverage_reason
-from insight.core.schema import SQUARE_UNIT_SECONDS
 from insight.core.settings import SalesSettings
-from insight.metrics import stats
-from insight.metrics.engine import MetricEngine
+from insight.metrics.engine import MetricEngine, MetricValue, interval_of, squared_seconds
 
 __all__ = ["OVERVIEW_METRICS", "STATUS_LABELS", "shops_overview"]
 
@@ -54,14 +52,12 @@ def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filt
             prev = _value(previous, shop.shop_id, key)
             n = _value(dens if key in dens else nums, shop.shop_id, key)
             bench = peers[shop.shop_id][key]
-            interval = None
-            if metric.is_rate and value is not None and n:  # the rate's own successes (1 − x for a complement)
-                k = value * n
-                interval = stats.wilson(k, n)
-            elif metric.squares and value is not None and n:  # a duration mean: as the shop's own pages
-                squares = _value(now, shop.shop_id, metric.squares)
-                interval = stats.mean_interval(value * n, squares * SQUARE_UNIT_SECONDS[metric.squares] ** 2, n) \
-                    if squares is not None else None
+            squares = _value(now, shop.shop_id, metric.squares) if metric.squares else None
+            # the interval as the shop's own pages compute it (rates and duration means alike)
+            interval = interval_of(MetricValue(
+                key, value, numerator=_value(nums, shop.shop_id, key) or 0.0,
+                denominator=_value(dens, shop.shop_id, key) if key in dens else None,
+                squares=None if squares is None else squared_seconds(metric, squares)))
             rows.append({
                 "shop_id": shop.shop_id, "shop_name": shop.shop_name, "platform": shop.platform,
                 "category": shop.category, "tier": shop.tier, "metric": key, "value": value,

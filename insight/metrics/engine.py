@@ -24,7 +24,7 @@ from insight.derive import MEASURE_DECIMAL, refresh_sales
 from insight.metrics import stats
 from insight.metrics.registry import Metric, registry
 
-__all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES", "change_is_real"]
+__all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES", "change_is_real", "interval_of", "squared_seconds"]
 
 MIN_PEERS = 5
 # Percentiles of peer shop values: (peer average, peer excellent) by direction.
@@ -277,8 +277,7 @@ class MetricEngine:
                 denominator=float(dens[k][0]) if k in dens else None,
                 pending=float(cols[metric.pending][0]) if metric.pending else None,
                 is_amount=metric.type == "sum",
-                squares=(float(cols[metric.squares][0]) * SQUARE_UNIT_SECONDS[metric.squares] ** 2
-                         if metric.squares else None),
+                squares=squared_seconds(metric, cols[metric.squares][0]) if metric.squares else None,
             )
         return out
 
@@ -453,7 +452,7 @@ class MetricEngine:
             "previous_n": {k: v.n for k, v in previous.items()},
             # the 95 % interval (rates: Wilson; duration means: t) and whether the 环比 is beyond chance
             # (two-proportion test; Welch's t-test)
-            "interval": {k: _interval(current[k]) for k in current},
+            "interval": {k: interval_of(current[k]) for k in current},
             "change_significant": {k: change_is_real(current[k], previous[k]) if change_of[k] is not None else None
                                    for k in current},
             "peers": {k: {"peer_avg": p["peer_avg"], "peer_excellent": p["peer_excellent"]}
@@ -471,6 +470,11 @@ def _successes(value: MetricValue) -> tuple[float, float] | None:
     return k, value.denominator
 
 
+def squared_seconds(metric: Metric, summed: float) -> float:
+    """A duration mean's summed squares measure in seconds² (it is stored in its unit², SQUARE_UNIT_SECONDS)."""
+    return float(summed) * SQUARE_UNIT_SECONDS[metric.squares] ** 2
+
+
 def _spread(value: MetricValue) -> tuple[float, float, float] | None:
     """(Σx, Σx², n) behind a duration mean."""
     if value.value is None or value.squares is None or not value.denominator:
@@ -478,7 +482,8 @@ def _spread(value: MetricValue) -> tuple[float, float, float] | None:
     return value.numerator, value.squares, value.denominator
 
 
-def _interval(value: MetricValue) -> list[float] | None:
+def interval_of(value: MetricValue) -> list[float] | None:
+    """The 95 % interval of a value: Wilson for a rate, Student's t for a duration mean, else None."""
     if registry()[value.key].is_rate:
         counts = _successes(value)
         bounds = stats.wilson(*counts) if counts else None
