@@ -8,13 +8,12 @@ only (the dev set is never training data).
     python bench/scenario_protocol.py --retrain      # retrained from the corpus in memory first
 
 Rule for whoever tunes: run with ``--half decision`` while trying things; read the untouched half
-once, when a change is kept, and write the figure into the README. The split is fixed (the hash
-below), so nobody can pick a convenient one.
+once, when a change is kept, and write the figure into the README. The split is fixed (a hash of the
+id, ``scenarios.dev_half``), so nobody can pick a convenient one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -27,22 +26,14 @@ from insight.scenarios import model as scenarios  # noqa: E402
 DEV = REPO.parent / "shared" / "scenarios" / "jddc_dev.jsonl"
 
 
-def half_of(dialogue_id: str) -> str:
-    """A dialogue's half, fixed by its id: 'decision' or 'untouched' (about 165 each)."""
-    digest = hashlib.sha256(f"insight-protocol:{dialogue_id}".encode()).digest()
-    return "decision" if digest[0] % 2 == 0 else "untouched"
-
-
 def main() -> None:
     if not DEV.exists():
         print(f"{DEV} is not here: nothing to measure")
         return
     rows = [json.loads(x) for x in DEV.read_text(encoding="utf-8").splitlines() if x.strip()]
     if "--retrain" in sys.argv:  # from the corpus, in memory: the shipped artifact is untouched
-        texts, labels = zip(*scenarios.augment(scenarios.load_corpus(), scenarios.TRAINING_PARAMS["augment"]))
-        pipeline = scenarios._pipeline()
-        pipeline.fit(list(texts), list(labels))
-        model = scenarios.ScenarioModel(pipeline, "retrained", "", len(labels))
+        pipeline, n_examples = scenarios.fit_pipeline()
+        model = scenarios.ScenarioModel(pipeline, "retrained", "", n_examples)
     else:
         model = scenarios.load_model()
     wanted = sys.argv[sys.argv.index("--half") + 1] if "--half" in sys.argv else None
@@ -50,7 +41,7 @@ def main() -> None:
     for half in ("decision", "untouched"):
         if wanted and half != wanted:
             continue
-        part = [r for r in rows if half_of(r["id"]) == half]
+        part = [r for r in rows if scenarios.dev_half(r["id"]) == half]
         levels = scenarios.evaluate_dialogues(model, part)["levels"]
         print(f"{half:<10} n={len(part):>3}  accuracy L1 {levels[1]['accuracy']:.3f}  L2 {levels[2]['accuracy']:.3f}"
               f"  L3 {levels[3]['accuracy']:.3f}   macro-F1 L3 {levels[3]['macro_f1']:.3f}")

@@ -4,8 +4,9 @@ bulk classification as an import runs it (distinct chats, triggers stored withou
 and on every core.
 
 Run it as `make bench` does; it pins BLAS to one thread so the figure is per core. Prints figures.
-`--seeds N` also trains the corpus with augmentation seeds 1..N (in memory, the artifact untouched) and
-prints the dev-set accuracy per level over them: one run is one draw, the spread is the error bar.
+`--seeds N` also trains the corpus N more times, each a whole bag of augmentations from its own seeds
+(1000, 1001, …; 2000, …; in memory, the artifact untouched) and prints the dev-set accuracy per level
+over them: one run is one draw, the spread is the error bar.
 """
 
 from __future__ import annotations
@@ -77,10 +78,8 @@ def _seed_spread(rows: list[dict], n_seeds: int) -> None:
     corpus = scenarios.load_corpus()
     results = []
     for seed in range(1, n_seeds + 1):
-        texts, labels = zip(*scenarios.augment(corpus, scenarios.TRAINING_PARAMS["augment"], seed=seed))
-        pipeline = scenarios._pipeline()
-        pipeline.fit(list(texts), list(labels))
-        model = scenarios.ScenarioModel(pipeline, f"seed{seed}", "", len(labels))
+        pipeline, n_examples = scenarios.fit_pipeline(corpus=corpus, seed=seed * 1000)
+        model = scenarios.ScenarioModel(pipeline, f"seed{seed}", "", n_examples)
         levels = scenarios.evaluate_dialogues(model, rows)["levels"]
         results.append([levels[k]["accuracy"] for k in (1, 2, 3)])
         print(f"seed {seed:>2}: " + " / ".join(f"{a:.3f}" for a in results[-1]), flush=True)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -17,8 +18,11 @@ from insight.core.access import LOCAL
 from insight.scenarios.model import (
     CHITCHAT,
     OTHER,
+    TRAINING_PARAMS,
     augment,
+    dev_half,
     evaluate_dialogues,
+    fit_pipeline,
     load_corpus,
     load_model,
     normalise,
@@ -74,6 +78,27 @@ def test_augmentation_is_deterministic_and_keeps_labels():
     a, b = augment(pairs, 5, seed=1), augment(pairs, 5, seed=1)
     assert a == b and len(a) == 18 and a[:3] == pairs
     assert {code for _, code in a} == {code for _, code in pairs}
+
+
+def test_the_classifier_is_the_average_of_its_bag_members():
+    """Each member is fitted on the corpus augmented with its own seed, over the first member's vocabulary;
+    the shipped classifier's log-odds are their mean (checked against members fitted here by hand)."""
+    from sklearn.base import clone
+
+    corpus = [("能开发票吗", "order.invoice.issue"), ("发票开错了", "order.invoice.issue"), ("好的", CHITCHAT),
+              ("谢谢", CHITCHAT), ("多久到", "logistics.delivery.eta"), ("什么时候能到", "logistics.delivery.eta")]
+    corrections = [("票呢", "order.invoice.issue")]
+    pipeline, n_examples = fit_pipeline(corrections, corpus=corpus, seed=5)
+    features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+    members = []
+    for member in range(TRAINING_PARAMS["bag"]):
+        texts, labels = zip(*(augment(corpus, TRAINING_PARAMS["augment"], seed=5 + member) + corrections * 3))
+        members.append(clone(clf).fit(features.transform(list(texts)), list(labels)))
+    assert TRAINING_PARAMS["bag"] > 1 and n_examples == len(corpus) * (1 + TRAINING_PARAMS["augment"]) + 3
+    assert np.allclose(clf.coef_, np.mean([m.coef_ for m in members], axis=0))
+    assert np.allclose(clf.intercept_, np.mean([m.intercept_ for m in members], axis=0))
+    assert not np.allclose(members[0].coef_, members[1].coef_)  # the seeds really differ
+    assert list(pipeline.predict(["发票能开吗", "几天能到"])) == ["order.invoice.issue", "logistics.delivery.eta"]
 
 
 @pytest.mark.parametrize("text,code", [
@@ -189,15 +214,19 @@ DEV = SHARED / "scenarios" / "jddc_dev.jsonl"
 
 
 def test_dev_set_accuracy_does_not_regress(model):
-    """Real JD dialogues the model never saw. Targets are 0.75 (level 1) and 0.60 (level 3); reached:
-    0.773 / 0.685 / 0.606 (README). Level 3 is guarded three dialogues below the figure, so a BLAS
-    build that breaks a near-tie differently does not fail the suite while a real regression does."""
+    """Real JD dialogues the model never saw. Targets are 0.75 (level 1) and 0.60 (level 3), on the
+    protocol's untouched half (no decision was judged on it): reached 0.763 / 0.706 / 0.627 there, and
+    0.785 / 0.694 / 0.615 on all 330 (README). Each guard is two or three dialogues below its figure, so
+    a BLAS build that breaks a near-tie differently does not fail the suite while a real regression does."""
     require_shared(DEV)
     rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-    result = evaluate_dialogues(model, rows)
-    levels = {k: v["accuracy"] for k, v in result["levels"].items()}
-    print("dev-set accuracy", levels)
-    assert levels[1] >= 0.75 and levels[2] >= 0.67 and levels[3] >= 0.595
+    levels = {k: v["accuracy"] for k, v in evaluate_dialogues(model, rows)["levels"].items()}
+    untouched = [r for r in rows if dev_half(r["id"]) == "untouched"]
+    held_out = {k: v["accuracy"] for k, v in evaluate_dialogues(model, untouched)["levels"].items()}
+    print("dev-set accuracy", levels, "untouched half", held_out)
+    assert len(untouched) == 177
+    assert levels[1] >= 0.775 and levels[2] >= 0.685 and levels[3] >= 0.605
+    assert held_out[1] >= 0.75 and held_out[3] >= 0.60
 
 
 def test_counting_then_weighting_equals_the_vectorizer(model):
