@@ -13,7 +13,7 @@ from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
 from insight.scenarios.model import taxonomy
-from insight.scenarios.store import scenario_tree, worst_scenarios
+from insight.scenarios.store import scenario_tree, stale_notice, worst_scenarios
 from insight.ui import data, state, widgets
 
 view = state.page_view("咨询场景洞察")
@@ -23,13 +23,13 @@ try:
     model = data.scenario_model()
 except UsageError as exc:
     widgets.empty_state(f"还没有可用的咨询场景模型：{md(exc)}",
-                        "点击下方按钮训练（约 40 秒，固定随机种子，可复现），或在命令行运行 python -m insight train。")
+                        "点击下方按钮训练（约 2 分钟，固定随机种子，可复现），或在命令行运行 python -m insight train。")
     if st.button("训练场景模型", type="primary", key="train_model", icon=":material/model_training:"):
         with st.spinner("正在训练咨询场景模型…"):
             data.train_scenario_model()
         st.rerun()
     st.stop()
-status = data.scenario_status(view.path, view.version)
+status = data.scenario_status(view.path, view.version, model.version)
 
 
 def _classify_all(label: str) -> None:
@@ -51,10 +51,10 @@ if status["classified"] == 0:
     if st.button("判定咨询场景", type="primary", key="classify_all"):
         _classify_all("正在判定咨询场景…")
     st.stop()
-if not running and (status["versions"] != [model.version] or status["classified"] < status["sessions"]):
+notice = stale_notice(status, model.label)
+if not running and notice:
     c1, c2 = st.columns([4, 1])
-    c1.info(f"有会话的场景来自旧模型或尚未判定（已判定 {status['classified']:,} / {status['sessions']:,}），"
-            f"当前模型为 {model.label}。", icon=":material/update:")
+    c1.info(notice, icon=":material/update:")
     if c2.button("用当前模型重新判定", key="reclassify"):
         _classify_all("正在重新判定…")
 

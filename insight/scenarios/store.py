@@ -26,7 +26,7 @@ from insight.metrics.stats import beta_interval, beta_prior, shrink, wilson
 from insight.scenarios.model import OTHER, usable_cores
 from insight.store import transaction
 
-__all__ = ["classify_pending", "scenario_workers", "WORKERS_ENV", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
+__all__ = ["classify_pending", "scenario_workers", "WORKERS_ENV", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "stale_notice", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
 BATCH_SESSIONS = 20_000
@@ -262,13 +262,28 @@ def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: 
     return frame if viewer.pii else mask_frame(frame, ["comment"])
 
 
-def scenario_status(con) -> dict:
-    """How far the store's sessions are classified: counts, model versions, corrections."""
-    classified, versions = con.execute(
-        "SELECT count(*), list(DISTINCT model_version) FROM session_scenarios").fetchone()
+def scenario_status(con, model_version: str | None = None) -> dict:
+    """How far the store's sessions are classified: counts, model versions, corrections, and (given the
+    current model's version) how many of them that model classified."""
+    classified, versions, current = con.execute(
+        "SELECT count(*), list(DISTINCT model_version), count(*) FILTER (WHERE model_version = ?) "
+        "FROM session_scenarios", [model_version]).fetchone()
     return {"classified": int(classified), "sessions": int(con.execute("SELECT count(*) FROM f_sessions").fetchone()[0]),
             "versions": sorted(v for v in (versions or []) if v is not None),
+            "current": int(current) if model_version is not None else None,
             "corrections": int(con.execute("SELECT count(*) FROM scenario_corrections").fetchone()[0])}
+
+
+def stale_notice(status: dict, model_label: str) -> str | None:
+    """What the page says when some sessions' scenarios are not the current model's (``status`` from
+    ``scenario_status`` with the model's version): how many an older model decided, how many none has."""
+    older = status["classified"] - status["current"]
+    missing = status["sessions"] - status["classified"]
+    if older <= 0 and missing <= 0:
+        return None
+    parts = ([f"{older:,} 个会话的场景由旧模型判定"] if older > 0 else []) + (
+        [f"{missing:,} 个会话尚未判定"] if missing > 0 else [])
+    return f"{'，'.join(parts)}（共 {status['sessions']:,} 个会话）；当前模型为 {model_label}，重新判定后本页按它统计。"
 
 
 def worst_scenarios(table: pd.DataFrame, top: int = 10) -> pd.DataFrame:

@@ -409,10 +409,10 @@ def save_correction(shop_id: str, session_id: str, code: str, taxonomy) -> None:
 
 
 @_loader(16)
-def scenario_status(rd: Reader, viewer: Viewer) -> dict:
+def scenario_status(rd: Reader, viewer: Viewer, model_version: str) -> dict:
     from insight.scenarios.store import scenario_status as status
 
-    return status(rd.store.con)
+    return status(rd.store.con, model_version)
 
 
 @_loader(64)

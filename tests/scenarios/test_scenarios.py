@@ -29,7 +29,14 @@ from insight.scenarios.model import (
     taxonomy,
     tokenize,
 )
-from insight.scenarios.store import correct, corrections_for_training, scenario_chats, scenario_table
+from insight.scenarios.store import (
+    correct,
+    corrections_for_training,
+    scenario_chats,
+    scenario_status,
+    scenario_table,
+    stale_notice,
+)
 
 from conftest import REPO, SHARED, Chat, load, messages_of, require_shared
 
@@ -187,6 +194,21 @@ def test_import_classifies_every_session_and_builds_scenario_parts(tmp_path):
     chats = scenario_chats(store.con, "S1", period, Filters(), "logistics", viewer=LOCAL)
     assert list(chats["session_id"]) == ["c1"]
     assert json.loads(chats["triggers"][0])[0]["index"] == 0
+
+
+def test_the_page_says_how_many_sessions_an_older_model_decided_and_how_many_none(tmp_path, model):
+    store = _scenario_store(tmp_path)
+    current = scenario_status(store.con, model.version)
+    assert (current["classified"], current["current"], current["sessions"]) == (3, 3, 3)
+    assert stale_notice(current, model.label) is None
+    store.con.execute("UPDATE session_scenarios SET model_version = 'old' WHERE session_id = 'c1'")
+    store.con.execute("DELETE FROM session_scenarios WHERE session_id = 'c2'")
+    status = scenario_status(store.con, model.version)
+    assert (status["classified"], status["current"], status["versions"]) == (2, 1, sorted(["old", model.version]))
+    assert stale_notice(status, "今天训练") == ("1 个会话的场景由旧模型判定，1 个会话尚未判定（共 3 个会话）；"
+                                              "当前模型为 今天训练，重新判定后本页按它统计。")
+    store.con.execute("DELETE FROM session_scenarios WHERE session_id <> 'c1'")
+    assert stale_notice(scenario_status(store.con, model.version), "M").startswith("1 个会话的场景由旧模型判定，2 个会话尚未判定")
 
 
 def test_a_correction_wins_everywhere_and_feeds_the_next_training(tmp_path, model):
