@@ -97,6 +97,23 @@ def _fmt(metric: Metric, value) -> str:
     return format_value(metric, float(value))
 
 
+_DAY_MS = 86_400_000
+
+
+def _date_step(grain: str, buckets: int):
+    """Tick spacing for ``buckets`` points: every bucket while that is 12 labels or fewer (a week shows its
+    seven days), then wider steps of whole days, weeks or months that keep about ten labels."""
+    if grain == "month":
+        return "M1" if buckets <= 12 else f"M{-(-buckets // 10)}"
+    unit = 7 if grain == "week" else 1
+    if buckets <= 12:
+        return _DAY_MS * unit
+    step = -(-buckets // 10)
+    if grain == "day" and step > 7:
+        step = 7 * -(-step // 7)  # whole weeks past a week
+    return _DAY_MS * unit * step
+
+
 def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFrame | None = None,
                  n: pd.Series | None = None, shop_label: str = "本店", pending=()) -> go.Figure:
     """The shop's values per bucket with the peer average and excellent lines (when known).
@@ -133,7 +150,7 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
     xaxis = {"title": {"text": {"day": "日期", "week": "周（周一）", "month": "月份"}[grain]}, "type": "date",
              **({"range": span_range} if span_range else {}),
              "tickformat": {"day": "%m-%d", "week": "%m-%d", "month": "%Y-%m"}[grain], "hoverformat": "%Y-%m-%d",
-             "dtick": {"day": 86400000 * 3, "week": 86400000 * 7, "month": "M1"}[grain]}
+             "dtick": _date_step(grain, len(x))}
     span = f"{x[0]} ~ {values.index[-1]}" if x else ""
     title = f"{metric.name}趋势 · {GRAIN_LABELS[grain]}（{span}）"
     return _figure(traces, title, xaxis=xaxis, yaxis=_metric_axis(metric), shapes=shapes, annotations=notes)

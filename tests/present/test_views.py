@@ -50,6 +50,17 @@ def test_trend_keeps_empty_buckets_as_gaps_and_draws_peer_lines():
     assert len(no_peers.data) == 1 and "秒" in no_peers.layout.yaxis.title.text
 
 
+@pytest.mark.parametrize("grain,buckets,step", [
+    ("day", 7, 86_400_000), ("day", 30, 3 * 86_400_000), ("day", 120, 14 * 86_400_000),
+    ("week", 12, 7 * 86_400_000), ("week", 26, 21 * 86_400_000), ("month", 12, "M1"), ("month", 36, "M4"),
+])
+def test_trend_ticks_label_every_bucket_of_a_short_period_and_about_ten_of_a_long_one(grain, buckets, step):
+    start = pd.Timestamp("2024-01-01")
+    idx = [(start + pd.DateOffset(**{f"{grain}s": i})).date() for i in range(buckets)]
+    fig = trend_figure(REG["satisfaction_rate"], pd.Series(0.9, index=idx), grain)
+    assert fig.layout.xaxis.dtick == step
+
+
 def test_rating_mix_hover_carries_both_periods_and_the_share_of_change():
     mix = pd.DataFrame({"rating": [1, 2, 3, 4, 5], "label": ["a", "b", "c", "d", "e"],
                         "count": [1, 1, 2, 6, 10], "share": [0.05, 0.05, 0.1, 0.3, 0.5],
