@@ -262,15 +262,13 @@ def scenario_chats(con, shop_id: str, period: Period, filters: Filters, prefix: 
     return frame if viewer.pii else mask_frame(frame, ["comment"])
 
 
-def scenario_status(con, model_version: str | None = None) -> dict:
-    """How far the store's sessions are classified: counts, model versions, corrections, and (given the
-    current model's version) how many of them that model classified."""
-    classified, versions, current = con.execute(
-        "SELECT count(*), list(DISTINCT model_version), count(*) FILTER (WHERE model_version = ?) "
-        "FROM session_scenarios", [model_version]).fetchone()
+def scenario_status(con, model_version: str) -> dict:
+    """How far the store's sessions are classified: counts, how many of them the current model
+    (``model_version``) classified, corrections."""
+    classified, current = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE model_version = ?) FROM session_scenarios", [model_version]).fetchone()
     return {"classified": int(classified), "sessions": int(con.execute("SELECT count(*) FROM f_sessions").fetchone()[0]),
-            "versions": sorted(v for v in (versions or []) if v is not None),
-            "current": int(current) if model_version is not None else None,
+            "current": int(current),
             "corrections": int(con.execute("SELECT count(*) FROM scenario_corrections").fetchone()[0])}
 
 
