@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from insight.core.errors import Forbidden
 
-__all__ = ["ROLES", "ROLE_LABELS", "Viewer", "LOCAL"]
+__all__ = ["ROLES", "ROLE_LABELS", "Viewer", "LOCAL", "OUTSIDE_SCOPE", "outside_scope_sql"]
 
 ROLES = ("admin", "supervisor", "agent")
 ROLE_LABELS = {"admin": "管理员（主账号）", "supervisor": "主管（子账号）", "agent": "客服"}
@@ -74,3 +74,13 @@ class Viewer:
 
 # The local process: CLI commands and a server with no account yet, reachable from 127.0.0.1 only.
 LOCAL = Viewer(name="本机", role="admin", pii=True, can_import=True)
+
+
+# Why a scoped writer's row of another shop is refused: the same words whether that shop exists or not.
+OUTSIDE_SCOPE = "无权导入店铺 '{}'（不在本账号授权的店铺中）"
+
+
+def outside_scope_sql(column: str) -> str:
+    """``OUTSIDE_SCOPE`` as a SQL expression over ``column`` (a generated or declared column name)."""
+    head, tail = OUTSIDE_SCOPE.replace("'", "''").split("{}")
+    return f"'{head}' || left({column}, 60) || '{tail}'"

@@ -768,11 +768,12 @@ def move_to_cut_sessions(con, cut: str) -> int:
     sent_at, old_session, new_session)."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _moved AS
         SELECT m.message_id, m.shop_id, m.sent_at, m.session_id AS old_session, c.session_id AS new_session
-        FROM messages m JOIN {cut} c ON c.message_id = m.message_id WHERE m.session_id <> c.session_id""")
+        FROM messages m JOIN {cut} c ON c.message_id = m.message_id AND c.shop_id = m.shop_id
+        WHERE m.session_id <> c.session_id""")
     moved = int(con.execute("SELECT count(*) FROM _moved").fetchone()[0])
     if moved:
         con.execute("UPDATE messages SET session_id = mv.new_session FROM _moved mv "
-                    "WHERE messages.message_id = mv.message_id")
+                    "WHERE messages.message_id = mv.message_id AND messages.shop_id = mv.shop_id")
     return moved
 
 

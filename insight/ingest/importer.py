@@ -20,6 +20,7 @@ import duckdb
 
 from insight import derive
 from insight.accounts import audit
+from insight.core.access import OUTSIDE_SCOPE, outside_scope_sql
 from insight.core.errors import ImportFailed, InsightError
 from insight.core.schema import (
     DERIVABLE_KEYS,
@@ -251,8 +252,6 @@ def _table_checks(table: Table) -> list[tuple[str, str, str]]:
     if name == "messages":
         checks.append(("sender_role IN ('agent', 'robot') AND agent_id IS NULL", "agent_id",
                        _q("人工或机器人消息必须填写 agent_id")))
-        checks.append(("_s_shop IS NOT NULL AND _s_shop <> shop_id", "session_id",
-                       "'会话属于另一店铺 ''' || _s_shop || ''''"))
         checks.append(("_s_buyer IS NOT NULL AND _s_buyer <> buyer_id", "buyer_id",
                        "'与会话的买家 ''' || _s_buyer || ''' 不一致'"))
         checks.append(("_s_start IS NOT NULL AND sent_at < _s_start", "sent_at",
@@ -503,11 +502,12 @@ class _Importer:
             extra_ctx = ", tz.name AS _tz_ok"
             extra_join = "LEFT JOIN (SELECT DISTINCT name FROM pg_timezone_names()) tz ON tz.name = ty.timezone"
         if name == "messages" and self.store.has_rows("sessions"):
-            extra_ctx = ", s.shop_id AS _s_shop, s.buyer_id AS _s_buyer, s.started_at AS _s_start"
-            extra_join = "LEFT JOIN sessions s ON s.session_id = ty.session_id"
+            # The session of the same shop only: another shop's session is refused by _guard_sessions,
+            # which names nothing of it.
+            extra_ctx = ", s.buyer_id AS _s_buyer, s.started_at AS _s_start"
+            extra_join = "LEFT JOIN sessions s ON s.session_id = ty.session_id AND s.shop_id = ty.shop_id"
         elif name == "messages":
-            extra_ctx = (", CAST(NULL AS VARCHAR) AS _s_shop, CAST(NULL AS VARCHAR) AS _s_buyer, "
-                         "CAST(NULL AS TIMESTAMP) AS _s_start")
+            extra_ctx = ", CAST(NULL AS VARCHAR) AS _s_buyer, CAST(NULL AS TIMESTAMP) AS _s_start"
         checks = _column_checks(table) + _table_checks(table)
         cols = ", ".join(table.column_names)
         return f"""WITH u AS ({self._union_sql(table)}),
@@ -523,10 +523,14 @@ class _Importer:
         rep = self.report.tables[name]
         self._sql(f"CREATE OR REPLACE TEMP TABLE _v AS {self._validated_sql(table)}")
         rep.read = int(con.execute("SELECT count(*) FROM _v").fetchone()[0])
-        if name == "messages" and any("session_id" not in st.columns for _, _, st in self.staged[name]):
-            self._cut_sessions(rep)
+        # Scope first: nothing below (cutting sessions moves stored messages) may act on another shop's rows.
         if self.allowed_shops is not None:
             self._outside_scope(table)
+            self._guard_stored_keys(table)
+        if name == "messages" and any("session_id" not in st.columns for _, _, st in self.staged[name]):
+            self._cut_sessions(rep)
+        self._guard_sessions(table)
+        self._guard_agents(table)
         self._reject(table, import_id, "FROM _v WHERE _reason IS NOT NULL", "_reason", "_column")
 
         key = _key_expr(table)
@@ -616,14 +620,54 @@ class _Importer:
         self._finish_report(rep)
 
     def _outside_scope(self, table: Table) -> None:
-        """Rows this account may not import become rejected rows, with the reason."""
+        """Rows this account may not import become rejected rows, with the reason. A shop outside the
+        scope gets this reason whatever else is wrong with its row, so whether that shop exists (未知店铺)
+        is never said."""
         if "shop_id" in table.column_names:
-            self._sql("UPDATE _v SET _reason = '无权导入店铺 ' || shop_id || '（不在本账号授权的店铺中）', "
-                      "_column = 'shop_id' WHERE _reason IS NULL AND shop_id NOT IN (SELECT unnest(?::VARCHAR[]))",
+            self._sql(f"UPDATE _v SET _reason = {outside_scope_sql('shop_id')}, _column = 'shop_id' "
+                      "WHERE shop_id IS NOT NULL AND shop_id NOT IN (SELECT unnest(?::VARCHAR[]))",
                       [self.allowed_shops])
         else:
             self._sql("UPDATE _v SET _reason = '仅管理员可以导入该表（它不属于某个店铺）', _column = '' "
                       "WHERE _reason IS NULL")
+
+    def _guard_stored_keys(self, table: Table) -> None:
+        """A scoped writer's row whose key is stored for a shop it may not write is refused (an update or
+        a --replace would move that row into the writer's shop); the reason names nothing of that row."""
+        if table.name == "shops" or "shop_id" not in table.column_names or not self.store.has_rows(table.name):
+            return
+        on = " AND ".join(f"s.{k} = _v.{k}" for k in table.key)
+        reason = _q(f"{'、'.join(table.key)} 已被占用（用于本账号无权写入的数据），请检查编号")
+        self._sql(f"""UPDATE _v SET _reason = {reason}, _column = {_q(", ".join(table.key))}
+            WHERE _reason IS NULL AND EXISTS (SELECT 1 FROM {table.name} s WHERE {on}
+                                             AND s.shop_id NOT IN (SELECT unnest(?::VARCHAR[])))""",
+                  [self.allowed_shops])
+
+    def _guard_sessions(self, table: Table) -> None:
+        """A session id belongs to one shop (sessions, evaluations and the derivation key on it): a row
+        using a session id stored for another shop, or given to several shops by one import, is refused
+        — whoever writes — without naming the other shop."""
+        if table.name not in ("messages", "sessions", "evaluations"):
+            return
+        self._sql("""UPDATE _v SET _column = 'session_id',
+                _reason = '会话ID ''' || left(session_id, 60) || ''' 已被占用（属于另一店铺的会话），请检查会话ID'
+            WHERE _reason IS NULL AND session_id IS NOT NULL AND shop_id IS NOT NULL
+              AND (EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = _v.session_id AND s.shop_id <> _v.shop_id)
+                   OR EXISTS (SELECT 1 FROM messages m WHERE m.session_id = _v.session_id AND m.shop_id <> _v.shop_id))""")
+        if table.name == "messages":
+            self._sql("""UPDATE _v SET _reason = '同一会话ID在本次导入中属于多个店铺', _column = 'session_id'
+                WHERE _reason IS NULL AND session_id IN (SELECT session_id FROM _v WHERE _reason IS NULL
+                                                         GROUP BY session_id HAVING count(DISTINCT shop_id) > 1)""")
+
+    def _guard_agents(self, table: Table) -> None:
+        """A message or session of one shop naming an agent listed for another shop is refused: that
+        agent's name and figures belong to the other shop."""
+        if table.name not in ("messages", "sessions") or not self.store.has_rows("agents"):
+            return
+        self._sql("""UPDATE _v SET _column = 'agent_id',
+                _reason = '客服账号 ''' || left(agent_id, 60) || ''' 已登记在另一店铺的客服名单中，请检查 agent_id'
+            WHERE _reason IS NULL AND agent_id IS NOT NULL
+              AND EXISTS (SELECT 1 FROM agents a WHERE a.agent_id = _v.agent_id AND a.shop_id <> _v.shop_id)""")
 
     def _cut_sessions(self, rep: TableReport) -> None:
         """Messages of files without session ids get sessions by the gap rule (METRICS.md): a buyer's
@@ -660,7 +704,7 @@ class _Importer:
         con = self.con
         con.execute("""CREATE OR REPLACE TEMP TABLE _gone AS
             SELECT m.message_id, m.session_id, m.shop_id, m.sent_at FROM messages m
-            WHERE m.session_id IN (SELECT DISTINCT session_id FROM _cand)
+            WHERE (m.shop_id, m.session_id) IN (SELECT DISTINCT shop_id, session_id FROM _cand)
               AND NOT EXISTS (SELECT 1 FROM _cand c WHERE c.message_id = m.message_id)""")
         n = int(con.execute("SELECT count(*) FROM _gone").fetchone()[0])
         if not n:
@@ -925,7 +969,7 @@ def import_sources(store, files: list[SourceFile], *, replace: bool = False,
         # One step per file read, per table validated, and one for the derivation.
         bar = tqdm(total=steps, unit="步", leave=False)
     if allowed_shops is not None and shop is not None and shop not in allowed_shops:
-        raise ImportFailed(f"无权导入店铺 {shop}（不在本账号授权的店铺中）")
+        raise ImportFailed(OUTSIDE_SCOPE.format(shop))
     importer = _Importer(store, files, notes, replace=replace, progress=bar, classify=classify, demo=_demo, shop=shop,
                          report_day=report_day, allowed_shops=allowed_shops, all_reasons=all_reasons,
                          defer_derive=defer_derive)

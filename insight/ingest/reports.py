@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from insight.core.access import outside_scope_sql
 from insight.core.errors import ImportFailed, UsageError
 from insight.core.schema import REPORT_TABLE
 from insight.ingest.mapping import header_key
@@ -303,12 +304,14 @@ class ReportImport:
                     '无法识别的数值 ''' || left(r_value, 60) || '''（' || metric || '）'
                     FROM _rp WHERE NOT {_is_blank('r_value')} AND value IS NULL)
             GROUP BY ALL""")
-        if imp.allowed_shops is not None:  # a supervisor's import: other shops' lines are rejected
-            imp._sql("""INSERT INTO _rp_bad
-                SELECT DISTINCT _file_idx, _line, 'shop_id', '无权导入店铺 ' || r_shop || '（不在本账号授权的店铺中）'
-                FROM _rp p WHERE known_shop IS NOT NULL AND r_shop NOT IN (SELECT unnest(?::VARCHAR[]))
-                  AND NOT EXISTS (SELECT 1 FROM _rp_bad b WHERE b._file_idx = p._file_idx AND b._line = p._line)""",
+        if imp.allowed_shops is not None:
+            # A supervisor's import: other shops' lines are rejected with this reason alone, whether the
+            # shop exists or not (未知店铺 would tell).
+            imp._sql("""CREATE OR REPLACE TEMP TABLE _rp_out AS SELECT DISTINCT _file_idx, _line, r_shop AS shop_id
+                FROM _rp WHERE r_shop IS NOT NULL AND r_shop NOT IN (SELECT unnest(?::VARCHAR[]))""",
                      [imp.allowed_shops])
+            imp._sql("DELETE FROM _rp_bad WHERE (_file_idx, _line) IN (SELECT _file_idx, _line FROM _rp_out)")
+            imp._sql(f"INSERT INTO _rp_bad SELECT _file_idx, _line, 'shop_id', {outside_scope_sql('r_shop')} FROM _rp_out")
         # Two lines with the same (shop, agent, day, figure) and different values: both are rejected.
         imp._sql("""INSERT INTO _rp_bad
             SELECT DISTINCT p._file_idx, p._line, 'agent', '同一店铺、客服、日期在本次导入中出现多次且数值不同'

@@ -294,10 +294,10 @@ def test_a_supervisors_import_keeps_to_their_shops(tmp_path):
                                        "peer_excellent": 0.95}])
         report = import_paths(store, [theirs], by="lead", allowed_shops={"S1"})
         reasons = {(r.column, r.reason.split("（")[0]) for t in report.tables.values() for r in t.reasons}
-        assert ("shop_id", "无权导入店铺 S2") in reasons
+        assert ("shop_id", "无权导入店铺 'S2'") in reasons
         assert any("仅管理员" in r for _, r in reasons)  # peers belong to no shop
         assert store.con.execute("SELECT count(*) FROM messages WHERE shop_id = 'S2'").fetchone()[0] == 0
         assert store.con.execute("SELECT count(*) FROM messages WHERE session_id = 'c1'").fetchone()[0] == 2
         assert store.con.execute("SELECT count(*) FROM peers").fetchone()[0] == 0
-        with pytest.raises(ImportFailed, match="无权导入店铺 S2"):
+        with pytest.raises(ImportFailed, match="无权导入店铺 'S2'"):
             import_paths(store, [theirs], allowed_shops={"S1"}, shop="S2")

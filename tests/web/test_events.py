@@ -104,7 +104,7 @@ def test_who_may_post(db):
     assert _post(client, tokens["xiaoyi"], [_message("a1", "buyer", "11:00:00")]).status_code == 403
     answer = _post(client, tokens["lead"], [_message("l1", "buyer", "11:00:00"),
                                             _message("l2", "buyer", "11:00:00", shop="S2", session="x2")]).json()
-    assert answer["accepted"] == 1 and "无权导入店铺 S2" in answer["reasons"][0]["reason"]
+    assert answer["accepted"] == 1 and "无权导入店铺 'S2'" in answer["reasons"][0]["reason"]
     assert _post(client, tokens["boss"], ["x" * 10]).status_code == 200  # a bad line is a reason, not an error
     r = client.post("/api/v1/events", content=b"\xff\xfe bad", headers={"Authorization": f"Bearer {tokens['boss']}"})
     assert r.status_code == 400 and r.json()["error"]
