@@ -74,9 +74,10 @@ def messages_of(*chats: Chat) -> list[dict]:
     return [row for chat in chats for row in chat.rows]
 
 
-def load(tmp_path: Path, **tables) -> Store:
+def load(tmp_path: Path, db: Path | None = None, **tables) -> Store:
+    """The tables imported into a new store (in memory, or the file ``db``), open."""
     folder = write_dataset(tmp_path / f"ds{len(list(tmp_path.iterdir()))}", **tables)
-    store = Store(None)
+    store = Store(db)
     import_paths(store, [folder])
     return store
 
@@ -117,7 +118,7 @@ def shared_dir() -> Path:
     return require_shared(SHARED)
 
 
-def peer_store(tmp_path, n_shops, with_other_group=True):
+def peer_store(tmp_path, n_shops, with_other_group=True, db: Path | None = None):
     """Shops P0…P{n-1} of one peer group (shop i: satisfaction i/(i+1), reply wait 10·(i+1) s) and
     optionally a shop X of another tier."""
     shops, chats, evals = [], [], []
@@ -135,7 +136,7 @@ def peer_store(tmp_path, n_shops, with_other_group=True):
     if with_other_group:  # another tier is not a peer
         shops.append({"shop_id": "X", "shop_name": "X", "platform": "douyin", "category": "美妆", "tier": 3})
         chats.append(Chat("x1", "xb", "2024-05-10", shop_id="X").buyer("10:00:00").agent("10:00:01"))
-    return load(tmp_path, shops=shops, messages=messages_of(*chats), evaluations=evals)
+    return load(tmp_path, db, shops=shops, messages=messages_of(*chats), evaluations=evals)
 
 
 # The audit log records every attempt, failed and repeated imports included: that is its job.

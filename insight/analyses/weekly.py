@@ -86,7 +86,7 @@ def weekly_report(engine: MetricEngine, shop_id: str, period: Period, *, viewer:
     # -- the scenarios most likely to satisfy worst, each with one example chat ------------------
     report.heading("满意率最低的咨询场景")
     con = engine.con
-    table = scenario_table(con, shop_id, engine.peer_shops(shop_id), period, filters, 3, taxonomy(), viewer=viewer)
+    table = scenario_table(con, shop_id, engine.benchmark_shops(shop_id), period, filters, 3, taxonomy(), viewer=viewer)
     worst = worst_scenarios(table, top=worst_top) if len(table) else table
     if worst.empty:
         report.note("本期没有不满意的评价，没有可排名的场景。" if len(table) else "本期没有评价会话或场景尚未判定。")

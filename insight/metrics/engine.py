@@ -24,7 +24,7 @@ from insight.derive import MEASURE_DECIMAL, refresh_sales
 from insight.metrics import stats
 from insight.metrics.registry import Metric, registry
 
-__all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES", "change_is_real", "interval_of", "squared_seconds"]
+__all__ = ["MetricValue", "MetricEngine", "MIN_PEERS", "PEER_PERCENTILES", "peer_percentiles", "change_is_real", "interval_of", "squared_seconds"]
 
 MIN_PEERS = 5
 # Percentiles of peer shop values: (peer average, peer excellent) by direction.
@@ -50,6 +50,16 @@ class MetricValue:
         if self.denominator is not None:
             return self.denominator
         return None if self.is_amount else self.numerator
+
+
+def peer_percentiles(values, direction: str) -> tuple[float | None, float | None]:
+    """(peer average, peer excellent) of the benchmark shops' ``values`` (METRICS.md: linear
+    interpolation; 60th/90th for ↑ metrics, 40th/10th for ↓); (None, None) under ``MIN_PEERS`` values."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < MIN_PEERS or direction not in PEER_PERCENTILES:
+        return None, None
+    p_avg, p_exc = PEER_PERCENTILES[direction]
+    return float(np.percentile(values, p_avg)), float(np.percentile(values, p_exc))
 
 
 def _add(cols: dict, names, n: int) -> np.ndarray:
@@ -298,12 +308,32 @@ class MetricEngine:
             [shop["platform"], shop["category"], shop["tier"]]).fetchall()
         return [r[0] for r in rows]
 
+    def benchmark_shops(self, shop_id: str) -> list[str]:
+        """The shops whose values make the peer percentiles this viewer sees: the whole group for an
+        admin (METRICS.md, the shop itself included); for a scoped viewer only the group's shops
+        outside their scope. A viewer knows (and can change, by importing) their own shops' values:
+        percentiles over a group that mixes them with few others can be solved for the others' exact
+        figures, percentiles over others alone cannot (README, Security: peer benchmarks)."""
+        group = self.peer_shops(shop_id)
+        if self.viewer.shops is None:
+            return group
+        return [s for s in group if s not in self.viewer.shops]
+
+    def too_few_peers(self, n: int) -> str | None:
+        """Why a benchmark over ``n`` shops with a value is not shown (None when it is)."""
+        if n >= MIN_PEERS:
+            return None
+        if self.viewer.shops is None:
+            return f"同行同层店铺不足 {MIN_PEERS} 家（有数据的 {n} 家）"
+        return (f"同行同层中您权限以外、有数据的店铺不足 {MIN_PEERS} 家（{n} 家）：为保护其他店铺的数据，"
+                "不显示同行基准")
+
     def peers(self, shop_id: str, period: Period, filters: Filters = Filters(),
               settings: SalesSettings | None = None) -> dict[str, dict]:
-        """同行同层: {key: {peer_avg, peer_excellent, n_shops, source, reason}}."""
+        """同行同层: {key: {peer_avg, peer_excellent, n_shops, source, reason}} over ``benchmark_shops``."""
         self._allow(shop_id)
         shop = self.store.shop(shop_id)
-        group = self.peer_shops(shop_id)
+        group = self.benchmark_shops(shop_id)
         shop_filters = filters.without_agent()
         sums = self.sums(group, period, shop_filters, settings, group_by="shop", _checked=True)
         values, _, _, _ = self.evaluate(sums, shop_filters)
@@ -321,15 +351,9 @@ class MetricEngine:
                 col = values[metric.key] if metric.key in values else pd.Series(dtype=float)
                 vals = col.dropna().to_numpy(dtype=float)
                 entry["n_shops"] = int(len(vals))
-                static = self._static_reason(metric, shop_filters)
-                if static:
-                    entry["reason"] = static
-                elif len(vals) < MIN_PEERS:
-                    entry["reason"] = f"同行同层店铺不足 {MIN_PEERS} 家（有数据的 {len(vals)} 家）"
-                else:
-                    p_avg, p_exc = PEER_PERCENTILES[metric.direction]
-                    entry["peer_avg"] = float(np.percentile(vals, p_avg))
-                    entry["peer_excellent"] = float(np.percentile(vals, p_exc))
+                entry["reason"] = self._static_reason(metric, shop_filters) or self.too_few_peers(len(vals))
+                if entry["reason"] is None:
+                    entry["peer_avg"], entry["peer_excellent"] = peer_percentiles(vals, metric.direction)
             out[metric.key] = entry
         return out
 
@@ -337,12 +361,12 @@ class MetricEngine:
                    settings: SalesSettings | None = None, start: dt.date | None = None) -> dict[str, pd.DataFrame]:
         """Peer average and excellent per trend bucket: {key: frame(bucket → peer_avg, peer_excellent)}.
 
-        Each bucket takes the percentiles over the group's shops with a value in that bucket; a bucket
+        Each bucket takes the percentiles over the benchmark shops with a value in that bucket; a bucket
         with fewer than ``MIN_PEERS`` such shops has none.
         """
         window = trend_window(grain, end, start)
         shop_filters = filters.without_agent()
-        sums = self.sums(self.peer_shops(shop_id), window, shop_filters, settings, group_by=f"shop:{grain}",
+        sums = self.sums(self.benchmark_shops(shop_id), window, shop_filters, settings, group_by=f"shop:{grain}",
                          _checked=True)
         values, _, _, _ = self.evaluate(sums, shop_filters)
         buckets = pd.Index(_bucket_starts(grain, window), dtype=object)
@@ -353,11 +377,10 @@ class MetricEngine:
             metric = self.reg[key]
             frame = pd.DataFrame(index=buckets, columns=["peer_avg", "peer_excellent"], dtype=float)
             if metric.direction != "none" and key in values:
-                p_avg, p_exc = PEER_PERCENTILES[metric.direction]
                 for bucket, vals in values[key].groupby(bucket_of):
                     vals = vals.dropna().to_numpy(dtype=float)
                     if len(vals) >= MIN_PEERS and bucket in frame.index:
-                        frame.loc[bucket] = [np.percentile(vals, p_avg), np.percentile(vals, p_exc)]
+                        frame.loc[bucket] = list(peer_percentiles(vals, metric.direction))
             frame.index.name = "bucket"
             out[key] = frame
         return out

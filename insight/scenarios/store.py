@@ -20,7 +20,7 @@ from insight.core.limits import parse_size
 from insight.core.periods import Period
 from insight.core.privacy import mask_frame
 from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
-from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
+from insight.metrics.engine import peer_percentiles
 from insight.metrics.registry import registry
 from insight.metrics.stats import beta_interval, beta_prior, shrink, wilson
 from insight.scenarios.model import OTHER, usable_cores
@@ -188,14 +188,13 @@ def _ratio(frame: pd.DataFrame, metric) -> pd.Series:
 def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters: Filters, level: int,
                    taxonomy, *, viewer: Viewer) -> pd.DataFrame:
     """Per scenario key of ``level``: evaluated sessions, share of them, 满意率 (the registry's
-    definition, with its numerator ``sat_k`` and denominator ``sat_n``), with the previous period and the peers' average / excellent of share and 满意率
-    (the shop's peer group, itself included, with at least ``MIN_PEERS`` shops that have the scenario;
-    the percentiles every benchmark uses)."""
+    definition, with its numerator ``sat_k`` and denominator ``sat_n``), with the previous period and
+    the peers' average / excellent of share and 满意率 over ``peers`` — the viewer's benchmark shops
+    (``MetricEngine.benchmark_shops``), at least ``MIN_PEERS`` of which have the scenario."""
     viewer.require_shop(shop_id)  # the peers come back only as percentiles over ≥ MIN_PEERS shops
     satisfaction = registry()["satisfaction_rate"]
-    avg_q, excellent_q = PEER_PERCENTILES[satisfaction.direction]
-    group = sorted(set(peers) | {shop_id})
-    now = _sums(con, group, period, filters, level)
+    benchmark = set(peers)
+    now = _sums(con, sorted(benchmark | {shop_id}), period, filters, level)
     before = _sums(con, [shop_id], period.previous(), filters, level)
     cols = ["key", "name", "evaluated", "rated", "share", "satisfaction", "sat_k", "sat_n", "prev_satisfaction", "change",
             "peer_share_avg", "peer_share_excellent", "peer_sat_avg", "peer_sat_excellent", "peer_shops"]
@@ -209,9 +208,9 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
     prev = before.set_index("key")
     rows = []
     for key, row in mine.iterrows():
-        peer = now[now["key"] == key]  # peers are the whole group, the shop included
-        share_vals = peer["share"].dropna().to_numpy(float)
-        sat_vals = peer["sat"].dropna().to_numpy(float)
+        peer = now[(now["key"] == key) & now["shop_id"].isin(benchmark)]
+        share_avg, share_exc = _pct(peer["share"].dropna(), satisfaction.direction)
+        sat_avg, sat_exc = _pct(peer["sat"].dropna(), satisfaction.direction)
         prev_sat = float(prev.loc[key, "sat"]) if key in prev.index else np.nan
         rows.append({
             "key": key, "name": _name(taxonomy, key), "evaluated": int(row["ev_invited"]),
@@ -219,16 +218,18 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
             "sat_k": float(row[list(satisfaction.numerator)].sum()),
             "sat_n": float(row[list(satisfaction.denominator)].sum()),
             "prev_satisfaction": prev_sat, "change": float(row["sat"]) - prev_sat,
-            "peer_share_avg": _pct(share_vals, avg_q), "peer_share_excellent": _pct(share_vals, excellent_q),
-            "peer_sat_avg": _pct(sat_vals, avg_q), "peer_sat_excellent": _pct(sat_vals, excellent_q),
+            "peer_share_avg": share_avg, "peer_share_excellent": share_exc,
+            "peer_sat_avg": sat_avg, "peer_sat_excellent": sat_exc,
             "peer_shops": int(len(peer)),
         })
     out = pd.DataFrame(rows)
     return out.sort_values(["evaluated", "key"], ascending=[False, True]).reset_index(drop=True)
 
 
-def _pct(values: np.ndarray, q: int) -> float:
-    return float(np.percentile(values, q)) if len(values) >= MIN_PEERS else float("nan")
+def _pct(values, direction: str) -> tuple[float, float]:
+    """The benchmark's percentiles, NaN (a table cell) where there are too few shops."""
+    avg, excellent = peer_percentiles(values, direction)
+    return (float("nan"), float("nan")) if avg is None else (avg, excellent)
 
 
 def _name(taxonomy, key: str) -> str:

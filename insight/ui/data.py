@@ -420,7 +420,7 @@ def scenario_table(rd: Reader, viewer: Viewer, shop_id: str, period: Period, fil
     from insight.scenarios.model import taxonomy
     from insight.scenarios.store import scenario_table as table
 
-    return table(rd.store.con, shop_id, rd.engine.peer_shops(shop_id), period, filters, level, taxonomy(),
+    return table(rd.store.con, shop_id, rd.engine.scoped(viewer).benchmark_shops(shop_id), period, filters, level, taxonomy(),
                  viewer=viewer)
 
 

@@ -70,7 +70,7 @@ def api_routes(db_path: str):
                         raise Forbidden(f"无权查看客服 {filters.agent}")
                     if row[0] != shop:
                         raise UsageError(f"客服 {filters.agent} 不属于店铺 {shop}")
-                report = MetricEngine(cursor).report(shop, period, filters, settings)
+                report = MetricEngine(cursor, viewer).report(shop, period, filters, settings)
                 accounts.audit(cursor.con, viewer.name, "api", shop, f"metrics {period.start}..{period.end}")
                 return report
         try:

@@ -27,7 +27,7 @@ def test_overview_matches_each_shops_own_report(store):
     frame = shops_overview(engine.scoped(LEAD), period, Filters(channel="manual"))
     assert set(frame["shop_id"]) == {"S001", "S002", "S003"}
     assert len(frame) == 3 * len(OVERVIEW_METRICS)
-    report = engine.report("S002", period, Filters(channel="manual"))
+    report = engine.scoped(LEAD).report("S002", period, Filters(channel="manual"))  # what LEAD reads
     mine = frame[frame["shop_id"] == "S002"].set_index("metric")
     def same(a, b):  # None and NaN both mean "no value"
         if a is None or a != a:

@@ -184,13 +184,18 @@ def test_api_returns_exactly_what_the_cli_prints(db, tokens):
         first, last = store.data_range("S002")
     params = {"shop": "S002", "start": str(last.replace(day=1)), "end": str(last), "channel": "manual",
               "stage": "presale", "attribution": "payment", "valid_days": "3"}
-    r = _api(db, tokens["lead"], **params)
+    r = _api(db, tokens["boss"], **params)
+    lead = _api(db, tokens["lead"], **params).json()
     web.close_all()  # the CLI opens the file in another process
     cli = subprocess.run([sys.executable, "-m", "insight", "metrics", "--db", db, "--shop", "S002", "--start",
                           params["start"], "--end", params["end"], "--channel", "manual", "--stage", "presale",
                           "--attribution", "payment", "--valid-days", "3", "--json"],
                          capture_output=True, text=True, check=True)
     assert r.text == cli.stdout.strip()
+    # A supervisor gets the same figures; only the peer benchmark is over the shops outside their scope.
+    printed = json.loads(cli.stdout)
+    assert {k: v for k, v in lead.items() if not k.startswith("peers")} == \
+        {k: v for k, v in printed.items() if not k.startswith("peers")}
 
 
 def test_api_errors_are_json_never_html(db, tokens):
