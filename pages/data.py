@@ -287,6 +287,7 @@ if uploads:
             s, sources, replace=replace, report_dir=_report_dir(), shop=shop, progress=progress, classify=False,
             report_day=report_day, by=viewer.name, allowed_shops=None if viewer.is_admin else viewer.shops))
         st.session_state.pop("upload_folder").remove()
+        widgets.release_uploads(uploads)
         st.session_state["upload_round"] = round_no + 1
         st.rerun()
 _show_last_import(report)

@@ -4,20 +4,28 @@ threshold, a 1-star rating — shown on 实时监控 and, when a shop has a webh
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import http.client
+import ipaddress
 import json
-import urllib.error
-import urllib.request
+import os
+import socket
+import threading
+import time
 from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
 
 from insight.core.errors import UsageError
 from insight.core.schema import ALERT_DDL
 
 __all__ = ["AlertRule", "Alert", "ALERT_DDL", "WEBHOOK_KINDS", "rule_for", "save_rule", "evaluate", "webhook_body",
-           "send_new_alerts", "QUIET_MINUTES"]
+           "webhook_payload", "fresh_alerts", "record_attempt", "send_new_alerts", "post_webhook", "check_webhook_url",
+           "private_allowed", "QUIET_MINUTES", "WEBHOOK_SECONDS"]
 
 WEBHOOK_KINDS = ("dingtalk", "wecom", "feishu", "json")
 QUIET_MINUTES = 10  # the same alert is not sent again within this
+WEBHOOK_SECONDS = 10.0  # one post, connecting and answering included
 
 
 @dataclass(frozen=True)
@@ -36,8 +44,8 @@ class AlertRule:
             raise UsageError("3分钟回复率阈值应在 0 到 1 之间")
         if self.webhook_kind not in WEBHOOK_KINDS:
             raise UsageError(f"webhook 类型应为 {' / '.join(WEBHOOK_KINDS)}")
-        if self.webhook_url and not self.webhook_url.startswith(("https://", "http://")):
-            raise UsageError("webhook 地址应以 https:// 或 http:// 开头")
+        if self.webhook_url:
+            check_webhook_url(self.webhook_url)
         return self
 
 
@@ -97,24 +105,140 @@ def webhook_body(kind: str, shop_label: str, alerts: list[Alert]) -> dict:
     return {"shop": shop_label, "alerts": [asdict(a) for a in alerts]}
 
 
-def send_new_alerts(con, alerts: list[Alert], rule: AlertRule, shop_label: str, now: dt.datetime,
-                    timeout: float = 5.0) -> list[Alert]:
-    """Post the alerts not sent within ``QUIET_MINUTES`` to the shop's webhook; record each attempt."""
-    if not rule.webhook_url or not alerts:
-        return []
-    fresh = [a for a in alerts if not con.execute(
+def fresh_alerts(con, alerts: list[Alert], now: dt.datetime) -> list[Alert]:
+    """The alerts not sent successfully within ``QUIET_MINUTES`` before ``now``."""
+    return [a for a in alerts if not con.execute(
         "SELECT 1 FROM alert_sent WHERE shop_id = ? AND alert_key = ? AND sent_at > ?::TIMESTAMP - INTERVAL "
         f"{QUIET_MINUTES} MINUTE AND ok", [a.shop_id, a.key, now]).fetchone()]
+
+
+def record_attempt(con, alerts: list[Alert], now: dt.datetime, ok: bool, detail: str) -> None:
+    for a in alerts:
+        con.execute("INSERT INTO alert_sent VALUES (?, ?, ?, ?, ?)", [a.shop_id, a.key, now, ok, detail[:200]])
+
+
+def send_new_alerts(con, alerts: list[Alert], rule: AlertRule, shop_label: str, now: dt.datetime,
+                    deadline: float = WEBHOOK_SECONDS) -> list[Alert]:
+    """Post the alerts not sent within ``QUIET_MINUTES`` to the shop's webhook (at most ``deadline``
+    seconds in all) and record the attempt; the alerts sent. The server posts off its writer thread
+    (``insight.web``): this is the whole round for one caller."""
+    if not rule.webhook_url or not alerts:
+        return []
+    fresh = fresh_alerts(con, alerts, now)
     if not fresh:
         return []
-    body = json.dumps(webhook_body(rule.webhook_kind, shop_label, fresh), ensure_ascii=False).encode()
-    request = urllib.request.Request(rule.webhook_url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json; charset=utf-8"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            ok, detail = 200 <= resp.status < 300, f"HTTP {resp.status}"
-    except (urllib.error.URLError, OSError) as exc:
-        ok, detail = False, str(exc)[:200]
-    for a in fresh:
-        con.execute("INSERT INTO alert_sent VALUES (?, ?, ?, ?, ?)", [a.shop_id, a.key, now, ok, detail])
+    ok, detail = post_webhook(rule.webhook_url, webhook_payload(rule, shop_label, fresh), deadline=deadline)
+    record_attempt(con, fresh, now, ok, detail)
     return fresh if ok else []
+
+
+def webhook_payload(rule: AlertRule, shop_label: str, alerts: list[Alert]) -> bytes:
+    return json.dumps(webhook_body(rule.webhook_kind, shop_label, alerts), ensure_ascii=False).encode()
+
+
+# -- posting: a total deadline, and never to this machine or an internal network unless allowed ---------
+
+def private_allowed() -> bool:
+    """``INSIGHT_WEBHOOK_ALLOW_PRIVATE=1``: robots on this machine or an internal network may be posted to
+    (an intranet robot, a test receiver). Off by default: a shop's supervisor setting a webhook must not
+    reach the server's own services (SSRF)."""
+    return os.environ.get("INSIGHT_WEBHOOK_ALLOW_PRIVATE", "") in ("1", "true", "yes")
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_webhook_url(url: str, allow_private: bool | None = None) -> None:
+    """What can be said of a webhook address without resolving it; raises UsageError."""
+    allow_private = private_allowed() if allow_private is None else allow_private
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UsageError("webhook 地址应以 https:// 或 http:// 开头，并带主机名")
+    if parts.username or parts.password:
+        raise UsageError("webhook 地址不能包含用户名或密码")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise UsageError("webhook 地址的端口无效") from None
+    host = parts.hostname.rstrip(".").lower()
+    if allow_private:
+        return
+    internal = host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan", ".intranet"))
+    try:
+        internal = internal or not _is_public(host)
+    except ValueError:  # a name (resolved and checked again when posting), or IPv4 in an old form
+        with contextlib.suppress(OSError):  # 2130706433, 0x7f.1, 127.1: what the resolver reads as IPv4
+            internal = internal or not _is_public(socket.inet_ntoa(socket.inet_aton(host)))
+    if internal:
+        raise UsageError("webhook 地址指向本机或内网地址，已拒绝（内网机器人请设置环境变量 INSIGHT_WEBHOOK_ALLOW_PRIVATE=1）")
+
+
+class _Pinned:
+    """An HTTP(S) connection to an address resolved and checked beforehand (a name cannot resolve to
+    another address between the check and the connection)."""
+
+    def connect(self):
+        sock = socket.create_connection(self._address, self.timeout)
+        if isinstance(self, http.client.HTTPSConnection):
+            sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = sock
+
+
+class _PinnedHTTP(_Pinned, http.client.HTTPConnection):
+    pass
+
+
+class _PinnedHTTPS(_Pinned, http.client.HTTPSConnection):
+    pass
+
+
+def post_webhook(url: str, body: bytes, *, deadline: float = WEBHOOK_SECONDS,
+                 allow_private: bool | None = None) -> tuple[bool, str]:
+    """POST ``body`` (JSON) to ``url`` within ``deadline`` seconds in all — a receiver that answers one
+    byte at a time is cut off at the deadline, not after each read — and (ok, what happened)."""
+    allow_private = private_allowed() if allow_private is None else allow_private
+    try:
+        check_webhook_url(url, allow_private)
+    except UsageError as exc:
+        return False, str(exc)
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    end = time.monotonic() + deadline
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return False, f"无法解析 webhook 主机: {exc}"
+    address = infos[0][4][:2]
+    if not allow_private and not _is_public(address[0]):
+        return False, "webhook 主机解析到本机或内网地址，已拒绝（INSIGHT_WEBHOOK_ALLOW_PRIVATE=1 允许）"
+    conn = (_PinnedHTTPS if https else _PinnedHTTP)(parts.hostname, port, timeout=max(0.1, end - time.monotonic()))
+    conn._address = address
+
+    def cut_off():
+        sock = conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+    watchdog = threading.Timer(max(0.0, end - time.monotonic()), cut_off)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json; charset=utf-8",
+                                                       "User-Agent": "service-insight-alerts"})
+        resp = conn.getresponse()
+        resp.read(64 * 1024)
+        ok, detail = 200 <= resp.status < 300, f"HTTP {resp.status}"
+    except (OSError, http.client.HTTPException) as exc:
+        ok, detail = False, str(exc)[:200] or type(exc).__name__
+    finally:
+        watchdog.cancel()
+        conn.close()
+    if time.monotonic() >= end and not ok:
+        detail = f"超过 {deadline:g} 秒未完成，已放弃（{detail}）"
+    return ok, detail

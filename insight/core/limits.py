@@ -4,13 +4,14 @@ each can be overridden by an environment variable (named in the error that enfor
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass
 
 from insight.core.errors import UsageError
 
-__all__ = ["Limits", "machine_memory_bytes", "parse_size"]
+__all__ = ["Limits", "machine_memory_bytes", "parse_size", "EARLIEST_ALLOWED"]
 
 _MiB = 1 << 20
 _GiB = 1 << 30
@@ -32,6 +33,24 @@ def parse_size(text: str, what: str) -> int:
     if not match:
         raise UsageError(f"{what} 应为带单位的大小，如 1GB、800MB，而不是 {str(text)[:40]!r}")
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+# No setting may move the time window before this: every date after it is one Python, pandas and the
+# pages can hold (a year-10000 timestamp, which DuckDB stores, took every page down).
+EARLIEST_ALLOWED = dt.date(1970, 1, 1)
+
+
+def _env_date(name: str, default: dt.date) -> dt.date:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise UsageError(f"环境变量 {name} 应为 YYYY-MM-DD 格式的日期，而不是 {raw[:40]!r}") from None
+    if value < EARLIEST_ALLOWED:
+        raise UsageError(f"环境变量 {name} 不能早于 {EARLIEST_ALLOWED}")
+    return value
 
 
 def _env_int(name: str, default: int) -> int:
@@ -56,6 +75,8 @@ class Limits:
     max_rows: int  # rows per file
     max_expanded_bytes: int  # Parquet uncompressed size / XLSX unzipped size
     max_upload_mb: int  # the app's upload limit (Streamlit keeps uploads in memory)
+    earliest: dt.date = dt.date(2000, 1, 1)  # no imported time before this day
+    future_days: int = 1  # nor later than now (UTC) plus this many days (a shop's clock runs up to 14 h ahead)
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -73,7 +94,21 @@ class Limits:
             max_expanded_bytes=_env_int("INSIGHT_MAX_EXPANDED_MB", 8192) * _MiB,
             # Streamlit holds an upload in memory (and writes sizes of 500 MB and more as "1GB").
             max_upload_mb=_env_int("INSIGHT_MAX_UPLOAD_MB", max(100, min(480, ram // (64 * _MiB)))),
+            earliest=_env_date("INSIGHT_EARLIEST_DATE", dt.date(2000, 1, 1)),
+            future_days=min(_env_int("INSIGHT_FUTURE_DAYS", 1), 366),
         )
+
+    def time_window(self, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+        """The times an import accepts: from ``earliest`` to now (UTC) plus ``future_days``, whole days."""
+        now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        last = (now + dt.timedelta(days=self.future_days)).date()
+        return (dt.datetime.combine(self.earliest, dt.time()),
+                dt.datetime.combine(last, dt.time(23, 59, 59, 999999)))
+
+    def window_text(self, now: dt.datetime | None = None, hint: bool = True) -> str:
+        lo, hi = self.time_window(now)
+        return (f"{lo:%Y-%m-%d} 至 {hi:%Y-%m-%d}"
+                + ("（可用环境变量 INSIGHT_EARLIEST_DATE、INSIGHT_FUTURE_DAYS 调整）" if hint else ""))
 
     @property
     def memory_limit(self) -> str:

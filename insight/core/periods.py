@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from insight.core.errors import UsageError
 
-__all__ = ["Period", "PRESETS", "preset", "parse_date", "change", "trend_window", "trend_grains", "coverage_reason", "TREND_GRAINS", "GRAIN_LABELS",
+__all__ = ["Period", "FIRST_DAY", "LAST_DAY", "PRESETS", "preset", "parse_date", "change", "trend_window", "trend_grains", "coverage_reason", "TREND_GRAINS", "GRAIN_LABELS",
            "MIN_TREND_BUCKETS"]
 
 PRESETS = {"day": "日", "week": "自然周", "month": "自然月", "last7": "近7天", "last30": "近30天",
@@ -21,13 +21,24 @@ TREND_GRAINS = {
 }
 
 
+# Dates a caller may ask for (CLI, API): wide enough for any data (imports take 2000 on), narrow enough
+# that the previous period, a trend window and every date computed from them stay representable
+# (0001-01-01 made Period.previous overflow). A Period itself refuses only what Python cannot hold.
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2199, 12, 31)
+_REPRESENTABLE = (dt.date(1000, 1, 1), dt.date(8999, 12, 31))
+
+
 def parse_date(text: str | dt.date, what: str = "日期") -> dt.date:
     if isinstance(text, dt.date):
-        return text
-    try:
-        return dt.date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise UsageError(f"{what} {text!r} 不是 YYYY-MM-DD 格式的日期") from None
+        day = text
+    else:
+        try:
+            day = dt.date.fromisoformat(str(text).strip())
+        except ValueError:
+            raise UsageError(f"{what} {str(text)[:40]!r} 不是 YYYY-MM-DD 格式的日期") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UsageError(f"{what} {day} 超出可分析的范围（{FIRST_DAY} 至 {LAST_DAY}）")
+    return day
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,9 @@ class Period:
     end: dt.date
 
     def __post_init__(self):
+        for day in (self.start, self.end):
+            if not _REPRESENTABLE[0] <= day <= _REPRESENTABLE[1]:
+                raise UsageError(f"日期 {day} 超出可分析的范围（{FIRST_DAY} 至 {LAST_DAY}）")
         if self.end < self.start:
             raise UsageError(f"结束日期 {self.end} 早于开始日期 {self.start}")
 

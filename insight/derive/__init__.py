@@ -13,6 +13,7 @@ from ._derive import (
     refresh,
     refresh_pending,
     refresh_sales,
+    settle_pending,
     take_pending,
     whole_steps,
 )
@@ -26,5 +27,5 @@ from ._engines import (
     spark_sql,
 )
 
-__all__ = ["COUNTED_TABLES", "MEASURE_DECIMAL", "BASE_TABLES", "build_with_duckdb", "build_with_spark", "spark_session", "spark_sql", "parts_difference", "read_output", "derive_as_known", "whole_steps", "LOOKBACK_DAYS", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["COUNTED_TABLES", "MEASURE_DECIMAL", "BASE_TABLES", "build_with_duckdb", "build_with_spark", "spark_session", "spark_sql", "parts_difference", "read_output", "derive_as_known", "whole_steps", "LOOKBACK_DAYS", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "settle_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]

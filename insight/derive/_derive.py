@@ -26,7 +26,7 @@ from insight.core.settings import (
 )
 from insight.store import transaction
 
-__all__ = ["COUNTED_TABLES", "MEASURE_DECIMAL", "whole_steps", "Step", "OUTPUT_TABLES", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
+__all__ = ["COUNTED_TABLES", "MEASURE_DECIMAL", "whole_steps", "Step", "OUTPUT_TABLES", "refresh", "refresh_sales", "defer", "take_pending", "refresh_pending", "settle_pending", "apply_settings", "gap_sessions_sql", "move_to_cut_sessions",
            "GAP_SESSION_PREFIX"]
 
 def _secs(later: str, earlier: str) -> str:
@@ -738,6 +738,16 @@ def refresh_pending(con, settings=None, timings: dict | None = None) -> list[str
     if since:
         refresh(con, list(since), settings, timings, since=since)
     return sorted(since)
+
+
+def settle_pending(store) -> list[str]:
+    """Derive, in a transaction of its own, what opening ``store`` or an earlier process left recorded
+    (a migration, rows moved out of the time window, an events round that failed): a server or the app
+    runs it before a page reads. The shops derived."""
+    if store.parts_only or not store.con.execute("SELECT count(*) FROM derive_pending").fetchone()[0]:
+        return []
+    with transaction(store.con):
+        return refresh_pending(store.con, store.settings)
 
 
 # Sessions cut by the gap rule carry ids of their own, so that they can be cut again.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,9 @@ def parse_events(body: bytes, request: int = 0) -> EventBatch:
     except UnicodeDecodeError:
         raise UsageError("请求体应为 UTF-8 编码的 NDJSON（每行一个 JSON 对象）") from None
     batch = EventBatch()
-    lines = text.splitlines()
+    # NDJSON lines end at \n only: U+2028, U+0085 and the like are text inside a value (splitlines()
+    # cut there and numbered every later line wrong).
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
     if sum(1 for line in lines if line.strip()) > MAX_EVENTS:
         raise UsageError(f"一次最多 {MAX_EVENTS:,} 个事件（分批发送）")
     for n, line in enumerate(lines, start=1):
@@ -59,23 +62,50 @@ def parse_events(body: bytes, request: int = 0) -> EventBatch:
         except json.JSONDecodeError as exc:
             refuse(f"不是合法的 JSON：{exc.msg}")
             continue
+        except RecursionError:
+            refuse("JSON 嵌套过深")
+            continue
+        except ValueError:  # e.g. an integer of thousands of digits
+            refuse("JSON 中的数字过长")
+            continue
         if not isinstance(row, dict):
             refuse("每行应为一个 JSON 对象")
             continue
         table = row.pop("table", None)
         if table not in EVENT_TABLES:
-            refuse(f"table 应为 {' / '.join(EVENT_TABLES)}", "table", str(table)[:40] if table else "")
+            refuse(f"table 应为 {' / '.join(EVENT_TABLES)}", "table", _shown(table) if isinstance(table, str) else "")
             continue
         if len(row) > _MAX_KEYS:
             refuse(f"字段过多（上限 {_MAX_KEYS}）", table=table)
             continue
-        bad = next((k for k, v in row.items() if not isinstance(k, str) or len(k) > _MAX_KEY_CHARS
+        bad = next((k for k, v in row.items() if not _KEY.fullmatch(k)
                     or isinstance(v, (dict, list)) or (isinstance(v, str) and len(v) > _MAX_VALUE_CHARS)), None)
         if bad is not None:
-            refuse("字段名过长，或值为嵌套对象/列表/超长文本", str(bad)[:_MAX_KEY_CHARS], table)
+            refuse("字段名应为字母、数字或下划线（不超过 64 个），值不能是嵌套对象、列表或超长文本",
+                   _shown(bad), table)
+            continue
+        broken = next((k for k, v in row.items() if isinstance(v, str) and not _encodable(v)), None)
+        if broken is not None:
+            refuse("包含无效的 Unicode 字符（孤立的代理项，如 \\ud800）", broken, table)
             continue
         batch.rows.setdefault(table, []).append(((request, n), row))
     return batch
+
+
+_KEY = re.compile(r"[^\W\d]\w{0,63}")  # a field name: letters (any script), digits, underscore
+
+
+def _shown(value) -> str:
+    """A refused name as a reason quotes it: printable, at most 40 characters."""
+    return "".join(c if c.isprintable() else "?" for c in str(value)[:40])
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _cell(value) -> str:

@@ -218,8 +218,9 @@ def _shown(raw: str) -> str:
     return f"(CASE WHEN length({raw}) > 60 THEN left({raw}, 60) || '…' ELSE {raw} END)"
 
 
-def _column_checks(table: Table) -> list[tuple[str, str, str]]:
-    """(condition, column, reason SQL) for every per-column rule, in column order."""
+def _column_checks(table: Table, window: str) -> list[tuple[str, str, str]]:
+    """(condition, column, reason SQL) for every per-column rule, in column order. ``window``: the
+    accepted times as the reason says them (the bounds themselves are in ``_window``)."""
     # NUL first: such a cell is damaged whatever else it says (and would cut the reason short).
     checks = [(f"strpos({_raw(col.name)}, chr(0)) > 0", col.name,
                _q(f"包含不可见的 NUL 字符（{col.label or col.name}），该行可能已损坏")) for col in table.columns]
@@ -232,6 +233,10 @@ def _column_checks(table: Table) -> list[tuple[str, str, str]]:
         if col.type in _TYPE_HINT:
             checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", col.name,
                            f"'无法解析 ''' || {_shown(raw)} || '''，应为' || {_q(_TYPE_HINT[col.type])}"))
+        if col.type in ("timestamp", "date"):
+            # A time far outside any shop's data (year 10000, year 1) would take every page down.
+            checks.append((f"CAST({typed} AS TIMESTAMP) NOT BETWEEN (SELECT lo FROM _window) AND (SELECT hi FROM _window)",
+                           col.name, f"'时间 ' || CAST({typed} AS VARCHAR) || ' 超出可接受的范围 ' || {_q(window)}"))
         if col.type == "enum":
             allowed = ", ".join(col.choices)
             checks.append((f"{typed} IS NOT NULL AND {typed} NOT IN ({', '.join(_q(c) for c in col.choices)})",
@@ -508,7 +513,7 @@ class _Importer:
             extra_join = "LEFT JOIN sessions s ON s.session_id = ty.session_id AND s.shop_id = ty.shop_id"
         elif name == "messages":
             extra_ctx = ", CAST(NULL AS VARCHAR) AS _s_buyer, CAST(NULL AS TIMESTAMP) AS _s_start"
-        checks = _column_checks(table) + _table_checks(table)
+        checks = _column_checks(table, self.store.limits.window_text()) + _table_checks(table)
         cols = ", ".join(table.column_names)
         return f"""WITH u AS ({self._union_sql(table)}),
             t AS (SELECT u.*, {', '.join(ctx_cols)} FROM u {ctx_join}),
@@ -777,6 +782,8 @@ class _Importer:
             # File names as the user knows them, passed as values (never spliced into SQL).
             con.execute("CREATE OR REPLACE TEMP TABLE _files (idx INTEGER, path VARCHAR)")
             con.execute("CREATE OR REPLACE TEMP TABLE _import_shop AS SELECT CAST(? AS VARCHAR) AS shop_id", [self.shop])
+            con.execute("CREATE OR REPLACE TEMP TABLE _window AS SELECT CAST(? AS TIMESTAMP) AS lo, CAST(? AS TIMESTAMP) AS hi",
+                        list(self.store.limits.time_window()))
             con.executemany("INSERT INTO _files VALUES (?, ?)", [[i, s.shown] for i, s in enumerate(self.files)])
             con.execute(f"CREATE OR REPLACE TEMP TABLE _role_rules {RULE_PARAMS_DDL}")
             rules = [[i, *(s.roles or RoleRule()).params()] for i, s in enumerate(self.files) if s.table == "messages"]

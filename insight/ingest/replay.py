@@ -103,7 +103,7 @@ def replay(events, post, speed: float = 60.0, tick: float = 1.0, sleep=time.slee
     timed = [e for e in events if e[0] is not None]
     t0 = timed[0][0] if timed else None
     start = clock()
-    totals = {"posted": 0, "accepted": 0, "rejected": 0, "requests": 0}
+    totals = {"posted": 0, "accepted": 0, "rejected": 0, "queued": 0, "requests": 0}
     pending = list(events)
     while pending:
         elapsed = (clock() - start) * speed
@@ -114,8 +114,9 @@ def replay(events, post, speed: float = 60.0, tick: float = 1.0, sleep=time.slee
         if due:
             answer = post([json.dumps(row, ensure_ascii=False, default=str) for _, row in due])
             totals["posted"] += len(due)
-            totals["accepted"] += answer.get("accepted", 0)
-            totals["rejected"] += answer.get("rejected", 0)
+            totals["accepted"] += answer.get("accepted") or 0  # (None: a busy server queued them, 202)
+            totals["rejected"] += answer.get("rejected") or 0
+            totals["queued"] += answer.get("queued") or 0
             totals["requests"] += 1
             if progress:
                 progress(totals, due[-1][0])

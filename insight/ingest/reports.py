@@ -300,10 +300,12 @@ class ReportImport:
                 UNION ALL SELECT _file_idx, _line, 3, 'day', '日期为空' FROM _rp WHERE r_day IS NULL
                 UNION ALL SELECT _file_idx, _line, 4, 'day', '无法识别的日期 ''' || left(r_day, 60) || '''（应为 YYYY-MM-DD）'
                     FROM _rp WHERE r_day IS NOT NULL AND day IS NULL
+                UNION ALL SELECT _file_idx, _line, 5, 'day', '日期 ' || CAST(day AS VARCHAR) || ' 超出可接受的范围 ' || $window
+                    FROM _rp WHERE CAST(day AS TIMESTAMP) NOT BETWEEN (SELECT lo FROM _window) AND (SELECT hi FROM _window)
                 UNION ALL SELECT _file_idx, _line, 10 + k, metric,
                     '无法识别的数值 ''' || left(r_value, 60) || '''（' || metric || '）'
                     FROM _rp WHERE NOT {_is_blank('r_value')} AND value IS NULL)
-            GROUP BY ALL""")
+            GROUP BY ALL""", {"window": imp.store.limits.window_text()})
         if imp.allowed_shops is not None:
             # A supervisor's import: other shops' lines are rejected with this reason alone, whether the
             # shop exists or not (未知店铺 would tell).

@@ -5,6 +5,7 @@ corrections (``scenario_corrections``), and additive evaluation parts by scenari
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -38,12 +39,14 @@ def _scope_sql(shops) -> tuple[str, list]:
     return " AND shop_id IN (SELECT unnest(?::VARCHAR[]))", [list(shops)]
 
 
-def classify_sessions(con, model, shops=None, progress=None) -> dict:
+def classify_sessions(con, model, shops=None, progress=None, commit_each_batch: bool = False) -> dict:
     """Classify sessions of ``shops`` (all when None) that have no result from this model version.
 
     Messages are read in batches in transcript order; the model runs on the batch at once, on
     ``scenario_workers()`` processes. Triggers are stored without their words (the page explains the
-    chats it shows).
+    chats it shows). ``commit_each_batch``: each batch's results are written in a short transaction of
+    their own (the model runs outside any), so that other writers (live events, imports) wait for one
+    batch's insert at most, never for the whole classification.
     """
     t0 = time.perf_counter()
     scope, params = _scope_sql(shops)
@@ -77,12 +80,14 @@ def classify_sessions(con, model, shops=None, progress=None) -> dict:
             "model_version": model.version,
         })
         con.register("_classified", frame)
-        con.execute("INSERT OR REPLACE INTO session_scenarios SELECT * FROM _classified")
+        with transaction(con) if commit_each_batch else contextlib.nullcontext():
+            con.execute("INSERT OR REPLACE INTO session_scenarios SELECT * FROM _classified")
         con.unregister("_classified")
         done += BATCH_SESSIONS
         if progress is not None:
             progress(min(done, total), total)
-    refresh_parts(con, shops)
+    with transaction(con) if commit_each_batch else contextlib.nullcontext():
+        refresh_parts(con, shops)
     return {"sessions": int(total), "seconds": time.perf_counter() - t0}
 
 
@@ -117,12 +122,12 @@ def scenario_workers() -> int:
 
 def classify_pending(store, model, shops=None, progress=None) -> dict:
     """Classify the sessions an import left without a scenario, after the import committed (pages
-    work meanwhile; the scenario page shows the progress). One transaction; DuckDB gives back half of
-    its memory while the model runs, so that the two peaks do not add up."""
+    work meanwhile; the scenario page shows the progress). DuckDB gives back half of its memory while
+    the model runs, so that the two peaks do not add up."""
     half = parse_size(store.memory_limit, "memory_limit") // 2
     store.con.execute("SET memory_limit = ?", [f"{half >> 20}MiB"])
-    try:
-        return reclassify(store.con, model, shops=shops, progress=progress)
+    try:  # batch by batch: an interrupted run keeps what it classified, and the next run resumes there
+        return classify_sessions(store.con, model, shops=shops, progress=progress, commit_each_batch=True)
     finally:
         store.con.execute("SET memory_limit = ?", [store.memory_limit])
 

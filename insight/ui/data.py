@@ -24,6 +24,7 @@ from insight.core.access import Viewer
 from insight.core.filters import Filters
 from insight.core.periods import Period
 from insight.core.settings import SalesSettings
+from insight.derive import settle_pending
 from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path, open_served
 
@@ -38,7 +39,9 @@ def store_path() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _database(path: str) -> Store:
-    return open_served(path)
+    store = open_served(path)
+    settle_pending(store)  # what opening recorded (rows moved out of the time window, a migration)
+    return store
 
 
 def parts_source() -> dict | None:
@@ -319,7 +322,7 @@ class _Classifying:
 
 
 class _Stopped(Exception):
-    """Raised inside the classification to end it early (its transaction rolls back)."""
+    """Raised inside the classification to end it early (the batch in hand is not written)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -363,8 +366,22 @@ def _classify_job(store: Store, job: _Classifying) -> None:
             cursor.close()
         with job.lock:
             if not job.again:
+                release_memory()
                 return
             job.again = False
+
+
+def release_memory() -> None:
+    """Give the memory a large job freed back to the system (glibc keeps freed pages of its heaps for
+    reuse; a server that imported and classified 400 MB of chats would otherwise keep them)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def pause_background_classification(timeout: float = 60.0) -> None:

@@ -15,8 +15,8 @@ from starlette.middleware import Middleware
 
 from insight import accounts, web
 from insight.core.limits import Limits
-from insight.derive import refresh_pending
-from insight.store import Store, default_db_path, transaction
+from insight.derive import settle_pending
+from insight.store import Store, default_db_path
 
 __all__ = ["build_app", "serve", "ENTRY"]
 
@@ -39,13 +39,12 @@ def _first_run_note(db_path: str, host: str, port: int) -> str:
 
 
 def _derive_pending(db_path: str) -> None:
-    """Derive what a store recorded for later (a migration that asks for whole derivations, an events
+    """Derive what a store recorded for later (a migration, rows moved out of the time window, an events
     round that failed) before the pages read it."""
     with Store(db_path) as store:
         if store.con.execute("SELECT count(*) FROM derive_pending").fetchone()[0]:
             print("正在补算汇总数据（数据库升级或上次未完成的计算）…", file=sys.stderr, flush=True)
-            with transaction(store.con):
-                refresh_pending(store.con, store.settings)
+            settle_pending(store)
 
 
 def serve(args) -> int:

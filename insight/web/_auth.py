@@ -15,6 +15,7 @@ from insight import accounts
 from insight.core.access import LOCAL, Viewer
 from insight.core.errors import AuthError, StoreError
 
+from ._body import TooLarge, read_body
 from ._db import shared_store
 
 __all__ = ["AuthMiddleware", "auth_routes", "VIEWER_KEY", "viewer_of", "is_local", "identify", "LocalOnly"]
@@ -192,8 +193,9 @@ def auth_routes(db_path: str):
     async def login_submit(request: Request):
         if not _same_origin(request):
             return HTMLResponse(_page("登录", '<p class="err">请求来源不符，已拒绝</p>'), status_code=403)
-        body = await request.body()
-        if len(body) > _MAX_FORM_BYTES:
+        try:
+            body = await read_body(request, _MAX_FORM_BYTES)
+        except TooLarge:
             return HTMLResponse(_login_form("/", "请求过大"), status_code=413)
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         name, password, target = form.get("name", "")[:64], form.get("password", "")[:256], form.get("next", "/")

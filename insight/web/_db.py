@@ -8,6 +8,7 @@ import contextlib
 import threading
 from dataclasses import dataclass
 
+from insight.derive import settle_pending
 from insight.store import Store, open_served
 
 __all__ = ["shared_store", "SharedStore"]
@@ -43,6 +44,7 @@ def shared_store(path: str) -> SharedStore:
     with _guard:
         if path not in _open:
             store = open_served(path)
+            settle_pending(store)  # what opening recorded, before a request reads
             _open[path] = SharedStore(store, store.cursor(), threading.Lock())
         return _open[path]
 

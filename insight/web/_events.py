@@ -9,15 +9,20 @@ every DERIVE_AFTER under load — then sends the alerts. An answered event is in
 about DERIVE_AFTER plus one derivation (the contract allows 5 s). Spool files left by a crash are
 imported again when the server starts, and what was committed but not derived is derived then: keys
 make that idempotent, so nothing accepted is lost and nothing is doubled. A full queue answers 429
-with Retry-After.
+with Retry-After. Waiting holds no thread and lasts at most ANSWER_WITHIN; past it the request (spooled)
+is answered 202 and written later. Alerts are posted by a thread of their own, each within the webhook
+deadline: a slow webhook holds neither the writer nor any request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import logging
 import os
+import queue
 import threading
 import time
 from concurrent.futures import Future
@@ -35,6 +40,7 @@ from insight.ingest.events import MAX_EVENT_BYTES, MAX_EVENTS, EventBatch, impor
 from insight.store import transaction
 
 from ._auth import viewer_of
+from ._body import TooLarge, read_body
 from ._db import shared_store
 
 __all__ = ["EventWriter", "event_routes", "event_writer", "stop_writers", "Busy"]
@@ -43,6 +49,7 @@ MAX_WAITING = 32  # requests queued before 429
 BATCH_EVENTS = 20_000  # events one transaction takes at most
 DERIVE_AFTER = 1.0  # seconds: committed events wait at most this long for their derivation under load
 IDLE_BEFORE_DERIVE = 0.2  # seconds without a request: derive now
+ANSWER_WITHIN = 20.0  # seconds a request waits for its answer at most; then 202 (spooled, written later)
 
 
 class Busy(Exception):
@@ -70,12 +77,16 @@ class EventWriter:
         self.recovered = 0
         self._stopping = False
         self._dirty_since: float | None = None  # committed, not derived yet (monotonic time)
+        store = shared_store(db_path).store
+        self.alerts = AlertSender(store.cursor())  # its cursor made here, never from a connection in use
         self._thread = threading.Thread(target=self._run, name="insight-events", daemon=True)
         self._thread.start()
 
     # -- requests ------------------------------------------------------------------------------------
-    def submit(self, body: bytes, viewer: Viewer) -> dict:
-        """Blocks until the request's events are committed (or rejected); its answer."""
+    def enqueue(self, body: bytes, viewer: Viewer) -> "_Pending":
+        """Parse and spool a request (fsync) and queue it; its ``done`` future answers once the events
+        are committed or rejected. Raises ``Busy`` when MAX_WAITING requests wait already (independent
+        of any thread pool: waiting holds no thread), ``UsageError`` for a body that cannot be read."""
         batch = parse_events(body)
         shops = None if viewer.shops is None else tuple(sorted(viewer.shops))
         with self._cv:
@@ -89,7 +100,11 @@ class EventWriter:
                 raise Busy()
             self._pending.append(item)
             self._cv.notify()
-        return item.done.result()
+        return item
+
+    def submit(self, body: bytes, viewer: Viewer, timeout: float | None = None) -> dict:
+        """``enqueue`` and wait for the answer (for callers with a thread to spare: tests, tools)."""
+        return self.enqueue(body, viewer).done.result(timeout)
 
     def _spool(self, body: bytes, by: str, shops) -> Path:
         # A name that sorts in arrival order (itertools.count is atomic); synced before the request waits.
@@ -110,6 +125,7 @@ class EventWriter:
             self._stopping = True
             self._cv.notify()
         self._thread.join(timeout=60)
+        self.alerts.stop()
 
     def _run(self) -> None:
         self._recover()
@@ -176,9 +192,16 @@ class EventWriter:
                 item.spool.unlink(missing_ok=True)
                 item.done.set_exception(exc)
             return
-        except Exception as exc:  # noqa: BLE001 - kept on disk: the next start imports it again
-            for item in items:
-                item.done.set_exception(exc)
+        except Exception as exc:  # noqa: BLE001 - one request must not fail the others it was batched with
+            if len(items) > 1:
+                for item in items:
+                    self._write([item])
+                return
+            logging.getLogger(__name__).exception("events request failed")
+            item = items[0]
+            # Set aside, never retried at every start (it would fail each batch it joins again).
+            item.spool.rename(item.spool.with_suffix(".failed"))
+            item.done.set_exception(InsightError(f"这批事件无法写入（{type(exc).__name__}），已另存待查；请检查内容后重发"))
             return
         for i, item in enumerate(items):
             item.spool.unlink(missing_ok=True)
@@ -201,7 +224,9 @@ class EventWriter:
         self._alert(store, shops)
 
     def _alert(self, store, shops) -> None:
-        from insight.analyses.alerts import evaluate, rule_for, send_new_alerts
+        """Decide the alerts of the shops these events touched (reads, on the writer) and hand the posts
+        to the sender thread: a slow webhook never holds the writer, nor any request."""
+        from insight.analyses.alerts import evaluate, fresh_alerts, rule_for
         from insight.analyses.live import live_snapshot
         from insight.core.access import LOCAL
         from insight.metrics.engine import MetricEngine
@@ -212,10 +237,13 @@ class EventWriter:
                 if not rule.webhook_url:
                     continue
                 snap = live_snapshot(MetricEngine(store), shop, viewer=LOCAL)
+                if snap["as_of"] is None:
+                    continue
+                fresh = fresh_alerts(store.con, evaluate(store.con, snap, rule), snap["as_of"])
                 name = store.con.execute("SELECT coalesce(shop_name, shop_id) FROM shops WHERE shop_id = ?",
                                          [shop]).fetchone()
-                send_new_alerts(store.con, evaluate(store.con, snap, rule), rule, name[0] if name else shop,
-                                snap["as_of"])
+                if fresh:
+                    self.alerts.send(rule, name[0] if name else shop, fresh, snap["as_of"])
             except Exception:  # noqa: BLE001 - an alert must never stop the events
                 logging.getLogger(__name__).exception("alerts for %s", shop)
 
@@ -243,6 +271,59 @@ class EventWriter:
             if not tmp.name.startswith(mine):
                 tmp.unlink(missing_ok=True)
         self._derive()  # what a crash committed without deriving, and what was recovered above
+
+
+class AlertSender:
+    """Posts alerts on a thread of its own, one at a time, each within the webhook deadline; at most
+    ``MAX_ALERT_JOBS`` wait (more are recorded as not sent), and an alert already on its way is not
+    queued again. Each attempt is recorded through a cursor of its own."""
+
+    MAX_ALERT_JOBS = 64
+
+    def __init__(self, cursor, deadline: float | None = None):
+        from insight.analyses.alerts import WEBHOOK_SECONDS
+
+        self.cursor, self.deadline = cursor, deadline or WEBHOOK_SECONDS
+        self._jobs: queue.Queue = queue.Queue(self.MAX_ALERT_JOBS)
+        self._in_flight: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="insight-alerts", daemon=True)
+        self._thread.start()
+
+    def send(self, rule, shop_label: str, alerts: list, at) -> None:
+        with self._lock:
+            alerts = [a for a in alerts if (a.shop_id, a.key) not in self._in_flight]
+            if not alerts:
+                return
+            try:
+                self._jobs.put_nowait((rule, shop_label, alerts, at))
+            except queue.Full:
+                logging.getLogger(__name__).warning("alert queue full: %d alerts of %s not sent", len(alerts),
+                                                    rule.shop_id)
+                return
+            self._in_flight.update((a.shop_id, a.key) for a in alerts)
+
+    def _run(self) -> None:
+        from insight.analyses.alerts import post_webhook, record_attempt, webhook_payload
+
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            rule, label, alerts, at = job
+            try:
+                ok, detail = post_webhook(rule.webhook_url, webhook_payload(rule, label, alerts), deadline=self.deadline)
+                record_attempt(self.cursor.con, alerts, at, ok, detail)
+            except Exception:  # noqa: BLE001 - the sender goes on
+                logging.getLogger(__name__).exception("posting alerts of %s", rule.shop_id)
+            finally:
+                with self._lock:
+                    self._in_flight.difference_update((a.shop_id, a.key) for a in alerts)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        with contextlib.suppress(queue.Full):
+            self._jobs.put(None, timeout=1)
+        self._thread.join(timeout)
 
 
 _writers: dict[str, EventWriter] = {}
@@ -275,14 +356,27 @@ def event_routes(db_path: str):
         viewer = viewer_of(request.scope)
         if viewer.role == "agent":
             return JSONResponse({"error": "客服账号不能写入事件"}, status_code=403)
-        body = await request.body()
-        if len(body) > MAX_EVENT_BYTES:
+        try:
+            body = await read_body(request, MAX_EVENT_BYTES)
+        except TooLarge:
             return JSONResponse({"error": f"请求过大：上限 {MAX_EVENT_BYTES:,} 字节、{MAX_EVENTS:,} 个事件，请分批发送"},
                                 status_code=413)
-        try:
-            answer = await run_in_threadpool(event_writer(db_path).submit, body, viewer)
+        try:  # parsing and the spool's fsync: short, on a thread
+            item = await run_in_threadpool(event_writer(db_path).enqueue, body, viewer)
         except Busy:
             return JSONResponse({"error": "写入队列已满，请稍后重试"}, status_code=429, headers={"Retry-After": "1"})
+        except UsageError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except InsightError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+        # Waiting holds no thread, and never lasts longer than ANSWER_WITHIN: the request is spooled, so
+        # past that it is accepted for writing, and a retry is harmless (keys make it idempotent).
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(item.done)), ANSWER_WITHIN)
+        except asyncio.TimeoutError:
+            return JSONResponse({"queued": item.batch.size, "accepted": None, "rejected": None, "reasons": [],
+                                 "note": f"服务繁忙，{ANSWER_WITHIN:g} 秒内未写完：事件已保存，稍后写入；"
+                                         "重发不会重复计入"}, status_code=202)
         except UsageError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         except InsightError as exc:

@@ -8,7 +8,15 @@ import threading
 
 import pytest
 
-from insight.analyses.alerts import AlertRule, evaluate, rule_for, save_rule, send_new_alerts, webhook_body
+from insight.analyses.alerts import (
+    AlertRule,
+    evaluate,
+    post_webhook,
+    rule_for,
+    save_rule,
+    send_new_alerts,
+    webhook_body,
+)
 from insight.analyses.live import live_snapshot
 from insight.core.access import LOCAL
 from insight.core.errors import UsageError
@@ -64,7 +72,8 @@ def test_robot_formats():
     assert webhook_body("json", "一店", alerts)["alerts"][0]["kind"] == "wait"
 
 
-def test_webhook_gets_each_alert_once_per_quiet_period(store, receiver):
+def test_webhook_gets_each_alert_once_per_quiet_period(store, receiver, monkeypatch):
+    monkeypatch.setenv("INSIGHT_WEBHOOK_ALLOW_PRIVATE", "1")  # the receiver runs on this machine
     url, got = receiver
     save_rule(store.con, AlertRule("S1", webhook_url=url, webhook_kind="dingtalk"))
     rule = rule_for(store.con, "S1")
@@ -93,3 +102,59 @@ def test_alerts_cli(tmp_path, capsys):
     assert shown["wait_seconds"] == 120 and shown["webhook_kind"] == "dingtalk"
     assert main(["alerts", "--shop", "S1", "--db", str(db), "--webhook", ""]) == 0
     assert json.loads(capsys.readouterr().out)["webhook_url"] is None
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8501/api/v1/events", "http://localhost/x", "http://[::1]/x",
+                                 "http://169.254.169.254/latest/meta-data/", "http://10.0.0.8/robot",
+                                 "https://192.168.1.1/x", "http://metadata.google.internal/", "http://0.0.0.0/",
+                                 "http://[::ffff:127.0.0.1]/x", "http://user:pw@oapi.dingtalk.com/x", "gopher://x/",
+                                 "http://printer.local/x", "http://2130706433/x"])
+def test_webhooks_to_this_machine_or_an_internal_network_are_refused(store, url, monkeypatch):
+    monkeypatch.delenv("INSIGHT_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    with pytest.raises(UsageError):
+        save_rule(store.con, AlertRule("S1", webhook_url=url))
+    ok, detail = post_webhook(url, b"{}", deadline=2)
+    assert not ok and ("内网" in detail or "地址" in detail), detail
+
+
+def test_a_name_that_resolves_inside_is_refused_when_posting(monkeypatch):
+    """A public-looking name checked at save time may resolve to an internal address later (DNS rebinding):
+    the address is checked when posting, and the connection goes to that checked address."""
+    import socket
+
+    monkeypatch.delenv("INSIGHT_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1", *a, **k)
+                        if host == "robot.example.com" else real(host, *a, **k))
+    ok, detail = post_webhook("https://robot.example.com/send", b"{}", deadline=2)
+    assert not ok and "内网" in detail
+
+
+def test_a_webhook_that_answers_a_byte_a_second_is_cut_off_at_the_deadline(monkeypatch):
+    import socket
+    import time
+
+    monkeypatch.setenv("INSIGHT_WEBHOOK_ALLOW_PRIVATE", "1")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = listener.accept()
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+            if stop.is_set():
+                break
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.2)
+        conn.close()
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    ok, detail = post_webhook(f"http://127.0.0.1:{listener.getsockname()[1]}/robot", b"{}", deadline=1.5)
+    took = time.monotonic() - started
+    stop.set()
+    listener.close()
+    assert not ok and "超过 1.5 秒" in detail and took < 3, (took, detail)

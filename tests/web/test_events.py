@@ -4,6 +4,7 @@ and recovery of what a crash left in the spool."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -185,3 +186,155 @@ def test_live_snapshot_follows_the_events(db):
     assert rows["buyer_messages"]["vs_yesterday"] is None
     assert rows["satisfaction_rate"]["today"] is None and rows["satisfaction_rate"]["reason"]
     assert client.get("/api/v1/live", params={"shop": "S1", "compare": "yes"}, headers=headers).status_code == 400
+
+
+def _blocked_writer(monkeypatch):
+    """The writer stalls in its import (as behind a slow webhook, a long derivation or a busy disk)
+    until the returned event is set."""
+    from insight.web import _events
+
+    gate = threading.Event()
+    real = _events.import_events
+
+    def slow(*args, **kwargs):
+        gate.wait(30)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(_events, "import_events", slow)
+    return gate
+
+
+def test_waiting_requests_hold_no_thread_so_429_and_sign_in_still_answer(db, monkeypatch):
+    """With 4 worker threads (Streamlit's pool is smaller than the queue), 12 requests behind a stalled
+    writer: 8 wait (max_waiting), the rest get 429 at once, and the sign-in page answers meanwhile —
+    waiting held a thread each before, so the pool ran out and nothing answered."""
+    import anyio
+
+    path, tokens = db
+    gate = _blocked_writer(monkeypatch)
+    monkeypatch.setattr(web.event_writer(path), "max_waiting", 8)
+    with _client(path) as client:
+        client.portal.call(lambda: setattr(anyio.to_thread.current_default_thread_limiter(), "total_tokens", 4))
+        codes: list[int] = []
+        posters = [threading.Thread(target=lambda i=i: codes.append(
+            _post(client, tokens["boss"], [_message(f"t{i}", "buyer", "16:00:00", session=f"t{i}")]).status_code))
+            for i in range(12)]
+        for t in posters:
+            t.start()
+            time.sleep(0.05)
+        deadline = time.monotonic() + 10
+        while codes.count(429) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        assert client.get("/auth/login").status_code == 200
+        assert time.monotonic() - started < 2
+        assert codes.count(429) == 3, codes
+        gate.set()
+        for t in posters:
+            t.join(30)
+        assert sorted(codes) == [200] * 9 + [429] * 3, codes
+
+
+def test_no_request_waits_longer_than_the_stated_bound(db, monkeypatch):
+    """Past ANSWER_WITHIN a request is answered 202: it is spooled and is written once the writer can."""
+    from insight.web import _events
+
+    path, tokens = db
+    gate = _blocked_writer(monkeypatch)
+    monkeypatch.setattr(_events, "ANSWER_WITHIN", 0.5)
+    client = _client(path)
+    started = time.monotonic()
+    r = _post(client, tokens["boss"], [_message("late", "buyer", "17:00:00", session="late"),
+                                       _message("late2", "agent", "17:00:20", session="late")])
+    assert r.status_code == 202 and r.json()["queued"] == 2 and time.monotonic() - started < 3, r.text
+    gate.set()
+    written = _eventually(lambda: _metrics(client, tokens["boss"])["metrics"]["buyer_messages"], lambda n: n == 2)
+    assert written == 2  # c0's buyer message and the late one
+
+
+@pytest.mark.parametrize("line, column, says", [
+    (json.dumps({"table": "messages", "message_id": "n1", "shop\u0000id": "S1"}), "shop?id", "字段名"),
+    ('{"table": "messages", "content": ' + "[" * 100_000 + "]" * 100_000 + "}", "", "嵌套过深"),
+    ('{"table": "messages", "message_id": ' + "9" * 5000 + "}", "", "数字过长"),
+    ('{"table": "messages", "message_id": "s1", "content": "\\ud800"}', "content", "代理项"),
+])
+def test_hostile_lines_are_refused_by_line_and_poison_nothing(db, line, column, says):
+    """Each used to be an internal error (500), a 503 asking to retry a permanent error, or a spool file
+    that failed every batch it joined at every restart."""
+    path, tokens = db
+    client = _client(path)
+    good = _message("fine1", "buyer", "18:00:00", session="fine")
+    r = _post(client, tokens["boss"], [line, good])
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["accepted"] == 1 and answer["reasons"][0]["line"] == 1, answer
+    assert answer["reasons"][0]["column"] == column and says in answer["reasons"][0]["reason"], answer
+    writer = web.event_writer(path)
+    assert not list(writer.spool_dir.glob("*.ndjson")) and not list(writer.spool_dir.glob("*.failed"))
+
+
+def test_line_separators_inside_values_keep_the_line_numbers(db):
+    path, tokens = db
+    client = _client(path)
+    lines = [_message("u1", "buyer", "19:00:00", session="u", content="第一行\u2028第二行\u0085第三行"),
+             _message("u2", "alien", "19:00:01", session="u")]
+    answer = _post(client, tokens["boss"], lines).json()
+    assert answer["accepted"] == 1 and [r["line"] for r in answer["reasons"]] == [2], answer
+
+
+def test_a_request_that_breaks_the_import_is_set_aside_not_retried_forever(db, monkeypatch):
+    """An unexpected failure fails its own request only (retried alone), and its spool file is kept aside
+    (.failed), not imported again at every start with every batch it joins."""
+    from insight.web import _events
+
+    path, tokens = db
+    real = _events.import_events
+
+    def fragile(store, batch, *args, **kwargs):
+        if any(row.get("content") == "boom" for rows in batch.rows.values() for _, row in rows):
+            raise RuntimeError("unexpected")
+        return real(store, batch, *args, **kwargs)
+    monkeypatch.setattr(_events, "import_events", fragile)
+    client = _client(path)
+    r = _post(client, tokens["boss"], [_message("b1", "buyer", "20:00:00", session="b", content="boom")])
+    assert r.status_code == 503 and "另存待查" in r.json()["error"]
+    assert _post(client, tokens["boss"], [_message("b2", "buyer", "20:00:01", session="b2")]).json()["accepted"] == 1
+    writer = web.event_writer(path)
+    assert len(list(writer.spool_dir.glob("*.failed"))) == 1 and not list(writer.spool_dir.glob("*.ndjson"))
+
+
+def test_an_import_from_the_page_while_events_flow_takes_its_turn(db, tmp_path):
+    """数据管理 imports through the app's own store while the events writer commits through the server's:
+    two connections of one process writing one file. They used to fail with "TransactionContext Error:
+    Conflict on update!"; now every transaction of the process takes the file's write lock."""
+    from insight.store import open_served
+
+    path, tokens = db
+    client = _client(path)
+    stop, answers = threading.Event(), []
+
+    def flow():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            lines = [_message(f"f{n}-{i}", "buyer" if i % 2 == 0 else "agent", f"21:{n % 60:02d}:{i:02d}",
+                              session=f"flow{n}") for i in range(20)]
+            answers.append(_post(client, tokens["boss"], lines).status_code)
+    feeder = threading.Thread(target=flow)
+    feeder.start()
+    app_store = open_served(path)  # what the pages open (insight.ui.data)
+    try:
+        for k in range(6):
+            chats = [Chat(f"page{k}-{j}", f"pb{j}").buyer("22:00:00", "在吗").agent("22:00:30", "在的")
+                     for j in range(30)]
+            folder = write_dataset(tmp_path / f"page{k}", messages=messages_of(*chats))
+            cursor = app_store.cursor()
+            try:
+                report = import_paths(cursor, [folder], classify=False)
+            finally:
+                cursor.close()
+            assert report.tables["messages"].inserted == 60, report.summary()
+    finally:
+        stop.set()
+        feeder.join(60)
+        app_store.close()
+    assert answers and set(answers) == {200}, answers
