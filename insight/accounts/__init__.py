@@ -2,7 +2,7 @@
 links, signed session cookies, throttling and the audit log. Imports ``store`` and ``core`` only."""
 
 from ._audit import ACTION_LABELS, audit, audit_rows
-from ._sessions import COOKIE_NAME, SESSION_HOURS, session_secret, sign_session, viewer_for_session
+from ._sessions import COOKIE_NAME, SESSION_HOURS, end_session, session_secret, sign_session, viewer_for_session
 from ._users import (
     MAX_FAILURES,
     MIN_PASSWORD,
@@ -25,5 +25,5 @@ from ._users import (
 __all__ = ["add_user", "update_user", "remove_user", "set_password", "list_users", "viewer_for", "has_users",
            "authenticate", "issue_token", "revoke_tokens", "viewer_for_token", "issue_login_link",
            "redeem_login_link", "audit", "audit_rows", "ACTION_LABELS", "COOKIE_NAME", "SESSION_HOURS",
-           "session_secret", "sign_session", "viewer_for_session", "MIN_PASSWORD", "MAX_FAILURES",
+           "session_secret", "sign_session", "viewer_for_session", "end_session", "MIN_PASSWORD", "MAX_FAILURES",
            "THROTTLE_MINUTES"]

@@ -18,14 +18,16 @@ from ._audit import audit
 
 __all__ = ["add_user", "remove_user", "set_password", "update_user", "list_users", "viewer_for", "has_users",
            "authenticate", "issue_token", "revoke_tokens", "viewer_for_token", "issue_login_link",
-           "redeem_login_link", "session_epoch", "MIN_PASSWORD", "MAX_FAILURES", "THROTTLE_MINUTES"]
+           "redeem_login_link", "session_binding", "MIN_PASSWORD", "MAX_FAILURES", "THROTTLE_MINUTES"]
 
 MIN_PASSWORD = 8
+MAX_PASSWORD = 256
 # Sign-in throttling: this many failures for a name (or 4× as many from one client) within the window
 # refuse further attempts, right or wrong, until the window has passed.
 MAX_FAILURES = 5
 THROTTLE_MINUTES = 15
 LINK_MINUTES = 15
+MAX_LINK_MINUTES = 7 * 24 * 60
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 # Compared against when the name is unknown, so that an unknown name takes as long as a wrong password.
@@ -50,6 +52,8 @@ def _check_name(name: str) -> str:
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise UsageError(f"密码至少 {MIN_PASSWORD} 个字符")
+    if len(password) > MAX_PASSWORD:  # what the sign-in form takes (it used to cut longer ones silently)
+        raise UsageError(f"密码最多 {MAX_PASSWORD} 个字符")
 
 
 def has_users(con) -> bool:
@@ -106,8 +110,10 @@ def add_user(con, name: str, role: str, password: str, *, shops=None, agent_id=N
         if _row(con, name) is not None:
             raise UsageError(f"用户 {name} 已存在")
         shop_list, agent = _scope_for(con, role, shops, agent_id)
-        con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                    [name, role, shop_list, agent, bool(pii), bool(can_import), _hasher.hash(password), _now(), _now()])
+        con.execute("INSERT INTO users (name, role, shops, agent_id, pii, can_import, password_hash, session_epoch, "
+                    "created_at, password_changed_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                    [name, role, shop_list, agent, bool(pii), bool(can_import), _hasher.hash(password), _now(), _now(),
+                     secrets.token_urlsafe(16)])
         audit(con, by, "user.add", name, f"role={role} shops={','.join(shop_list or ['*'])}"
               + (f" agent={agent}" if agent else "") + (" pii" if pii else "") + (" import" if can_import else ""))
     return viewer_for(con, name)
@@ -161,6 +167,8 @@ def set_password(con, name: str, password: str, *, old_password: str | None = No
     with transaction(con):
         con.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, session_epoch = session_epoch + 1 "
                     "WHERE name = ?", [_hasher.hash(password), _now(), name])
+        # A one-time link issued before the reset would sign in without the new password.
+        con.execute("UPDATE login_links SET used_at = ? WHERE user_name = ? AND used_at IS NULL", [_now(), name])
         audit(con, by, "user.password", name)
 
 
@@ -179,9 +187,10 @@ def viewer_for(con, name: str) -> Viewer:
     return _viewer(row)
 
 
-def session_epoch(con, name: str) -> int | None:
-    row = con.execute("SELECT session_epoch FROM users WHERE name = ?", [name]).fetchone()
-    return None if row is None else int(row[0])
+def session_binding(con, name: str) -> tuple[str | None, int | None]:
+    """(account id, session epoch) of ``name``: what a session of theirs must still match."""
+    row = con.execute("SELECT account_id, session_epoch FROM users WHERE name = ?", [name]).fetchone()
+    return (None, None) if row is None else (row[0], int(row[1]))
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -240,7 +249,9 @@ def viewer_for_token(con, token: str) -> Viewer:
 
 
 def issue_login_link(con, name: str, minutes: int = LINK_MINUTES, by: str = "本机") -> str:
-    """A one-time sign-in token for ``name``, valid ``minutes``; the caller builds the link."""
+    """A one-time sign-in token for ``name``, valid ``minutes`` (1 minute to 7 days); the caller builds the link."""
+    if not isinstance(minutes, int) or not 1 <= minutes <= MAX_LINK_MINUTES:
+        raise UsageError(f"登录链接有效期应为 1–{MAX_LINK_MINUTES} 分钟（7 天）")
     viewer_for(con, name)
     token = secrets.token_urlsafe(32)
     con.execute("INSERT INTO login_links VALUES (?, ?, ?, ?, NULL)",

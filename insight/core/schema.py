@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .filters import hours_bucket_sql
 
 __all__ = ["Column", "Table", "TABLES", "PLATFORMS", "PLATFORM_LABELS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES", "SQUARE_UNIT_SECONDS",
-           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "ALERT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
+           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "ACCOUNT_UPGRADES", "ALERT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 # What a user reads for each platform code (and may write in an import).
@@ -378,7 +378,12 @@ ALERT_DDL = [
 ACCOUNT_DDL = [
     """CREATE TABLE IF NOT EXISTS users (
         name VARCHAR, role VARCHAR, shops VARCHAR[], agent_id VARCHAR, pii BOOLEAN, can_import BOOLEAN,
-        password_hash VARCHAR, session_epoch INTEGER, created_at TIMESTAMP, password_changed_at TIMESTAMP)""",
+        password_hash VARCHAR, session_epoch INTEGER, created_at TIMESTAMP, password_changed_at TIMESTAMP,
+        account_id VARCHAR)""",
+    # Signed-in browser sessions: a cookie names one (its token's hash is kept), sign-out ends it.
+    """CREATE TABLE IF NOT EXISTS web_sessions (
+        session_hash VARCHAR, user_name VARCHAR, account_id VARCHAR, created_at TIMESTAMP, expires_at TIMESTAMP,
+        ended_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS api_tokens (
         token_hash VARCHAR, user_name VARCHAR, created_at TIMESTAMP, revoked_at TIMESTAMP, last_used_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS login_links (
@@ -386,6 +391,14 @@ ACCOUNT_DDL = [
     "CREATE TABLE IF NOT EXISTS login_failures (user_name VARCHAR, client VARCHAR, failed_at TIMESTAMP)",
     """CREATE TABLE IF NOT EXISTS audit_log (
         logged_at TIMESTAMP, user_name VARCHAR, action VARCHAR, target VARCHAR, detail VARCHAR, ok BOOLEAN)""",
+]
+
+
+# Run at every open of a writable store (idempotent): what later versions added to the account tables.
+# A random id per account binds its sessions: a re-created account of the same name is another account.
+ACCOUNT_UPGRADES = [
+    "ALTER TABLE users ADD COLUMN IF NOT EXISTS account_id VARCHAR",
+    "UPDATE users SET account_id = CAST(gen_random_uuid() AS VARCHAR) WHERE account_id IS NULL",
 ]
 
 

@@ -19,7 +19,7 @@ import duckdb
 from insight.core.access import Viewer
 from insight.core.errors import StoreBusy, StoreError, UsageError
 from insight.core.limits import Limits, parse_size
-from insight.core.schema import SCENARIO_DDL, SQUARE_UNIT_SECONDS, TABLES, all_ddl, scenario_parts_sql
+from insight.core.schema import ACCOUNT_UPGRADES, SCENARIO_DDL, SQUARE_UNIT_SECONDS, TABLES, all_ddl, scenario_parts_sql
 from insight.core.settings import StoreSettings
 
 __all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION"]
@@ -172,7 +172,7 @@ class Store:
         return table_exists(self.con, name)
 
     def _ensure_schema(self) -> None:
-        for ddl in all_ddl():
+        for ddl in all_ddl() + ACCOUNT_UPGRADES:
             self.con.execute(ddl)
         version = self.get_meta("schema_version")
         if version is None:

@@ -50,7 +50,7 @@ def current_viewer() -> Viewer:
     # The server refuses other machines while there is no account; a page served some other way (a
     # bare `streamlit run`) checks again. No address: the page runs in-process (AppTest).
     ip = st.context.ip_address
-    local = not isinstance(ip, str) or web.is_local(ip, st.context.headers)
+    local = not isinstance(ip, str) or web.local_request(ip, {k.lower(): v for k, v in st.context.headers.items()})
     if not default_db_path().exists():  # no store, so no account yet (and none is created here)
         return LOCAL if local else refuse(_LOCAL_ONLY)
     try:

@@ -18,9 +18,24 @@ from insight.core.limits import Limits
 from insight.derive import settle_pending
 from insight.store import Store, default_db_path
 
-__all__ = ["build_app", "serve", "ENTRY"]
+__all__ = ["build_app", "serve", "ENTRY", "SERVER_OPTIONS"]
 
 ENTRY = Path(__file__).resolve().parents[2] / "app.py"
+
+
+# Every option the server runs with, set here: `serve` started from another folder does not read the
+# repository's .streamlit/config.toml (which `streamlit run` uses, and a test keeps equal to these).
+SERVER_OPTIONS = {
+    "server.headless": True,
+    "server.fileWatcherType": "none",
+    "server.maxUploadSize": 512,
+    # An unexpected error shows its type and a generic message; the traceback (with server paths) goes to
+    # the server's console only.
+    "client.showErrorDetails": "type",
+    "client.toolbarMode": "minimal",
+    "browser.gatherUsageStats": False,
+    "theme.primaryColor": "#2563eb",
+}
 
 
 def build_app(db_path: str) -> st.App:
@@ -59,9 +74,7 @@ def serve(args) -> int:
         os.environ["INSIGHT_PARTS"] = str(Path(args.parts).resolve())
     print(_first_run_note(db_path, args.host, args.port), file=sys.stderr, flush=True)
     build_app(db_path).run(config={
-        "server.address": args.host, "server.port": int(args.port), "server.headless": True,
+        **SERVER_OPTIONS, "server.address": args.host, "server.port": int(args.port),
         "server.maxUploadSize": int(args.max_upload_mb or Limits.from_env().max_upload_mb),
-        "browser.gatherUsageStats": False,
-        "server.fileWatcherType": "none", "client.toolbarMode": "minimal",
     })
     return 0

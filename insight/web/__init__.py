@@ -2,12 +2,12 @@
 sign-in pages and the HTTP API. ``insight.ui.server`` mounts them on Streamlit's ``st.App``."""
 
 from ._api import METRICS_PARAMS, api_routes
-from ._auth import VIEWER_KEY, AuthMiddleware, LocalOnly, auth_routes, identify, is_local, viewer_of
+from ._auth import VIEWER_KEY, AuthMiddleware, LocalOnly, auth_routes, identify, is_local, local_request, viewer_of
 from ._db import SharedStore, close_all, shared_store
 from ._events import Busy, EventWriter, event_routes, event_writer
 
 __all__ = ["AuthMiddleware", "auth_routes", "api_routes", "routes", "shared_store", "SharedStore", "close_all",
-           "viewer_of", "VIEWER_KEY", "is_local", "identify", "LocalOnly", "METRICS_PARAMS", "EventWriter", "event_writer", "Busy"]
+           "viewer_of", "VIEWER_KEY", "is_local", "local_request", "identify", "LocalOnly", "METRICS_PARAMS", "EventWriter", "event_writer", "Busy"]
 
 
 def routes(db_path: str) -> list:

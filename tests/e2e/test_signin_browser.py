@@ -4,6 +4,7 @@ and that the API answers each role as it may; screenshots to tests/screenshots/.
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -39,6 +40,19 @@ def _sign_in(page, url, name, target="/"):
     wait_rendered(page)
 
 
+def _signed_in_cookie(url: str, name: str) -> str:
+    """A session cookie as a browser gets it: the form (its token and cookie), then the post."""
+    import http.cookiejar
+    import re
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    token = re.search(r'name="csrf" value="([^"]+)"', opener.open(url + "/auth/login").read().decode()).group(1)
+    body = urllib.parse.urlencode({"name": name, "password": PASSWORD, "csrf": token}).encode()
+    opener.open(urllib.request.Request(url + "/auth/login", data=body, headers={"Origin": url}))
+    return next(f"{c.name}={c.value}" for c in jar if c.name == accounts.COOKIE_NAME)
+
+
 def _nav(page) -> list[str]:
     return [t.strip() for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
 
@@ -63,8 +77,26 @@ def test_supervisor_sees_their_shop_and_no_other(server, tmp_path):
         page.wait_for_selector("text=无权查看", timeout=60_000)
         assert page.locator('[data-testid="stMetric"]').count() == 0
         page.screenshot(path=str(SHOTS / "accounts-refused.png"), full_page=True)
+        # 周报 HTML and PDF from the sidebar, built when clicked (outside the page run: they used to fail
+        # for every user, with no viewer to ask)
+        page.goto(url + "/satisfaction?shop=S002&period=last7")
+        wait_rendered(page)
+        for kind in ("HTML", "PDF"):
+            with page.expect_download(timeout=120_000) as info:
+                page.get_by_role("button", name=f"周报 {kind}").click()
+            path = tmp_path / f"weekly.{kind.lower()}"
+            info.value.save_as(path)
+            body = path.read_bytes()
+            assert body.startswith(b"%PDF") if kind == "PDF" else "周报" in body.decode("utf-8"), kind
+        # signing out: the sidebar's link asks, the button signs out, and the cookie is worthless after
+        cookie = next(c for c in page.context.cookies() if c["name"] == accounts.COOKIE_NAME)
         page.goto(url + "/auth/logout")
+        page.get_by_role("button", name="退出登录").click()
         page.wait_for_selector("input[name=password]")
+        request = urllib.request.Request(url + "/satisfaction",
+                                         headers={"Cookie": f"{accounts.COOKIE_NAME}={cookie['value']}"})
+        with urllib.request.urlopen(request, timeout=30) as resp:  # (redirected to the sign-in page)
+            assert "/auth/login" in resp.url
 
 
 def test_agent_has_their_own_page_only(server):
@@ -120,3 +152,33 @@ def test_api_answers_each_role_as_it_may(server):
     assert _api(url, tokens["xiaoyi"], f"shop=S001&agent=S001-A01&{period}")[0] == 200
     assert _api(url, tokens["xiaoyi"], f"shop=S001&{period}")[0] == 403
     assert _api(url, tokens["boss"], f"shop=S005&{period}")[0] == 200
+
+
+def test_the_real_server_refuses_foreign_origins_and_forbids_framing(server):
+    """What Streamlit alone would allow: a websocket from another port of this host, a page framed by
+    another site, a sign-in posted from a sandboxed page."""
+    import http.client
+
+    url, _, _ = server
+    with urllib.request.urlopen(url + "/auth/login", timeout=30) as resp:
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    host, port = url.split("//")[1].split(":")
+    session = _signed_in_cookie(url, "boss")
+
+    def handshake(origin: str) -> int:
+        conn = http.client.HTTPConnection(host, int(port), timeout=20)
+        conn.request("GET", "/_stcore/stream", headers={
+            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": origin, "Cookie": session})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    assert handshake(f"http://{host}:{port}") == 101  # this site, signed in
+    for origin in (f"http://127.0.0.1:{int(port) + 1}", "http://localhost:1", "null", "https://evil.example"):
+        assert handshake(origin) == 403, origin
+    form = urllib.request.Request(url + "/auth/login", data=b"name=boss&password=x&csrf=x", method="POST",
+                                  headers={"Origin": "null", "Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(form, timeout=30)
+    assert refused.value.code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -58,9 +59,19 @@ def _client(db, host="10.1.2.3"):
     return TestClient(_app(db), base_url="http://insight.test", client=(host, 50000), follow_redirects=False)
 
 
-def _login(client, name, password=PASSWORD, next_path="/"):
-    return client.post("/auth/login", data={"name": name, "password": password, "next": next_path},
-                       headers={"Origin": "http://insight.test"})
+def _form_token(client, path="/auth/login") -> str:
+    """The sign-in form's token, as a browser gets it with the form (and its cookie)."""
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def _login(client, name, password=PASSWORD, next_path="/", origin="http://insight.test"):
+    data = {"name": name, "password": password, "next": next_path, "csrf": _form_token(client)}
+    return client.post("/auth/login", data=data, headers={"Origin": origin} if origin else {})
+
+
+def _logout(client, origin="http://insight.test"):
+    return client.post("/auth/logout", data={"csrf": _form_token(client, "/auth/logout")},
+                       headers={"Origin": origin} if origin else {})
 
 
 def test_pages_need_a_session(db):
@@ -130,14 +141,22 @@ def test_one_time_link_and_logout(db):
     r = client.get(f"/auth/link?token={token}")
     assert r.status_code == 303 and client.get("/").text == "xiaoyi:agent"
     assert client.get(f"/auth/link?token={token}").status_code == 401  # used
-    assert client.get("/auth/logout").status_code == 303
+    assert client.get("/auth/logout").status_code == 200 and client.get("/").text == "xiaoyi:agent"  # it asks
+    assert _logout(client).status_code == 303
     assert client.get("/").status_code == 303
 
 
 def test_no_account_yet_means_local_only(tmp_path):
     db = str(tmp_path / "empty.duckdb")
     Store(db).close()
-    assert _client(db, "127.0.0.1").get("/").text == "本机:admin"
+    local = TestClient(_app(db), base_url="http://127.0.0.1:8501", client=("127.0.0.1", 50000), follow_redirects=False)
+    assert local.get("/").text == "本机:admin"
+    # DNS rebinding: a site whose name now resolves to 127.0.0.1 asks with its own name as Host
+    for host in ("evil.example", "evil.example:8501", "127.0.0.1.evil.example"):
+        r = local.get("/", headers={"Host": host})
+        assert r.status_code == 403 and "仅本机" in r.text, host
+    for host in ("localhost:8501", "[::1]:8501", "127.0.0.1"):
+        assert local.get("/", headers={"Host": host}).text == "本机:admin", host
     r = _client(db, "192.168.1.20").get("/")
     assert r.status_code == 403 and "仅本机" in r.text
     assert _client(db, "192.168.1.20").get("/api/v1/metrics").status_code == 401
@@ -224,3 +243,122 @@ def test_an_unexpected_failure_is_still_json(db, tokens, monkeypatch):
     r = _api(db, tokens["boss"], shop="S001", **PERIOD)
     assert r.status_code == 500 and r.headers["content-type"].startswith("application/json")
     assert "disk on fire" not in r.text and r.json()["error"]
+
+
+# -- sessions and sign-in against a hostile site (issue 24, items 10-14, 17) ---------------------------
+
+def test_sign_out_ends_the_session_even_for_a_kept_cookie(db):
+    client = _client(db)
+    cookie = _login(client, "lead").cookies[accounts.COOKIE_NAME]
+    assert _logout(client).status_code == 303
+    kept = _client(db)
+    kept.cookies.set(accounts.COOKIE_NAME, cookie)
+    assert kept.get("/").status_code == 303  # (it worked for up to 12 hours)
+    with pytest.raises(WebSocketDisconnect):
+        with kept.websocket_connect("/_stcore/stream", headers={"Origin": "http://testserver"}):
+            pass
+
+
+def test_sign_out_from_another_site_does_nothing(db):
+    client = _client(db)
+    _login(client, "lead")
+    token = _form_token(client, "/auth/logout")
+    for origin in ("https://evil.example", "null"):
+        r = client.post("/auth/logout", data={"csrf": token}, headers={"Origin": origin})
+        assert r.status_code == 403, origin
+    r = client.post("/auth/logout", data={"csrf": "x" * 43}, headers={"Origin": "http://insight.test"})
+    assert r.status_code == 403  # a token that is not the cookie's
+    assert client.get("/").text == "lead:supervisor"
+
+
+def test_sign_in_from_a_sandboxed_or_foreign_page_is_refused(db):
+    client = _client(db)
+    for origin in ("null", "https://evil.example", "http://insight.test:9999"):
+        r = _login(client, "boss", origin=origin)
+        assert r.status_code == 403 and accounts.COOKIE_NAME not in r.cookies, origin
+    r = client.post("/auth/login", data={"name": "boss", "password": PASSWORD})  # no form token: no cookie
+    assert r.status_code == 403
+    assert _login(client, "boss").status_code == 303
+
+
+def test_a_recreated_account_does_not_bring_old_cookies_back(db):
+    with Store(db) as store:
+        accounts.add_user(store.con, "recreated", "supervisor", PASSWORD, shops=["S001"])
+    client = _client(db)
+    cookie = _login(client, "recreated").cookies[accounts.COOKIE_NAME]
+    assert client.get("/").text == "recreated:supervisor"
+    with Store(db) as store:
+        accounts.remove_user(store.con, "recreated")
+        accounts.add_user(store.con, "recreated", "admin", PASSWORD)  # same name, another person, more rights
+    old = _client(db)
+    old.cookies.set(accounts.COOKIE_NAME, cookie)
+    assert old.get("/").status_code == 303
+    with Store(db) as store:
+        accounts.remove_user(store.con, "recreated")
+
+
+def test_a_one_time_link_dies_with_a_password_reset(db):
+    with Store(db) as store:
+        token = accounts.issue_login_link(store.con, "lead")
+        accounts.set_password(store.con, "lead", PASSWORD)
+    assert _client(db).get(f"/auth/link?token={token}").status_code == 401
+
+
+def test_passwords_longer_than_the_form_takes_are_refused_not_cut(db):
+    with Store(db) as store, pytest.raises(Exception, match="最多 256"):
+        accounts.add_user(store.con, "longpw", "admin", "x" * 300)
+    with Store(db) as store:
+        accounts.set_password(store.con, "lead", "y" * 256)
+    try:
+        client = _client(db)
+        assert _login(client, "lead", "y" * 256).status_code == 303
+        assert _login(_client(db), "lead", "y" * 256 + "z").status_code == 401  # not cut to 256 and let in
+    finally:
+        with Store(db) as store:
+            accounts.set_password(store.con, "lead", PASSWORD)
+
+
+def test_a_websocket_from_another_port_or_site_is_refused(db):
+    client = _client(db)
+    cookie = _login(client, "boss").cookies[accounts.COOKIE_NAME]
+    headers = {"cookie": f"{accounts.COOKIE_NAME}={cookie}"}
+    for origin in ("http://insight.test:8502", "http://127.0.0.1:8501", "https://evil.example", "null"):
+        with pytest.raises(WebSocketDisconnect):
+            with client.websocket_connect("/_stcore/stream", headers={**headers, "Origin": origin}):
+                pass
+    # (the test client asks websockets for host "testserver")
+    with client.websocket_connect("/_stcore/stream", headers={**headers, "Origin": "http://testserver"}) as ws:
+        assert ws.receive_text() == "boss"
+
+
+def test_a_configured_base_url_is_this_site(db, monkeypatch):
+    """Behind a proxy that does not pass the Host on, INSIGHT_BASE_URL names the public address."""
+    monkeypatch.setenv("INSIGHT_BASE_URL", "https://insight.example.com")
+    client = _client(db)
+    assert _login(client, "boss", origin="https://insight.example.com").status_code == 303
+
+
+def test_every_response_forbids_framing_and_remote_content(db, tokens):
+    client = _client(db)
+    _login(client, "boss")
+    for r in (client.get("/auth/login"), client.get("/"), _client(db).get("/"),
+              client.get("/api/v1/metrics", headers={"Authorization": f"Bearer {tokens['boss']}"})):
+        assert r.headers["x-frame-options"] == "DENY"
+        policy = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "img-src 'self' data: blob:" in policy
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_serve_sets_every_server_option_itself():
+    """`serve` from another folder does not read .streamlit/config.toml: its options are the same, in code."""
+    import tomllib
+
+    from insight.ui.server import SERVER_OPTIONS
+
+    from conftest import REPO
+
+    toml = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    declared = {f"{section}.{key}": value for section, values in toml.items() for key, value in values.items()}
+    declared.pop("server.address")  # (serve takes --host)
+    assert {k: SERVER_OPTIONS.get(k) for k in declared} == declared
+    assert SERVER_OPTIONS["client.showErrorDetails"] == "type"
