@@ -10,6 +10,7 @@ from insight.core.settings import REPLY_SLA_SECONDS
 from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.formatting import format_seconds, format_value
+from insight.present.formatting import markdown_text as md
 from insight.ui import data, state, widgets
 from insight.ui.boot import require_navigation
 
@@ -46,7 +47,7 @@ def screen() -> None:
     today = Period(snap["as_of"].date(), snap["as_of"].date())
     report = data.report(data.store_path(), data.reader().version, shop, today, Filters())
     values = report["metrics"]
-    st.markdown(f"# {labels[shop]} · 大促实时大屏")
+    st.markdown(f"# {md(labels[shop])} · 大促实时大屏")
     st.markdown(f"### 截至 {snap['as_of']:%H:%M:%S} · 每 10 秒刷新")
     head = snap["shop"]
     cols = st.columns(4)

@@ -80,7 +80,7 @@ def monitor() -> None:
         widgets.empty_state("这个店铺还没有聊天数据。", "用 POST /api/v1/events 写入，或在数据管理中导入。")
         return
     head = snap["shop"]
-    st.caption(f"{labels[shop]} · 截至最新事件 {snap['as_of']:%Y-%m-%d %H:%M:%S}（店铺当地时间）· 每 {every} 秒刷新")
+    st.caption(f"{md(labels[shop])} · 截至最新事件 {snap['as_of']:%Y-%m-%d %H:%M:%S}（店铺当地时间）· 每 {every} 秒刷新")
     for alert in data.live_alerts(shop, snap):  # the shop's thresholds (python -m insight alerts)
         st.error(md(alert.message), icon=":material/alarm:")
     cols = st.columns(4)

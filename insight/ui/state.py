@@ -116,7 +116,7 @@ def refuse_unseen(key: str, options, what: str) -> None:
         return
     if not auth.run_viewer().is_admin:
         st.query_params.clear()
-        auth.refuse(f"{what} {raw[:40]} 不在您的权限范围内。[返回首页](/)")
+        auth.refuse(f"{what} {markdown_text(raw, limit=40)} 不在您的权限范围内。[返回首页](/)")
 
 
 def shop_labels() -> dict[str, str]:

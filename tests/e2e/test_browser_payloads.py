@@ -116,3 +116,16 @@ def test_exports_of_payload_rows_are_neutralised(payload_app, browser_page, tmp_
     page.screenshot(path=str(SHOTS / "payloads-satisfaction.png"), full_page=True)
     assert page.outside_requests == [], page.outside_requests
 
+
+
+def test_every_page_fetches_nothing_the_names_point_at(payload_app, browser_page):
+    """Each page in Chromium with the hostile names (大屏 and 实时监控 drew the shop name as Markdown:
+    a remote image every 10 s, a clickable link): nothing of them becomes a link, an image or a request."""
+    page = browser_page
+    for path in ("/", "/overview", "/satisfaction?period=custom&range=2024-05-10~2024-05-14", "/capability",
+                 "/agents", "/live", "/bigscreen", "/data", "/accounts"):
+        page.goto(payload_app + path)
+        wait_rendered(page)
+        _no_live_payload(page)
+    page.screenshot(path=str(SHOTS / "payloads-bigscreen.png"), full_page=True)
+    assert page.outside_requests == [], page.outside_requests
