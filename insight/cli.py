@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
     p.add_argument("--input", required=True,
                    help="数据集目录（DATA.md 格式：CSV/XLSX/Parquet），或已校验的基础表目录（本机或 Spark 可读的 URI）")
-    p.add_argument("--output", required=True, help="部件目录（Spark 可写到 hdfs://、s3a:// 等）")
+    p.add_argument("--output", required=True, help="部件目录（Spark 可写到 hdfs://、s3a:// 等）；须为新目录或空目录")
+    p.add_argument("--overwrite", action="store_true", help="替换 --output 中上次构建的部件（只含部件的目录）")
     p.add_argument("--master", default=None,
                    help="Spark master：local[2]、spark://主机:7077、yarn、k8s://…（spark-submit 提交时不填）")
     p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
@@ -240,7 +241,7 @@ def _cmd_build_parts(args) -> int:
             raise UsageError(f"--spark-conf 应为 spark.键=值，收到 {item[:60]!r}")
         conf[key] = value
     result = build_parts(args.input, args.output, engine=args.engine, master=args.master, shop=args.shop,
-                         settings=settings, sales=sales, spark_conf=conf)
+                         settings=settings, sales=sales, spark_conf=conf, overwrite=args.overwrite)
     summary = {"engine": result.engine, "output": str(result.output), "rows": result.rows,
                "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
                "rejected": result.report.rejected if result.report else 0}
@@ -456,6 +457,8 @@ def _cmd_users(args) -> int:
     from insight.store import Store, default_db_path
 
     db = default_db_path(args.db)
+    if args.users_command != "add" and not db.exists():  # (nothing to list or change: no store is made)
+        raise UsageError(f"数据库文件不存在: {db}（先导入数据，或用 users add 创建第一个账号）")
     with Store(db) as store:
         con, command = store.con, args.users_command
         if command == "add":
@@ -542,6 +545,10 @@ def main(argv=None, extra_commands: dict | None = None) -> int:
         return commands[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that cannot be read or written (--out /proc/x, a full disk, no rights)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"错误: 无法读写 {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("已中断，数据库未改变", file=sys.stderr)

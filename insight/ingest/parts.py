@@ -95,12 +95,37 @@ def _is_uri(text: str) -> bool:
     return "://" in text
 
 
+# What a build writes in its output folder (and may therefore replace there, with ``overwrite``).
+_OUTPUT_ENTRIES = {MANIFEST, "base", "rejects", "parts", "parts_tags", "parts_sales", "f_shop_span", "shop_counts",
+                   "shops", "peers"}
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
+    """A local output folder is new or empty; or, with ``overwrite``, an earlier build's (nothing else in
+    it, no symbolic link among its entries): a build replaces its folders, and must never delete what a
+    user keeps there, nor follow a link out of it."""
+    if output.is_symlink() or (output.exists() and not output.is_dir()):
+        raise UsageError(f"--output {output} 应为目录（不能是文件或符号链接）")
+    entries = sorted(p for p in output.iterdir() if not p.name.startswith(".validate-")) if output.exists() else []
+    if not entries:
+        return
+    if not overwrite:
+        raise UsageError(f"--output 目录 {output} 已存在且不为空；要替换其中上次构建的部件，请加 --overwrite")
+    foreign = [p.name for p in entries if p.name not in _OUTPUT_ENTRIES]
+    if foreign:
+        raise UsageError(f"--output 目录 {output} 中有不是部件的内容（{'、'.join(foreign[:5])}），不会覆盖；请换一个目录")
+    linked = [str(p.relative_to(output)) for p in [*entries, *(q for e in entries if e.is_dir() and not e.is_symlink()
+                                                               for q in e.rglob("*"))] if p.is_symlink()]
+    if linked:
+        raise UsageError(f"--output 目录 {output} 中有符号链接（{'、'.join(linked[:5])}），不会跟随或删除；请换一个目录")
+
+
 def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | None = None,
                 shop: str | None = None, settings: StoreSettings | None = None, sales: SalesSettings | None = None,
-                spark=None, spark_conf: dict | None = None) -> BuildResult:
+                spark=None, spark_conf: dict | None = None, overwrite: bool = False) -> BuildResult:
     """Validate ``input_`` (a DATA.md folder; or a base folder from an earlier build, used as it is),
     derive every shop's whole history on ``engine`` with ``settings`` and the sales parts of ``sales``,
-    write the parts folder ``output``."""
+    write the parts folder ``output`` — a new or empty folder, or with ``overwrite`` an earlier build's."""
     settings = (settings or StoreSettings()).validate()
     sales = (sales or SalesSettings()).validate()
     if engine not in ENGINES:
@@ -110,6 +135,8 @@ def build_parts(input_: str, output: str, engine: str = "duckdb", master: str | 
     remote = _is_uri(input_) or _is_uri(output)
     if remote and engine == "duckdb":
         raise UsageError("DuckDB 引擎只读写本机目录；远程存储（hdfs://、s3a://…）请用 --engine spark")
+    if not _is_uri(output):
+        _check_output(Path(output), overwrite)
     seconds: dict = {}
     report = None
     t0 = time.perf_counter()

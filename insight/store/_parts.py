@@ -55,13 +55,35 @@ def link_folder(folder: str | Path) -> Path:
     return link
 
 
+def _parquet_files(folder: Path) -> list[Path]:
+    """The Parquet files of one table's folder; a symbolic link anywhere in it is refused (the views would
+    read whatever it points at), and so is an entry that is not a regular file."""
+    if folder.is_symlink():
+        raise StoreError(f"部件目录中的 {folder.name}/ 是符号链接，已拒绝（部件目录只应包含 build-parts 写出的文件）")
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        for entry in [*dirs, *files]:
+            path = Path(root) / entry
+            if path.is_symlink():
+                raise StoreError(f"部件目录中的 {folder.name}/{path.relative_to(folder)} 是符号链接，已拒绝"
+                                 "（部件目录只应包含 build-parts 写出的文件）")
+        found += [Path(root) / f for f in files if f.endswith(".parquet")]
+    return found
+
+
 def create_views(con, link: Path) -> None:
     """Temporary views named after the folder's tables on ``con``, over the files under ``link``."""
+    import duckdb
+
     for name in PARTS_TABLES + FOLDER_TABLES:
-        if not any((link / name).rglob("*.parquet")):
+        if not _parquet_files(link / name):
             continue  # nothing built (e.g. no peers imported): the store's own (empty) table is read
         source = f"read_parquet('{link}/{name}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
-        stored = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        try:
+            stored = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        except duckdb.Error as exc:  # a file that is not Parquet, a truncated one
+            raise StoreError(f"部件目录 {name}/ 中有无法读取的文件（{str(exc).splitlines()[0][:160]}）；"
+                             "请重新运行 build-parts") from None
         schema = con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' "
             "AND table_catalog = current_database() AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()

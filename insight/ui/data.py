@@ -111,10 +111,12 @@ def _loader(max_entries: int):
         cached = st.cache_data(show_spinner=False, max_entries=max_entries)(run)
 
         @functools.wraps(fn)
-        def call(path: str, version: str, *args, **kwargs):
+        def call(path: str, version: str, *args, viewer: Viewer | None = None, **kwargs):
+            """``viewer``: the page run's viewer, for work done after the run (a download built when
+            clicked has no page run to ask); otherwise this run's."""
             from insight.ui.auth import run_viewer
 
-            return cached(path, version, run_viewer(), *args, **kwargs)
+            return cached(path, version, viewer if viewer is not None else run_viewer(), *args, **kwargs)
         return call
     return wrap
 

@@ -159,15 +159,16 @@ def report_download(report: HtmlReport, filename: str, container=None) -> None:
 def weekly_downloads(view, container=None) -> None:
     """周报 of the view's shop and period, as HTML and as PDF (each built only when clicked)."""
     box = container or st.sidebar
-    who = auth.run_viewer().name
+    viewer = auth.run_viewer()  # taken now: the report is built when clicked, outside any page run
     stem = safe_filename("周报", view.shop_id, f"{view.period.start}~{view.period.end}")
 
     def build(kind):
         def run():
-            auth.record(who, "export", f"{stem}.{kind}", "周报")
+            auth.record(viewer.name, "export", f"{stem}.{kind}", "周报")
             if kind == "pdf":  # printed outside the store's lock: Chromium takes a few seconds
-                return html_to_pdf(data.weekly(view.path, view.version, view.shop_id, view.period, PRINT_WIDTH_PX))
-            return data.weekly(view.path, view.version, view.shop_id, view.period).encode("utf-8")
+                return html_to_pdf(data.weekly(view.path, view.version, view.shop_id, view.period, PRINT_WIDTH_PX,
+                                               viewer=viewer))
+            return data.weekly(view.path, view.version, view.shop_id, view.period, viewer=viewer).encode("utf-8")
         return run
     row = box.container(horizontal=True)
     row.download_button("周报 HTML", data=build("html"), file_name=f"{stem}.html", mime="text/html",

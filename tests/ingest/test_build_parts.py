@@ -3,6 +3,7 @@ shop ids, a repeated build, clear errors."""
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 
@@ -64,7 +65,7 @@ def test_parts_give_the_imported_figures_for_hostile_shop_ids(tmp_path):
 def test_a_repeated_build_and_a_build_from_its_base_change_nothing(tmp_path):
     data = _dataset(tmp_path)
     build_parts(str(data), str(tmp_path / "a"))
-    build_parts(str(data), str(tmp_path / "a"))  # again, into the same folder
+    build_parts(str(data), str(tmp_path / "a"), overwrite=True)  # again, into the same folder
     again = build_parts(str(tmp_path / "a" / "base"), str(tmp_path / "b"))  # validated tables: no second check
     assert again.report is None and (tmp_path / "a" / "base" / BASE_MARK).exists()
     from insight.derive import parts_difference
@@ -121,6 +122,54 @@ def test_a_build_that_fails_half_way_leaves_no_readable_folder(tmp_path, monkeyp
 
     monkeypatch.setattr(parts_module, "build_with_duckdb", broken)
     with pytest.raises(RuntimeError):
-        build_parts(str(data), str(tmp_path / "parts"))
+        build_parts(str(data), str(tmp_path / "parts"), overwrite=True)
     with pytest.raises(UsageError, match="manifest"):
         open_parts(tmp_path / "parts")
+
+
+def test_an_output_folder_is_never_emptied_by_surprise(tmp_path, capsys):
+    """A non-empty --output is refused without --overwrite (its folders used to be deleted silently); with
+    it, only an earlier build's folder is replaced, and a symbolic link in it is neither followed nor
+    removed (it used to end in an OSError)."""
+    from insight.cli import main
+
+    data = _dataset(tmp_path)
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("keep me")
+    built = tmp_path / "built"
+    build_parts(str(data), str(built))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious.txt").write_text("keep me too")
+    linked = tmp_path / "linked"
+    build_parts(str(data), str(linked))
+    shutil.rmtree(linked / "parts")
+    (linked / "parts").symlink_to(elsewhere, target_is_directory=True)
+    cases = [(["--output", str(keep)], "已存在且不为空"), (["--output", str(keep), "--overwrite"], "不是部件的内容"),
+             (["--output", str(built)], "--overwrite"), (["--output", str(linked), "--overwrite"], "符号链接")]
+    for extra, says in cases:
+        assert main(["build-parts", "--input", str(data), *extra]) == 2
+        err = capsys.readouterr().err
+        assert says in err and "Traceback" not in err, err
+    assert (keep / "notes.txt").read_text() == "keep me" and (elsewhere / "precious.txt").exists()
+    assert main(["build-parts", "--input", str(data), "--output", str(built), "--overwrite"]) == 0
+
+
+def test_a_parts_folder_with_a_link_or_a_foreign_file_is_refused_with_the_reason(tmp_path, capsys):
+    from insight.cli import main
+
+    out = tmp_path / "parts"
+    build_parts(str(_dataset(tmp_path)), str(out))
+    args = ["metrics", "--parts", str(out), "--shop", HOSTILE[3], "--start", "2024-05-10", "--end", "2024-05-10"]
+    assert main(args) == 0
+    capsys.readouterr()
+    (out / "parts" / "bogus.parquet").write_text("not parquet")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "无法读取" in err and "Traceback" not in err, err
+    (out / "parts" / "bogus.parquet").unlink()
+    (out / "peers" / "etc.parquet").symlink_to("/etc/hostname")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "符号链接" in err and "Traceback" not in err, err
