@@ -309,6 +309,7 @@ class AlertSender:
         while True:
             job = self._jobs.get()
             if job is None:
+                self.cursor.close()
                 return
             rule, label, alerts, at = job
             try:

@@ -133,6 +133,7 @@ def test_a_crash_leaves_nothing_lost_and_nothing_doubled(db):
         if restarted.recovered == 2:
             break
         time.sleep(0.05)
+    restarted.stop()
     assert restarted.recovered == 2 and not list(restarted.spool_dir.glob("*.ndjson"))
     with Store(path) as store:
         n = store.con.execute("SELECT count(*) FROM messages WHERE message_id IN ('k1', 'k2')").fetchone()[0]
