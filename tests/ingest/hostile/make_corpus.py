@@ -179,6 +179,20 @@ def main() -> None:
         row(92, "你好", session="h31", sent="2024-05-11 11:00:00"),
         row(93, "您好", "agent", session="h31", sent="2024-05-11 11:00:30")]))
 
+    # -- times and text the live events met (issue 24): refused by their line, the rest imported ----------
+    write("messages_far_times.csv", csv_text(HEADER, [
+        row(94, "一万年", session="h32", sent="10000-01-01 00:00:00"),
+        row(95, "时区远未来", session="h32", sent="9999-12-31T23:00:00+08:00"),
+        row(96, "公元一年", session="h32", sent="0001-01-01 00:00:00"),
+        row(97, "正常", session="h33", sent="2024-05-10 12:00:00"),
+        row(98, "正常回复", "agent", session="h33", sent="2024-05-10 12:00:30")]))
+    write("evaluations_far_rating.csv", csv_text(
+        ["session_id", "shop_id", "buyer_id", "invited_by", "invited_at", "rating", "rated_at"],
+        [["c1", "S1", "b1", "agent", "2024-05-10 10:10:00", "1", "2999-01-01 00:00:00"]]))
+    write("messages_line_separators.csv", csv_text(HEADER, [
+        row(99, "第一行\u2028第二行\u0085第三行\u2029完", session="h34"),
+        row(100, "收到", "agent", session="h34")]))
+
 
 if __name__ == "__main__":
     main()
