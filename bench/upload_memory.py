@@ -25,7 +25,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 
 from insight import Store, import_paths  # noqa: E402
 
-from browser import chromium, free_port, wait_rendered  # noqa: E402
+from browser import chromium, free_port, upload_and_import, wait_rendered  # noqa: E402
 
 
 def rss_mb(pid: int) -> int:
@@ -102,15 +102,7 @@ def main() -> None:
             wait_rendered(page)
             print(f"server after the first page: {rss_mb(proc.pid):,} MB")
             for path in files:
-                page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
-                page.get_by_text("识别为 messages").wait_for(timeout=300_000)
-                wait_rendered(page)
-                page.locator(".st-key-upload_shop input").first.click()
-                page.get_by_role("option", name="S001").click()
-                wait_rendered(page)
-                page.get_by_role("button", name="开始导入 1 个文件").click()
-                page.get_by_text("导入完成").first.wait_for(timeout=600_000)
-                wait_rendered(page, timeout_ms=600_000)
+                upload_and_import(page, path, "S001", timeout_ms=600_000)
                 print(f"after importing {path.stat().st_size / 2**20:.0f} MB: {rss_mb(proc.pid):,} MB", flush=True)
             started = time.monotonic()
             while cpu_seconds(proc.pid) < 0 or _busy(proc.pid):  # the background classification runs on

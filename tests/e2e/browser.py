@@ -105,3 +105,17 @@ def wait_rendered(page, timeout_ms: int = 60_000, stable_ms: int = 900) -> None:
         elif (time.monotonic() - since) * 1000 >= stable_ms and page.evaluate(RENDERED_JS):
             return
         page.wait_for_timeout(150)
+
+
+def upload_and_import(page, path, shop: str, table: str = "messages", timeout_ms: int = 120_000) -> None:
+    """On 数据管理: upload ``path``, wait for its table to be recognised, pick the shop it belongs to,
+    import, and wait until the report is drawn."""
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_text(f"识别为 {table}").wait_for(timeout=timeout_ms)
+    wait_rendered(page)
+    page.locator(".st-key-upload_shop input").first.click()
+    page.get_by_role("option", name=shop).click()
+    wait_rendered(page)
+    page.get_by_role("button", name="开始导入 1 个文件").click()
+    page.get_by_text("导入完成").first.wait_for(timeout=timeout_ms)
+    wait_rendered(page, timeout_ms=timeout_ms)

@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from browser import chromium, streamlit_server, wait_rendered
+from browser import chromium, streamlit_server, upload_and_import, wait_rendered
 from conftest import REPO, demo_store
 
 SHOTS = REPO / "tests" / "screenshots"
@@ -114,15 +114,7 @@ def test_a_platform_chat_export_imports_with_a_shop_picked(app_url, page, tmp_pa
                       "新买家甲,S001-A01,2026-10-31 10:00:30,在的亲,客服\n", encoding="gb18030")
     page.goto(f"{app_url}/data")
     wait_rendered(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
-    page.get_by_text("识别为 messages").wait_for(timeout=30_000)
-    wait_rendered(page)
-    page.locator(".st-key-upload_shop input").first.click()
-    page.get_by_role("option", name="S001").click()
-    wait_rendered(page)
-    page.get_by_role("button", name="开始导入 1 个文件").click()
-    page.get_by_text("导入完成").first.wait_for(timeout=120_000)
-    wait_rendered(page)
+    upload_and_import(page, upload, "S001")
     page.screenshot(path=str(SHOTS / "data-platform-import.png"), full_page=True)
     assert page.get_by_text("导入失败").count() == 0
 
