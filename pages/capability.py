@@ -16,7 +16,7 @@ report = HtmlReport("服务能力诊断", f"{view.shop_label} · {view.period.la
 widgets.report_download(report, f"服务能力诊断_{view.file_stem}")
 rep = data.report(view.path, view.version, view.shop_id, view.period, view.filters)
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
-           " · 同行 = 同平台同类目同层级店铺：越高越好的指标平均 P60/优秀 P90，越低越好的 P40/P10")
+           f" · {widgets.peer_definition()}")
 
 _BADGE = {"excellent": ":green-badge[达到同行优秀]", "between": ":blue-badge[优于同行平均]",
           "level": ":gray-badge[与同行平均持平]", "near": ":gray-badge[与同行平均相当]",

@@ -36,7 +36,7 @@ filters = Filters(channel, stage)
 
 frame = data.shops_overview(data.store_path(), rd.version, period, filters)
 st.caption(f"{len(shops)} 个店铺 · 本期 {period.label} · {CHANNELS[channel]}·{STAGES[stage]} · "
-           "同行 = 同平台同类目同层级（平均 P60、优秀 P90，不足 5 家不设基准）· 点击列名排序，点“查看”进入该店铺")
+           f"{widgets.peer_definition()} · 点击列名排序，点“查看”进入该店铺")
 report = HtmlReport("店铺总览", f"{period.label} · {CHANNELS[channel]}·{STAGES[stage]}")
 widgets.report_download(report, f"店铺总览_{period.start}~{period.end}")
 

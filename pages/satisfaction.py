@@ -20,7 +20,7 @@ report = HtmlReport("满意度监测", f"{view.shop_label} · {view.period.label
 widgets.report_download(report, f"满意度监测_{view.file_stem}")
 rep = data.report(view.path, view.version, view.shop_id, view.period, view.filters)
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label}"
-           " · 评价按邀评时间归属；同行 = 同平台同类目同层级店铺（平均 P60、优秀 P90）")
+           f" · 评价按邀评时间归属 · {widgets.peer_definition()}")
 
 rows = metric_rows(rep, SATISFACTION_CARDS)
 widgets.change_notice(rep)

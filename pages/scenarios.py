@@ -8,7 +8,6 @@ import streamlit as st
 
 from insight.analyses.tables import RATING_LABELS
 from insight.core.errors import UsageError
-from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
 from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
@@ -62,7 +61,7 @@ report = HtmlReport("咨询场景洞察", f"{view.shop_label} · {view.period.la
 widgets.report_download(report, f"咨询场景洞察_{view.file_stem}")
 st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view.period.previous().label} · {view.filter_label} · "
            f"统计对象：本期邀评的会话（按邀评时间）；场景由 {model.label} 的模型判定，人工纠正优先 · "
-           f"同行 = 同平台同类目同层级店铺（P{PEER_PERCENTILES['up'][0]} 平均 / P{PEER_PERCENTILES['up'][1]} 优秀，至少 {MIN_PEERS} 家有该场景）")
+           f"{widgets.peer_definition('该场景')}")
 
 # -- level-1 distribution ----------------------------------------------------------------------
 level1 = data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, 1)

@@ -21,7 +21,7 @@ from insight.present.pdf import PRINT_WIDTH_PX, html_to_pdf
 from insight.ui import auth, data, state
 from insight.ui.columns import as_shown
 
-__all__ = ["guarded_store", "release_uploads", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
+__all__ = ["guarded_store", "release_uploads", "peer_definition", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
 SMALL_N = 30  # below this many units a rate is labelled as a small sample
@@ -176,6 +176,17 @@ def weekly_downloads(view, container=None) -> None:
     row.download_button("周报 PDF", data=build("pdf"), file_name=f"{stem}.pdf", mime="application/pdf",
                         key="weekly_pdf", on_click="ignore", icon=":material/picture_as_pdf:")
     box.caption("周报：核心指标（区间、样本量、环比是否显著）、趋势、评价标签、最差场景与例子、客服。")
+
+
+def peer_definition(what: str = "") -> str:
+    """What 同行 means on this page, for this viewer: one wording on every page (``what``: what the
+    shops must have, e.g. 该场景)."""
+    from insight.metrics.engine import MIN_PEERS, PEER_PERCENTILES
+
+    (up_avg, up_exc), (down_avg, down_exc) = PEER_PERCENTILES["up"], PEER_PERCENTILES["down"]
+    scoped = "，不含您权限内的店铺" if auth.run_viewer().shops is not None else ""
+    return (f"同行 = 同平台同类目同层级店铺{scoped}：越高越好的指标平均 P{up_avg}、优秀 P{up_exc}，越低越好的 "
+            f"P{down_avg}/P{down_exc}；少于 {MIN_PEERS} 家{'有' + what if what else '有数据'}时不设基准")
 
 
 def release_uploads(uploads) -> None:
