@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,7 +18,7 @@ from insight.store import transaction
 from ._audit import audit
 
 __all__ = ["add_user", "remove_user", "set_password", "update_user", "list_users", "viewer_for", "has_users",
-           "authenticate", "issue_token", "revoke_tokens", "viewer_for_token", "issue_login_link",
+           "authenticate", "check_sign_in", "verify_password", "record_sign_in", "issue_token", "revoke_tokens", "viewer_for_token", "issue_login_link",
            "redeem_login_link", "session_binding", "MIN_PASSWORD", "MAX_FAILURES", "THROTTLE_MINUTES"]
 
 MIN_PASSWORD = 8
@@ -200,25 +201,76 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def authenticate(con, name: str, password: str, client: str = "") -> Viewer:
-    """Check a password, with throttling per name and per client; every attempt is audited."""
+# Password checks (argon2id: ~0.1 s of a core and 64 MiB each) run at most this many at a time in a
+# process; a sign-in that cannot start one within VERIFY_WAIT seconds is told to try again. A flood of
+# sign-ins from rotating names and addresses then costs a bounded share of the machine.
+MAX_VERIFYING = 2
+VERIFY_WAIT = 3.0
+_verifying = threading.BoundedSemaphore(MAX_VERIFYING)
+
+
+def _throttled(con, name: str, client: str) -> bool:
+    """Whether sign-ins for ``name`` or from ``client`` are refused for now. The first refusal of a
+    window is audited; the next ones are not (each was a write: an anonymous flood filled the log)."""
     since = _now() - dt.timedelta(minutes=THROTTLE_MINUTES)
     by_name, by_client = con.execute(
         "SELECT count(*) FILTER (WHERE user_name = ?), count(*) FILTER (WHERE client = ? AND client <> '') "
         "FROM login_failures WHERE failed_at >= ?", [name, client, since]).fetchone()
-    if by_name >= MAX_FAILURES or by_client >= 4 * MAX_FAILURES:
-        audit(con, name, "login", client, "throttled", ok=False)
+    if by_name < MAX_FAILURES and by_client < 4 * MAX_FAILURES:
+        return False
+    said = con.execute("SELECT 1 FROM audit_log WHERE action = 'login' AND detail = 'throttled' AND logged_at >= ? "
+                       "AND (user_name = ? OR (target = ? AND target <> '')) LIMIT 1",
+                       [since, name[:64], client[:64]]).fetchone()
+    if said is None:
+        audit(con, name[:64], "login", client, "throttled", ok=False)
+    return True
+
+
+def check_sign_in(con, name: str, client: str = "") -> str | None:
+    """The first step of a sign-in, on the store: raises ``AuthError`` when throttled; the password hash
+    to verify (None for an unknown or malformed name, which is verified against a dummy all the same)."""
+    if _throttled(con, name, client):
         raise AuthError(f"登录失败次数过多，请 {THROTTLE_MINUTES} 分钟后再试")
     row = _row(con, name) if _NAME.fullmatch(name or "") else None
-    if not _verify(row[6] if row else None, password or ""):
-        con.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [name[:64], client[:64], _now()])
+    return row[6] if row else None
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """The second step, without the store (callers run it outside any lock): at most ``MAX_VERIFYING``
+    at a time; ``AuthError`` when the process is too busy to start one within ``VERIFY_WAIT``."""
+    if not _verifying.acquire(timeout=VERIFY_WAIT):
+        raise AuthError("登录请求过多，请稍后再试")
+    try:
+        return _verify(password_hash, password or "")
+    finally:
+        _verifying.release()
+
+
+def record_sign_in(con, name: str, password: str, client: str, ok: bool) -> Viewer:
+    """The last step, on the store: a failure is recorded (and the records older than the throttling
+    window go) and raises ``AuthError``; a success clears the name's failures and returns its viewer."""
+    now = _now()
+    if not ok:
+        con.execute("DELETE FROM login_failures WHERE failed_at < ?", [now - dt.timedelta(minutes=THROTTLE_MINUTES)])
+        con.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [name[:64], client[:64], now])
         audit(con, name[:64], "login", client, "用户名或密码错误", ok=False)
+        raise AuthError("用户名或密码错误")
+    row = _row(con, name)
+    if row is None:  # removed between the steps
         raise AuthError("用户名或密码错误")
     if _hasher.check_needs_rehash(row[6]):
         con.execute("UPDATE users SET password_hash = ? WHERE name = ?", [_hasher.hash(password), name])
     con.execute("DELETE FROM login_failures WHERE user_name = ?", [name])
     audit(con, name, "login", client)
     return _viewer(row)
+
+
+def authenticate(con, name: str, password: str, client: str = "") -> Viewer:
+    """Check a password, with throttling per name and per client; attempts are audited. The three steps
+    in one call (the sign-in page runs them apart, the check outside the store's lock)."""
+    password_hash = check_sign_in(con, name, client)
+    ok = verify_password(password_hash, password) and password_hash is not None
+    return record_sign_in(con, name, password, client, ok)
 
 
 def issue_token(con, name: str, by: str = "本机") -> str:

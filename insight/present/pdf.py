@@ -7,9 +7,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
-from insight.core.errors import ConfigError
+from insight.core.errors import ConfigError, UsageError
 
 __all__ = ["html_to_pdf", "chromium_path", "PRINT_WIDTH_PX"]
 
@@ -33,9 +34,26 @@ def chromium_path() -> str | None:
 PRINT_WIDTH_PX = 690
 
 
+# One Chromium prints at a time in a process (each takes a core and a few hundred MB): six clicks in six
+# tabs started six at once, and everyone else's downloads waited 15 s behind them. A print that cannot
+# start within PRINT_WAIT seconds is refused with the reason.
+MAX_PRINTING = 1
+PRINT_WAIT = 60.0
+_printing = threading.BoundedSemaphore(MAX_PRINTING)
+
+
 def html_to_pdf(html_text: str, *, timeout: float = 120.0) -> bytes:
     """The PDF of a self-contained HTML report (A4, as its print CSS lays it out; render the report
     with ``figure_width=PRINT_WIDTH_PX`` so that its charts fit the page)."""
+    if not _printing.acquire(timeout=PRINT_WAIT):
+        raise UsageError(f"正在生成其他 PDF，{PRINT_WAIT:.0f} 秒内没有轮到，请稍后再试（HTML 版周报不需要等待）")
+    try:
+        return _print(html_text, timeout)
+    finally:
+        _printing.release()
+
+
+def _print(html_text: str, timeout: float) -> bytes:
     exe = chromium_path()
     if exe is None:
         raise ConfigError("找不到 Chromium，无法生成 PDF（Debian: apt install chromium；或设置 INSIGHT_CHROMIUM）。"

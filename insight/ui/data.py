@@ -29,7 +29,7 @@ from insight.metrics.engine import MetricEngine
 from insight.store import Store, default_db_path, open_served
 
 __all__ = ["store_path", "open_store", "parts_source", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
-           "split", "weekly", "shops_overview", "live_snapshot", "so_far", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
+           "split", "weekly", "weekly_pdf", "shops_overview", "live_snapshot", "so_far", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
            "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
 
 
@@ -216,6 +216,20 @@ def weekly(rd: Reader, viewer: Viewer, shop_id: str, period: Period, figure_widt
     from insight.analyses.weekly import weekly_report
 
     return weekly_report(rd.engine, shop_id, period, viewer=viewer).render(figure_width)
+
+
+def weekly_pdf(path: str, version: str, shop_id: str, period: Period, *, viewer: Viewer) -> bytes:
+    """The 周报 printed, kept per data version and viewer: a second click (or a colleague's with the same
+    scope) prints nothing again, and one print runs at a time (``html_to_pdf``)."""
+    return _weekly_pdf(path, version, viewer, shop_id, period)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _weekly_pdf(path: str, version: str, viewer: Viewer, shop_id: str, period: Period) -> bytes:
+    from insight.present.pdf import PRINT_WIDTH_PX, html_to_pdf
+
+    # printed outside the reader's lock (the HTML's loader took it): Chromium takes seconds
+    return html_to_pdf(weekly(path, version, shop_id, period, PRINT_WIDTH_PX, viewer=viewer))
 
 
 @_loader(64)

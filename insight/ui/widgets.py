@@ -17,7 +17,6 @@ from insight.present import charts
 from insight.present.charts import png_config
 from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
 from insight.present.formatting import format_value, markdown_text
-from insight.present.pdf import PRINT_WIDTH_PX, html_to_pdf
 from insight.ui import auth, data, state
 from insight.ui.columns import as_shown
 
@@ -165,9 +164,8 @@ def weekly_downloads(view, container=None) -> None:
     def build(kind):
         def run():
             auth.record(viewer.name, "export", f"{stem}.{kind}", "周报")
-            if kind == "pdf":  # printed outside the store's lock: Chromium takes a few seconds
-                return html_to_pdf(data.weekly(view.path, view.version, view.shop_id, view.period, PRINT_WIDTH_PX,
-                                               viewer=viewer))
+            if kind == "pdf":  # one print at a time in the process, kept for the data version
+                return data.weekly_pdf(view.path, view.version, view.shop_id, view.period, viewer=viewer)
             return data.weekly(view.path, view.version, view.shop_id, view.period, viewer=viewer).encode("utf-8")
         return run
     row = box.container(horizontal=True)

@@ -46,6 +46,7 @@ from ._db import shared_store
 __all__ = ["EventWriter", "event_routes", "event_writer", "stop_writers", "Busy"]
 
 MAX_WAITING = 32  # requests queued before 429
+PER_ACCOUNT_SHARE = 4  # one account may have at most MAX_WAITING / this waiting (8)
 BATCH_EVENTS = 20_000  # events one transaction takes at most
 DERIVE_AFTER = 1.0  # seconds: committed events wait at most this long for their derivation under load
 IDLE_BEFORE_DERIVE = 0.2  # seconds without a request: derive now
@@ -77,6 +78,7 @@ class EventWriter:
         self.recovered = 0
         self._stopping = False
         self._dirty_since: float | None = None  # committed, not derived yet (monotonic time)
+        self._last_served: str | None = None
         store = shared_store(db_path).store
         self.alerts = AlertSender(store.cursor())  # its cursor made here, never from a connection in use
         self._thread = threading.Thread(target=self._run, name="insight-events", daemon=True)
@@ -90,17 +92,23 @@ class EventWriter:
         batch = parse_events(body)
         shops = None if viewer.shops is None else tuple(sorted(viewer.shops))
         with self._cv:
-            if len(self._pending) >= self.max_waiting:
+            if self._full_for(viewer.name):
                 raise Busy()
         # Written and synced outside the lock: requests spool side by side while the writer works.
         item = _Pending(self._spool(body, viewer.name, shops), viewer.name, shops, batch, Future())
         with self._cv:
-            if len(self._pending) >= self.max_waiting or self._stopping:  # filled up meanwhile
+            if self._full_for(viewer.name) or self._stopping:  # filled up meanwhile
                 item.spool.unlink(missing_ok=True)
                 raise Busy()
             self._pending.append(item)
             self._cv.notify()
         return item
+
+    def _full_for(self, by: str) -> bool:
+        """(Under the lock.) The queue is full, or this account has its share waiting already: one token
+        posting as fast as it can must not leave the others only 429s."""
+        return (len(self._pending) >= self.max_waiting
+                or sum(1 for p in self._pending if p.by == by) >= max(1, self.max_waiting // PER_ACCOUNT_SHARE))
 
     def submit(self, body: bytes, viewer: Viewer, timeout: float | None = None) -> dict:
         """``enqueue`` and wait for the answer (for callers with a thread to spare: tests, tools)."""
@@ -165,8 +173,10 @@ class EventWriter:
                 return "derive"
 
     def _take(self) -> list[_Pending]:
-        """The first waiting request and those of the same account after it, up to BATCH_EVENTS."""
-        first = self._pending[0]
+        """The first waiting request of the account served least recently, and those of the same account
+        after it, up to BATCH_EVENTS: accounts take turns."""
+        first = next((p for p in self._pending if p.by != self._last_served), self._pending[0])
+        self._last_served = first.by
         taken, size = [], 0
         for item in list(self._pending):
             if (item.by, item.shops) != (first.by, first.shops) or (taken and size + item.batch.size > BATCH_EVENTS):
@@ -355,8 +365,8 @@ def event_routes(db_path: str):
 
     async def events(request: Request):
         viewer = viewer_of(request.scope)
-        if viewer.role == "agent":
-            return JSONResponse({"error": "客服账号不能写入事件"}, status_code=403)
+        if not viewer.may_import:  # an agent, or a supervisor without the import grant (数据管理 is hidden too)
+            return JSONResponse({"error": "本账号没有导入权限，不能写入事件（管理员可授予主管导入权限）"}, status_code=403)
         try:
             body = await read_body(request, MAX_EVENT_BYTES)
         except TooLarge:

@@ -31,9 +31,10 @@ def db(tmp_path):
                                            messages=messages_of(Chat("c0").buyer("09:00:00", "在吗")
                                                                 .agent("09:00:30", "在的")))])
         accounts.add_user(store.con, "boss", "admin", PASSWORD)
-        accounts.add_user(store.con, "lead", "supervisor", PASSWORD, shops=["S1"])
+        accounts.add_user(store.con, "lead", "supervisor", PASSWORD, shops=["S1"], can_import=True)
+        accounts.add_user(store.con, "reader", "supervisor", PASSWORD, shops=["S1"])  # no import grant
         accounts.add_user(store.con, "xiaoyi", "agent", PASSWORD, agent_id="A1")
-        tokens = {n: accounts.issue_token(store.con, n) for n in ("boss", "lead", "xiaoyi")}
+        tokens = {n: accounts.issue_token(store.con, n) for n in ("boss", "lead", "xiaoyi", "reader")}
     yield str(path), tokens
     web.close_all()
 
@@ -103,6 +104,9 @@ def test_who_may_post(db):
     client = _client(path)
     assert client.post("/api/v1/events", content=b"{}").status_code == 401
     assert _post(client, tokens["xiaoyi"], [_message("a1", "buyer", "11:00:00")]).status_code == 403
+    # a supervisor without the import grant writes nothing either (it wrote orders of ¥99,999)
+    r = _post(client, tokens["reader"], [_message("r1", "buyer", "11:00:00")])
+    assert r.status_code == 403 and "导入权限" in r.json()["error"]
     answer = _post(client, tokens["lead"], [_message("l1", "buyer", "11:00:00"),
                                             _message("l2", "buyer", "11:00:00", shop="S2", session="x2")]).json()
     assert answer["accepted"] == 1 and "无权导入店铺 'S2'" in answer["reasons"][0]["reason"]
@@ -210,9 +214,12 @@ def test_waiting_requests_hold_no_thread_so_429_and_sign_in_still_answer(db, mon
     waiting held a thread each before, so the pool ran out and nothing answered."""
     import anyio
 
+    from insight.web import _events
+
     path, tokens = db
     gate = _blocked_writer(monkeypatch)
     monkeypatch.setattr(web.event_writer(path), "max_waiting", 8)
+    monkeypatch.setattr(_events, "PER_ACCOUNT_SHARE", 1)  # (one account may fill the queue here)
     with _client(path) as client:
         client.portal.call(lambda: setattr(anyio.to_thread.current_default_thread_limiter(), "total_tokens", 4))
         codes: list[int] = []
@@ -339,3 +346,30 @@ def test_an_import_from_the_page_while_events_flow_takes_its_turn(db, tmp_path):
         feeder.join(60)
         app_store.close()
     assert answers and set(answers) == {200}, answers
+
+
+def test_one_account_cannot_fill_the_queue_for_the_others(db, monkeypatch):
+    """One token posting as fast as it can got the others only 429s (7 of the admin's 8 posts): an account
+    has at most a quarter of the queue waiting, and accounts take turns."""
+    path, tokens = db
+    gate = _blocked_writer(monkeypatch)
+    with _client(path) as client:
+        codes: dict[str, list[int]] = {"lead": [], "boss": []}
+
+        def post(name, i):
+            line = _message(f"{name}-q{i}", "buyer", "16:30:00", session=f"{name}-q{i}")
+            codes[name].append(_post(client, tokens[name], [line]).status_code)
+        flood = [threading.Thread(target=post, args=("lead", i)) for i in range(14)]
+        for t in flood:
+            t.start()
+        deadline = time.monotonic() + 10
+        while len(codes["lead"]) < 5 and time.monotonic() < deadline:  # 1 taken, 8 waiting, 5 refused
+            time.sleep(0.05)
+        admin = threading.Thread(target=post, args=("boss", 0))
+        admin.start()
+        time.sleep(0.5)
+        gate.set()
+        for t in [*flood, admin]:
+            t.join(30)
+    assert codes["boss"] == [200], codes
+    assert sorted(codes["lead"]).count(429) == 5 and sorted(codes["lead"]).count(200) == 9, codes
