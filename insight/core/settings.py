@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .errors import UsageError
 
-__all__ = ["StoreSettings", "SalesSettings", "ATTRIBUTION_RULES", "REPLY_SLA_SECONDS", "FCR_WINDOW_HOURS",
+__all__ = ["DEFAULT_ROBOT_NAMES", "StoreSettings", "SalesSettings", "ATTRIBUTION_RULES", "REPLY_SLA_SECONDS", "FCR_WINDOW_HOURS",
            "RESOLUTION_LOOKBACK_DAYS", "WORK_START_HOUR", "WORK_END_HOUR", "work_hours_label"]
 
 REPLY_SLA_SECONDS = 180  # 3 分钟
@@ -20,6 +20,12 @@ RESOLUTION_LOOKBACK_DAYS = 15
 WORK_START_HOUR, WORK_END_HOUR = 8, 23  # 考核时间 [08:00:00, 23:00:00)
 
 ATTRIBUTION_RULES = ("order", "payment", "order_first")
+
+# Robot accounts as the platforms name them (a chat log naming senders by nickname: these are robots, the
+# shop's other accounts are people). A store keeps its own list (``insight settings --robot-names``);
+# the agents table's kind overrides both.
+DEFAULT_ROBOT_NAMES = ("店小蜜", "阿里店小蜜", "小蜜", "机器人", "智能客服", "京小智", "飞鸽机器人", "服务助手",
+                       "智能助手", "AI助手", "自动回复")
 
 
 def work_hours_label() -> str:

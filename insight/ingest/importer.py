@@ -34,7 +34,7 @@ from insight.core.schema import (
     required_columns,
 )
 from insight.ingest.readers import SourceFile, Staged, discover, load_staging, read_preview
-from insight.ingest.reports import ReportImport, detect_report, report_mapping
+from insight.ingest.reports import ReportImport
 from insight.ingest.roles import ROLE_WORDS, RULE_PARAMS_DDL, RoleRule, nicknames_sql, role_wrap_sql
 from insight.present.exports import neutralise_sql
 from insight.store import transaction
@@ -198,7 +198,35 @@ _TYPE_HINT = {
 }
 
 
-_DERIVABLE = DERIVABLE_KEYS
+# Evaluation lists without session ids (生意参谋 邀评明细) have theirs found from the chats (_match_sessions_sql).
+_DERIVABLE = {**DERIVABLE_KEYS, "evaluations": ("session_id",)}
+# How far after a session's last message an invitation may still belong to it.
+MATCH_AFTER_HOURS = 24
+
+
+def _match_sessions_sql(part: str) -> str:
+    """Evaluation rows without a session id (``part``, with r_agent_hint and r_served_at) get the chat
+    session of that agent — and of that buyer when the buyer is not masked — that contains the reception
+    (else the invitation) time, else the latest one before it (within MATCH_AFTER_HOURS). Candidates are
+    in ``_eval_sessions``; a row without one keeps a null session and is rejected with the reason."""
+    sub = "regexp_replace({x}, '^.*[:：]', '')"
+    agent_ok = (f"(p.r_agent_hint IS NULL OR c.agent_id = p.r_agent_hint "
+                f"OR {sub.format(x='c.agent_id')} = {sub.format(x='p.r_agent_hint')})")
+    buyer_ok = "(p.r_buyer_id IS NULL OR strpos(p.r_buyer_id, '*') > 0 OR c.buyer_id = p.r_buyer_id)"
+    at = "coalesce(try_cast(p.r_served_at AS TIMESTAMP), try_cast(p.r_invited_at AS TIMESTAMP))"
+    return f"""WITH p AS ({part}),
+        m AS (SELECT p._file_idx AS mf, p._line AS ml, c.session_id AS m_session, c.buyer_id AS m_buyer
+              FROM p JOIN _eval_sessions c ON c.shop_id = p.r_shop_id AND {agent_ok} AND {buyer_ok}
+               AND c.started_at <= {at} + INTERVAL 1 MINUTE
+               AND {at} - c.ended_at <= INTERVAL {int(MATCH_AFTER_HOURS)} HOUR
+              WHERE p.r_session_id IS NULL
+              QUALIFY row_number() OVER (PARTITION BY p._file_idx, p._line ORDER BY
+                  CASE WHEN {at} BETWEEN c.started_at - INTERVAL 1 MINUTE AND c.ended_at THEN 0 ELSE 1 END,
+                  c.started_at DESC, c.session_id) = 1)
+        SELECT p.* EXCLUDE (r_agent_hint, r_served_at) REPLACE (
+            coalesce(p.r_session_id, m.m_session) AS r_session_id,
+            CASE WHEN p.r_session_id IS NULL AND m.m_buyer IS NOT NULL THEN m.m_buyer ELSE p.r_buyer_id END AS r_buyer_id)
+        FROM p LEFT JOIN m ON m.mf = p._file_idx AND m.ml = p._line"""
 
 # The day from which a row changes derived facts (the derivation widens it by each rule's reach).
 # Shops are derived whole when they change; agents change no derived fact (names are joined at query).
@@ -271,6 +299,9 @@ def _table_checks(table: Table) -> list[tuple[str, str, str]]:
         checks.append(("finished_at < created_at", "finished_at", _q("完结时间早于申请时间")))
     if name == "evaluations":
         checks.append(("rated_at < invited_at", "rated_at", _q("评价时间早于邀评时间")))
+        checks.append(("session_id IS NULL AND _derive_session_id", "session_id",
+                       _q(f"没有找到该客服在接待/邀评时间前后（{MATCH_AFTER_HOURS} 小时内）的聊天会话："
+                          "请先导入或一并导入这一天的聊天记录")))
     if name == "peers":
         checks.append(("period_end < period_start", "period_end", _q("周期结束早于周期开始")))
     return checks
@@ -374,16 +405,65 @@ class _Importer:
             self._nickname_files[idx] = bool(self._sql(nicknames_sql(staged.relation, gen), [marker]).fetchone()[0])
         return self._nickname_files[idx]
 
-    def _stage_report(self, idx: int, src: SourceFile) -> None:
-        """A platform report file: staged with its report's mapping, merged after the DATA.md tables."""
-        headers = read_preview(src.path, rows=1, label=src.shown)[0]
-        defn = detect_report(headers, self.con)
-        if defn is None:
-            raise ImportFailed(f"{src.shown} 第 1 行: 不是已知的平台客服报表（见 platform_reports.yaml）")
-        staged = load_staging(self.con, dc_replace(src, mapping=report_mapping(defn, headers)), f"_stg_{idx}",
-                              self.store.limits, self.work)
-        self.reports.add(idx, src, staged, defn)
-        self._record_staged(src, REPORT_TABLE, staged, report=defn.name)
+    def _layout_context(self):
+        from insight.ingest.layouts import LayoutContext
+
+        names = {}
+        for shop_id, name in self.con.execute("SELECT shop_id, shop_name FROM shops").fetchall():
+            if name:
+                # A display name two shops share names neither (the shop column is then rejected as unknown).
+                names[name] = None if name in names else shop_id
+        return LayoutContext(today=dt.date.today(), shop=self.shop, day=self.report_day,
+                             robot_names=self.store.robot_names,
+                             shop_names={k: v for k, v in names.items() if v is not None}, limits=self.store.limits)
+
+    def _stage_layout(self, idx: int, src: SourceFile) -> None:
+        """A file in a real-world layout (layouts/): converted to DATA.md rows (or a report's rows) with the
+        line each came from, staged under generated names like any file, and validated like any file."""
+        import pyarrow as pa
+
+        from insight.ingest.layouts import PlatformReport, layout, probe_file
+        from insight.ingest.reports import report_defs
+
+        found = layout(src.layout)
+        if isinstance(found, PlatformReport):
+            found = PlatformReport(report_defs(self.con))
+        if not src.path.is_file():
+            raise ImportFailed(f"{src.shown}: 文件不存在")
+        conv = found.convert(probe_file(src.path, Path(src.shown).name), self._layout_context())
+        rows = conv.tables.get(found.table, [])
+        if len(rows) > self.store.limits.max_rows:
+            raise ImportFailed(f"{src.shown}: 有 {len(rows):,} 行，超过单个文件的行数上限 {self.store.limits.max_rows:,} 行"
+                               "（可用环境变量 INSIGHT_MAX_ROWS 调整）")
+        names = list(dict.fromkeys(k for r in rows for k in r if not k.startswith("_") and k != "sheet"))
+        if found.table == REPORT_TABLE:
+            names = list(dict.fromkeys(["agent", "day", "shop_id"] + names))
+        elif found.table in TABLES:
+            names = list(dict.fromkeys(names + [c for c in required_columns(found.table, True) if c not in names]))
+        staging = f"_stg_{idx}"
+        arrays = {f"c{i}": pa.array([None if r.get(c) is None else str(r[c]) for r in rows], type=pa.string())
+                  for i, c in enumerate(names)}
+        arrays["_line"] = pa.array([int(r["_line"]) for r in rows], type=pa.int64())
+        self.con.execute(f"CREATE TEMP TABLE {staging} ({', '.join(f'c{i} VARCHAR' for i in range(len(names)))}"
+                         f"{', ' if names else ''}_line BIGINT)")
+        if rows:
+            self._sql("SELECT 1").fetchall()  # an unfinished result would block the Arrow read
+            self.con.from_arrow(pa.table(arrays)).insert_into(staging)
+        staged = Staged(staging, False, {c: (f"c{i}", "VARCHAR") for i, c in enumerate(names)}, {}, found.key, names)
+        about = {"layout": conv.label, "read": conv.read, "unit": conv.unit, "excluded": dict(conv.excluded),
+                 "assumptions": list(conv.notes)}
+        name = Path(src.shown).name
+        excluded = "；".join(f"{why} {n:,}" for why, n in conv.excluded.items())
+        self.report.notes.append(f"{name}: {conv.label}，读取 {conv.read:,} {conv.unit}"
+                                 + (f"；未导入: {excluded}" if excluded else ""))
+        self.report.notes.extend(f"{name}: {note}" for note in conv.notes)
+        if found.table == REPORT_TABLE:
+            defn = next(d for d in report_defs(self.con) if d.key == conv.report)
+            self.reports.add(idx, src, staged, defn)
+            self._record_staged(src, REPORT_TABLE, staged, report=defn.name, **about)
+            return
+        self.staged.setdefault(found.table, []).append((idx, src, staged))
+        self._record_staged(src, found.table, staged, **about)
 
     def _record_staged(self, src: SourceFile, table: str, staged: Staged, **about) -> None:
         """A staged file within the row bound, in the report: its table's files and columns kept aside."""
@@ -423,8 +503,8 @@ class _Importer:
         for idx, src in enumerate(self.files):
             name = Path(src.shown).name
             self._tick(f"读取 {name}", 0)
-            if src.table == REPORT_TABLE:
-                self._stage_report(idx, src)
+            if src.layout or src.table == REPORT_TABLE:
+                self._stage_layout(idx, src if src.layout else dc_replace(src, layout="platform_report"))
             else:
                 self._stage_table(idx, src)
             self._tick(f"读取 {name}")
@@ -478,8 +558,15 @@ class _Importer:
                          if staged.extras else "CAST(NULL AS VARCHAR)")
             if table.name == "messages" and "receiver" in staged.columns and not for_rejects:
                 select.append(f"nullif(trim(CAST({staged.columns['receiver'][0]} AS VARCHAR)), '') AS r_receiver")
+            matched = table.name == "evaluations" and "agent_hint" in staged.columns
+            if matched and not for_rejects:
+                for aux in ("agent_hint", "served_at"):
+                    gen = staged.columns.get(aux, (None,))[0]
+                    select.append(f"nullif(trim(CAST({gen} AS VARCHAR)), '') AS r_{aux}" if gen
+                                  else f"CAST(NULL AS VARCHAR) AS r_{aux}")
             for col in _DERIVABLE.get(table.name, ()):
-                select.append(f"{'false' if col in staged.columns else 'true'} AS _derive_{col}")
+                derive_it = matched if table.name == "evaluations" else col not in staged.columns
+                select.append(f"{'true' if derive_it else 'false'} AS _derive_{col}")
             part = (f"SELECT {', '.join(select)}, {idx} AS _file_idx, _line, {extra_sql} AS _extra "
                     f"FROM {staged.relation}")
             if table.name == "messages" and "message_id" not in staged.columns:
@@ -487,6 +574,8 @@ class _Importer:
                 part = f"SELECT * REPLACE ({_GENERATED_MESSAGE_ID} AS r_message_id) FROM ({part})"
             if table.name == "messages" and not for_rejects:
                 part = role_wrap_sql(part, idx, "_role_rules", "receiver" in staged.columns, self._nicknames(idx, src, staged))
+            if matched and not for_rejects:
+                part = _match_sessions_sql(part)
             parts.append(part)
         return " UNION ALL ".join(parts)
 
@@ -506,19 +595,28 @@ class _Importer:
         if name == "shops":
             extra_ctx = ", tz.name AS _tz_ok"
             extra_join = "LEFT JOIN (SELECT DISTINCT name FROM pg_timezone_names()) tz ON tz.name = ty.timezone"
+        kind_join = ""
+        if name == "messages" and self.store.has_rows("agents"):
+            # The shop's agent list says who is a robot (店小蜜 listed as robot): it wins over the export.
+            kind_join = "LEFT JOIN agents ag ON ag.agent_id = ty.agent_id AND ag.shop_id = ty.shop_id"
+            extra_ctx = (", CASE WHEN ty.sender_role IN ('agent', 'robot') AND ag.kind = 'robot' THEN 'robot' "
+                         "WHEN ty.sender_role IN ('agent', 'robot') AND ag.kind = 'human' THEN 'agent' "
+                         "ELSE ty.sender_role END AS _kind_role")
         if name == "messages" and self.store.has_rows("sessions"):
             # The session of the same shop only: another shop's session is refused by _guard_sessions,
             # which names nothing of it.
-            extra_ctx = ", s.buyer_id AS _s_buyer, s.started_at AS _s_start"
+            extra_ctx += ", s.buyer_id AS _s_buyer, s.started_at AS _s_start"
             extra_join = "LEFT JOIN sessions s ON s.session_id = ty.session_id AND s.shop_id = ty.shop_id"
         elif name == "messages":
-            extra_ctx = ", CAST(NULL AS VARCHAR) AS _s_buyer, CAST(NULL AS TIMESTAMP) AS _s_start"
+            extra_ctx += ", CAST(NULL AS VARCHAR) AS _s_buyer, CAST(NULL AS TIMESTAMP) AS _s_start"
+        extra_join = f"{kind_join} {extra_join}"
         checks = _column_checks(table, self.store.limits.window_text()) + _table_checks(table)
         cols = ", ".join(table.column_names)
         return f"""WITH u AS ({self._union_sql(table)}),
             t AS (SELECT u.*, {', '.join(ctx_cols)} FROM u {ctx_join}),
             ty AS (SELECT t.*, {', '.join(typed)} FROM t),
-            w AS (SELECT ty.* {extra_ctx} FROM ty {extra_join})
+            w0 AS (SELECT ty.* {extra_ctx} FROM ty {extra_join}),
+            w AS (SELECT * {"REPLACE (_kind_role AS sender_role)" if kind_join else ""} FROM w0)
             SELECT {cols}, {_case(checks, 2)} AS _reason, {_case(checks, 1)} AS _column,
                    _file_idx, _line, _extra
             FROM w"""
@@ -526,6 +624,8 @@ class _Importer:
     def validate_and_merge(self, table: Table, import_id: int) -> None:
         con, name = self.con, table.name
         rep = self.report.tables[name]
+        if name == "evaluations" and any("agent_hint" in st.columns for _, _, st in self.staged[name]):
+            self._eval_sessions()
         self._sql(f"CREATE OR REPLACE TEMP TABLE _v AS {self._validated_sql(table)}")
         rep.read = int(con.execute("SELECT count(*) FROM _v").fetchone()[0])
         # Scope first: nothing below (cutting sessions moves stored messages) may act on another shop's rows.
@@ -623,6 +723,21 @@ class _Importer:
                         f"FROM _cand c {where}{order}")
             self._touch(name, f"FROM _cand c {where}")
         self._finish_report(rep)
+
+    def _eval_sessions(self) -> None:
+        """The chat sessions an evaluation list may attach to: from the messages (this import's included,
+        merged before evaluations) and the sessions table, per agent who replied in them."""
+        shop = "AND shop_id = (SELECT shop_id FROM _import_shop)" if self.shop else ""
+        self._sql(f"""CREATE OR REPLACE TEMP TABLE _eval_sessions AS
+            WITH s AS (SELECT shop_id, session_id, any_value(buyer_id) AS buyer_id, min(sent_at) AS started_at,
+                              max(sent_at) AS ended_at FROM messages WHERE true {shop} GROUP BY ALL),
+            a AS (SELECT DISTINCT shop_id, session_id, agent_id FROM messages
+                  WHERE sender_role = 'agent' AND agent_id IS NOT NULL {shop})
+            SELECT s.shop_id, s.session_id, s.buyer_id, s.started_at, s.ended_at, a.agent_id
+            FROM s JOIN a USING (shop_id, session_id)
+            UNION ALL
+            SELECT shop_id, session_id, buyer_id, started_at, coalesce(ended_at, started_at), agent_id FROM sessions
+            WHERE agent_id IS NOT NULL {shop}""")
 
     def _outside_scope(self, table: Table) -> None:
         """Rows this account may not import become rejected rows, with the reason. A shop outside the
@@ -786,7 +901,7 @@ class _Importer:
                         list(self.store.limits.time_window()))
             con.executemany("INSERT INTO _files VALUES (?, ?)", [[i, s.shown] for i, s in enumerate(self.files)])
             con.execute(f"CREATE OR REPLACE TEMP TABLE _role_rules {RULE_PARAMS_DDL}")
-            rules = [[i, *(s.roles or RoleRule()).params()] for i, s in enumerate(self.files) if s.table == "messages"]
+            rules = [[i, *self._rule_params(s)] for i, s in enumerate(self.files) if s.table == "messages"]
             if rules:
                 con.executemany("INSERT INTO _role_rules VALUES (?, ?, ?, ?, ?, ?)", rules)
             mark = time.time()
@@ -839,6 +954,12 @@ class _Importer:
                 time.sleep(float(pause))
             mark = time.time()
         self.report.timings["commit"] = time.time() - mark
+
+    def _rule_params(self, src: SourceFile) -> list:
+        """A file's sender rule with the store's robot names added (a setting: 店小蜜, 服务助手, …)."""
+        rule = src.roles or RoleRule()
+        return rule.__class__(rule.values, rule.agent_marker, tuple(dict.fromkeys(rule.robots + self.store.robot_names)),
+                              rule.robot_marker).params()
 
     def _clean_up(self) -> None:
         """Staging relations and scratch files go, whatever happened."""
@@ -898,10 +1019,11 @@ class _Importer:
         self.report.timings["scenarios"] = time.time() - mark
 
     def _require_core_tables(self) -> None:
-        # A store of platform reports alone (shops whose chats are not exported) needs no messages.
-        reports_only = self.store.has_rows(REPORT_TABLE)
+        # A store of platform reports or reception lists alone (shops whose chats are not exported) needs no
+        # messages: what needs them is shown as unavailable, with that reason.
+        without_chats = self.store.has_rows(REPORT_TABLE) or self.store.has_rows("sessions")
         for name in REQUIRED_TABLES:
-            if name == "messages" and reports_only:
+            if name == "messages" and without_chats:
                 continue
             if not self.store.has_rows(name):
                 rep = self.report.tables.get(name)

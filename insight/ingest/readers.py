@@ -22,15 +22,18 @@ from pathlib import Path
 
 import duckdb
 
-from insight.core.errors import ImportFailed
+from insight.core.errors import ImportFailed, InsightError
 from insight.core.limits import Limits
 from insight.core.schema import REPORT_TABLE, TABLES, table_for_file_stem
 from insight.ingest.roles import RoleRule
 
 __all__ = ["SourceFile", "Staged", "discover", "load_staging", "read_preview", "SUPPORTED_SUFFIXES",
-           "ARCHIVE_SUFFIXES", "normalise_header"]
+           "ARCHIVE_SUFFIXES", "ACCEPTED_SUFFIXES", "LAYOUT_ONLY_SUFFIXES", "normalise_header", "source_for"]
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
+# Read only through a layout (layouts/): chat text, JSON dumps, old Excel reports.
+LAYOUT_ONLY_SUFFIXES = (".txt", ".tsv", ".json", ".ndjson", ".jsonl", ".xls")
+ACCEPTED_SUFFIXES = SUPPORTED_SUFFIXES + LAYOUT_ONLY_SUFFIXES
 ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".gz", ".tgz", ".tar", ".bz2", ".xz")
 MAX_COLUMNS = 1000
 MAX_HEADER_CHARS = 500
@@ -47,6 +50,8 @@ class SourceFile:
     label: str | None = None
     # How a chat export says who sent a message (messages only; None: the default rule).
     roles: RoleRule | None = None
+    # A real-world layout (layouts.LAYOUTS key) that is converted to DATA.md rows before staging.
+    layout: str | None = None
 
     @property
     def kind(self) -> str:
@@ -86,12 +91,39 @@ def _table_by_header(path: Path, con=None) -> str | None:
     return suggest_table(path.name, headers, shop_given=True)
 
 
+def source_for(path: Path, con=None, label: str | None = None) -> tuple[SourceFile | None, str | None]:
+    """How one file is read: by its name (messages_10月.csv), else by its content — a real-world layout
+    (layouts/: scraped chats, JSON dumps, report downloads) or a header that names a table. Returns
+    (the source, a note on how it was recognised) or (None, why not)."""
+    from insight.ingest.layouts import recognise
+    from insight.ingest.reports import report_defs
+
+    name = label or path.name
+    suffix = Path(name).suffix.lower() or path.suffix.lower()
+    table = table_for_file_stem(Path(name).stem) if suffix in SUPPORTED_SUFFIXES else None
+    if table:
+        return SourceFile(path, table, label=label), None
+    if suffix in (".xlsx", ".xls") + LAYOUT_ONLY_SUFFIXES:
+        try:
+            found = recognise(path, name, report_defs(con))
+        except InsightError:
+            found = None
+        if found is not None:  # the import report says which layout, with what it read
+            return SourceFile(path, found.table, label=label, layout=found.key), None
+    if suffix in SUPPORTED_SUFFIXES and (table := _table_by_header(path, con)):
+        if table == REPORT_TABLE:
+            return SourceFile(path, table, label=label, layout="platform_report"), \
+                f"{Path(name).name}: 按列名识别为平台客服报表（平台口径）"
+        return SourceFile(path, table, label=label), f"{Path(name).name}: 按列名识别为{table} 表"
+    return None, None
+
+
 def discover(paths, con=None) -> tuple[list[SourceFile], list[str]]:
     """Files to import from folders and single files; plus notes on files passed over.
 
-    A file is a table by its name (messages_10月.csv) or, failing that, by its header. A named
-    file that is neither is an error (the user meant it); in a folder it is passed over with a note. With
-    the store's connection ``con``, platform report definitions edited there are recognised too.
+    A file is a table by its name (messages_10月.csv) or, failing that, by its content (``source_for``).
+    A named file that is neither is an error (the user meant it); in a folder it is passed over with a
+    note. With the store's connection ``con``, platform report definitions edited there are recognised too.
     """
     found: list[SourceFile] = []
     notes: list[str] = []
@@ -106,36 +138,43 @@ def discover(paths, con=None) -> tuple[list[SourceFile], list[str]]:
                 if suffix in ARCHIVE_SUFFIXES:
                     archives.append(child.name)
                     continue
-                if suffix not in SUPPORTED_SUFFIXES:
-                    if child.name != "demo.json":  # the demo generator's own summary
-                        skipped.append(child.name)
+                if suffix not in ACCEPTED_SUFFIXES:
+                    skipped.append(child.name)
                     continue
-                table = table_for_file_stem(child.stem)
-                if table is None and (table := _table_by_header(child, con)):
-                    what = "平台客服报表（平台口径）" if table == REPORT_TABLE else f"{table} 表"
-                    notes.append(f"{child.name}: 按列名识别为{what}")
-                if table:
-                    found.append(SourceFile(child, table))
+                if child.name == "demo.json":  # the demo generator's own summary
+                    continue
+                src, note = source_for(child, con)
+                if note:
+                    notes.append(note)
+                if src:
+                    found.append(src)
+                elif suffix in SUPPORTED_SUFFIXES:
+                    notes.append(f"已跳过 {child.name}: 文件名和内容都不像任何一张表（应为 shops、messages、orders 等）"
+                                 "或已知的聊天记录、平台报表格式")
                 else:
-                    notes.append(f"已跳过 {child.name}: 文件名和列名都不像任何一张表（应为 shops、messages、orders 等）")
+                    notes.append(f"已跳过 {child.name}: 内容不是已知的聊天记录或平台报表格式")
             if archives:
                 notes.append(f"已跳过压缩包 {', '.join(archives)}: 不会自动解压，请先解压再导入其中的文件")
             if skipped:
-                notes.append(f"已跳过 {', '.join(skipped)}: 不是 .csv、.xlsx 或 .parquet 数据文件")
+                notes.append(f"已跳过 {', '.join(skipped)}: 不是支持的数据文件（.csv、.xlsx、.xls、.parquet、.txt、.json）")
         elif path.is_file():
             suffix = path.suffix.lower()
             if suffix in ARCHIVE_SUFFIXES:
                 raise ImportFailed(f"{path}: 是压缩包，不会自动解压，请先解压再导入其中的文件")
-            if suffix == ".xls":
-                raise ImportFailed(f"{path}: 旧版 Excel（.xls）不支持，请在 Excel 中另存为 .xlsx")
-            if suffix not in SUPPORTED_SUFFIXES:
-                raise ImportFailed(f"{path}: 不支持的文件格式 {path.suffix!r}，请使用 .csv、.xlsx 或 .parquet")
-            table = table_for_file_stem(path.stem) or _table_by_header(path, con)
-            if table is None:
+            if suffix not in ACCEPTED_SUFFIXES:
+                raise ImportFailed(f"{path}: 不支持的文件格式 {path.suffix!r}，请使用 .csv、.xlsx、.xls、.parquet、"
+                                   ".txt 或 .json")
+            src, note = source_for(path, con)
+            if src is None:
+                if suffix in LAYOUT_ONLY_SUFFIXES:
+                    raise ImportFailed(f"{path}: 内容不是已知的聊天记录或平台报表格式（支持的格式见 README“支持的文件”）")
                 raise ImportFailed(
-                    f"{path}: 无法从文件名或列名判断是哪张表：文件名应以表名开头（如 messages.csv），"
-                    "或列名应为 DATA.md 的列名或平台导出的常见列名（如 会话ID、买家昵称、发送时间、消息内容）")
-            found.append(SourceFile(path, table))
+                    f"{path}: 无法从文件名或内容判断是哪张表：文件名应以表名开头（如 messages.csv），"
+                    "或列名应为 DATA.md 的列名或平台导出的常见列名（如 会话ID、买家昵称、发送时间、消息内容），"
+                    "或为已知的聊天记录、平台报表格式（见 README“支持的文件”）")
+            if note:
+                notes.append(note)
+            found.append(src)
         else:
             raise ImportFailed(f"{path}: 文件或目录不存在")
     return found, notes
@@ -469,7 +508,7 @@ def load_staging(con, src: SourceFile, staging: str, limits: Limits, workdir: Pa
         raise ImportFailed(f"{src.shown}: 不支持的文件格式，请使用 .csv、.xlsx 或 .parquet")
     if not src.path.is_file():
         raise ImportFailed(f"{src.shown}: 文件不存在")
-    readable = SourceFile(_plain_path(src.path, workdir), src.table, src.mapping, src.shown, src.roles)
+    readable = SourceFile(_plain_path(src.path, workdir), src.table, src.mapping, src.shown, src.roles, src.layout)
     headers, fmt = _LOADERS[src.kind](con, readable, staging, limits, workdir)
     mapping = src.mapping
     if not mapping and src.table in TABLES:  # no hand-made mapping: names and known synonyms

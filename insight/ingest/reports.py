@@ -27,7 +27,9 @@ __all__ = ["ReportMetric", "ReportDef", "report_defs", "builtin_report_defs", "s
            "rows_from_editor", "EDITOR_COLUMNS", "report_mapping", "REPORT_TABLE",
            "KINDS"]
 
-KINDS = ("count", "amount", "rate", "seconds", "minutes", "number")
+KINDS = ("count", "amount", "rate", "seconds", "minutes", "hours", "number")
+# What one row of a report is about: an agent (客服绩效), the whole shop (快手 考核数据), or an item (商品咨询).
+LEVELS = ("agent", "shop", "item")
 # Figures that add up over days without a weight.
 ADDITIVE_KINDS = ("count", "amount")
 
@@ -50,6 +52,8 @@ class ReportDef:
     day: tuple[str, ...]
     shop: tuple[str, ...]
     metrics: tuple[ReportMetric, ...]
+    level: str = "agent"
+    nickname: tuple[str, ...] = ()  # a second name column (客服昵称 beside 客服账号): summary rows may say it there
 
     def metric(self, header: str) -> ReportMetric | None:
         """The figure a file column is, its header compared as headers are matched."""
@@ -58,7 +62,7 @@ class ReportDef:
     def to_dict(self) -> dict:
         """The YAML entry's shape (what the store keeps for an edited report)."""
         return {"key": self.key, "name": self.name, "platform": self.platform, "agent": list(self.agent),
-                "day": list(self.day), "shop": list(self.shop),
+                "day": list(self.day), "shop": list(self.shop), "level": self.level, "nickname": list(self.nickname),
                 "metrics": {m.header: {k: v for k, v in (("kind", m.kind), ("weight", m.weight),
                                                            ("matches", m.matches), ("definition", m.definition))
                                        if v is not None} for m in self.metrics}}
@@ -79,10 +83,14 @@ class ReportDef:
                 raise UsageError(f"{r['name']}: “{m.header}”对应的指标 {m.matches!r} 不存在")
             if m.weight is not None and m.weight not in headers:
                 raise UsageError(f"{r['name']}: “{m.header}”的分母列“{m.weight}”不在报表的指标列中")
-        if not r.get("agent"):
+        level = str(r.get("level") or "agent")
+        if level not in LEVELS:
+            raise UsageError(f"{r['name']}: level 应为 {', '.join(LEVELS)} 之一")
+        if not r.get("agent") and level != "shop":
             raise UsageError(f"{r['name']}: 需要客服列")
-        return cls(str(r["key"]), str(r["name"]), str(r["platform"]), tuple(r["agent"]), tuple(r.get("day") or ()),
-                   tuple(r.get("shop") or ()), metrics)
+        return cls(str(r["key"]), str(r["name"]), str(r["platform"]), tuple(r.get("agent") or ()),
+                   tuple(r.get("day") or ()), tuple(r.get("shop") or ()), metrics, level,
+                   tuple(r.get("nickname") or ()))
 
 
 @functools.cache
@@ -115,7 +123,7 @@ def save_report_def(con, defn: ReportDef) -> None:
 
 # What a report column is, as the data page's editor names it.
 USES = {"": "（不导入）", "agent": "客服", "day": "日期", "shop": "店铺", "count": "人数/次数", "amount": "金额（元）",
-        "rate": "比率", "seconds": "时长（秒）", "minutes": "时长（分钟）", "number": "数值"}
+        "rate": "比率", "seconds": "时长（秒）", "minutes": "时长（分钟）", "hours": "时长（小时）", "number": "数值"}
 
 
 def editor_rows(defn: ReportDef, headers: list[str]) -> list[dict]:
@@ -234,13 +242,14 @@ def _value_sql(raw: str) -> str:
     return (f"CASE WHEN {_is_blank(raw)} THEN NULL "
             f"WHEN kind = 'rate' THEN CASE WHEN ends_with({raw}, '%') OR {num} > 1 THEN {num} / 100 ELSE {num} END "
             f"WHEN kind = 'minutes' THEN coalesce({num}, {clock} / 60) * 60 "
+            f"WHEN kind = 'hours' THEN coalesce({num}, {clock} / 3600) * 3600 "
             f"WHEN kind = 'seconds' THEN coalesce({num}, {clock}) "
             f"WHEN ends_with({raw}, '%') THEN {num} / 100 ELSE {num} END")
 
 
 def _is_blank(raw: str) -> str:
     """A figure the platform did not give: empty or a dash-like placeholder (never read as 0)."""
-    return f"({raw} IS NULL OR {raw} IN ('-', '--', '—', '/', 'N/A', 'n/a'))"
+    return f"({raw} IS NULL OR {raw} IN ('-', '--', '—', '——', '/', 'N/A', 'n/a', '延迟统计', '暂无', '暂无数据'))"
 
 
 class ReportImport:
@@ -261,6 +270,21 @@ class ReportImport:
         if "shop_id" not in staged.columns and not self.imp.shop:
             raise ImportFailed(f"{src.shown}: {defn.name}没有店铺列，请用 --shop 店铺ID 指明店铺（数据管理中选择店铺）")
         self.files.append((idx, src, staged, defn))
+
+    def _resolve_shops(self) -> None:
+        """A report's shop as written — the id, or the display name (抖音 接待量: 店铺名称) — becomes the id;
+        a report without a shop column takes the registered shop whose display name its file name holds,
+        else the store's only shop. A name two shops share resolves to none (the line is rejected)."""
+        self.imp._sql("""UPDATE _rp_raw r SET r_shop = coalesce(
+                (SELECT shop_id FROM shops s WHERE s.shop_id = r.r_shop),
+                (SELECT CASE WHEN count(*) = 1 THEN any_value(shop_id) END FROM shops s WHERE s.shop_name = r.r_shop),
+                CASE WHEN r.r_shop IS NULL THEN coalesce(
+                    (SELECT CASE WHEN count(*) = 1 THEN any_value(s.shop_id) END FROM shops s, _files f
+                     WHERE f.idx = r._file_idx AND length(s.shop_name) > 0 AND strpos(f.path, s.shop_name) > 0
+                       AND NOT EXISTS (SELECT 1 FROM shops o WHERE o.shop_id <> s.shop_id
+                                       AND strpos(o.shop_name, s.shop_name) > 0 AND strpos(f.path, o.shop_name) > 0)),
+                    (SELECT CASE WHEN count(*) = 1 THEN any_value(shop_id) END FROM shops)) END,
+                r.r_shop)""")
 
     def merge(self, import_id: int, rep) -> None:
         """Validate, reject and merge every report file; counts (by line) go to ``rep``."""
@@ -284,6 +308,7 @@ class ReportImport:
             parts.append(f"""SELECT {int(idx)} AS _file_idx, _line, {shop} AS r_shop, {text(col['agent'])} AS r_agent,
                 {day} AS r_day, unnest({[*ks]}) AS k, unnest([{values}]) AS r_value FROM {staged.relation}""")
         imp._sql("CREATE OR REPLACE TEMP TABLE _rp_raw AS " + " UNION ALL ".join(parts))
+        self._resolve_shops()
         day_sql = ("coalesce(try_cast(replace(r.r_day, '/', '-') AS DATE), "
                    "CAST(try_strptime(r.r_day, '%Y%m%d') AS DATE), CAST(try_strptime(r.r_day, '%Y年%m月%d日') AS DATE))")
         imp._sql(f"""CREATE OR REPLACE TEMP TABLE _rp AS
@@ -294,7 +319,9 @@ class ReportImport:
         imp._sql(f"""CREATE OR REPLACE TEMP TABLE _rp_bad AS
             SELECT _file_idx, _line, arg_min(col, ord) AS col, arg_min(reason, ord) AS reason FROM (
                 SELECT _file_idx, _line, 0 AS ord, 'agent' AS col, '客服为空' AS reason FROM _rp WHERE r_agent IS NULL
-                UNION ALL SELECT _file_idx, _line, 1, 'shop_id', '店铺为空' FROM _rp WHERE r_shop IS NULL
+                UNION ALL SELECT _file_idx, _line, 1, 'shop_id',
+                    '缺少店铺：报表没有店铺列，文件名中也没有已登记店铺的名称（请用 --shop 指明，数据管理中选择店铺）'
+                    FROM _rp WHERE r_shop IS NULL
                 UNION ALL SELECT _file_idx, _line, 2, 'shop_id', '未知的店铺 ''' || r_shop || '''（先导入 shops 表）'
                     FROM _rp WHERE r_shop IS NOT NULL AND known_shop IS NULL
                 UNION ALL SELECT _file_idx, _line, 3, 'day', '日期为空' FROM _rp WHERE r_day IS NULL

@@ -96,6 +96,7 @@ def role_wrap_sql(part: str, file_idx: int, rules: str, has_receiver: bool, nick
     role = (f"CASE WHEN {code} > 0 THEN rr.value_roles[{code}] "
             f"WHEN NOT {nick} OR {sender} IN ({words}) THEN {sender} "
             f"WHEN list_contains(rr.robots, {sender}) "
+            f"OR list_contains(rr.robots, regexp_replace({sender}, '^.*[:：]', '')) "
             f"OR (rr.robot_marker <> '' AND strpos({sender}, rr.robot_marker) > 0) THEN 'robot' "
             f"WHEN strpos(replace({sender}, '：', ':'), rr.agent_marker) > 0 THEN 'agent' ELSE 'buyer' END")
     receiver = "r_receiver" if has_receiver else "CAST(NULL AS VARCHAR)"

@@ -18,7 +18,7 @@ from insight.core.access import LOCAL, Viewer
 from insight.core.errors import Forbidden, UsageError
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
 from insight.core.periods import TREND_GRAINS, Period, change, coverage_reason, trend_window
-from insight.core.schema import SQUARE_UNIT_SECONDS
+from insight.core.schema import SQUARE_UNIT_SECONDS, table_label
 from insight.core.settings import FCR_WINDOW_HOURS, SalesSettings
 from insight.derive import MEASURE_DECIMAL, refresh_sales
 from insight.metrics import stats
@@ -228,7 +228,9 @@ class MetricEngine:
                 return f"该指标不适用于“{label}”筛选"
         missing = [t for t in metric.requires if t not in self.present_tables]
         if missing:
-            return f"缺少 {', '.join(missing)} 表，无法计算（请在数据管理中导入）"
+            # Named as users know their files: 聊天记录 (messages), 订单 (orders), …
+            what = "、".join(f"{table_label(t)}（{t}）" for t in missing)
+            return f"没有导入{what}，无法计算：该指标需要这份数据（请在数据管理中导入）"
         if filters.stage != "all" and "orders" not in self.present_tables:
             return f"缺少 orders 表，无法区分售前/售后（售后 = 买家在会话前 {self.store.settings.stage_window_days} 天内有付款订单）"
         return None

@@ -20,7 +20,7 @@ from insight.core.access import Viewer
 from insight.core.errors import StoreBusy, StoreError, UsageError
 from insight.core.limits import Limits, parse_size
 from insight.core.schema import ACCOUNT_UPGRADES, SCENARIO_DDL, SQUARE_UNIT_SECONDS, TABLES, all_ddl, scenario_parts_sql
-from insight.core.settings import StoreSettings
+from insight.core.settings import DEFAULT_ROBOT_NAMES, StoreSettings
 
 __all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION"]
 
@@ -252,6 +252,20 @@ class Store:
     def save_settings(self, settings: StoreSettings) -> None:
         """Record new settings (inside the caller's transaction; ``derive.apply_settings`` re-derives)."""
         self.set_meta("settings", json.dumps(asdict(settings.validate())))
+
+    @property
+    def robot_names(self) -> tuple[str, ...]:
+        """The nicknames an import reads as robots (chat logs that name senders by nickname)."""
+        raw = self.get_meta("robot_names")
+        return tuple(json.loads(raw)) if raw else DEFAULT_ROBOT_NAMES
+
+    def save_robot_names(self, names) -> tuple[str, ...]:
+        """Keep the store's robot names (trimmed, de-duplicated, each 1–40 characters, at most 200)."""
+        clean = tuple(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+        if not clean or len(clean) > 200 or any(len(n) > 40 for n in clean):
+            raise UsageError("机器人名单应有 1–200 个名字，每个不超过 40 个字符")
+        self.set_meta("robot_names", json.dumps(list(clean), ensure_ascii=False))
+        return clean
 
     # -- reading ----------------------------------------------------------------
     @staticmethod
