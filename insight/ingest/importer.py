@@ -449,7 +449,8 @@ class _Importer:
         if rows:
             self._sql("SELECT 1").fetchall()  # an unfinished result would block the Arrow read
             self.con.from_arrow(pa.table(arrays)).insert_into(staging)
-        staged = Staged(staging, False, {c: (f"c{i}", "VARCHAR") for i, c in enumerate(names)}, {}, found.key, names)
+        staged = Staged(staging, False, {c: (f"c{i}", "VARCHAR") for i, c in enumerate(names)},
+                        {f"x{i}": h for i, h in enumerate(conv.ignored)}, found.key, names)
         about = {"layout": conv.label, "read": conv.read, "unit": conv.unit, "excluded": dict(conv.excluded),
                  "assumptions": list(conv.notes)}
         name = Path(src.shown).name

@@ -166,6 +166,9 @@ def discover(paths, con=None) -> tuple[list[SourceFile], list[str]]:
                                    ".txt 或 .json")
             src, note = source_for(path, con)
             if src is None:
+                if suffix == ".xls":
+                    raise ImportFailed(f"{path}: 不是已知的平台报表下载；旧版 Excel（.xls）的数据表请在 Excel 中另存为 .xlsx "
+                                       "后导入（支持的格式见 README“支持的文件”）")
                 if suffix in LAYOUT_ONLY_SUFFIXES:
                     raise ImportFailed(f"{path}: 内容不是已知的聊天记录或平台报表格式（支持的格式见 README“支持的文件”）")
                 raise ImportFailed(

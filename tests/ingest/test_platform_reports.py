@@ -83,11 +83,12 @@ def test_a_report_without_a_date_takes_the_day_named_at_import(tmp_path):
     with pytest.raises(ImportFailed, match="--day"):
         import_paths(store, [path], shop="S1", classify=False)
     import_paths(store, [path], shop="S1", classify=False, report_day=dt.date(2024, 5, 12))
-    assert _figures(store) == [("小美", dt.date(2024, 5, 12), "3分钟人工回复率(会话)", 0.85),
-                               ("小美", dt.date(2024, 5, 12), "人工已接待人数", 50.0),
-                               ("小美", dt.date(2024, 5, 12), "人工已接待会话量", 60.0),
-                               ("小美", dt.date(2024, 5, 12), "平均响应时长(秒)", 35.0),
-                               ("小美", dt.date(2024, 5, 12), "满意率", 0.96)]
+    # The account (账号名称), not the nickname: real 接待量 files name accounts 店铺:子账号 (layouts/douyin_reception).
+    assert _figures(store) == [("mei01", dt.date(2024, 5, 12), "3分钟人工回复率(会话)", 0.85),
+                               ("mei01", dt.date(2024, 5, 12), "人工已接待人数", 50.0),
+                               ("mei01", dt.date(2024, 5, 12), "人工已接待会话量", 60.0),
+                               ("mei01", dt.date(2024, 5, 12), "平均响应时长(秒)", 35.0),
+                               ("mei01", dt.date(2024, 5, 12), "满意率", 0.96)]
 
 
 def test_minutes_become_seconds_and_bad_values_reject_their_line(tmp_path):

@@ -51,6 +51,7 @@ class Converted:
     unit: str = "行"
     excluded: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # columns of the file that feed nothing
 
     def exclude(self, reason: str, n: int = 1) -> None:
         self.excluded[reason] = self.excluded.get(reason, 0) + n
@@ -232,6 +233,8 @@ def read_grid(path: Path, shown: str, limits: Limits | None = None, rows: int | 
     from python_calamine import CalamineWorkbook
 
     _check_size(path, shown, limits)
+    if path.suffix.lower() == ".csv":
+        return {"csv": _csv_grid(path, shown, limits, rows)}
     try:
         book = CalamineWorkbook.from_path(str(path))
         out = {}
@@ -247,6 +250,35 @@ def read_grid(path: Path, shown: str, limits: Limits | None = None, rows: int | 
         raise
     except Exception as exc:  # calamine raises its own error types for damaged files
         raise ImportFailed(f"{shown}: 无法读取表格文件（{type(exc).__name__}: {str(exc)[:120]}）") from None
+
+
+def _csv_grid(path: Path, shown: str, limits: Limits | None, rows: int | None) -> list[list]:
+    """A CSV report (UTF-8 or GBK) as rows of text cells, its delimiter taken from the first lines."""
+    import csv
+    import io
+
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFailed(f"{shown}: 无法识别的编码（应为 UTF-8 或 GBK）")
+    head = text[:4096]
+    delim = max((",", "\t", ";", "|"), key=head.count)
+    out = []
+    try:
+        for row in csv.reader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n")), delimiter=delim):
+            out.append([c if c.strip() else None for c in row])
+            if rows and len(out) >= rows:
+                break
+            if limits is not None and len(out) > limits.max_rows:
+                raise ImportFailed(f"{shown}: 超过单个文件的行数上限 {limits.max_rows:,} 行（可用环境变量 INSIGHT_MAX_ROWS 调整）")
+    except csv.Error as exc:
+        raise ImportFailed(f"{shown} 第 {len(out) + 1} 行: CSV 格式错误（{exc}）") from None
+    return out
 
 
 def read_json(path: Path, shown: str, limits: Limits | None = None):

@@ -81,6 +81,9 @@ class QianniuScraped(Layout):
 
     def _sheet(self, probe: Probe):
         for name, rows in probe.sheets.items():
+            head = [str(c).strip() if c is not None else "" for c in (rows[0] if rows else [])][:2]
+            if head == ["客户ID", "聊天记录"]:  # the writer's own header
+                return name
             cells = [r for r in rows[1:] if r and len(r) >= 2 and isinstance(r[1], str)]
             if cells and sum(1 for r in cells if re.match(rf"^{_TIME}\n", r[1]) or r[1].strip() in _NO_CHAT) \
                     >= max(1, len(cells) // 2):
@@ -109,6 +112,9 @@ class QianniuScraped(Layout):
             if chat.startswith(("(提取失败", "（提取失败")):
                 out.exclude("抓取失败的买家（提取失败）")
                 continue
+            if not buyer or not buyer.strip():
+                raise ImportFailed(f"{probe.name}（工作表 {sheet}）第 {number} 行，列 客户ID: 有聊天内容却没有客户ID，"
+                                   "无法知道是哪位买家")
             buyer = buyer.strip()
             starts = list(_BLOCK.finditer(chat))
             if not starts:

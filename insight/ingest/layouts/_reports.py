@@ -27,6 +27,15 @@ HEADER_SEARCH_ROWS = 15
 _DURATION_UNIT = {"seconds": 1, "minutes": 60, "hours": 3600}
 
 
+def _plain_number(text: str) -> bool:
+    """A number as written in the column's own unit (``1.5`` in a 分钟 column stays 1.5 minutes)."""
+    try:
+        float(text.replace(",", "").strip())
+        return True
+    except ValueError:
+        return False
+
+
 def _headers(row) -> list[str]:
     return [str(c).strip() if c is not None else "" for c in (row or [])]
 
@@ -92,6 +101,8 @@ class PlatformReport(Layout):
         shop_col = _index(headers, defn.shop)
         figures = [(i, m, _index(headers, [m.header])) for i, m in enumerate(defn.metrics)]
         figures = [(i, m, c) for i, m, c in figures if c is not None]
+        used = {c for c in (agent_col, nick_col, day_col, shop_col) if c is not None} | {c for _, _, c in figures}
+        out.ignored = [h for c, h in enumerate(headers) if h and c not in used]
         if at:
             out.notes.append(f"表头在第 {at + 1} 行（其上 {at} 行为说明或空行，已跳过）")
         day = self._file_day(probe, ctx, out, defn, day_col)
@@ -132,7 +143,7 @@ class PlatformReport(Layout):
         """A cell as the report import reads it: durations in the column's own unit, placeholders None."""
         if is_placeholder(value):
             return None
-        if kind in _DURATION_UNIT and isinstance(value, str):
+        if kind in _DURATION_UNIT and isinstance(value, str) and not _plain_number(value):
             seconds = seconds_from_text(value)
             if seconds is not None:
                 return repr(seconds / _DURATION_UNIT[kind])
