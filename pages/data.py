@@ -13,13 +13,12 @@ from insight.core.schema import REPORT_TABLE, TABLES, table_label
 from insight.demo.generator import DemoConfig, demo_refusal, write_demo
 from insight.ingest.importer import import_paths, import_sources
 from insight.ingest.mapping import mapped_source, needs_review
-from insight.ingest.readers import SUPPORTED_SUFFIXES, SourceFile, read_preview
+from insight.ingest.readers import ACCEPTED_SUFFIXES, read_preview
 from insight.ingest.reports import (
     EDITOR_COLUMNS,
     USES,
     editor_frame,
     report_def_from_rows,
-    report_mapping,
     rows_from_editor,
 )
 from insight.ingest.roles import ROLE_CODES, RoleRule
@@ -32,8 +31,10 @@ from insight.ui.boot import require_navigation
 
 require_navigation()
 st.title("数据管理")
-st.caption("支持 CSV（UTF-8 / GBK）、Excel（.xlsx）、Parquet。文件名以表名开头（如 messages_10月.csv）时自动识别；"
-           "列名与 DATA.md 不同时，在下方逐列对应并可保存为方案。导入是原子的：失败时数据库不变；重复导入不会产生重复数据。")
+st.caption("支持 CSV（UTF-8 / GBK）、Excel（.xlsx / .xls）、Parquet，以及店铺手里常见的原样文件：千牛聊天记录（抓取的"
+           "表格、油猴脚本导出、客户端复制的文本）、生意参谋 JSON、拼多多聊天记录 JSON、各平台客服报表下载（见 README"
+           "“支持的文件”）。按内容自动识别；列名与 DATA.md 不同时，在下方逐列对应并可保存为方案。导入是原子的：失败时数据库不变；"
+           "重复导入不会产生重复数据。")
 
 
 built = data.parts_source()
@@ -167,6 +168,40 @@ def _report_editor(fid: str, defn, headers: list[str]) -> None:
                 st.rerun()
 
 
+def _layout_panel(src, shown: str, fid: str, shop, day, problems: list, days: list) -> None:
+    """A file in a real-world layout: what it was recognised as, its first rows as they will be imported,
+    what is left out and why, the assumptions made — before anything is written."""
+    look = data.layout_preview(src, shop, day)
+    is_report = look["table"] == REPORT_TABLE
+    what = f"平台客服报表（{look['layout']}）" if is_report else look["layout"]
+    with st.expander(f"{shown} · 识别为{md(what)}", expanded=True):
+        if is_report:
+            st.caption("平台口径的数据：按客服（或全店、商品）和日期保存平台导出的数值，显示在“客服绩效”页的平台口径对照中，"
+                       "不混入本工具按聊天记录计算的指标。")
+        if look["needs_day"]:
+            days.append(Path(src.shown).name)
+            st.info(md(look["problem"]) + "（在下方选择日期）", icon=":material/event:")
+            return
+        if look["problem"]:
+            problems.append(look["problem"])
+            st.warning(md(look["problem"]), icon=":material/warning:")
+            return
+        if look["day_used"]:  # keeps the day field on the page while this file needs it
+            days.append(Path(src.shown).name)
+        left = "；".join(f"{why} {n:,}" for why, n in look["excluded"].items())
+        st.caption(f"读取 {look['read']:,} {look['unit']}" + (f"；不导入: {md(left)}" if left else "")
+                   + f"。以下是前 {len(look['frame'])} 行将导入的样子（导入前不会写入任何数据）：")
+        if look["frame"] is not None and not look["frame"].empty:
+            st.dataframe(look["frame"].astype("string"), hide_index=True, height=200, placeholder="")
+        for note in look["notes"]:
+            st.caption(f"ℹ️ {md(note)}")
+        if is_report and src.path.suffix.lower() in (".csv", ".xlsx"):
+            headers = read_preview(src.path, rows=1, label=src.shown)[0]
+            defn = data.detect_report(headers)
+            if defn is not None:  # header in the first row: its columns can be described here
+                _report_editor(fid, defn, headers)
+
+
 viewer = auth.run_viewer()
 report = HtmlReport("数据管理", f"数据库 {data.store_path()}")
 widgets.guarded_store(data.reader)
@@ -179,7 +214,7 @@ if not viewer.is_admin:
 limit_mb = min(int(st.get_option("server.maxUploadSize")), Limits.from_env().max_upload_mb)
 round_no = st.session_state.setdefault("upload_round", 0)  # a new uploader after each import frees its memory
 uploads = st.file_uploader(f"拖入或选择文件（可多选，单个文件不超过 {limit_mb:,} MB）",
-                           type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES], accept_multiple_files=True,
+                           type=[s.lstrip(".") for s in ACCEPTED_SUFFIXES], accept_multiple_files=True,
                            key=f"uploads_{round_no}", max_upload_size=limit_mb)
 if uploads:
     sources, problems, report_days = [], [], []
@@ -204,32 +239,21 @@ if uploads:
         if not path.exists() or path.stat().st_size != up.size:
             path.write_bytes(up.getbuffer())
         shown = md(up.name, limit=80)
+        fid = up.file_id
+        try:
+            found = data.layout_source(path, up.name)
+        except InsightError as exc:
+            problems.append(str(exc))
+            continue
+        if found is not None:
+            # A real-world layout (scraped chats, JSON dumps, report downloads): shown as it will be imported.
+            _layout_panel(found, shown, fid, shop, st.session_state.get("report_day"), problems, report_days)
+            sources.append(found)
+            continue
         try:
             headers, preview = read_preview(path, label=up.name)
         except InsightError as exc:
             problems.append(str(exc))
-            continue
-        fid = up.file_id
-        report_kind = data.detect_report(headers)
-        if report_kind is not None:
-            # A platform's per-agent report: read as 平台口径 figures, nothing to map.
-            read = dict(report_mapping(report_kind, headers))
-            has_day, has_shop = "day" in read.values(), "shop_id" in read.values()
-            unread = [h for h in headers if h not in read]
-            with st.expander(f"{shown} · 识别为平台客服报表（{report_kind.name}）", expanded=not has_day or bool(unread)):
-                st.caption("平台口径的客服数据：按客服、日期保存平台导出的数值，显示在“客服绩效”页的平台口径对照中，"
-                           "不混入本工具按聊天记录计算的指标。")
-                if unread:
-                    st.caption(f"不读取的列：{md('、'.join(unread), limit=200)}（平台改了列名或新增了列时，"
-                               "在“编辑报表列”中说明它们是什么）")
-                st.dataframe(pd.DataFrame(preview, columns=headers[:len(preview[0])] if preview else headers),
-                             hide_index=True, height=150, placeholder="")
-                _report_editor(fid, report_kind, headers)
-                if not has_day:
-                    report_days.append(up.name)
-                if not has_shop and shop is None:
-                    problems.append(f"{up.name}: 报表没有店铺列，请在上方选择它属于哪个店铺")
-            sources.append(SourceFile(path, REPORT_TABLE, label=up.name))
             continue
         guess, needs_work = needs_review(up.name, headers, shop_given=shop is not None)
         with st.expander(f"{shown} · {len(headers)} 列 · " + (f"识别为 {guess}" if guess else "请选择表"),
@@ -273,10 +297,11 @@ if uploads:
                 sources.append(source)
     report_day = None
     if report_days:
-        report_day = st.date_input(f"报表日期（{md('、'.join(report_days), limit=120)} 没有日期列）", value=None,
-                                   key="report_day", format="YYYY-MM-DD", help="命令行：--day YYYY-MM-DD")
+        report_day = st.date_input(f"日期（{md('、'.join(report_days), limit=120)} 的数据没有日期）", value=None,
+                                   key="report_day", format="YYYY-MM-DD",
+                                   help="时间只有时分秒的聊天记录、没有日期列的报表：它们是哪一天的（命令行：--day YYYY-MM-DD）")
         if report_day is None:
-            problems.append("请选择没有日期列的平台客服报表是哪一天的")
+            problems.append("请选择没有日期的文件是哪一天的")
     for p in problems:
         st.caption(f"⚠️ {md(p)}")
     replace = st.checkbox("用新文件覆盖已存在但内容不同的行（--replace）", key="replace",

@@ -39,7 +39,8 @@ from insight.ingest.roles import ROLE_WORDS, RULE_PARAMS_DDL, RoleRule, nickname
 from insight.present.exports import neutralise_sql
 from insight.store import transaction
 
-__all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow"]
+__all__ = ["import_paths", "import_sources", "ImportReport", "TableReport", "RejectedRow", "layout_context",
+           "layout_preview"]
 
 MAX_REASONS = 20
 # Batches of messages up to this size are inserted in time order (see validate_and_merge).
@@ -406,16 +407,7 @@ class _Importer:
         return self._nickname_files[idx]
 
     def _layout_context(self):
-        from insight.ingest.layouts import LayoutContext
-
-        names = {}
-        for shop_id, name in self.con.execute("SELECT shop_id, shop_name FROM shops").fetchall():
-            if name:
-                # A display name two shops share names neither (the shop column is then rejected as unknown).
-                names[name] = None if name in names else shop_id
-        return LayoutContext(today=dt.date.today(), shop=self.shop, day=self.report_day,
-                             robot_names=self.store.robot_names,
-                             shop_names={k: v for k, v in names.items() if v is not None}, limits=self.store.limits)
+        return layout_context(self.store, self.shop, self.report_day)
 
     def _stage_layout(self, idx: int, src: SourceFile) -> None:
         """A file in a real-world layout (layouts/): converted to DATA.md rows (or a report's rows) with the
@@ -1047,6 +1039,48 @@ class _Importer:
         (report_dir / "report.json").write_text(
             json.dumps(self.report.to_dict(), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         self.report.rejected_dir = str(report_dir)
+
+
+def layout_context(store, shop: str | None = None, day=None):
+    """What a layout needs besides the file: the shop and day named, today, the store's robot names."""
+    from insight.ingest.layouts import LayoutContext
+
+    return LayoutContext(today=dt.date.today(), shop=shop, day=day, robot_names=store.robot_names,
+                         limits=store.limits)
+
+
+def layout_preview(con, src: SourceFile, ctx, rows: int = 8) -> dict:
+    """What the data page shows of a file in a real-world layout before anything is written: the layout,
+    the first rows as they will be imported, what was read and left out, the assumptions made; or
+    ``problem`` (why it cannot be imported) and ``needs_day`` (it can, once the day is named).
+    ``ctx``: ``layout_context``; ``con``: the store's connection (report definitions edited there)."""
+    import pandas as pd
+
+    from insight.ingest.layouts import MissingDay, PlatformReport, layout, probe_file
+    from insight.ingest.reports import report_defs
+
+    found = layout(src.layout)
+    if isinstance(found, PlatformReport):
+        found = PlatformReport(report_defs(con))
+    out = {"layout": found.label, "table": found.table, "needs_day": False, "problem": None, "frame": None,
+           "read": 0, "unit": "行", "excluded": {}, "notes": [], "day_used": False}
+    try:
+        conv = found.convert(probe_file(src.path, Path(src.shown).name), ctx)
+    except MissingDay as exc:
+        return {**out, "needs_day": True, "problem": str(exc)}
+    except InsightError as exc:
+        return {**out, "problem": str(exc)}
+    head = [{"行": r["_line"], **{k: v for k, v in r.items() if not k.startswith("_")}}
+            for r in conv.tables.get(found.table, [])[:rows]]
+    if found.table == REPORT_TABLE:  # the figures under the report's own headers
+        defn = next(d for d in report_defs(con) if d.key == conv.report)
+        names = {f"m{i}": m.header for i, m in enumerate(defn.metrics)} | {"agent": "客服/对象", "day": "日期",
+                                                                            "shop_id": "店铺"}
+    else:
+        names = {c.name: c.label for c in TABLES[found.table].columns}
+    frame = pd.DataFrame(head).rename(columns=names)
+    return {**out, "layout": conv.label, "frame": frame, "read": conv.read, "unit": conv.unit,
+            "excluded": dict(conv.excluded), "notes": list(conv.notes), "day_used": conv.day_used}
 
 
 def import_paths(store, paths, *, replace: bool = False, report_dir: str | os.PathLike | None = None,

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from insight.core.errors import ImportFailed
-from insight.ingest.readers import SUPPORTED_SUFFIXES
+from insight.ingest.readers import ACCEPTED_SUFFIXES
 
 __all__ = ["UploadFolder", "sweep_stale_uploads"]
 
@@ -50,8 +50,8 @@ class UploadFolder:
         if file_id in self._paths:
             return self._paths[file_id]
         suffix = Path(str(client_name)).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise ImportFailed(f"{client_name}: 不支持的文件格式，请上传 .csv、.xlsx 或 .parquet")
+        if suffix not in ACCEPTED_SUFFIXES:
+            raise ImportFailed(f"{client_name}: 不支持的文件格式，请上传 .csv、.xlsx、.xls、.parquet、.txt 或 .json")
         self._counter += 1
         path = self.path / f"upload-{self._counter:03d}{suffix}"
         self._paths[file_id] = path

@@ -2,6 +2,7 @@
 read through views (``open_parts``). Imports ``core`` only."""
 
 from ._parts import PARTS_TABLES, open_parts, open_served
-from ._store import SCHEMA_VERSION, Store, default_db_path, table_exists, transaction
+from ._store import SCHEMA_VERSION, Store, default_db_path, robot_names, table_exists, transaction
 
-__all__ = ["Store", "open_served", "open_parts", "PARTS_TABLES", "default_db_path", "transaction", "table_exists", "SCHEMA_VERSION"]
+__all__ = ["Store", "open_served", "open_parts", "PARTS_TABLES", "default_db_path", "transaction", "table_exists", "SCHEMA_VERSION",
+           "robot_names"]

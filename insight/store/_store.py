@@ -22,7 +22,7 @@ from insight.core.limits import Limits, parse_size
 from insight.core.schema import ACCOUNT_UPGRADES, SCENARIO_DDL, SQUARE_UNIT_SECONDS, TABLES, all_ddl, scenario_parts_sql
 from insight.core.settings import DEFAULT_ROBOT_NAMES, StoreSettings
 
-__all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION"]
+__all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION", "robot_names"]
 
 SCHEMA_VERSION = "5"
 # 5: the parts keep the squares of durations (the means' intervals). Their columns are added last, as
@@ -82,6 +82,12 @@ def table_exists(con, name: str) -> bool:
     return bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
         [name]).fetchone()[0])
+
+
+def robot_names(con) -> tuple[str, ...]:
+    """The store's robot names (``Store.save_robot_names``), or the platforms' usual ones."""
+    rows = con.execute("SELECT value FROM meta WHERE key = 'robot_names'").fetchall()
+    return tuple(json.loads(rows[0][0])) if rows else DEFAULT_ROBOT_NAMES
 
 
 class Store:
@@ -256,8 +262,7 @@ class Store:
     @property
     def robot_names(self) -> tuple[str, ...]:
         """The nicknames an import reads as robots (chat logs that name senders by nickname)."""
-        raw = self.get_meta("robot_names")
-        return tuple(json.loads(raw)) if raw else DEFAULT_ROBOT_NAMES
+        return robot_names(self.con)
 
     def save_robot_names(self, names) -> tuple[str, ...]:
         """Keep the store's robot names (trimmed, de-duplicated, each 1–40 characters, at most 200)."""

@@ -14,6 +14,7 @@ import functools
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -490,6 +491,28 @@ def save_mapping_preset(name: str, table: str, chosen: dict, roles=None) -> None
         save_preset(con, name, table, chosen, roles)
         audit(con, who, "preset", f"{table}:{name}")
     _on_cursor(save)  # presets are not cached
+
+
+def layout_source(path, label: str):
+    """How an upload is read when it is in a real-world layout (a SourceFile with ``layout``), else None."""
+    from insight.ingest.readers import source_for
+
+    src, _ = _on_cursor(lambda con: source_for(Path(path), con, label))
+    return src if src is not None and src.layout else None
+
+
+def layout_preview(src, shop: str | None, day) -> dict:
+    """The first rows of an upload in a real-world layout as they will be imported (nothing written)."""
+    from insight.ingest.importer import layout_preview as preview
+    from insight.ingest.layouts import LayoutContext
+    from insight.store import robot_names
+
+    limits = open_store(create=True).limits
+
+    def look(con):
+        ctx = LayoutContext(today=dt.date.today(), shop=shop, day=day, robot_names=robot_names(con), limits=limits)
+        return preview(con, src, ctx)
+    return _on_cursor(look)
 
 
 def detect_report(headers: list[str]):

@@ -119,6 +119,28 @@ def test_a_platform_chat_export_imports_with_a_shop_picked(app_url, page, tmp_pa
     assert page.get_by_text("导入失败").count() == 0
 
 
+def test_a_scraped_qianniu_workbook_is_shown_as_it_will_be_imported_then_lands(app_url, page):
+    """A real layout (tests/ingest/layouts/qianniu_scraped_xlsx): recognised by content, its first messages
+    shown before anything is written, the day taken from the file name; then imported for the shop."""
+    path = REPO / "tests" / "ingest" / "layouts" / "qianniu_scraped_xlsx" / "千牛聊天记录_11月9日.xlsx"
+    page.goto(f"{app_url}/data")
+    wait_rendered(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_text("识别为千牛聊天记录（每位买家一行）").wait_for(timeout=30_000)
+    wait_rendered(page)
+    body = page.inner_text("body")
+    assert "读取 32 条消息" in body and "年份按不晚于今天推断为 2026 年" in body
+    page.locator(".st-key-upload_shop input").first.click()
+    page.get_by_role("option", name="S001").click()
+    wait_rendered(page)
+    page.screenshot(path=str(SHOTS / "data-layout-preview.png"), full_page=True)
+    page.get_by_role("button", name="开始导入 1 个文件").click()
+    page.get_by_text("导入完成").first.wait_for(timeout=120_000)
+    wait_rendered(page, timeout_ms=120_000)
+    assert page.get_by_text("导入失败").count() == 0
+    assert "千牛聊天记录（每位买家一行），读取 32 条消息" in page.inner_text("body")
+
+
 def test_a_platform_report_without_a_date_asks_for_the_day_and_lands_as_platform_figures(app_url, page, tmp_path):
     """飞鸽客服数据: recognised as a platform report, no mapping step; the day is picked; the figures then
     show beside ours on 客服绩效."""

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from insight.core.errors import ImportFailed
 from insight.core.periods import Period
 from insight.ingest.importer import import_paths
-from insight.ingest.layouts import SUMMARY_LABELS, LayoutContext, day_from_name, probe_file, recognise, seconds_from_text
+from insight.ingest.layouts import (
+    SUMMARY_LABELS,
+    LayoutContext,
+    day_from_name,
+    probe_file,
+    recognise,
+    seconds_from_text,
+)
 from insight.ingest.mapping import header_key
 from insight.metrics.engine import MetricEngine
 from insight.metrics.registry import registry

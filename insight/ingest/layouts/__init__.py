@@ -19,6 +19,7 @@ from insight.ingest.layouts._base import (
     Converted,
     Layout,
     LayoutContext,
+    MissingDay,
     Probe,
     day_from_name,
     read_grid,
@@ -36,7 +37,7 @@ from insight.ingest.layouts._chats import (
 from insight.ingest.layouts._lists import SycmEvaluationList, SycmReceptionList
 from insight.ingest.layouts._reports import SHOP_LEVEL_AGENT, PlatformReport
 
-__all__ = ["LAYOUTS", "LAYOUT_SUFFIXES", "Converted", "Layout", "LayoutContext", "Probe", "DEFAULT_ROBOT_NAMES",
+__all__ = ["MissingDay", "LAYOUTS", "LAYOUT_SUFFIXES", "Converted", "Layout", "LayoutContext", "Probe", "DEFAULT_ROBOT_NAMES",
            "SUMMARY_LABELS", "SHOP_LEVEL_AGENT", "probe_file", "recognise", "layout", "day_from_name",
            "seconds_from_text", "PlatformReport"]
 

@@ -15,7 +15,7 @@ from insight.core.errors import ImportFailed
 from insight.core.limits import Limits
 from insight.core.settings import DEFAULT_ROBOT_NAMES
 
-__all__ = ["LayoutContext", "Converted", "Layout", "Probe", "DEFAULT_ROBOT_NAMES", "SUMMARY_LABELS",
+__all__ = ["MissingDay", "LayoutContext", "Converted", "Layout", "Probe", "DEFAULT_ROBOT_NAMES", "SUMMARY_LABELS",
            "day_from_name", "seconds_from_text", "is_placeholder", "Sender", "read_grid", "read_json",
            "cell_text", "shop_account"]
 
@@ -25,16 +25,19 @@ SUMMARY_LABELS = ("汇总", "汇总值", "合计", "总计", "平均值", "平�
 PLACEHOLDERS = ("", "-", "--", "—", "——", "/", "N/A", "n/a", "null", "NULL", "延迟统计", "暂无", "暂无数据", "无")
 
 
+class MissingDay(ImportFailed):
+    """The file's times have no date and nothing says which day it is: it imports once a day is named."""
+
+
 @dataclass(frozen=True)
 class LayoutContext:
     """What the import knows besides the file: the shop and day the user named, today (to infer a
-    year), the store's robot names and its shops by display name."""
+    year), the store's robot names."""
 
     today: dt.date
     shop: str | None = None
     day: dt.date | None = None
     robot_names: tuple[str, ...] = DEFAULT_ROBOT_NAMES
-    shop_names: dict = field(default_factory=dict)  # display name → shop_id
     limits: Limits | None = None
 
 
@@ -52,6 +55,7 @@ class Converted:
     excluded: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # columns of the file that feed nothing
+    day_used: bool = False  # the day named at import filled a day the file does not carry
 
     def exclude(self, reason: str, n: int = 1) -> None:
         self.excluded[reason] = self.excluded.get(reason, 0) + n

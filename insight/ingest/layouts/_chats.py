@@ -13,6 +13,7 @@ from insight.ingest.layouts._base import (
     Converted,
     Layout,
     LayoutContext,
+    MissingDay,
     Probe,
     Sender,
     cell_text,
@@ -30,16 +31,18 @@ _NO_CHAT = ("(无聊天内容)", "（无聊天内容）")
 
 
 def _chat_day(probe: Probe, ctx: LayoutContext, out: Converted, from_name: bool, why: str) -> dt.date:
-    """The day of a file whose times have no date: --day, else (``from_name``) the file name's."""
-    if ctx.day is not None:
-        out.notes.append(f"聊天日期按指定的 {ctx.day} 读取")
-        return ctx.day
+    """The day of a file whose times have no date: the file name's (``from_name``), else the day named at
+    import (--day), which never overrides a day the file carries."""
     if from_name:
         first, last, note = day_from_name(probe.name, ctx.today)
         if first is not None and first == last:
             out.notes.append(note or f"聊天日期取自文件名: {first}")
             return first
-    raise ImportFailed(f"{probe.name}: {out.label}的消息时间只有时分秒，{why}：缺少聊天日期，"
+    if ctx.day is not None:
+        out.notes.append(f"聊天日期按指定的 {ctx.day} 读取")
+        out.day_used = True
+        return ctx.day
+    raise MissingDay(f"{probe.name}: {out.label}的消息时间只有时分秒，{why}：缺少聊天日期，"
                        "请用 --day YYYY-MM-DD 指明（数据管理中选择日期）")
 
 

@@ -12,6 +12,7 @@ from insight.ingest.layouts._base import (
     Converted,
     Layout,
     LayoutContext,
+    MissingDay,
     Probe,
     cell_text,
     day_from_name,
@@ -168,21 +169,21 @@ class PlatformReport(Layout):
 
     @staticmethod
     def _file_day(probe: Probe, ctx: LayoutContext, out: Converted, defn, day_col) -> str | None:
+        """The report's day when it has no day column: the file name's (one day), else the day named at
+        import (--day), which never overrides the file's own, so that daily files keep their days."""
         if day_col is not None:
             return None
         first, last, note = day_from_name(probe.name, ctx.today)
-        if first is not None and first != last:
-            if ctx.day is not None:
-                out.notes.append(f"报表覆盖 {first} 至 {last}，按指定的 {ctx.day} 记录")
-                return ctx.day.isoformat()
+        if first is not None and first == last:
+            out.notes.append(note or f"报表日期取自文件名: {first}")
+            return first.isoformat()
+        if first is not None and ctx.day is None:
             raise ImportFailed(f"{probe.name}: {defn.name}覆盖 {first} 至 {last} 多天，报表只给出合计、不能拆到每一天："
                                "请按天下载（每天一个文件），或用 --day 指明记在哪一天")
         if ctx.day is not None:
-            if first is not None and first != ctx.day:
-                out.notes.append(f"文件名的日期是 {first}，按指定的 {ctx.day} 记录")
+            out.day_used = True
+            out.notes.append(f"报表覆盖 {first} 至 {last}，按指定的 {ctx.day} 记录" if first is not None
+                             else f"报表日期按指定的 {ctx.day} 记录")
             return ctx.day.isoformat()
-        if first is not None:
-            out.notes.append(note or f"报表日期取自文件名: {first}")
-            return first.isoformat()
-        raise ImportFailed(f"{probe.name}: {defn.name}没有日期列，文件名里也没有日期：缺少报表日期，"
-                           "请用 --day YYYY-MM-DD 指明（数据管理中选择报表日期）")
+        raise MissingDay(f"{probe.name}: {defn.name}没有日期列，文件名里也没有日期：缺少报表日期，"
+                         "请用 --day YYYY-MM-DD 指明（数据管理中选择报表日期）")
