@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="主键已存在且内容不同时覆盖旧行")
     p.add_argument("--shop", default=None, help="没有 shop_id 列的文件（平台按店铺导出的文件）属于哪个店铺")
     p.add_argument("--day", default=None,
-                   help="没有日期列的平台客服报表（如飞鸽、拼多多、京东的客服数据）是哪一天的，YYYY-MM-DD")
+                   help="文件本身没有日期时是哪一天的，YYYY-MM-DD：没有日期列、文件名也没有日期的平台客服报表，"
+                        "时间只有时分秒的聊天记录（如千牛油猴脚本导出）；文件自带日期时以文件为准")
     p.add_argument("--report-dir", default=None, help="导入报告与被拒绝行的保存目录")
     p.add_argument("--json", action="store_true", help="以 JSON 输出导入报告")
 
@@ -102,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="售后判定：会话前 N 天内有付款订单（默认 21）")
     p.add_argument("--session-gap-minutes", type=int, default=None,
                    help="没有会话ID的聊天记录：同一买家相邻消息间隔超过 N 分钟即为新会话（默认 30）")
+    p.add_argument("--robot-names", default=None,
+                   help="按昵称区分发送人的聊天记录中，哪些账号是机器人（逗号分隔，如 店小蜜,服务助手）；"
+                        "客服表 agents 的 kind 优先；只影响之后的导入")
 
     p = sub.add_parser("train", help="训练咨询场景模型（固定随机种子，可复现）")
     p.add_argument("--db", default=None, help="同时使用该数据库中保存的场景纠正")
@@ -315,6 +319,11 @@ def _cmd_settings(args) -> int:
             settings = replace(settings, stage_window_days=args.stage_window_days)
         if args.session_gap_minutes is not None:
             settings = replace(settings, session_gap_minutes=args.session_gap_minutes)
+        if args.robot_names is not None:
+            names = store.save_robot_names(args.robot_names.replace("，", ",").split(","))
+            from insight.accounts import audit
+
+            audit(store.con, "本机", "settings", "robot_names", "、".join(names)[:500])
         if settings != before:
             apply_settings(store, settings)
             from insight.accounts import audit
@@ -326,7 +335,7 @@ def _cmd_settings(args) -> int:
                 from insight.scenarios.store import reclassify
 
                 reclassify(store.con, load_model())
-        print(json.dumps(asdict(settings), ensure_ascii=False))
+        print(json.dumps({**asdict(settings), "robot_names": list(store.robot_names)}, ensure_ascii=False))
     return 0
 
 

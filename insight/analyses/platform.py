@@ -37,7 +37,8 @@ def _scoped_shops(viewer: Viewer, shops: list[str] | None) -> list[str] | None:
 def platform_figures(con, period: Period, shops: list[str] | None = None, *, viewer: Viewer) -> pd.DataFrame:
     """One row per (shop, platform, report, agent, metric): value over ``period`` (NaN when it cannot
     be combined, with ``reason``), the days it covers, kind, the registry key it matches, definition.
-    ``shops`` None: every shop the viewer sees."""
+    ``shops`` None: every shop the viewer sees. Reports about the whole shop come as agent
+    ``SHOP_LEVEL_AGENT``; per-item reports (商品咨询) are not about agents and are left out."""
     shops = _scoped_shops(viewer, shops)
     columns = ["shop_id", "platform", "report", "agent", "metric", "kind", "matches", "definition", "weight", "days",
                "value", "reason"]
@@ -49,7 +50,8 @@ def platform_figures(con, period: Period, shops: list[str] | None = None, *, vie
         shop_sql = "AND shop_id IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(shops))
     frame = con.execute(f"""
-        WITH f AS (SELECT * FROM {REPORT_TABLE} WHERE day BETWEEN ? AND ? {shop_sql}),
+        WITH f AS (SELECT * FROM {REPORT_TABLE} WHERE day BETWEEN ? AND ? {shop_sql}
+                   AND coalesce(level, 'agent') <> 'item'),
         w AS (SELECT f.*, wt.value AS weight_value FROM f LEFT JOIN f wt
               ON wt.shop_id = f.shop_id AND wt.agent = f.agent AND wt.day = f.day AND wt.report = f.report
              AND wt.metric = f.weight)

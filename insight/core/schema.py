@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .filters import hours_bucket_sql
 
 __all__ = ["Column", "Table", "TABLES", "PLATFORMS", "PLATFORM_LABELS", "IMPORT_ORDER", "REQUIRED_TABLES", "table_for_file_stem", "GRAIN", "PART_MEASURES", "SQUARE_UNIT_SECONDS",
-           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "ACCOUNT_UPGRADES", "ALERT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
+           "SALES_MEASURES", "SCENARIO_MEASURES", "REPORT_TABLE", "ACCOUNT_DDL", "ACCOUNT_UPGRADES", "SHOP_LEVEL_AGENT", "ALERT_DDL", "table_label", "DERIVABLE_KEYS", "required_columns", "EFFECTIVE_CODE_SQL", "scenario_parts_sql", "all_ddl"]
 
 PLATFORMS = ("taobao", "tmall", "douyin", "kuaishou", "jd", "pdd", "other")
 # What a user reads for each platform code (and may write in an import).
@@ -399,7 +399,11 @@ ACCOUNT_DDL = [
 ACCOUNT_UPGRADES = [
     "ALTER TABLE users ADD COLUMN IF NOT EXISTS account_id VARCHAR",
     "UPDATE users SET account_id = CAST(gen_random_uuid() AS VARCHAR) WHERE account_id IS NULL",
+    # What a report row is about (reports.LEVELS): an agent, the whole shop (agent = SHOP_LEVEL_AGENT), an item.
+    f"ALTER TABLE {REPORT_TABLE} ADD COLUMN IF NOT EXISTS level VARCHAR DEFAULT 'agent'",
 ]
+# The agent column of a platform report row that covers the whole shop (快手 考核数据, 京东 服务工作量).
+SHOP_LEVEL_AGENT = "（全店）"
 
 
 def all_ddl() -> list[str]:

@@ -443,12 +443,13 @@ class _Importer:
             self.con.from_arrow(pa.table(arrays)).insert_into(staging)
         staged = Staged(staging, False, {c: (f"c{i}", "VARCHAR") for i, c in enumerate(names)},
                         {f"x{i}": h for i, h in enumerate(conv.ignored)}, found.key, names)
+        span = conv.date_range()
         about = {"layout": conv.label, "read": conv.read, "unit": conv.unit, "excluded": dict(conv.excluded),
-                 "assumptions": list(conv.notes)}
+                 "assumptions": list(conv.notes), "dates": span}
         name = Path(src.shown).name
         excluded = "；".join(f"{why} {n:,}" for why, n in conv.excluded.items())
         self.report.notes.append(f"{name}: {conv.label}，读取 {conv.read:,} {conv.unit}"
-                                 + (f"；未导入: {excluded}" if excluded else ""))
+                                 + (f"（{span}）" if span else "") + (f"；未导入: {excluded}" if excluded else ""))
         self.report.notes.extend(f"{name}: {note}" for note in conv.notes)
         if found.table == REPORT_TABLE:
             defn = next(d for d in report_defs(self.con) if d.key == conv.report)

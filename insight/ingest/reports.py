@@ -292,9 +292,10 @@ class ReportImport:
             return
         imp, con = self.imp, self.con
         con.execute("""CREATE OR REPLACE TEMP TABLE _rp_defs (_file_idx INTEGER, k INTEGER, metric VARCHAR,
-            kind VARCHAR, weight VARCHAR, matches VARCHAR, definition VARCHAR, report VARCHAR, platform VARCHAR)""")
-        con.executemany("INSERT INTO _rp_defs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            [idx, i, m.header, m.kind, m.weight, m.matches, m.definition, d.key, d.platform]
+            kind VARCHAR, weight VARCHAR, matches VARCHAR, definition VARCHAR, report VARCHAR, platform VARCHAR,
+            level VARCHAR)""")
+        con.executemany("INSERT INTO _rp_defs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            [idx, i, m.header, m.kind, m.weight, m.matches, m.definition, d.key, d.platform, d.level]
             for idx, _, staged, d in self.files for i, m in enumerate(d.metrics) if f"m{i}" in staged.columns])
         con.execute("CREATE OR REPLACE TEMP TABLE _rp_day AS SELECT CAST(? AS DATE) AS day", [self.imp.report_day])
         parts = []
@@ -356,7 +357,7 @@ class ReportImport:
         imp._sql("""CREATE OR REPLACE TEMP TABLE _rp_ok AS
             SELECT DISTINCT ON (known_shop, r_agent, day, report, metric)
                 p.known_shop AS shop_id, p.r_agent AS agent, p.day, p.report, p.platform, p.metric, p.value, p.kind,
-                p.weight, p.matches, p.definition, f.path AS source_file, p._file_idx, p._line
+                p.weight, p.matches, p.definition, f.path AS source_file, p._file_idx, p._line, p.level
             FROM _rp p JOIN _files f ON f.idx = p._file_idx
             WHERE p.value IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM _rp_bad b WHERE b._file_idx = p._file_idx AND b._line = p._line)""")
@@ -371,9 +372,10 @@ class ReportImport:
                   FROM _rp_status GROUP BY ALL)""").fetchone()
         imp._sql(f"""DELETE FROM {REPORT_TABLE} s WHERE EXISTS (
             SELECT 1 FROM _rp_status o WHERE o.status = 'update' AND {key})""")
-        imp._sql(f"""INSERT INTO {REPORT_TABLE}
+        imp._sql(f"""INSERT INTO {REPORT_TABLE} (shop_id, agent, day, report, platform, metric, value, kind, weight,
+                   matches, definition, source_file, _import_id, level)
             SELECT o.shop_id, o.agent, o.day, o.report, o.platform, o.metric, o.value, o.kind, o.weight, o.matches,
-                   o.definition, o.source_file, ?
+                   o.definition, o.source_file, ?, o.level
             FROM _rp_ok o JOIN _rp_status st USING (_file_idx, _line, metric)
             WHERE st.status <> 'same'""", [import_id])
         rep.read = int(con.execute("SELECT count(DISTINCT (_file_idx, _line)) FROM _rp_raw").fetchone()[0])

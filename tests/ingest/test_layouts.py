@@ -320,3 +320,17 @@ def test_any_scraped_workbook_imports_or_is_refused_with_a_reason(tmp_path_facto
     except ImportFailed:
         return
     assert all(r["sent_at"].startswith("2026-11-09 ") for r in out.tables["messages"])
+
+
+def test_shop_and_item_reports_are_not_read_as_agents(tmp_path):
+    from insight.analyses.platform import platform_agent_table
+    from insight.core.access import LOCAL
+    from insight.core.schema import SHOP_LEVEL_AGENT
+
+    files = [next((LAYOUTS / n).glob("*.xls*")) for n in ("kuaishou_assessment", "sycm_item_consult_xls")]
+    store, report = _report_store(tmp_path, files)
+    assert report.tables["platform_reports"].rejected == 0
+    levels = dict(store.con.execute("SELECT report, any_value(level) FROM platform_reports GROUP BY 1").fetchall())
+    assert levels == {"kuaishou_assessment": "shop", "taobao_item_consult": "item"}
+    table, _, _ = platform_agent_table(store.con, NOVEMBER, viewer=LOCAL)
+    assert list(table["agent"]) == [SHOP_LEVEL_AGENT]  # the items of 商品咨询 are not agents

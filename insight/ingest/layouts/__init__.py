@@ -35,10 +35,10 @@ from insight.ingest.layouts._chats import (
     SycmChatJson,
 )
 from insight.ingest.layouts._lists import SycmEvaluationList, SycmReceptionList
-from insight.ingest.layouts._reports import SHOP_LEVEL_AGENT, PlatformReport
+from insight.ingest.layouts._reports import PlatformReport
 
 __all__ = ["MissingDay", "LAYOUTS", "LAYOUT_SUFFIXES", "Converted", "Layout", "LayoutContext", "Probe", "DEFAULT_ROBOT_NAMES",
-           "SUMMARY_LABELS", "SHOP_LEVEL_AGENT", "probe_file", "recognise", "layout", "day_from_name",
+           "SUMMARY_LABELS", "probe_file", "recognise", "layout", "day_from_name",
            "seconds_from_text", "PlatformReport"]
 
 # In the order they are tried: the most specific first.

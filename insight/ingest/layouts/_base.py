@@ -60,9 +60,15 @@ class Converted:
     def exclude(self, reason: str, n: int = 1) -> None:
         self.excluded[reason] = self.excluded.get(reason, 0) + n
 
-    def date_range(self, table: str, column: str) -> tuple[str, str] | None:
-        days = sorted(str(r[column])[:10] for r in self.tables.get(table, ()) if r.get(column))
-        return (days[0], days[-1]) if days else None
+    def date_range(self) -> str | None:
+        """The days the rows cover, as the import report says them (times with an offset: their own day)."""
+        column = {"messages": "sent_at", "sessions": "started_at", "evaluations": "invited_at",
+                  "platform_reports": "day"}
+        days = sorted({str(r[col])[:10] for table, col in column.items() for r in self.tables.get(table, ())
+                       if r.get(col)})
+        if not days:
+            return None
+        return days[0] if days[0] == days[-1] else f"{days[0]} 至 {days[-1]}"
 
 
 @dataclass
@@ -122,7 +128,7 @@ def day_from_name(name: str, today: dt.date) -> tuple[dt.date | None, dt.date | 
             candidate = _date(year, month, day)
             if candidate and candidate <= today:
                 return candidate, candidate, (f"文件名只写了 {month}月{day}日，年份按不晚于今天推断为 {year} 年"
-                                              "（不对时请用 --day 指明日期）")
+                                              "（不对时请把文件名中的日期改为 YYYY-MM-DD 后重新导入）")
     return None, None, None
 
 

@@ -7,6 +7,7 @@ name, and a shop may be named by its display name. Which report it is comes from
 from __future__ import annotations
 
 from insight.core.errors import ImportFailed
+from insight.core.schema import SHOP_LEVEL_AGENT
 from insight.ingest.layouts._base import (
     SUMMARY_LABELS,
     Converted,
@@ -23,7 +24,6 @@ from insight.ingest.layouts._base import (
 
 __all__ = ["PlatformReport", "SHOP_LEVEL_AGENT", "find_report"]
 
-SHOP_LEVEL_AGENT = "（全店）"  # the agent column of a report with one row per shop, not per agent
 HEADER_SEARCH_ROWS = 15
 _DURATION_UNIT = {"seconds": 1, "minutes": 60, "hours": 3600}
 
