@@ -606,7 +606,15 @@ class _Importer:
         extra_join = f"{kind_join} {extra_join}"
         checks = _column_checks(table, self.store.limits.window_text()) + _table_checks(table)
         cols = ", ".join(table.column_names)
-        return f"""WITH u AS ({self._union_sql(table)}),
+        union = self._union_sql(table)
+        if table.shop_scoped:
+            # A shop column may hold the shop's display name (店铺名称 in many exports): one shop's name
+            # that is no shop's id stands for that shop.
+            union = f"""SELECT u0.* REPLACE (coalesce(sn.shop_id, u0.r_shop_id) AS r_shop_id) FROM ({union}) u0
+                LEFT JOIN (SELECT shop_name AS name, any_value(shop_id) AS shop_id FROM shops
+                           WHERE shop_name NOT IN (SELECT shop_id FROM shops) GROUP BY shop_name HAVING count(*) = 1) sn
+                  ON sn.name = u0.r_shop_id"""
+        return f"""WITH u AS ({union}),
             t AS (SELECT u.*, {', '.join(ctx_cols)} FROM u {ctx_join}),
             ty AS (SELECT t.*, {', '.join(typed)} FROM t),
             w0 AS (SELECT ty.* {extra_ctx} FROM ty {extra_join}),

@@ -334,3 +334,21 @@ def test_shop_and_item_reports_are_not_read_as_agents(tmp_path):
     assert levels == {"kuaishou_assessment": "shop", "taobao_item_consult": "item"}
     table, _, _ = platform_agent_table(store.con, NOVEMBER, viewer=LOCAL)
     assert list(table["agent"]) == [SHOP_LEVEL_AGENT]  # the items of 商品咨询 are not agents
+
+
+def test_a_shop_column_holding_the_shops_display_name_imports(tmp_path):
+    folder = LAYOUTS / "qianniu_scraped_xlsx"
+    with open(folder / "truth" / "messages.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["shop_id"] = "云朵旗舰店"
+    path = tmp_path / "messages.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    store = _store(tmp_path, "s")
+    report = import_paths(store, [folder / "truth" / "shops.csv", folder / "truth" / "agents.csv", path],
+                          classify=False)
+    assert report.tables["messages"].inserted == len(rows) and report.rejected == 0
+    assert store.con.execute("SELECT DISTINCT shop_id FROM messages").fetchall() == [("S001",)]
