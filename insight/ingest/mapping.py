@@ -24,7 +24,8 @@ __all__ = ["header_key", "builtin_presets", "preset_roles", "preset_for_headers"
 # The schema's own Chinese labels count as synonyms too.
 _COMMON = {
     "shop_id": ["店铺id", "店铺编号", "店铺", "shopid", "店铺账号"],
-    "buyer_id": ["买家id", "买家昵称", "买家账号", "买家", "顾客", "顾客id", "用户id", "客户id", "buyer", "会员名"],
+    "buyer_id": ["买家id", "买家昵称", "买家账号", "买家", "顾客", "顾客id", "用户id", "客户id", "buyer", "会员名", "用户昵称",
+                 "客户账号", "客户昵称"],
     "agent_id": ["客服账号", "客服id", "子账号", "客服旺旺", "旺旺昵称", "客服", "接待客服", "接待客服账号"],
     "session_id": ["会话id", "会话编号", "会话", "咨询id", "sessionid"],
     "order_id": ["订单号", "订单编号", "主订单编号", "订单id", "orderid"],

@@ -108,27 +108,39 @@ def test_a_platform_export_imports_like_data_md(demo, tmp_path, key):
 
 
 def test_the_export_is_recognised_and_its_preset_named(demo, tmp_path):
-    preset = builtin_presets()[("淘宝/天猫 千牛聊天记录", "messages")]
-    export = _export(demo["messages"], preset, "云朵服饰小店")
+    preset = builtin_presets()[("淘宝/天猫 订单", "orders")]
+    export = _export(demo["orders"], preset, "云朵服饰小店")
     folder = tmp_path / "d"
     folder.mkdir()
-    demo["shops"].to_csv(folder / "shops.csv", index=False)
-    export.to_csv(folder / "聊天记录导出.csv", index=False)
+    for name in ("shops", "agents", "messages"):
+        demo[name].to_csv(folder / f"{name}.csv", index=False)
+    export.to_csv(folder / "ExportOrderList.csv", index=False)
     report = import_paths(Store(None), [folder], shop=SHOP, classify=False)
-    assert any("千牛聊天记录" in n for n in report.notes), report.notes
-    assert report.tables["messages"].rejected == 0
+    assert any("淘宝/天猫 订单" in n for n in report.notes), report.notes
+    assert report.tables["orders"].rejected == 0
+
+
+def test_every_built_in_preset_names_its_public_source():
+    """Presets follow layouts public code writes or reads (issue 25): none without its source."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "insight" / "ingest" / "presets.yaml").read_text(encoding="utf-8")
+    blocks = text.split("  - name: ")[1:]
+    previous = text.split("  - name: ")
+    for i, (name, _) in enumerate(PRESETS):
+        comment = previous[i].rsplit("presets:", 1)[-1]
+        assert "code index" in comment or "github" in comment.lower(), f"{name}: no source cited"
+    assert len(blocks) == len(PRESETS)
 
 
 def test_an_edited_preset_saved_in_the_store_wins(tmp_path):
-    from insight.ingest.mapping import list_presets, load_preset, preset_roles, save_preset
-    from insight.ingest.roles import RoleRule
+    from insight.ingest.mapping import list_presets, load_preset, save_preset
 
     store = Store(None)
-    key = ("淘宝/天猫 千牛聊天记录", "messages")
-    assert key in list_presets(store.con, "messages")
-    mapping = {**load_preset(store.con, *key), "sent_at": "消息时间"}
-    save_preset(store.con, key[0], "messages", mapping, RoleRule(robots=("小蜜",), robot_marker=""))
-    assert list_presets(store.con, "messages").count(key) == 1
-    assert load_preset(store.con, *key)["sent_at"] == "消息时间"
-    assert preset_roles(store.con, key[0], "messages").robots == ("小蜜",)
-    assert builtin_presets()[key]["mapping"]["sent_at"] == "发送时间"
+    key = ("淘宝/天猫 订单", "orders")
+    assert key in list_presets(store.con, "orders")
+    mapping = {**load_preset(store.con, *key), "created_at": "创建时间"}
+    save_preset(store.con, key[0], "orders", mapping)
+    assert list_presets(store.con, "orders").count(key) == 1
+    assert load_preset(store.con, *key)["created_at"] == "创建时间"
+    assert builtin_presets()[key]["mapping"]["created_at"] == "订单创建时间"
