@@ -352,3 +352,57 @@ def test_a_shop_column_holding_the_shops_display_name_imports(tmp_path):
                           classify=False)
     assert report.tables["messages"].inserted == len(rows) and report.rejected == 0
     assert store.con.execute("SELECT DISTINCT shop_id FROM messages").fetchall() == [("S001",)]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     max_leaves=12)
+_FIELDS = ["gmtCreated", "userNickFrom", "userNickTo", "msg", "msgId", "psnNickName", "buyerId", "from", "to", "ts",
+           "content", "msg_id", "csid", "role", "uid", "template_name", "type"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(_FIELDS), _JSON, max_size=8), min_size=1, max_size=4),
+       st.sampled_from(["sycm", "pdd", "pdd_strings"]))
+def test_any_json_dump_converts_or_is_refused_with_a_reason(tmp_path_factory, records, shape):
+    """Whatever a dump holds where a field is expected, a layout converts it (bad values are then rejected by
+    their line at import) or refuses the file with a reason — never an internal error."""
+    import json
+
+    folder = tmp_path_factory.mktemp("json")
+    for r in records:
+        r.setdefault("gmtCreated", "2026-11-09 10:00:00")
+        r.setdefault("userNickFrom", "b")
+        r.setdefault("msg", "x")
+        r.setdefault("ts", 1794186724)
+    if shape == "sycm":
+        doc = {"sessions": [{"meta": {"dataId": "x"}, "messages": records}]}
+    else:
+        items = [json.dumps(r) if shape == "pdd_strings" else r for r in records]
+        doc = {"result": {"userInfo": {"uid": 1}, "messageList": items}}
+    path = folder / "dump.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    found = recognise(path)
+    assert found is not None
+    try:
+        out = found.convert(probe_file(path), LayoutContext(today=dt.date(2026, 12, 7)))
+    except ImportFailed:
+        return
+    assert all(isinstance(r["_line"], int) for r in out.tables.get("messages", []))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=30), st.sampled_from(["已读", "未读", "由 服务助手 转交给", "小美",
+                                                                 "tb_x 撤回了一条消息", "tb_x 2026-11-9 9:58:05",
+                                                                 "店:小美 2026-11-09 09:59:05", "当前用户来自 手淘"])),
+                min_size=1, max_size=12))
+def test_any_copied_window_converts_or_is_refused_with_a_reason(tmp_path_factory, lines):
+    path = tmp_path_factory.mktemp("txt") / "tb_x.txt"
+    path.write_bytes(("tb_x 2026-11-9 9:00:00\r\n在吗\r\n" + "\r\n".join(lines)).encode("utf-8", "surrogatepass"))
+    found = recognise(path)
+    assert found is not None and found.key == "qianniu_copy_txt"
+    try:
+        out = found.convert(probe_file(path), LayoutContext(today=dt.date(2026, 12, 7)))
+    except ImportFailed:
+        return
+    assert all(r["sent_at"] for r in out.tables["messages"])

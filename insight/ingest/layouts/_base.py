@@ -311,6 +311,8 @@ def read_json(path: Path, shown: str, limits: Limits | None = None):
                 continue
             try:
                 records.append(json.loads(line))
+            except RecursionError:
+                raise ImportFailed(f"{shown} 第 {number} 行: JSON 嵌套过深") from None
             except json.JSONDecodeError as exc:
                 if number == 1:
                     raise ImportFailed(f"{shown} 第 {first.lineno} 行第 {first.colno} 列: 不是有效的 JSON"

@@ -345,7 +345,7 @@ class SycmChatJson(Layout):
             nick_from = str(m.get("userNickFrom") or "").strip()
             nick_to = str(m.get("userNickTo") or "").strip()
             account = str(m.get("psnNickName") or "").strip()
-            from_shop = nick_from == account or shop_account(nick_from)
+            from_shop = bool(nick_from) and (nick_from == account or shop_account(nick_from))
             buyer_nick = nick_to if from_shop else nick_from
             # A buyer id the API gives beats a nickname (those may be masked: t**); without one on the
             # message, the session key (dataId = 日期_卖家_子账号_买家) carries it.
@@ -407,11 +407,11 @@ class PddChatJson(Layout):
             role_code = str(frm.get("role") or "")
             try:
                 ts = float(m.get("ts"))
-            except (TypeError, ValueError):
-                raise ImportFailed(f"{probe.name}: messageList 第 {number} 条的 ts 不是时间戳: {m.get('ts')!r}") from None
-            if ts > 1e11:  # milliseconds
-                ts /= 1000
-            at = dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat()
+                if ts > 1e11:  # milliseconds
+                    ts /= 1000
+                at = dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat()
+            except (TypeError, ValueError, OverflowError, OSError):
+                at = cell_text(m.get("ts")) or ""  # rejected by its line, with the value, like any bad time
             text = str(m.get("content") or "")
             if role_code == "user":
                 buyer = str(frm.get("uid") or user.get("uid") or m.get("nickname") or "")
