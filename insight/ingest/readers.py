@@ -103,7 +103,7 @@ def source_for(path: Path, con=None, label: str | None = None) -> tuple[SourceFi
     table = table_for_file_stem(Path(name).stem) if suffix in SUPPORTED_SUFFIXES else None
     if table:
         return SourceFile(path, table, label=label), None
-    if suffix in (".xlsx", ".xls") + LAYOUT_ONLY_SUFFIXES:
+    if suffix in (".xlsx", ".xls", ".csv") + LAYOUT_ONLY_SUFFIXES:
         try:
             found = recognise(path, name, report_defs(con))
         except InsightError:

@@ -406,3 +406,29 @@ def test_any_copied_window_converts_or_is_refused_with_a_reason(tmp_path_factory
     except ImportFailed:
         return
     assert all(r["sent_at"] for r in out.tables["messages"])
+
+
+def test_an_evaluation_list_workbook_without_session_ids_attaches_like_the_json(tmp_path):
+    """晓多 评价列表 / 邀评明细 downloads as a table (接待时间、邀评时间、买家、客服、评价来源、评价结果; no public
+    file was found, see layouts/xiaoduo_evaluations/SOURCE.md): the rows of eval.json written that way, with
+    words for codes, give the same evaluations."""
+    import json
+
+    import openpyxl
+
+    folder = LAYOUTS / "sycm_invitation_detail"
+    rows = json.loads((folder / "eval.json").read_text(encoding="utf-8"))["data"]["dataSource"]
+    words = {0: "非常满意", 1: "满意", 2: "一般", 3: "不满意", 4: "非常不满意", None: None}
+    sources = {0: "客服邀评", 1: "消费者自主评价", 2: "系统邀评"}
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["接待时间", "邀评时间", "买家", "客服", "评价来源", "评价结果"])
+    for r in rows:
+        sheet.append([r["servTime"], r["sendTime"], r["buyerNick"], r["psnNickName"], sources[r["source"]],
+                      words[r["lstEvaScore"]]])
+    path = tmp_path / "评价列表_20261109.xlsx"
+    book.save(path)
+    assert recognise(path).key == "evaluation_list_table"
+    report, off, _ = _compare_with_truth(tmp_path, folder, [folder / "chats.json", path])
+    assert not off, off
+    assert report.tables["evaluations"].inserted == 4 and report.rejected == 0

@@ -34,7 +34,7 @@ from insight.ingest.layouts._chats import (
     QianniuUserscript,
     SycmChatJson,
 )
-from insight.ingest.layouts._lists import SycmEvaluationList, SycmReceptionList
+from insight.ingest.layouts._lists import EvaluationListTable, SycmEvaluationList, SycmReceptionList
 from insight.ingest.layouts._reports import PlatformReport
 
 __all__ = ["MissingDay", "LAYOUTS", "LAYOUT_SUFFIXES", "Converted", "Layout", "LayoutContext", "Probe", "DEFAULT_ROBOT_NAMES",
@@ -43,7 +43,8 @@ __all__ = ["MissingDay", "LAYOUTS", "LAYOUT_SUFFIXES", "Converted", "Layout", "L
 
 # In the order they are tried: the most specific first.
 LAYOUTS: tuple[Layout, ...] = (JddcTsv(), QianniuCopiedText(), SycmChatJson(), PddChatJson(), SycmReceptionList(),
-                               SycmEvaluationList(), QianniuUserscript(), QianniuScraped(), PlatformReport())
+                               SycmEvaluationList(), QianniuUserscript(), QianniuScraped(), EvaluationListTable(),
+                               PlatformReport())
 LAYOUT_SUFFIXES = (".txt", ".tsv", ".json", ".ndjson", ".jsonl", ".xls")
 _PROBE_BYTES = 64 * 1024
 _PROBE_JSON_BYTES = 64 * 1024 * 1024
@@ -76,7 +77,7 @@ def probe_file(path: Path, name: str | None = None) -> Probe:
                 probe.json = read_json(path, probe.name)
             except ImportFailed:
                 probe.json = None
-    elif suffix in (".xlsx", ".xls"):
+    elif suffix in (".xlsx", ".xls", ".csv"):
         try:
             probe.sheets = read_grid(path, probe.name, rows=20)
         except ImportFailed:

@@ -267,12 +267,16 @@ def _csv_grid(path: Path, shown: str, limits: Limits | None, rows: int | None) -
     import csv
     import io
 
-    raw = path.read_bytes()
+    with open(path, "rb") as fh:  # a first look reads the start only
+        raw = fh.read(1 << 20) if rows else fh.read()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
             break
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            if rows and exc.start > len(raw) - 4:  # a character cut at the end of the block
+                text = raw[:exc.start].decode(encoding)
+                break
             continue
     else:
         raise ImportFailed(f"{shown}: 无法识别的编码（应为 UTF-8 或 GBK）")
