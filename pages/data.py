@@ -105,6 +105,15 @@ def _show_last_import(report: HtmlReport) -> None:
                              "新增": t.inserted, "更新": t.updated, "未变": t.unchanged, "拒绝": t.rejected,
                              "忽略的列": "、".join(t.ignored_columns)} for t in rep.tables.values()])
     widgets.table(summary, "导入报告", key="import_summary", report=report)
+    layouts = [f for f in rep.files if f.get("layout")]
+    if layouts:  # files in a real layout: what each was read as, and what was left out and assumed
+        per_file = pd.DataFrame([{
+            "文件": Path(f["file"]).name, "识别为": f["layout"], "读取": f"{f['read']:,} {f['unit']}",
+            "日期": f.get("dates") or "—",
+            "未导入": "；".join(f"{why} {n:,}" for why, n in f["excluded"].items()) or "—",
+            "假设与说明": "；".join(f["assumptions"]) or "—"} for f in layouts])
+        widgets.table(per_file, "各文件的读取情况", key="import_files", report=report)
+    shown = {Path(f["file"]).name for f in layouts}
     for t in rep.tables.values():
         if not t.rejected:
             continue
@@ -116,7 +125,8 @@ def _show_last_import(report: HtmlReport) -> None:
                 st.download_button(f"下载全部被拒绝的 {t.table} 行（CSV）", data=path.read_bytes(),
                                    file_name=path.name, mime="text/csv", key=f"rej_{t.table}", on_click="ignore")
     for note in rep.notes:
-        st.caption(md(note))
+        if note.split(": ", 1)[0] not in shown:  # those are in the table above
+            st.caption(md(note))
 
 
 def _role_rule_editor(fid: str, preset: str | None) -> RoleRule | None:

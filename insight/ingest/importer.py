@@ -559,13 +559,16 @@ class _Importer:
                     select.append(f"nullif(trim(CAST({gen} AS VARCHAR)), '') AS r_{aux}" if gen
                                   else f"CAST(NULL AS VARCHAR) AS r_{aux}")
             for col in _DERIVABLE.get(table.name, ()):
-                derive_it = matched if table.name == "evaluations" else col not in staged.columns
+                # A layout may know a message's id or session for some rows only: the others get theirs.
+                derive_it = matched if table.name == "evaluations" else (col not in staged.columns or bool(src.layout))
                 select.append(f"{'true' if derive_it else 'false'} AS _derive_{col}")
             part = (f"SELECT {', '.join(select)}, {idx} AS _file_idx, _line, {extra_sql} AS _extra "
                     f"FROM {staged.relation}")
             if table.name == "messages" and "message_id" not in staged.columns:
                 # From the sender as written, so that another role rule does not make new ids.
                 part = f"SELECT * REPLACE ({_GENERATED_MESSAGE_ID} AS r_message_id) FROM ({part})"
+            elif table.name == "messages" and src.layout:
+                part = f"SELECT * REPLACE (coalesce(r_message_id, {_GENERATED_MESSAGE_ID}) AS r_message_id) FROM ({part})"
             if table.name == "messages" and not for_rejects:
                 part = role_wrap_sql(part, idx, "_role_rules", "receiver" in staged.columns, self._nicknames(idx, src, staged))
             if matched and not for_rejects:
@@ -634,7 +637,7 @@ class _Importer:
         if self.allowed_shops is not None:
             self._outside_scope(table)
             self._guard_stored_keys(table)
-        if name == "messages" and any("session_id" not in st.columns for _, _, st in self.staged[name]):
+        if name == "messages" and any("session_id" not in st.columns or src.layout for _, src, st in self.staged[name]):
             self._cut_sessions(rep)
         self._guard_sessions(table)
         self._guard_agents(table)
@@ -1030,6 +1033,9 @@ class _Importer:
             if not self.store.has_rows(name):
                 rep = self.report.tables.get(name)
                 why = "没有一行被接受" if rep else "没有提供该表的文件"
+                if rep and rep.reasons:  # the first reason, so that a one-line error says what to fix
+                    first = rep.reasons[0]
+                    why += f"，如 {Path(first.file).name} 第 {first.line} 行，列 {first.column}: {first.reason}"
                 raise ImportFailed(f"缺少必需的表 {name}（{why}）：数据集至少需要 {' 和 '.join(REQUIRED_TABLES)} 这些表",
                                    report=self.report)
 

@@ -432,3 +432,16 @@ def test_an_evaluation_list_workbook_without_session_ids_attaches_like_the_json(
     report, off, _ = _compare_with_truth(tmp_path, folder, [folder / "chats.json", path])
     assert not off, off
     assert report.tables["evaluations"].inserted == 4 and report.rejected == 0
+
+
+def test_a_sycm_dump_as_ndjson_without_session_keys_is_cut_by_the_gap_rule(tmp_path):
+    import json
+
+    folder = LAYOUTS / "sycm_chatlog_json"
+    doc = json.loads((folder / "sycm-2026-11-09.json").read_text(encoding="utf-8"))
+    records = [m for s in doc["sessions"] for m in s["messages"]]
+    path = tmp_path / "sycm-2026-11-09.ndjson"
+    path.write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in records), encoding="utf-8")
+    report, off, _ = _compare_with_truth(tmp_path, folder, [path])
+    assert not off, off
+    assert report.rejected == 0 and report.tables["messages"].inserted == len(records)
