@@ -112,6 +112,7 @@ def _show_last_import(report: HtmlReport) -> None:
             "日期": f.get("dates") or "—",
             "未导入": "；".join(f"{why} {n:,}" for why, n in f["excluded"].items()) or "—",
             "假设与说明": "；".join(f["assumptions"]) or "—"} for f in layouts])
+        st.caption("各文件的读取情况：识别为哪种文件、读了多少、覆盖哪几天、哪些行没有导入及原因、做了哪些假设")
         widgets.table(per_file, "各文件的读取情况", key="import_files", report=report)
     shown = {Path(f["file"]).name for f in layouts}
     for t in rep.tables.values():

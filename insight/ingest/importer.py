@@ -201,6 +201,8 @@ _TYPE_HINT = {
 
 # Evaluation lists without session ids (生意参谋 邀评明细) have theirs found from the chats (_match_sessions_sql).
 _DERIVABLE = {**DERIVABLE_KEYS, "evaluations": ("session_id",)}
+# Where in a workbook a converted row came from: shown in the preview, not imported.
+_WHERE = {"sheet": "工作表", "sheet_row": "工作表行"}
 # How far after a session's last message an invitation may still belong to it.
 MATCH_AFTER_HOURS = 24
 
@@ -215,7 +217,7 @@ def _match_sessions_sql(part: str) -> str:
                 f"OR {sub.format(x='c.agent_id')} = {sub.format(x='p.r_agent_hint')})")
     buyer_ok = "(p.r_buyer_id IS NULL OR strpos(p.r_buyer_id, '*') > 0 OR c.buyer_id = p.r_buyer_id)"
     at = "coalesce(try_cast(p.r_served_at AS TIMESTAMP), try_cast(p.r_invited_at AS TIMESTAMP))"
-    return f"""WITH p AS ({part}),
+    return f"""SELECT * FROM (WITH p AS ({part}),
         m AS (SELECT p._file_idx AS mf, p._line AS ml, c.session_id AS m_session, c.buyer_id AS m_buyer
               FROM p JOIN _eval_sessions c ON c.shop_id = p.r_shop_id AND {agent_ok} AND {buyer_ok}
                AND c.started_at <= {at} + INTERVAL 1 MINUTE
@@ -227,7 +229,7 @@ def _match_sessions_sql(part: str) -> str:
         SELECT p.* EXCLUDE (r_agent_hint, r_served_at) REPLACE (
             coalesce(p.r_session_id, m.m_session) AS r_session_id,
             CASE WHEN p.r_session_id IS NULL AND m.m_buyer IS NOT NULL THEN m.m_buyer ELSE p.r_buyer_id END AS r_buyer_id)
-        FROM p LEFT JOIN m ON m.mf = p._file_idx AND m.ml = p._line"""
+        FROM p LEFT JOIN m ON m.mf = p._file_idx AND m.ml = p._line)"""
 
 # The day from which a row changes derived facts (the derivation widens it by each rule's reach).
 # Shops are derived whole when they change; agents change no derived fact (names are joined at query).
@@ -427,7 +429,7 @@ class _Importer:
         if len(rows) > self.store.limits.max_rows:
             raise ImportFailed(f"{src.shown}: 有 {len(rows):,} 行，超过单个文件的行数上限 {self.store.limits.max_rows:,} 行"
                                "（可用环境变量 INSIGHT_MAX_ROWS 调整）")
-        names = list(dict.fromkeys(k for r in rows for k in r if not k.startswith("_") and k != "sheet"))
+        names = list(dict.fromkeys(k for r in rows for k in r if not k.startswith("_") and k not in _WHERE))
         if found.table == REPORT_TABLE:
             names = list(dict.fromkeys(["agent", "day", "shop_id"] + names))
         elif found.table in TABLES:
@@ -1085,7 +1087,7 @@ def layout_preview(con, src: SourceFile, ctx, rows: int = 8) -> dict:
         return {**out, "needs_day": True, "problem": str(exc)}
     except InsightError as exc:
         return {**out, "problem": str(exc)}
-    head = [{"行": r["_line"], **{k: v for k, v in r.items() if not k.startswith("_")}}
+    head = [{"行/序号": r["_line"], **{k: v for k, v in r.items() if not k.startswith("_")}}
             for r in conv.tables.get(found.table, [])[:rows]]
     if found.table == REPORT_TABLE:  # the figures under the report's own headers
         defn = next(d for d in report_defs(con) if d.key == conv.report)
@@ -1093,7 +1095,11 @@ def layout_preview(con, src: SourceFile, ctx, rows: int = 8) -> dict:
                                                                             "shop_id": "店铺"}
     else:
         names = {c.name: c.label for c in TABLES[found.table].columns}
-    frame = pd.DataFrame(head).rename(columns=names)
+    frame = pd.DataFrame(head).rename(columns=_WHERE)
+    if "sender_role" in frame:  # as a user reads it
+        frame["sender_role"] = frame["sender_role"].map(
+            {"buyer": "买家", "agent": "客服", "robot": "机器人", "system": "系统"}).fillna(frame["sender_role"])
+    frame = frame.rename(columns=names)
     return {**out, "layout": conv.label, "frame": frame, "read": conv.read, "unit": conv.unit,
             "excluded": dict(conv.excluded), "notes": list(conv.notes), "day_used": conv.day_used}
 

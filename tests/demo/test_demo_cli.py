@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from insight import Filters, MetricEngine, Period, Store, import_paths
+from insight.core.settings import DEFAULT_ROBOT_NAMES
 from insight.demo.generator import DemoConfig, write_demo
 from insight.demo.text import BUYER
 from insight.metrics import registry
@@ -148,11 +149,11 @@ def test_cli_settings_changes_the_stage_window(tmp_path):
     db = tmp_path / "s.duckdb"
     assert _run("import", "--db", str(db), str(folder)).returncode == 0
     before = json.loads(_run("settings", "--db", str(db)).stdout)
-    assert before == {"stage_window_days": 21, "session_gap_minutes": 30}
+    assert before == {"stage_window_days": 21, "session_gap_minutes": 30, "robot_names": list(DEFAULT_ROBOT_NAMES)}
     with Store(db, read_only=True) as store:
         after_21 = store.con.execute("SELECT count(*) FROM f_sessions WHERE stage = 'aftersale'").fetchone()[0]
     assert json.loads(_run("settings", "--db", str(db), "--stage-window-days", "3").stdout) == {
-        "stage_window_days": 3, "session_gap_minutes": 30}
+        "stage_window_days": 3, "session_gap_minutes": 30, "robot_names": list(DEFAULT_ROBOT_NAMES)}
     with Store(db, read_only=True) as store:
         after_3 = store.con.execute("SELECT count(*) FROM f_sessions WHERE stage = 'aftersale'").fetchone()[0]
     assert after_3 < after_21

@@ -445,3 +445,74 @@ def test_a_sycm_dump_as_ndjson_without_session_keys_is_cut_by_the_gap_rule(tmp_p
     report, off, _ = _compare_with_truth(tmp_path, folder, [path])
     assert not off, off
     assert report.rejected == 0 and report.tables["messages"].inserted == len(records)
+
+
+def test_hostile_layout_files_are_refused_or_rejected_by_their_message(tmp_path):
+    """Cases a hostile helper found: a 5,000-digit number in a dump, a message of megabytes, times that are
+    no time of day in a scraped cell (each message rejected on its own, the others stored)."""
+
+    import openpyxl
+
+    shops = LAYOUTS / "sycm_chatlog_json" / "truth" / "shops.csv"
+    big = tmp_path / "sycm-big.json"
+    big.write_text('{"sessions": [{"meta": {}, "messages": [{"gmtCreated": ' + "9" * 5000
+                   + ', "userNickFrom": "b", "msg": "x"}]}]}', encoding="utf-8")
+    with pytest.raises(ImportFailed, match="sycm-big.json"):
+        import_paths(_store(tmp_path, "a"), [shops, big], shop="S001", classify=False)
+    long = tmp_path / "tb_x.txt"
+    long.write_text("tb_x 2026-11-9 9:00:00\r\n" + "长" * 30_000 + "\r\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match="tb_x.txt 第 1 行: 一条消息长 30,000 个字符"):
+        import_paths(_store(tmp_path, "b"), [shops, long], shop="S001", classify=False)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "聊天记录"
+    sheet.append(["客户ID", "聊天记录"])
+    sheet.append(["tb_a", "09:00:01\ntb_a: 在吗\n\n25:99:99\ntb_a: 坏时间\n\n09:00:30\n店:小美: 在的"])
+    path = tmp_path / "千牛聊天记录_11月9日.xlsx"
+    book.save(path)
+    store = _store(tmp_path, "c")
+    report = import_paths(store, [shops, path], shop="S001", classify=False)
+    rep = report.tables["messages"]
+    assert (rep.read, rep.inserted, rep.rejected) == (3, 2, 1)
+    assert [(r.line, r.column) for r in rep.reasons] == [(2, "sent_at")]  # the 2nd message of the file
+    assert store.con.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
+
+
+def test_a_buyer_nick_with_a_colon_stays_a_buyer_in_a_sycm_dump(tmp_path):
+    import json
+
+    folder = LAYOUTS / "sycm_chatlog_json"
+    doc = json.loads((folder / "sycm-2026-11-09.json").read_text(encoding="utf-8"))
+    first = doc["sessions"][0]["messages"][0]
+    first["userNickFrom"] = "[x](http://evil)"
+    path = tmp_path / "sycm.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    store = _store(tmp_path, "s")
+    import_paths(store, [folder / "truth" / "shops.csv", path], shop="S001", classify=False)
+    assert store.con.execute("SELECT sender_role, agent_id FROM messages WHERE content = ?",
+                             [first["msg"]]).fetchone() == ("buyer", None)
+
+
+def test_two_evaluation_lists_in_one_import_and_stars_in_a_table(tmp_path):
+    import json
+
+    import openpyxl
+
+    folder = LAYOUTS / "sycm_invitation_detail"
+    rows = json.loads((folder / "eval.json").read_text(encoding="utf-8"))["data"]["dataSource"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["接待时间", "邀评时间", "买家", "客服", "来源", "评价结果"])
+    for r, stars in zip(rows[:2], (5, 1)):  # a person's table: 1–5 stars
+        sheet.append([r["servTime"], r["sendTime"], r["buyerNick"], r["psnNickName"], "客服邀评", stars])
+    table = tmp_path / "评价列表.xlsx"
+    book.save(table)
+    second = tmp_path / "eval-2.json"
+    second.write_text(json.dumps({"data": {"dataSource": rows[2:]}}, ensure_ascii=False), encoding="utf-8")
+    store = _store(tmp_path, "s")
+    report = import_paths(store, [folder / "truth" / "shops.csv", folder / "chats.json", table, second], shop="S001",
+                          classify=False)
+    assert report.tables["evaluations"].inserted == 4 and report.rejected == 0
+    ratings = sorted(r[0] for r in store.con.execute("SELECT rating FROM evaluations WHERE rating IS NOT NULL").fetchall())
+    assert ratings == [1, 2, 5]  # stars 5 and 1 as written; the JSON's code 3 → 2
+    assert any("按星级读取" in n for n in report.notes)

@@ -13,6 +13,7 @@ import datetime as dt
 from pathlib import Path
 
 from insight.core.errors import ImportFailed
+from insight.core.limits import Limits
 from insight.ingest.layouts._base import (
     DEFAULT_ROBOT_NAMES,
     SUMMARY_LABELS,
@@ -78,8 +79,8 @@ def probe_file(path: Path, name: str | None = None) -> Probe:
             except ImportFailed:
                 probe.json = None
     elif suffix in (".xlsx", ".xls", ".csv"):
-        try:
-            probe.sheets = read_grid(path, probe.name, rows=20)
+        try:  # bounded like any read: a first look at a zip bomb stops at its expanded size
+            probe.sheets = read_grid(path, probe.name, Limits.from_env(), rows=20)
         except ImportFailed:
             probe.sheets = {}
     return probe

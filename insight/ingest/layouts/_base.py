@@ -17,7 +17,7 @@ from insight.core.settings import DEFAULT_ROBOT_NAMES
 
 __all__ = ["MissingDay", "LayoutContext", "Converted", "Layout", "Probe", "DEFAULT_ROBOT_NAMES", "SUMMARY_LABELS",
            "day_from_name", "seconds_from_text", "is_placeholder", "Sender", "read_grid", "read_json",
-           "cell_text", "shop_account"]
+           "cell_text", "shop_account", "check_length", "MAX_MESSAGE_CHARS"]
 
 # The names a report's summary rows carry where an agent's name would be (never stored as agents).
 SUMMARY_LABELS = ("汇总", "汇总值", "合计", "总计", "平均值", "平均", "均值", "全店汇总值", "全店平均值", "同行同层优秀",
@@ -48,6 +48,7 @@ class Converted:
 
     layout: str
     label: str
+    file: str = ""  # the file's name as the user knows it
     tables: dict[str, list[dict]] = field(default_factory=dict)
     report: str | None = None  # the platform report's key, for report layouts
     read: int = 0  # rows (or messages) read from the file
@@ -65,7 +66,7 @@ class Converted:
         column = {"messages": "sent_at", "sessions": "started_at", "evaluations": "invited_at",
                   "platform_reports": "day"}
         days = sorted({str(r[col])[:10] for table, col in column.items() for r in self.tables.get(table, ())
-                       if r.get(col)})
+                       if r.get(col) and re.match(r"\d{4}-\d{2}-\d{2}", str(r[col]))})
         if not days:
             return None
         return days[0] if days[0] == days[-1] else f"{days[0]} 至 {days[-1]}"
@@ -98,8 +99,8 @@ class Layout:
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
         raise NotImplementedError
 
-    def converted(self) -> Converted:
-        return Converted(self.key, self.label)
+    def converted(self, probe: Probe | None = None) -> Converted:
+        return Converted(self.key, self.label, probe.name if probe is not None else "")
 
 
 # -- dates and values ------------------------------------------------------------------------
@@ -216,6 +217,16 @@ _SYSTEM_LINES = (re.compile(r"^由\s*\S+\s*转交给"), re.compile(r"撤回了�
                  re.compile(r"^(已读|未读|发送中)$"), re.compile(r"^(买家|客户|用户)已(离开|下线)"))
 
 
+# A chat message longer than this is not a message (a pasted file, a broken export): the file is refused.
+MAX_MESSAGE_CHARS = 20_000
+
+
+def check_length(shown: str, line: int, text: str | None) -> None:
+    if text is not None and len(text) > MAX_MESSAGE_CHARS:
+        raise ImportFailed(f"{shown} 第 {line} 行: 一条消息长 {len(text):,} 个字符，超过上限 {MAX_MESSAGE_CHARS:,}"
+                           "（文件可能损坏或粘贴了别的内容）")
+
+
 def system_line(text: str) -> bool:
     """A line the page writes itself (transfers, recalls, read receipts): a system message."""
     return any(p.search(text.strip()) for p in _SYSTEM_LINES)
@@ -317,6 +328,10 @@ def read_json(path: Path, shown: str, limits: Limits | None = None):
                 records.append(json.loads(line))
             except RecursionError:
                 raise ImportFailed(f"{shown} 第 {number} 行: JSON 嵌套过深") from None
+            except ValueError as exc:
+                if not isinstance(exc, json.JSONDecodeError):
+                    raise ImportFailed(f"{shown} 第 {number} 行: JSON 中有无法读取的值（{str(exc)[:80]}）") from None
+                raise
             except json.JSONDecodeError as exc:
                 if number == 1:
                     raise ImportFailed(f"{shown} 第 {first.lineno} 行第 {first.colno} 列: 不是有效的 JSON"
@@ -325,3 +340,5 @@ def read_json(path: Path, shown: str, limits: Limits | None = None):
         return records
     except RecursionError:
         raise ImportFailed(f"{shown}: JSON 嵌套过深") from None
+    except ValueError as exc:  # a number of thousands of digits, a lone surrogate
+        raise ImportFailed(f"{shown}: JSON 中有无法读取的值（{str(exc)[:80]}）") from None

@@ -17,6 +17,7 @@ from insight.ingest.layouts._base import (
     Probe,
     Sender,
     cell_text,
+    check_length,
     day_from_name,
     read_grid,
     read_json,
@@ -47,14 +48,19 @@ def _chat_day(probe: Probe, ctx: LayoutContext, out: Converted, from_name: bool,
 
 
 def _at(day: dt.date, clock: str) -> str:
+    """``day`` at ``clock``; a clock that is no time of day (25:99:99, 24:00) stays as written, so that the
+    import rejects that message with its reason instead of moving it to another day."""
     parts = [int(p) for p in clock.split(":")]
     while len(parts) < 3:
         parts.append(0)
+    if parts[0] > 23 or parts[1] > 59 or parts[2] > 59:
+        return f"{day.isoformat()} {clock}（不是一天中的时刻）"
     return f"{day.isoformat()} {parts[0]:02d}:{parts[1]:02d}:{parts[2]:02d}"
 
 
 def _message(out: Converted, line: int, buyer: str, role: str, nick: str | None, sent_at: str, content: str,
              **extra) -> None:
+    check_length(out.file, line, content)
     row = {"_line": line, "buyer_id": buyer, "sender_role": role,
            "agent_id": nick if role in ("agent", "robot") else None, "sent_at": sent_at, "content": content,
            "content_type": extra.pop("content_type", None) or _content_type(content)}
@@ -97,7 +103,7 @@ class QianniuScraped(Layout):
         return probe.suffix in (".xlsx", ".xls") and self._sheet(probe) is not None
 
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
-        out = self.converted()
+        out = self.converted(probe)
         out.unit = "条消息"
         day = _chat_day(probe, ctx, out, True, "文件名里也没有日期（抓取脚本以“千牛聊天记录_11月9日”命名）")
         sheet = self._sheet(probe)
@@ -127,7 +133,9 @@ class QianniuScraped(Layout):
                 body = chat[match.end(): starts[i + 1].start() if i + 1 < len(starts) else len(chat)]
                 nick, text = self._split(body, buyer, sender)
                 role = "system" if system_line(text) else sender.role(nick, buyer)
-                _message(out, number, buyer, role, nick, _at(day, match.group(1)), text)
+                # One row holds a buyer's whole day: a message is named by its place in the file.
+                _message(out, out.read + 1, buyer, role, nick, _at(day, match.group(1)), text, sheet_row=number)
+        out.notes.append("一格里是一位买家一天的全部消息：被拒绝的消息按它在文件中的序号（第 N 条消息）给出")
         return out
 
     @staticmethod
@@ -162,7 +170,7 @@ class QianniuUserscript(Layout):
         return probe.suffix in (".xlsx", ".xls") and any(self._columns(r) for r in probe.sheets.values())
 
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
-        out = self.converted()
+        out = self.converted(probe)
         out.unit = "条消息"
         sheets = read_grid(probe.path, probe.name, ctx.limits)
         if "导出汇总" in sheets:
@@ -194,7 +202,9 @@ class QianniuUserscript(Layout):
                 text = text or ""
                 role = "system" if system_line(text) else sender.role(nick, buyer)
                 # 账号类型 is guessed by the script from words such as 店; the rule above decides instead.
-                _message(out, number, buyer, role, nick, _at(day, clock.strip()), text, sheet=name)
+                # Every sheet starts at row 2: a message is named by its place in the file.
+                _message(out, out.read + 1, buyer, role, nick, _at(day, clock.strip()), text, sheet=name)
+        out.notes.append("每位买家一张工作表：被拒绝的消息按它在文件中的序号（第 N 条消息，按工作表顺序）给出")
         return out
 
 
@@ -217,7 +227,7 @@ class QianniuCopiedText(Layout):
         return sum(1 for x in lines if _HEADER.match(x.strip())) >= 1 and not any(x.count("\t") >= 6 for x in lines[:5])
 
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
-        out = self.converted()
+        out = self.converted(probe)
         out.unit = "条消息"
         text = probe.path.read_bytes()
         if ctx.limits is not None and len(text) > ctx.limits.max_file_bytes:
@@ -336,7 +346,7 @@ class SycmChatJson(Layout):
         return bool(records) and all(k in records[0] for k in ("gmtCreated", "userNickFrom", "msg"))
 
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
-        out = self.converted()
+        out = self.converted(probe)
         out.unit = "条消息"
         records = _records(read_json(probe.path, probe.name, ctx.limits)) or []
         sender = Sender(ctx.robot_names)
@@ -345,7 +355,12 @@ class SycmChatJson(Layout):
             nick_from = str(m.get("userNickFrom") or "").strip()
             nick_to = str(m.get("userNickTo") or "").strip()
             account = str(m.get("psnNickName") or "").strip()
-            from_shop = bool(nick_from) and (nick_from == account or shop_account(nick_from))
+            # The shop's accounts start with the shop's name (店铺名:子账号), the one psnNickName has; a buyer
+            # nick with a colon in it is still a buyer.
+            shop_prefix = account.replace("：", ":").split(":", 1)[0] + ":" if ":" in account.replace("：", ":") else ""
+            from_shop = bool(nick_from) and (
+                nick_from == account or (nick_from.replace("：", ":").startswith(shop_prefix) if shop_prefix
+                                         else shop_account(nick_from)))
             buyer_nick = nick_to if from_shop else nick_from
             # A buyer id the API gives beats a nickname (those may be masked: t**); without one on the
             # message, the session key (dataId = 日期_卖家_子账号_买家) carries it.
@@ -388,7 +403,7 @@ class PddChatJson(Layout):
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
         import json
 
-        out = self.converted()
+        out = self.converted(probe)
         out.unit = "条消息"
         doc = read_json(probe.path, probe.name, ctx.limits)
         result = doc.get("result") if isinstance(doc.get("result"), dict) else doc

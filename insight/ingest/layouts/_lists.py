@@ -37,7 +37,7 @@ class SycmReceptionList(Layout):
         return all(k in row for k in ("startTime", "endTime", "psnNickName")) and "sendTime" not in row
 
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
-        out = self.converted()
+        out = self.converted(probe)
         rows = _data_source(read_json(probe.path, probe.name, ctx.limits)) or []
         for number, r in enumerate(rows, start=1):
             out.read += 1
@@ -80,24 +80,38 @@ class SycmEvaluationList(Layout):
             ("send_time" in row and ("eval_code" in row or "eval_sender" in row))
 
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
-        out = self.converted()
+        out = self.converted(probe)
         rows = _data_source(read_json(probe.path, probe.name, ctx.limits)) or []
-        for number, r in enumerate(rows, start=1):
+        values = [{k: next((cell_text(r.get(n)) for n in names if r.get(n) is not None), None)
+                   for k, names in self.FIELDS.items()} for r in rows]
+        codes = _score_scale(out, [v["rating"] for v in values], codes_by_default=True)
+        for number, value in enumerate(values, start=1):
             out.read += 1
-            value = {k: next((cell_text(r.get(n)) for n in names if r.get(n) is not None), None)
-                     for k, names in self.FIELDS.items()}
-            out.tables.setdefault("evaluations", []).append(_evaluation(number, value))
+            out.tables.setdefault("evaluations", []).append(_evaluation(number, value, codes))
         _matching_note(out)
         return out
 
 
-def _evaluation(line: int, value: dict) -> dict:
+def _score_scale(out: Converted, values, codes_by_default: bool) -> bool:
+    """Whether a file's numeric ratings are the open API's codes (0 非常满意 … 4 非常不满意) rather than
+    stars (1–5): decided for the whole file (a 0 means codes, a 5 means stars), else by the layout's own
+    convention, and said."""
+    seen = {str(v).strip() for v in values if v is not None and str(v).strip().isdigit()}
+    codes = "0" in seen or ("5" not in seen and codes_by_default)
+    if seen:
+        out.notes.append("评价结果的数字按平台代码读取（0 非常满意 … 4 非常不满意）" if codes
+                         else "评价结果的数字按星级读取（1 非常不满意 … 5 非常满意）")
+    return codes
+
+
+def _evaluation(line: int, value: dict, codes: bool = True) -> dict:
     """One invitation as an evaluations row: codes and words as the platforms write them."""
     score, source = value.get("rating"), value.get("invited_by")
+    rating = EVALUATION_SCORES.get(score or "", score) if codes else score
     return {"_line": line, "session_id": value.get("session_id"), "buyer_id": value.get("buyer_id"),
             "invited_by": INVITED_BY_CODES.get(source or "", INVITED_BY_WORDS.get(source or "", source)),
             "invited_at": value.get("invited_at") or value.get("served_at"),
-            "rating": EVALUATION_SCORES.get(score or "", score), "rated_at": value.get("rated_at"),
+            "rating": rating, "rated_at": value.get("rated_at"),
             "tags": value.get("tags"), "comment": value.get("comment"),
             "agent_hint": value.get("agent_hint"), "served_at": value.get("served_at")}
 
@@ -155,19 +169,23 @@ class EvaluationListTable(Layout):
         return bool(probe.sheets) and self._find(probe.sheets) is not None
 
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
-        out = self.converted()
+        out = self.converted(probe)
         sheets = read_grid(probe.path, probe.name, ctx.limits)
         found = self._find(sheets)
         if found is None:
             return out
         name, at, cols = found
+        values = []
         for number, row in enumerate(sheets[name][at + 1:], start=at + 2):
             cells = list(row) + [None] * (max(cols.values()) + 1 - len(row))
             if all(c is None for c in cells):
                 out.exclude("空行")
                 continue
+            values.append((number, {k: cell_text(cells[c]) for k, c in cols.items()}))
+        # A table a person reads gives stars or words; codes only when a 0 shows it.
+        codes = _score_scale(out, [v["rating"] for _, v in values], codes_by_default=False)
+        for number, value in values:
             out.read += 1
-            value = {k: cell_text(cells[c]) for k, c in cols.items()}
-            out.tables.setdefault("evaluations", []).append(_evaluation(number, value))
+            out.tables.setdefault("evaluations", []).append(_evaluation(number, value, codes))
         _matching_note(out)
         return out
