@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+# What is installed, by what it was installed from: `make run` needs the runtime only; `make test` adds the
+# tests, lint, browser driver and Spark (requirements-dev.txt, requirements-spark.txt).
+STAMP      := $(VENV)/.installed-run-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+TEST_STAMP := $(VENV)/.installed-test-$(shell cat requirements.txt requirements-dev.txt requirements-spark.txt | cksum | cut -d' ' -f1)
 DB     ?= data/insight.duckdb
 DEMO   ?= data/demo
 
@@ -16,7 +19,12 @@ $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	rm -f $(VENV)/.installed-run-* && touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP) requirements-dev.txt requirements-spark.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt \
+	  -r requirements-spark.txt
+	rm -f $(VENV)/.installed-test-* && touch $(TEST_STAMP)
 
 # Demo data is generated and imported only when there is no store yet; the store file
 # appears only once the import has succeeded.
@@ -53,10 +61,10 @@ java:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
-test: $(STAMP) browser java
+test: $(TEST_STAMP) browser java
 	$(PY) -m pytest -q
 
-bench: $(STAMP) browser
+bench: $(TEST_STAMP) browser
 	$(PY) bench/pipeline.py
 	$(PY) bench/floor.py
 	$(PY) bench/pages.py

@@ -3,7 +3,7 @@
     spark-submit --master yarn --deploy-mode client … deploy/spark_job.py --input hdfs:///…/base --output hdfs:///…/parts
 
 Arguments are those of ``python -m insight build-parts`` (``--engine`` and ``--master`` come from here and
-from spark-submit). The driver runs ``insight`` (installed from requirements.txt where the driver runs);
+from spark-submit). The driver runs ``insight`` (installed from requirements.txt and requirements-spark.txt where the driver runs);
 the executors run Spark SQL only — no Python code of ours reaches them.
 """
 

@@ -52,7 +52,10 @@ def spark_sql(select: str) -> str:
     ``epoch()`` becomes microseconds / 1e6 as a double, as DuckDB computes it (Spark's own
     ``unix_timestamp`` drops the fraction of a second); the rest is SQLGlot's DuckDB → Spark mapping
     (``arg_min`` → ``min_by``, struct literals, ``unnest`` → ``explode``, NULLS LAST made explicit)."""
-    import sqlglot
+    try:
+        import sqlglot
+    except ImportError:
+        raise UsageError("没有安装 sqlglot：Spark 引擎需要另行安装，运行 .venv/bin/pip install -r requirements-spark.txt") from None
 
     return sqlglot.transpile(select, read="duckdb", write=_spark_dialect())[0]
 
@@ -121,8 +124,9 @@ def spark_session(master: str | None = None, app_name: str = "insight-build-part
     further Spark settings (``spark.driver.memory`` …), applied before the JVM starts."""
     try:
         from pyspark.sql import SparkSession
-    except ImportError:  # pragma: no cover - pyspark is in requirements.txt
-        raise UsageError("没有安装 pyspark（pip install -r requirements.txt）") from None
+    except ImportError:  # the runtime install leaves Spark out (requirements-spark.txt)
+        raise UsageError("没有安装 pyspark：Spark 引擎需要另行安装，运行 .venv/bin/pip install -r requirements-spark.txt"
+                         "（另需 Java 17：make java）；单机可用 --engine duckdb") from None
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
