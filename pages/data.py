@@ -12,8 +12,8 @@ from insight.core.limits import Limits
 from insight.core.schema import REPORT_TABLE, TABLES, table_label
 from insight.demo.generator import DemoConfig, demo_refusal, write_demo
 from insight.ingest.importer import import_paths, import_sources
-from insight.ingest.mapping import mapped_source, needs_review
-from insight.ingest.readers import ACCEPTED_SUFFIXES, read_preview
+from insight.ingest.mapping import needs_review
+from insight.ingest.readers import ACCEPTED_SUFFIXES, mapped_source, read_preview
 from insight.ingest.reports import (
     EDITOR_COLUMNS,
     USES,

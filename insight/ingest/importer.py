@@ -450,7 +450,8 @@ class _Importer:
                  "assumptions": list(conv.notes), "dates": span}
         name = Path(src.shown).name
         excluded = "；".join(f"{why} {n:,}" for why, n in conv.excluded.items())
-        self.report.notes.append(f"{name}: {conv.label}，读取 {conv.read:,} {conv.unit}"
+        what = f"平台客服报表（{conv.label}）" if found.table == REPORT_TABLE else conv.label
+        self.report.notes.append(f"{name}: {what}，读取 {conv.read:,} {conv.unit}"
                                  + (f"（{span}）" if span else "") + (f"；未导入: {excluded}" if excluded else ""))
         self.report.notes.extend(f"{name}: {note}" for note in conv.notes)
         if found.table == REPORT_TABLE:

@@ -8,17 +8,17 @@ import datetime as dt
 import difflib
 import functools
 import json
-import re
 from pathlib import Path
 
 import yaml
 
 from insight.core.errors import UsageError
 from insight.core.schema import REPORT_TABLE, TABLES, required_columns, table_for_file_stem
+from insight.ingest._headers import header_key
 from insight.ingest.roles import RoleRule
 
 __all__ = ["header_key", "builtin_presets", "preset_roles", "preset_for_headers", "preset_pairs", "suggest_table", "suggest_mapping", "check_mapping", "save_preset", "list_presets", "load_preset",
-           "SYNONYMS", "AUX_SYNONYMS", "aux_mapping", "needs_review", "start_mapping", "mapped_source", "known_header_mapping"]
+           "SYNONYMS", "AUX_SYNONYMS", "aux_mapping", "needs_review", "start_mapping", "known_header_mapping"]
 
 # Headers seen in the platforms' exports and in hand-made sheets, per DATA.md column.
 # The schema's own Chinese labels count as synonyms too.
@@ -62,11 +62,6 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
 AUX_SYNONYMS: dict[str, dict[str, list[str]]] = {
     "messages": {"receiver": ["接收人", "接收方", "接收者", "接收人昵称", "接收账号", "receiver"]},
 }
-
-
-def header_key(text: str) -> str:
-    """A header as compared with known names: case, spaces, brackets, colons, slashes and a BOM do not count."""
-    return re.sub(r"[\s_\-()（）:：/]+", "", str(text).strip().lstrip("\ufeff").lower())
 
 
 def _aliases(table: str, column: str) -> list[str]:
@@ -255,26 +250,6 @@ def needs_review(filename: str, headers: list[str], shop_given: bool = False) ->
 def start_mapping(con, table: str, headers: list[str], preset: str | None = None) -> dict[str, str | None]:
     """The mapping the review starts from: a saved preset (sources the file lacks dropped), else the suggestion."""
     return load_preset(con, preset, table, headers) if preset else suggest_mapping(table, headers)
-
-
-def _headers_of(path) -> list[str]:
-    from insight.ingest.readers import read_preview
-
-    return read_preview(path, rows=1)[0]
-
-
-def mapped_source(path, table: str, mapping: dict[str, str | None], label: str, shop_given: bool = False,
-                  roles=None):
-    """(a SourceFile importing ``path`` as ``table`` with ``mapping``, None) or (None, the problems)."""
-    from insight.ingest.readers import SourceFile
-
-    headers = _headers_of(path) if table in AUX_SYNONYMS else []
-    problems = check_mapping(table, mapping, shop_given, headers)
-    if problems:
-        return None, problems
-    pairs = tuple((src, dst) for dst, src in mapping.items() if src and src != dst)
-    pairs += aux_mapping(table, headers, used={src for src, _ in pairs})
-    return SourceFile(Path(path), table, pairs, label=label, roles=roles), []
 
 
 def known_header_mapping(table: str, headers: list[str]) -> tuple[tuple[str, str], ...]:

@@ -28,7 +28,7 @@ from insight.core.schema import REPORT_TABLE, TABLES, table_for_file_stem
 from insight.ingest.roles import RoleRule
 
 __all__ = ["SourceFile", "Staged", "discover", "load_staging", "read_preview", "SUPPORTED_SUFFIXES",
-           "ARCHIVE_SUFFIXES", "ACCEPTED_SUFFIXES", "LAYOUT_ONLY_SUFFIXES", "normalise_header", "source_for"]
+           "ARCHIVE_SUFFIXES", "ACCEPTED_SUFFIXES", "LAYOUT_ONLY_SUFFIXES", "normalise_header", "source_for", "mapped_source"]
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
 # Read only through a layout (layouts/): chat text, JSON dumps, old Excel reports.
@@ -584,3 +584,17 @@ def read_preview(path: str | os.PathLike, rows: int = 5, label: str | None = Non
                                          for row in batch.to_pylist()[:rows]]
         return names, body
     raise ImportFailed(f"{shown}: 不支持的文件格式 {path.suffix!r}，请使用 .csv、.xlsx 或 .parquet")
+
+
+def mapped_source(path, table: str, mapping: dict[str, str | None], label: str, shop_given: bool = False,
+                  roles=None):
+    """(a SourceFile importing ``path`` as ``table`` with ``mapping``, None) or (None, the problems)."""
+    from insight.ingest.mapping import AUX_SYNONYMS, aux_mapping, check_mapping
+
+    headers = read_preview(path, rows=1)[0] if table in AUX_SYNONYMS else []
+    problems = check_mapping(table, mapping, shop_given, headers)
+    if problems:
+        return None, problems
+    pairs = tuple((src, dst) for dst, src in mapping.items() if src and src != dst)
+    pairs += aux_mapping(table, headers, used={src for src, _ in pairs})
+    return SourceFile(Path(path), table, pairs, label=label, roles=roles), []

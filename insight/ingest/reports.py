@@ -20,7 +20,7 @@ import yaml
 from insight.core.access import outside_scope_sql
 from insight.core.errors import ImportFailed, UsageError
 from insight.core.schema import REPORT_TABLE
-from insight.ingest.mapping import header_key
+from insight.ingest._headers import header_key
 
 __all__ = ["ReportMetric", "ReportDef", "report_defs", "builtin_report_defs", "save_report_def", "detect_report", "USES", "editor_rows",
            "report_def_from_rows", "editor_frame",

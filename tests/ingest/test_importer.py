@@ -260,7 +260,8 @@ def test_semicolon_and_tab_delimited_csv(tmp_path):
 
 
 def test_upload_mapping_plan_review_and_source(tmp_path):
-    from insight.ingest.mapping import mapped_source, needs_review, save_preset, start_mapping
+    from insight.ingest.mapping import needs_review, save_preset, start_mapping
+    from insight.ingest.readers import mapped_source
 
     headers = ["店铺编号", "店铺名", "平台", "主营类目", "店铺层级"]
     assert needs_review("店铺导出.csv", headers) == ("shops", False)

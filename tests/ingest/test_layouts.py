@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from insight.core.errors import ImportFailed
 from insight.core.periods import Period
+from insight.ingest._headers import header_key
 from insight.ingest.importer import import_paths
 from insight.ingest.layouts import (
     SUMMARY_LABELS,
@@ -25,7 +26,6 @@ from insight.ingest.layouts import (
     recognise,
     seconds_from_text,
 )
-from insight.ingest.mapping import header_key
 from insight.metrics.engine import MetricEngine
 from insight.metrics.registry import registry
 from insight.store import Store

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from insight.ingest._headers import header_key
 from insight.ingest.layouts._base import Converted, Layout, LayoutContext, Probe, cell_text, read_grid, read_json
 
 __all__ = ["SycmReceptionList", "SycmEvaluationList", "EvaluationListTable", "EVALUATION_SCORES", "INVITED_BY_CODES",
@@ -146,8 +147,6 @@ class EvaluationListTable(Layout):
 
     @staticmethod
     def _columns(row) -> dict[str, int] | None:
-        from insight.ingest.mapping import header_key
-
         keys = [header_key(c) if c is not None else "" for c in (row or [])]
         found = {}
         for field, names in _TABLE_HEADERS.items():

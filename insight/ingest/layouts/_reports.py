@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from insight.core.errors import ImportFailed
 from insight.core.schema import SHOP_LEVEL_AGENT
+from insight.ingest._headers import header_key
 from insight.ingest.layouts._base import (
     SUMMARY_LABELS,
     Converted,
@@ -43,8 +44,6 @@ def _headers(row) -> list[str]:
 
 def find_report(grid: list[list], defs) -> tuple[int, object] | None:
     """(row index of the header, the report) for the best-matching definition in the first rows."""
-    from insight.ingest.mapping import header_key
-
     best, best_n = None, 2
     for i, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
         have = {header_key(h) for h in _headers(row) if h}
@@ -60,8 +59,6 @@ def find_report(grid: list[list], defs) -> tuple[int, object] | None:
 
 
 def _index(headers: list[str], names) -> int | None:
-    from insight.ingest.mapping import header_key
-
     keys = [header_key(h) for h in headers]
     for name in names:
         if header_key(name) in keys:
