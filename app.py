@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from insight.ui import auth, state, widgets
+from insight.ui import auth, widgets
 
 st.set_page_config(page_title="服务洞察", page_icon="📊", layout="wide")
 widgets.house_style()
-state.forget_export_about()  # the page sets its own (state.page_view)
+widgets.forget_export_about()  # the page sets its own (state.page_view)
 viewer = auth.start_run()  # from the request's signed session cookie; stops with a sign-in link if none
 allowed = auth.allowed_pages(viewer)
 

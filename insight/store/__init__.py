@@ -1,7 +1,8 @@
 """The store: one DuckDB file, opened, versioned and given its schema; or a parts folder built elsewhere,
 read through views (``open_parts``). Imports ``core`` only."""
 
-from ._parts import PARTS_TABLES, open_parts, open_served
+from ._open import open_parts, open_served
+from ._parts import PARTS_TABLES
 from ._store import SCHEMA_VERSION, Store, default_db_path, robot_names, table_exists, transaction
 
 __all__ = ["Store", "open_served", "open_parts", "PARTS_TABLES", "default_db_path", "transaction", "table_exists", "SCHEMA_VERSION",

@@ -2,7 +2,7 @@
 the parts tables, shop spans, shops and peers of a store become views over the folder's Parquet files, so
 that the metric engine reads them as it reads an imported store's tables.
 
-``open_parts(folder)`` gives an in-memory store over a folder (``metrics --parts``); ``Store.attach_parts``
+``_open.open_parts(folder)`` gives an in-memory store over a folder (``metrics --parts``); ``Store.attach_parts``
 does the same for a store file (the app: ``serve --parts``), whose accounts and settings stay its own.
 The views are temporary: they shadow the store's own tables on each connection, and leave the file as it is.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from insight.core.errors import StoreError, UsageError
 
-__all__ = ["open_parts", "open_served", "read_manifest", "link_folder", "create_views", "PARTS_TABLES", "PARTS_FORMAT"]
+__all__ = ["read_manifest", "link_folder", "create_views", "PARTS_TABLES", "PARTS_FORMAT"]
 
 # Views the folder provides: derived outputs (partitioned) and base tables carried as they are.
 PARTS_TABLES = ("parts", "parts_tags", "parts_sales", "f_shop_span", "shops", "peers")
@@ -93,25 +93,3 @@ def create_views(con, link: Path) -> None:
         columns = ([c if c in stored else f"CAST(NULL AS {t}) AS {c}" for c, t in schema] if schema
                    else ['"' + c.replace('"', '""') + '"' for c in stored if c not in ("shop_key", "month")])
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(columns)} FROM {source}")
-
-
-def open_parts(folder: str | Path, path: str | Path | None = None):
-    """The store ``path`` (None: in memory, as ``metrics --parts`` uses it) reading its parts from ``folder``."""
-    from ._store import Store
-
-    store = Store(path)
-    try:
-        store.attach_parts(folder)
-    except BaseException:
-        store.close()
-        raise
-    return store
-
-
-def open_served(path: str | Path):
-    """The store a server opens: ``path``, with the parts folder ``$INSIGHT_PARTS`` attached when set
-    (``serve --parts``)."""
-    from ._store import Store
-
-    folder = os.environ.get("INSIGHT_PARTS")
-    return open_parts(folder, path) if folder else Store(path)

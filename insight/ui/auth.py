@@ -10,7 +10,6 @@ from insight.core.access import LOCAL, ROLE_LABELS, Viewer
 from insight.core.errors import AuthError, InsightError
 from insight.present.formatting import markdown_text
 from insight.store import default_db_path
-from insight.ui import data
 
 __all__ = ["current_viewer", "start_run", "run_viewer", "account_box", "refuse", "allowed_pages", "record",
            "with_accounts"]
@@ -54,7 +53,7 @@ def current_viewer() -> Viewer:
     if not default_db_path().exists():  # no store, so no account yet (and none is created here)
         return LOCAL if local else refuse(_LOCAL_ONLY)
     try:
-        return web.identify(data.store_path(), local=local, cookie=st.context.cookies.get(accounts.COOKIE_NAME))
+        return web.identify(_store_path(), local=local, cookie=st.context.cookies.get(accounts.COOKIE_NAME))
     except web.LocalOnly:
         refuse(_LOCAL_ONLY)
     except AuthError as exc:
@@ -95,7 +94,7 @@ def account_box(viewer: Viewer) -> None:
                 if new != again:
                     st.error("两次输入的新密码不一致")
                     return
-                shared = web.shared_store(data.store_path())
+                shared = web.shared_store(_store_path())
                 try:
                     with shared.lock:
                         accounts.set_password(shared.con, viewer.name, new, old_password=old, by=viewer.name)
@@ -115,6 +114,11 @@ def record(who: str, action: str, target: str = "", detail: str = "") -> None:
 
 def with_accounts(fn, *args, **kwargs):
     """``fn(con, *args, **kwargs)`` — an ``insight.accounts`` function — on the process's shared store."""
-    shared = web.shared_store(data.store_path())
+    shared = web.shared_store(_store_path())
     with shared.lock:
         return fn(shared.con, *args, **kwargs)
+
+
+def _store_path() -> str:
+    """The store this app serves (``data.store_path`` reads the same; auth sits below data)."""
+    return str(default_db_path())

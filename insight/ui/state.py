@@ -16,7 +16,7 @@ from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_l
 from insight.present.formatting import markdown_text
 from insight.ui import data
 
-__all__ = ["View", "export_about", "forget_export_about", "synced", "refuse_unseen", "shop_labels", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
+__all__ = ["View", "synced", "refuse_unseen", "shop_labels", "page_view", "sidebar_view", "stage_switch", "sales_settings", "ATTRIBUTION_LABELS",
            "URL_KEYS"]
 
 ATTRIBUTION_LABELS = {"order": "下单判定", "payment": "付款判定", "order_first": "下单优先判定"}
@@ -212,23 +212,11 @@ def page_view(title: str, stage_in_sidebar: bool = True) -> View:
     return view
 
 
-EXPORT_ABOUT_KEY = "_export_about"
-
-
 def _describe_exports(view: View) -> None:
     """What this run's exports are about (their header block): shop, period, filters."""
-    st.session_state[EXPORT_ABOUT_KEY] = [("店铺", view.shop_label), ("周期", view.period.label),
-                                          ("筛选", view.filter_label)]
+    from insight.ui import widgets
 
-
-def export_about() -> list[tuple[str, str]]:
-    """The header block of this run's exports (empty on a page without a shop and period)."""
-    return list(st.session_state.get(EXPORT_ABOUT_KEY) or [])
-
-
-def forget_export_about() -> None:
-    """Every run starts without one: a page that sets no view must not inherit another page's."""
-    st.session_state.pop(EXPORT_ABOUT_KEY, None)
+    widgets.set_export_about([("店铺", view.shop_label), ("周期", view.period.label), ("筛选", view.filter_label)])
 
 
 def stage_switch(view: View) -> View:

@@ -17,13 +17,33 @@ from insight.present import charts
 from insight.present.charts import png_config
 from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
 from insight.present.formatting import format_value, markdown_text
-from insight.ui import auth, data, state
+from insight.ui import auth, data
 from insight.ui.columns import as_shown
 
-__all__ = ["guarded_store", "release_uploads", "peer_definition", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
+__all__ = ["set_export_about", "export_about", "forget_export_about", "guarded_store", "release_uploads", "peer_definition", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
 SMALL_N = 30  # below this many units a rate is labelled as a small sample
+
+
+
+# The header block of this run's exports (shop, period, filters): set by the page's view (state.page_view),
+# read by every download; app.py forgets it at the start of each run.
+EXPORT_ABOUT_KEY = "_export_about"
+
+
+def set_export_about(about: list[tuple[str, str]]) -> None:
+    st.session_state[EXPORT_ABOUT_KEY] = list(about)
+
+
+def export_about() -> list[tuple[str, str]]:
+    """The header block of this run's exports (empty on a page without a shop and period)."""
+    return list(st.session_state.get(EXPORT_ABOUT_KEY) or [])
+
+
+def forget_export_about() -> None:
+    """Every run starts without one: a page that sets no view must not inherit another page's."""
+    st.session_state.pop(EXPORT_ABOUT_KEY, None)
 
 
 def format_metric(metric, value) -> str:
@@ -123,7 +143,7 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
     formats = {col: (cfg.get("type_config") or {}).get("format") for col, cfg in (column_config or {}).items()
                if isinstance(cfg, dict)}
     formats = {c: f for c, f in formats.items() if f}
-    about = state.export_about()
+    about = export_about()
 
     def exported(build, suffix):
         def run():

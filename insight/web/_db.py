@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from insight.derive import settle_pending
 from insight.store import Store, open_served
 
-__all__ = ["shared_store", "SharedStore"]
+__all__ = ["shared_store", "SharedStore", "close_stores"]
 
 
 @dataclass
@@ -49,11 +49,9 @@ def shared_store(path: str) -> SharedStore:
         return _open[path]
 
 
-def close_all() -> None:
-    """For tests: end the event writers, then forget the open stores (their files can then be removed)."""
-    from ._events import stop_writers  # (the writers use these stores)
-
-    stop_writers()
+def close_stores() -> None:
+    """Forget the open stores (their files can then be removed); the event writers using them end first
+    (``insight.web.close_all``)."""
     with _guard:
         for shared in _open.values():
             shared.reads.close()
