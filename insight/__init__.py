@@ -2,7 +2,7 @@
 
 Import data into a DuckDB store, derive the additive parts, and compute every
 metric of ``shared/METRICS.md`` for any period and filters. The packages follow the
-pipeline (README, "How it works"); this module is the public API.
+pipeline (docs/architecture.md); this module is the public API.
 """
 
 from insight.core.errors import ConfigError, DataError, ImportFailed, InsightError, StoreBusy, StoreError, UsageError

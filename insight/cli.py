@@ -120,8 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="JSON lines：{id, messages, scenario}")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("docs", help="用指标注册表重新生成 README 中的指标说明")
-    p.add_argument("--readme", default="README.md")
+    p = sub.add_parser("docs", help="用指标注册表重新生成 docs/metrics.md 中的指标说明")
+    p.add_argument("--file", default="docs/metrics.md", help="要更新的文件（默认 docs/metrics.md）")
 
     p = sub.add_parser("serve", help="启动网页应用（登录、权限、HTTP API）")
     p.add_argument("--db", default=None, help="数据库文件（默认 $INSIGHT_DB 或 data/insight.duckdb）")
@@ -442,10 +442,10 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_docs(args) -> int:
-    from insight.present.docs import update_readme
+    from insight.present.docs import update_reference
 
-    update_readme(Path(args.readme))
-    print(f"已更新 {args.readme} 的指标说明")
+    update_reference(Path(args.file))
+    print(f"已更新 {args.file} 的指标说明")
     return 0
 
 

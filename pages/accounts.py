@@ -81,7 +81,7 @@ if not users.empty:
         token = _call(accounts.issue_token, who)
         if token is not FAILED:
             st.code(token, language=None)
-            st.caption("令牌只显示这一次，请妥善保存；用法见 README 的 HTTP API。")
+            st.caption("令牌只显示这一次，请妥善保存；用法见 docs/api.md。")
     if cols[2].button("撤销全部 API 令牌", icon=":material/key_off:"):
         n = _call(accounts.revoke_tokens, who)
         if n is not FAILED:

@@ -32,8 +32,8 @@ from insight.ui.boot import require_navigation
 require_navigation()
 st.title("数据管理")
 st.caption("支持 CSV（UTF-8 / GBK）、Excel（.xlsx / .xls）、Parquet，以及店铺手里常见的原样文件：千牛聊天记录（抓取的"
-           "表格、油猴脚本导出、客户端复制的文本）、生意参谋 JSON、拼多多聊天记录 JSON、各平台客服报表下载（见 README"
-           "“支持的文件”）。按内容自动识别；列名与 DATA.md 不同时，在下方逐列对应并可保存为方案。导入是原子的：失败时数据库不变；"
+           "表格、油猴脚本导出、客户端复制的文本）、生意参谋 JSON、拼多多聊天记录 JSON、各平台客服报表下载（见 docs/import.md）。"
+           "按内容自动识别；列名与 DATA.md 不同时，在下方逐列对应并可保存为方案。导入是原子的：失败时数据库不变；"
            "重复导入不会产生重复数据。")
 
 

@@ -8,7 +8,7 @@ from insight.ui.boot import require_navigation
 
 require_navigation()
 st.title("服务洞察 · Service Insight")
-st.caption("跨平台客服数据分析：满意度监测 · 服务能力诊断 · 客服绩效。所有口径公开、可配置，见 README 的指标说明。")
+st.caption("跨平台客服数据分析：满意度监测 · 服务能力诊断 · 客服绩效。所有口径公开、可配置，见 docs/metrics.md。")
 
 rd = widgets.guarded_store(data.reader)
 info = data.overview(data.store_path(), rd.version) if rd else None

@@ -168,13 +168,13 @@ def discover(paths, con=None) -> tuple[list[SourceFile], list[str]]:
             if src is None:
                 if suffix == ".xls":
                     raise ImportFailed(f"{path}: 不是已知的平台报表下载；旧版 Excel（.xls）的数据表请在 Excel 中另存为 .xlsx "
-                                       "后导入（支持的格式见 README“支持的文件”）")
+                                       "后导入（支持的格式见 docs/import.md）")
                 if suffix in LAYOUT_ONLY_SUFFIXES:
-                    raise ImportFailed(f"{path}: 内容不是已知的聊天记录或平台报表格式（支持的格式见 README“支持的文件”）")
+                    raise ImportFailed(f"{path}: 内容不是已知的聊天记录或平台报表格式（支持的格式见 docs/import.md）")
                 raise ImportFailed(
                     f"{path}: 无法从文件名或内容判断是哪张表：文件名应以表名开头（如 messages.csv），"
                     "或列名应为 DATA.md 的列名或平台导出的常见列名（如 会话ID、买家昵称、发送时间、消息内容），"
-                    "或为已知的聊天记录、平台报表格式（见 README“支持的文件”）")
+                    "或为已知的聊天记录、平台报表格式（见 docs/import.md）")
             if note:
                 notes.append(note)
             found.append(src)

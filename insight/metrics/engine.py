@@ -315,7 +315,7 @@ class MetricEngine:
         admin (METRICS.md, the shop itself included); for a scoped viewer only the group's shops
         outside their scope. A viewer knows (and can change, by importing) their own shops' values:
         percentiles over a group that mixes them with few others can be solved for the others' exact
-        figures, percentiles over others alone cannot (README, Security: peer benchmarks)."""
+        figures, percentiles over others alone cannot (docs/security.md: peer benchmarks)."""
         group = self.peer_shops(shop_id)
         if self.viewer.shops is None:
             return group

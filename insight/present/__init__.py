@@ -1,1 +1,1 @@
-"""Presentation without streamlit: charts as figures, exports (CSV, XLSX, HTML), formats, README docs."""
+"""Presentation without streamlit: charts as figures, exports (CSV, XLSX, HTML), formats, the metric reference (docs/metrics.md)."""
