@@ -19,6 +19,7 @@ at the next training.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import hashlib
@@ -538,9 +539,26 @@ def train(corrections: list[tuple[str, str]] = (), out: Path | None = None) -> S
     model = ScenarioModel(pipeline, _fingerprint(extra), time.strftime("%Y-%m-%d %H:%M:%S"), n_examples)
     path = out or model_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside and moved in: a reader (another process, a test worker) never sees half a file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     joblib.dump({"pipeline": pipeline, "version": model.version, "trained_at": model.trained_at,
-                 "n_examples": model.n_examples, "corrections": len(extra)}, path, compress=3)
+                 "n_examples": model.n_examples, "corrections": len(extra)}, partial, compress=3)
+    os.replace(partial, path)
     return model
+
+
+@contextlib.contextmanager
+def _training_lock(path: Path):
+    """One process trains a missing or stale model; the others wait for it, then load what it saved."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 _LOADED: dict = {}
@@ -572,7 +590,10 @@ def load_model(path: Path | None = None, train_if_missing: bool = True) -> Scena
             return model
     elif not path.exists() and not train_if_missing:
         raise UsageError(f"没有找到场景模型 {path}，请先运行 python -m insight train")
-    model = train(out=path)
+    with _training_lock(path):
+        if path.exists() and path.stat().st_mtime != key[1]:  # another process trained it meanwhile
+            return load_model(path, train_if_missing=False)
+        model = train(out=path)
     _LOADED[(str(path), path.stat().st_mtime)] = model
     return model
 
