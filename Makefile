@@ -61,8 +61,9 @@ java:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
+# Two processes, a test file each at a time (its module fixtures, e.g. one server, stay in one process).
 test: $(TEST_STAMP) browser java
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: $(TEST_STAMP) browser
 	$(PY) bench/pipeline.py
