@@ -157,6 +157,20 @@ def fingerprint(db: Path) -> dict[str, tuple]:
         con.close()
 
 
+# -- the scenario model -------------------------------------------------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def scenario_model_trained_once():
+    """A fresh clone has no scenario model: the first worker trains it at once (about 100 s) while the other
+    runs tests that need none; anyone needing it meanwhile waits for that training (scenarios.model's lock)
+    instead of starting another."""
+    from insight.scenarios.model import load_model, model_path
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if worker == "gw0" and not model_path().exists():
+        load_model()
+    yield
+
+
 # -- pages under AppTest (tests/ui) --------------------------------------------------------------
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):

@@ -19,7 +19,7 @@ from insight import ImportFailed, Store, import_paths
 
 from conftest import fingerprint, write_dataset
 
-EXAMPLES = int(os.environ.get("INSIGHT_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("INSIGHT_FUZZ_EXAMPLES", "20"))  # each a whole import; more with the variable
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
