@@ -23,6 +23,7 @@ from insight.ingest.layouts._base import (
     MissingDay,
     Probe,
     day_from_name,
+    decode_text,
     read_grid,
     read_json,
     seconds_from_text,
@@ -64,14 +65,10 @@ def probe_file(path: Path, name: str | None = None) -> Probe:
     if suffix in (".txt", ".tsv"):
         with open(path, "rb") as fh:
             head = fh.read(_PROBE_BYTES)
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                probe.text = head.decode(encoding)
-                break
-            except UnicodeDecodeError as exc:
-                if encoding == "utf-8-sig" and exc.start > len(head) - 4:  # a character cut by the block
-                    probe.text = head[:exc.start].decode(encoding)
-                    break
+        try:
+            probe.text = decode_text(head, probe.name, partial=True)
+        except ImportFailed:
+            probe.text = None
     elif suffix in (".json", ".ndjson", ".jsonl"):
         if path.stat().st_size <= _PROBE_JSON_BYTES:
             try:

@@ -17,7 +17,7 @@ from insight.core.settings import DEFAULT_ROBOT_NAMES
 
 __all__ = ["MissingDay", "LayoutContext", "Converted", "Layout", "Probe", "DEFAULT_ROBOT_NAMES", "SUMMARY_LABELS",
            "day_from_name", "seconds_from_text", "is_placeholder", "Sender", "read_grid", "read_json",
-           "cell_text", "shop_account", "check_length", "MAX_MESSAGE_CHARS"]
+           "cell_text", "shop_account", "check_length", "MAX_MESSAGE_CHARS", "decode_text"]
 
 # The names a report's summary rows carry where an agent's name would be (never stored as agents).
 SUMMARY_LABELS = ("汇总", "汇总值", "合计", "总计", "平均值", "平均", "均值", "全店汇总值", "全店平均值", "同行同层优秀",
@@ -273,6 +273,18 @@ def read_grid(path: Path, shown: str, limits: Limits | None = None, rows: int | 
         raise ImportFailed(f"{shown}: 无法读取表格文件（{type(exc).__name__}: {str(exc)[:120]}）") from None
 
 
+def decode_text(raw: bytes, shown: str, partial: bool = False) -> str:
+    """Text as shops' files come: UTF-8 (a BOM or not), else GBK/GB18030. ``partial``: ``raw`` is the start of a
+    file, and a character cut at its end is dropped, not an error."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if partial and encoding == "utf-8-sig" and exc.start > len(raw) - 4:
+                return raw[:exc.start].decode(encoding)
+    raise ImportFailed(f"{shown}: 无法识别的编码（应为 UTF-8 或 GBK）")
+
+
 def _csv_grid(path: Path, shown: str, limits: Limits | None, rows: int | None) -> list[list]:
     """A CSV report (UTF-8 or GBK) as rows of text cells, its delimiter taken from the first lines."""
     import csv
@@ -280,17 +292,7 @@ def _csv_grid(path: Path, shown: str, limits: Limits | None, rows: int | None) -
 
     with open(path, "rb") as fh:  # a first look reads the start only
         raw = fh.read(1 << 20) if rows else fh.read()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError as exc:
-            if rows and exc.start > len(raw) - 4:  # a character cut at the end of the block
-                text = raw[:exc.start].decode(encoding)
-                break
-            continue
-    else:
-        raise ImportFailed(f"{shown}: 无法识别的编码（应为 UTF-8 或 GBK）")
+    text = decode_text(raw, shown, partial=bool(rows))
     head = text[:4096]
     delim = max((",", "\t", ";", "|"), key=head.count)
     out = []
@@ -309,14 +311,7 @@ def _csv_grid(path: Path, shown: str, limits: Limits | None, rows: int | None) -
 def read_json(path: Path, shown: str, limits: Limits | None = None):
     """A JSON document, or NDJSON (one record per line) as a list."""
     _check_size(path, shown, limits)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("gb18030")
-        except UnicodeDecodeError:
-            raise ImportFailed(f"{shown}: 无法识别的编码（应为 UTF-8 或 GBK）") from None
+    text = decode_text(path.read_bytes(), shown)
     try:
         return json.loads(text)
     except json.JSONDecodeError as first:

@@ -19,6 +19,7 @@ from insight.ingest.layouts._base import (
     cell_text,
     check_length,
     day_from_name,
+    decode_text,
     read_grid,
     read_json,
     shop_account,
@@ -229,18 +230,10 @@ class QianniuCopiedText(Layout):
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
         out = self.converted(probe)
         out.unit = "条消息"
-        text = probe.path.read_bytes()
-        if ctx.limits is not None and len(text) > ctx.limits.max_file_bytes:
+        raw = probe.path.read_bytes()
+        if ctx.limits is not None and len(raw) > ctx.limits.max_file_bytes:
             raise ImportFailed(f"{probe.name}: 文件超过单个文件上限")
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                body = text.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ImportFailed(f"{probe.name}: 无法识别的编码（应为 UTF-8 或 GBK）")
-        lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = decode_text(raw, probe.name).replace("\r\n", "\n").replace("\r", "\n").split("\n")
         headers = [(i, m) for i, x in enumerate(lines) if (m := _HEADER.match(x.strip()))]
         nicks = [m.group(1).strip() for _, m in headers]
         buyers = [n for n in nicks if n and not shop_account(n) and not Sender(ctx.robot_names).is_robot(n)]
