@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
-import re
-import zipfile
+import sys
 from pathlib import Path
 
 import openpyxl
+
+# Shared helpers (durations, number text, a reproducible zip) live in ../report_fixture.py.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from report_fixture import fmt as _fmt  # noqa: E402
+from report_fixture import normalise_zip as _normalise_zip  # noqa: E402
+from report_fixture import seconds  # noqa: E402,F401
 
 HERE = Path(__file__).resolve().parent
 DAY = "2026-11-09"
@@ -50,23 +54,6 @@ TOTAL = ["汇总", None, None, 110, 125, 1.14, 0.0108, 0.88, 0.9091, 11.3, 31.2,
          1, 20.3, 0.75, 4.1]
 
 FIXED = dt.datetime(2026, 11, 10, 9, 0, 0)
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _normalise_zip(path: Path) -> None:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 11, 10, 9, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl stamps 'modified' with the save time
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-11-10T09:00:00Z", data)
-            dst.writestr(fixed, data)
-    path.write_bytes(buf.getvalue())
 
 
 def build() -> Path:
