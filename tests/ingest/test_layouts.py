@@ -516,3 +516,14 @@ def test_two_evaluation_lists_in_one_import_and_stars_in_a_table(tmp_path):
     ratings = sorted(r[0] for r in store.con.execute("SELECT rating FROM evaluations WHERE rating IS NOT NULL").fetchall())
     assert ratings == [1, 2, 5]  # stars 5 and 1 as written; the JSON's code 3 → 2
     assert any("按星级读取" in n for n in report.notes)
+
+
+def test_copied_headers_with_sender_and_receiver_read_the_sender(tmp_path):
+    """readcliper.py's documented shapes: ``用户A --> 用户B 2024-01-15 14:30:25`` and a nick glued to the time."""
+    path = tmp_path / "tb_x.txt"
+    path.write_bytes("tb_x --> 云朵旗舰店:小美 2026-11-9 9:00:00\r\n在吗\r\n云朵旗舰店:小美 --> tb_x 2026-11-9 9:00:30\r\n"
+                     "在的\r\n已读\r\ntb_x2026-11-9 9:01:00\r\n好\r\n".encode("utf-8"))
+    out = recognise(path).convert(probe_file(path), LayoutContext(today=dt.date(2026, 12, 7)))
+    rows = [(r["buyer_id"], r["sender_role"], r["agent_id"], r["content"]) for r in out.tables["messages"]]
+    assert rows == [("tb_x", "buyer", None, "在吗"), ("tb_x", "agent", "云朵旗舰店:小美", "在的"),
+                    ("tb_x", "buyer", None, "好")]

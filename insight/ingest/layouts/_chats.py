@@ -215,6 +215,11 @@ _PAGE_NOTICES = ("当前用户来自", "商品详情页", "商品推荐", "这�
 _STATUS = ("已读", "未读", "发送中")
 
 
+def _sender(text: str) -> str:
+    """The sender of a copied header: ``昵称``, or ``发送人 --> 接收人`` (a form readcliper.py also reads)."""
+    return text.split("-->", 1)[0].strip()
+
+
 class QianniuCopiedText(Layout):
     key = "qianniu_copy_txt"
     table = "messages"
@@ -235,7 +240,7 @@ class QianniuCopiedText(Layout):
             raise ImportFailed(f"{probe.name}: 文件超过单个文件上限")
         lines = decode_text(raw, probe.name).replace("\r\n", "\n").replace("\r", "\n").split("\n")
         headers = [(i, m) for i, x in enumerate(lines) if (m := _HEADER.match(x.strip()))]
-        nicks = [m.group(1).strip() for _, m in headers]
+        nicks = [_sender(m.group(1)) for _, m in headers]
         buyers = [n for n in nicks if n and not shop_account(n) and not Sender(ctx.robot_names).is_robot(n)]
         # One window per file: the buyer is the one nickname that is not the shop's.
         buyer = max(set(buyers), key=buyers.count) if buyers else None
@@ -266,7 +271,7 @@ class QianniuCopiedText(Layout):
                     _message(out, pending_transfer[0], buyer, "system", None, last_at, " ".join(pending_transfer[1:]))
                     pending_transfer = None
                 flush()
-                nick = header.group(1).strip()
+                nick = _sender(header.group(1))
                 try:
                     at = dt.datetime.strptime(header.group(2), "%Y-%m-%d %H:%M:%S")
                 except ValueError:
@@ -366,12 +371,22 @@ class SycmChatJson(Layout):
             text = str(m.get("msg") or "")
             if system_line(text):
                 role = "system"
-            at = str(m.get("gmtCreated") or "").strip()
-            _message(out, number, buyer, role, nick_from if from_shop else None, at[:19], text,
+            at = _epoch_or_text(m.get("gmtCreated"))
+            _message(out, number, buyer, role, nick_from if from_shop else None, at, text,
                      message_id=cell_text(m.get("msgId")), session_id=cell_text(m.get("_session")))
         if masked:
             out.notes.append(f"{len(masked)} 个买家昵称已脱敏（如 {sorted(masked)[0]}），相同脱敏昵称的会话可能属于不同买家")
         return out
+
+
+def _epoch_or_text(value) -> str:
+    """A dump's time: ``2026-11-09 09:59:20.000`` (milliseconds dropped), or epoch seconds/milliseconds (an
+    instant, converted to the shop's time zone at import); anything else as written, rejected by its line."""
+    text = str(value if value is not None else "").strip()
+    if re.fullmatch(r"\d{10}(\d{3})?", text):
+        seconds = int(text) / (1000 if len(text) == 13 else 1)
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
+    return text[:19] if re.match(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}\.\d+$", text) else text
 
 
 # -- 拼多多 聊天记录查询: one getHistoryMessage body per order (shao-11/PDD-Merchant-Helper) ---------
