@@ -31,7 +31,7 @@ from insight.store import Store, default_db_path, open_served
 
 __all__ = ["store_path", "open_store", "parts_source", "reader", "Reader", "shops", "overview", "report", "trend", "peer_trend",
            "split", "weekly", "weekly_pdf", "shops_overview", "live_snapshot", "so_far", "live_alerts", "rating_mix", "tag_top", "agent_table", "platform_beside_ours", "platform_agent_table", "sales_funnel", "evaluated_agents", "evaluated_sessions", "transcript", "imports_history",
-           "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "scenario_status", "scenario_table", "scenario_chats"]
+           "clear_caches", "classify_in_background", "classification_progress", "pause_background_classification", "scenario_model", "train_scenario_model", "reclassify_all", "save_correction", "mapping_presets", "start_mapping", "save_mapping_preset", "preset_for_headers", "preset_roles", "detect_report", "save_report_definition", "held_without_chats", "scenario_status", "scenario_table", "scenario_chats"]
 
 
 def store_path() -> str:
@@ -491,6 +491,30 @@ def save_mapping_preset(name: str, table: str, chosen: dict, roles=None) -> None
         save_preset(con, name, table, chosen, roles)
         audit(con, who, "preset", f"{table}:{name}")
     _on_cursor(save)  # presets are not cached
+
+
+def held_without_chats() -> list[str]:
+    """What a store without chat messages holds (platform report figures, receptions), as a page says it."""
+    from insight.core.schema import REPORT_TABLE
+    from insight.store import table_exists
+
+    if open_store() is None:
+        return []
+
+    def look(con):
+        if table_exists(con, "messages") and con.execute("SELECT 1 FROM messages LIMIT 1").fetchone():
+            return []
+        held = []
+        if table_exists(con, REPORT_TABLE):
+            n = con.execute(f"SELECT count(*) FROM {REPORT_TABLE}").fetchone()[0]
+            if n:
+                held.append(f"平台客服报表数字 {n:,} 个")
+        if table_exists(con, "sessions"):
+            n = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+            if n:
+                held.append(f"接待会话 {n:,} 个")
+        return held
+    return _on_cursor(look)
 
 
 def layout_source(path, label: str):

@@ -242,8 +242,15 @@ def empty_state(message: str, hint: str | None = None) -> None:
 
 
 def no_data_page() -> None:
-    """What a page shows when the store is empty: where to get data."""
-    st.info("还没有可分析的数据。请到 **数据管理** 上传店铺导出的文件，或一键载入演示数据。", icon=":material/upload_file:")
+    """What a page shows when the store has no chats to analyse: where to get them, and what it does hold
+    (platform reports or reception lists alone feed no figure of these pages)."""
+    held = data.held_without_chats()
+    if held:
+        st.info(f"已导入{'、'.join(held)}，但还没有聊天记录（messages）：本页的指标都需要逐条聊天消息，导入聊天记录后才能计算"
+                "（不会显示为 0）。请到 **数据管理** 导入店铺的聊天记录（支持千牛、生意参谋、拼多多等原样文件）。",
+                icon=":material/upload_file:")
+    else:
+        st.info("还没有可分析的数据。请到 **数据管理** 上传店铺导出的文件，或一键载入演示数据。", icon=":material/upload_file:")
     st.page_link("pages/data.py", label="前往数据管理", icon=":material/database:")
     st.stop()
 
