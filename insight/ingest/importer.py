@@ -416,15 +416,10 @@ class _Importer:
         line each came from, staged under generated names like any file, and validated like any file."""
         import pyarrow as pa
 
-        from insight.ingest.layouts import PlatformReport, layout, probe_file
-        from insight.ingest.reports import report_defs
-
-        found = layout(src.layout)
-        if isinstance(found, PlatformReport):
-            found = PlatformReport(report_defs(self.con))
         if not src.path.is_file():
             raise ImportFailed(f"{src.shown}: 文件不存在")
-        conv = found.convert(probe_file(src.path, Path(src.shown).name), self._layout_context())
+        found = _layout_of(self.con, src)
+        conv = found.convert(_probe(src), self._layout_context())
         rows = conv.tables.get(found.table, [])
         if len(rows) > self.store.limits.max_rows:
             raise ImportFailed(f"{src.shown}: 有 {len(rows):,} 行，超过单个文件的行数上限 {self.store.limits.max_rows:,} 行"
@@ -455,7 +450,7 @@ class _Importer:
                                  + (f"（{span}）" if span else "") + (f"；未导入: {excluded}" if excluded else ""))
         self.report.notes.extend(f"{name}: {note}" for note in conv.notes)
         if found.table == REPORT_TABLE:
-            defn = next(d for d in report_defs(self.con) if d.key == conv.report)
+            defn = next(d for d in found.defs() if d.key == conv.report)
             self.reports.add(idx, src, staged, defn)
             self._record_staged(src, REPORT_TABLE, staged, report=defn.name, **about)
             return
@@ -966,8 +961,7 @@ class _Importer:
     def _rule_params(self, src: SourceFile) -> list:
         """A file's sender rule with the store's robot names added (a setting: 店小蜜, 服务助手, …)."""
         rule = src.roles or RoleRule()
-        return rule.__class__(rule.values, rule.agent_marker, tuple(dict.fromkeys(rule.robots + self.store.robot_names)),
-                              rule.robot_marker).params()
+        return dc_replace(rule, robots=tuple(dict.fromkeys(rule.robots + self.store.robot_names))).params()
 
     def _clean_up(self) -> None:
         """Staging relations and scratch files go, whatever happened."""
@@ -1059,6 +1053,22 @@ class _Importer:
         self.report.rejected_dir = str(report_dir)
 
 
+def _layout_of(con, src: SourceFile):
+    """The layout a source was recognised as; a report reads the definitions edited in the store too."""
+    from insight.ingest.layouts import PlatformReport, layout
+    from insight.ingest.reports import report_defs
+
+    found = layout(src.layout)
+    return PlatformReport(report_defs(con)) if isinstance(found, PlatformReport) else found
+
+
+def _probe(src: SourceFile):
+    """A layout's first look at a source, under the name the user knows it by (the day may be in it)."""
+    from insight.ingest.layouts import probe_file
+
+    return probe_file(src.path, Path(src.shown).name)
+
+
 def layout_context(store, shop: str | None = None, day=None):
     """What a layout needs besides the file: the shop and day named, today, the store's robot names."""
     from insight.ingest.layouts import LayoutContext
@@ -1074,16 +1084,13 @@ def layout_preview(con, src: SourceFile, ctx, rows: int = 8) -> dict:
     ``ctx``: ``layout_context``; ``con``: the store's connection (report definitions edited there)."""
     import pandas as pd
 
-    from insight.ingest.layouts import MissingDay, PlatformReport, layout, probe_file
-    from insight.ingest.reports import report_defs
+    from insight.ingest.layouts import MissingDay
 
-    found = layout(src.layout)
-    if isinstance(found, PlatformReport):
-        found = PlatformReport(report_defs(con))
+    found = _layout_of(con, src)
     out = {"layout": found.label, "table": found.table, "needs_day": False, "problem": None, "frame": None,
            "read": 0, "unit": "行", "excluded": {}, "notes": [], "day_used": False}
     try:
-        conv = found.convert(probe_file(src.path, Path(src.shown).name), ctx)
+        conv = found.convert(_probe(src), ctx)
     except MissingDay as exc:
         return {**out, "needs_day": True, "problem": str(exc)}
     except InsightError as exc:
@@ -1091,7 +1098,7 @@ def layout_preview(con, src: SourceFile, ctx, rows: int = 8) -> dict:
     head = [{"行/序号": r["_line"], **{k: v for k, v in r.items() if not k.startswith("_")}}
             for r in conv.tables.get(found.table, [])[:rows]]
     if found.table == REPORT_TABLE:  # the figures under the report's own headers
-        defn = next(d for d in report_defs(con) if d.key == conv.report)
+        defn = next(d for d in found.defs() if d.key == conv.report)
         names = {f"m{i}": m.header for i, m in enumerate(defn.metrics)} | {"agent": "客服/对象", "day": "日期",
                                                                             "shop_id": "店铺"}
     else:
