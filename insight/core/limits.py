@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from insight.core.errors import UsageError
+from insight.core.errors import ImportFailed, UsageError
 
 __all__ = ["Limits", "machine_memory_bytes", "parse_size", "EARLIEST_ALLOWED"]
 
@@ -109,6 +109,18 @@ class Limits:
         lo, hi = self.time_window(now)
         return (f"{lo:%Y-%m-%d} 至 {hi:%Y-%m-%d}"
                 + ("（可用环境变量 INSIGHT_EARLIEST_DATE、INSIGHT_FUTURE_DAYS 调整）" if hint else ""))
+
+    def check_file_size(self, shown: str, size: int) -> None:
+        """A file over the single-file bound is refused, saying which and how to raise it."""
+        if size > self.max_file_bytes:
+            raise ImportFailed(f"{shown}: 文件 {size / _MiB:,.0f} MB，超过单个文件上限 "
+                               f"{self.max_file_bytes / _MiB:,.0f} MB（可用环境变量 INSIGHT_MAX_FILE_MB 调整）")
+
+    def check_expanded(self, shown: str, expanded: int, estimate: bool = False) -> None:
+        """A file that expands (a workbook's zip, Parquet's row groups) past the bound is refused."""
+        if expanded > self.max_expanded_bytes:
+            raise ImportFailed(f"{shown}: 解压后{'约' if estimate else ''} {expanded / _MiB:,.0f} MB，超过上限 "
+                               f"{self.max_expanded_bytes / _MiB:,.0f} MB（可用环境变量 INSIGHT_MAX_EXPANDED_MB 调整）")
 
     @property
     def memory_limit(self) -> str:

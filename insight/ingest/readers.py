@@ -354,10 +354,7 @@ def _csv_error(shown: str, exc: Exception) -> ImportFailed:
 
 
 def _load_csv(con, src: SourceFile, staging: str, limits: Limits, workdir: Path) -> tuple[list[str], str]:
-    size = src.path.stat().st_size
-    if size > limits.max_file_bytes:
-        raise ImportFailed(f"{src.shown}: 文件 {size / 2**20:,.0f} MB，超过单个文件上限 "
-                           f"{limits.max_file_bytes / 2**20:,.0f} MB（可用环境变量 INSIGHT_MAX_FILE_MB 调整）")
+    limits.check_file_size(src.shown, src.path.stat().st_size)
     delim, names = _header(src.path, src.shown)
     try:
         _read_csv(con, staging, src.path, delim, len(names))
@@ -397,10 +394,7 @@ def _open_workbook(path: Path, shown: str, limits: Limits | None):
                            "请在 Excel 中另存为 .xlsx")
     if limits is not None:
         with zipfile.ZipFile(path) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-        if expanded > limits.max_expanded_bytes:
-            raise ImportFailed(f"{shown}: 解压后 {expanded / 2**20:,.0f} MB，超过上限 "
-                               f"{limits.max_expanded_bytes / 2**20:,.0f} MB（可用环境变量 INSIGHT_MAX_EXPANDED_MB 调整）")
+            limits.check_expanded(shown, sum(info.file_size for info in archive.infolist()))
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for bad files
@@ -466,10 +460,8 @@ def _load_parquet(con, src: SourceFile, staging: str, limits: Limits, workdir: P
     if meta.num_rows > limits.max_rows:
         raise ImportFailed(f"{src.shown}: 有 {meta.num_rows:,} 行，超过单个文件的行数上限 {limits.max_rows:,} 行"
                            "（可用环境变量 INSIGHT_MAX_ROWS 调整）")
-    expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    if expanded > limits.max_expanded_bytes:
-        raise ImportFailed(f"{src.shown}: 解压后约 {expanded / 2**20:,.0f} MB，超过上限 "
-                           f"{limits.max_expanded_bytes / 2**20:,.0f} MB（可用环境变量 INSIGHT_MAX_EXPANDED_MB 调整）")
+    limits.check_expanded(src.shown, sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+                          estimate=True)
     if not names:
         raise ImportFailed(f"{src.shown}: Parquet 文件没有列")
     _check_headers(src.shown, names)

@@ -236,16 +236,10 @@ def system_line(text: str) -> bool:
 def _check_size(path: Path, shown: str, limits: Limits | None) -> None:
     if limits is None:
         return
-    size = path.stat().st_size
-    if size > limits.max_file_bytes:
-        raise ImportFailed(f"{shown}: 文件 {size / 2**20:,.0f} MB，超过单个文件上限 "
-                           f"{limits.max_file_bytes / 2**20:,.0f} MB（可用环境变量 INSIGHT_MAX_FILE_MB 调整）")
+    limits.check_file_size(shown, path.stat().st_size)
     if path.suffix.lower() == ".xlsx" and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-        if expanded > limits.max_expanded_bytes:
-            raise ImportFailed(f"{shown}: 解压后 {expanded / 2**20:,.0f} MB，超过上限 "
-                               f"{limits.max_expanded_bytes / 2**20:,.0f} MB（可用环境变量 INSIGHT_MAX_EXPANDED_MB 调整）")
+            limits.check_expanded(shown, sum(info.file_size for info in archive.infolist()))
 
 
 def read_grid(path: Path, shown: str, limits: Limits | None = None, rows: int | None = None) -> dict[str, list[list]]:

@@ -235,10 +235,9 @@ class QianniuCopiedText(Layout):
     def convert(self, probe: Probe, ctx: LayoutContext) -> Converted:
         out = self.converted(probe)
         out.unit = "条消息"
-        raw = probe.path.read_bytes()
-        if ctx.limits is not None and len(raw) > ctx.limits.max_file_bytes:
-            raise ImportFailed(f"{probe.name}: 文件超过单个文件上限")
-        lines = decode_text(raw, probe.name).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if ctx.limits is not None:
+            ctx.limits.check_file_size(probe.name, probe.path.stat().st_size)
+        lines = decode_text(probe.path.read_bytes(), probe.name).replace("\r\n", "\n").replace("\r", "\n").split("\n")
         headers = [(i, m) for i, x in enumerate(lines) if (m := _HEADER.match(x.strip()))]
         nicks = [_sender(m.group(1)) for _, m in headers]
         buyers = [n for n in nicks if n and not shop_account(n) and not Sender(ctx.robot_names).is_robot(n)]
