@@ -22,7 +22,7 @@ from insight.core.errors import ImportFailed, UsageError
 from insight.core.schema import REPORT_TABLE
 from insight.ingest._headers import header_key
 
-__all__ = ["ReportMetric", "ReportDef", "report_defs", "builtin_report_defs", "save_report_def", "detect_report", "USES", "editor_rows",
+__all__ = ["ReportMetric", "ReportDef", "PLACEHOLDERS", "report_defs", "builtin_report_defs", "save_report_def", "detect_report", "USES", "editor_rows",
            "report_def_from_rows", "editor_frame",
            "rows_from_editor", "EDITOR_COLUMNS", "report_mapping", "REPORT_TABLE",
            "KINDS"]
@@ -247,9 +247,14 @@ def _value_sql(raw: str) -> str:
             f"WHEN ends_with({raw}, '%') THEN {num} / 100 ELSE {num} END")
 
 
+# What a report cell holds where the platform gave no figure: missing, never 0 (the layouts read cells by it too).
+PLACEHOLDERS = ("", "-", "--", "—", "——", "/", "N/A", "n/a", "null", "NULL", "延迟统计", "暂无", "暂无数据", "无")
+
+
 def _is_blank(raw: str) -> str:
-    """A figure the platform did not give: empty or a dash-like placeholder (never read as 0)."""
-    return f"({raw} IS NULL OR {raw} IN ('-', '--', '—', '——', '/', 'N/A', 'n/a', '延迟统计', '暂无', '暂无数据'))"
+    """A figure the platform did not give: empty or a placeholder (the constants above, quoted)."""
+    words = ", ".join("'" + p.replace("'", "''") + "'" for p in PLACEHOLDERS if p)
+    return f"({raw} IS NULL OR {raw} IN ({words}))"
 
 
 class ReportImport:

@@ -14,6 +14,7 @@ from pathlib import Path
 from insight.core.errors import ImportFailed
 from insight.core.limits import Limits
 from insight.core.settings import DEFAULT_ROBOT_NAMES
+from insight.ingest.reports import PLACEHOLDERS
 
 __all__ = ["MissingDay", "LayoutContext", "Converted", "Layout", "Probe", "DEFAULT_ROBOT_NAMES", "SUMMARY_LABELS",
            "day_from_name", "seconds_from_text", "is_placeholder", "Sender", "read_grid", "read_json",
@@ -22,7 +23,6 @@ __all__ = ["MissingDay", "LayoutContext", "Converted", "Layout", "Probe", "DEFAU
 # The names a report's summary rows carry where an agent's name would be (never stored as agents).
 SUMMARY_LABELS = ("汇总", "汇总值", "合计", "总计", "平均值", "平均", "均值", "全店汇总值", "全店平均值", "同行同层优秀",
                   "同行同层均值", "同行同层平均", "店铺汇总值", "店铺平均值", "团队汇总", "团队平均")
-PLACEHOLDERS = ("", "-", "--", "—", "——", "/", "N/A", "n/a", "null", "NULL", "延迟统计", "暂无", "暂无数据", "无")
 
 
 class MissingDay(ImportFailed):
