@@ -270,19 +270,22 @@ def fit_pipeline(corrections: list[tuple[str, str]] = (), corpus: list[tuple[str
         texts, labels = zip(*(augment(corpus, p["augment"], seed=seed + member) + extra))
         return list(texts), list(labels)
 
+    from joblib import Parallel, delayed
+
     texts, labels = examples(0)
     pipeline = _pipeline()
-    pipeline.fit(texts, labels)
     features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
-    coefs, intercepts = [clf.coef_], [clf.intercept_]
-    for member in range(1, p["bag"]):
-        member_texts, member_labels = examples(member)
-        # every augmentation keeps every utterance as written, so every member knows the same classes
-        fitted = clone(clf).fit(features.transform(member_texts), member_labels)
-        coefs.append(fitted.coef_)
-        intercepts.append(fitted.intercept_)
-    clf.coef_ = np.mean(coefs, axis=0)
-    clf.intercept_ = np.mean(intercepts, axis=0)
+    members = [(features.fit_transform(texts), labels)]
+    members += [(features.transform(t), y) for t, y in map(examples, range(1, p["bag"]))]
+    # The members' fits are independent (each its own data, deterministic), so they run on every core:
+    # the same coefficients as one after the other, in a fraction of the time. Every augmentation keeps
+    # every utterance as written, so every member knows the same classes.
+    fitted = Parallel(n_jobs=min(usable_cores(), len(members)), backend="loky")(
+        delayed(clone(clf).fit)(x, y) for x, y in members)
+    clf = fitted[0]
+    clf.coef_ = np.mean([f.coef_ for f in fitted], axis=0)
+    clf.intercept_ = np.mean([f.intercept_ for f in fitted], axis=0)
+    pipeline.set_params(clf=clf)
     return pipeline, len(labels)
 
 
