@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -119,3 +120,39 @@ def upload_and_import(page, path, shop: str, table: str = "messages", timeout_ms
     page.get_by_role("button", name="开始导入 1 个文件").click()
     page.get_by_text("导入完成").first.wait_for(timeout=timeout_ms)
     wait_rendered(page, timeout_ms=timeout_ms)
+
+
+# Words a user must never read: a missing value printed as a programmer's word, or English chrome.
+FORBIDDEN = [r"\bNone\b", r"\bnan\b", r"\bNaN\b", r"\bDeploy\b", r"Made with Streamlit", r"Choose an option",
+             r"\bUpload\b", r"per file", r"Drag and drop", r"\bempty\b", r"No results",
+             # codes where a name belongs
+             r"\b(taobao|tmall|douyin|kuaishou|pdd)\b", r"\b[a-z]+\.[a-z_]+\.[a-z_]+\b",
+             r"\b(messages|sessions|evaluations|orders|refunds|escalations)\b(?! ?表)",
+             r"\b[0-9a-f]{8,}\b", r"product\.spec"]
+# What may contain such words on purpose: commands a user copies.
+ALLOWED_LINES = [r"python -m insight", r"/api/v1/", r"make run", r"INSIGHT_"]
+
+
+def offending(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        if any(re.search(a, line) for a in ALLOWED_LINES):
+            continue
+        for pattern in FORBIDDEN:
+            if re.search(pattern, line):
+                out.append(f"{pattern!s}: {line.strip()[:120]}")
+    return out
+
+
+def reading_problems(page) -> list[str]:
+    """What a user must not read on the drawn page: the words above, English plotly toolbar titles, the
+    developer menu."""
+    found = offending(page.inner_text("body"))
+    # the plotly toolbar's buttons speak through their titles
+    titles = page.eval_on_selector_all(
+        ".modebar-btn", "els => els.filter(e => getComputedStyle(e).display !== 'none')"
+                        ".map(e => e.getAttribute('data-title'))")
+    found += [f"toolbar: {t}" for t in titles if t and re.search(r"[A-Za-z]{3,}", t.replace("PNG", ""))]
+    # the main menu is gone (viewer mode): no developer options
+    found += ["main menu shown"] if page.locator('[data-testid="stMainMenu"]').count() else []
+    return found
