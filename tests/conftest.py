@@ -160,9 +160,9 @@ def fingerprint(db: Path) -> dict[str, tuple]:
 # -- the scenario model -------------------------------------------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
 def scenario_model_trained_once():
-    """A fresh clone has no scenario model: the first worker trains it at once (about 100 s) while the other
-    runs tests that need none; anyone needing it meanwhile waits for that training (scenarios.model's lock)
-    instead of starting another."""
+    """A fresh clone has no installed scenario model: the first worker installs the shipped one at once (or,
+    when that is behind the corpus, trains one: about a minute of both cores); anyone needing it meanwhile
+    waits for it (scenarios.model's lock) instead of training another."""
     from insight.scenarios.model import load_model, model_path
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")

@@ -29,6 +29,7 @@ import os
 import pickle
 import random
 import re
+import shutil
 import time
 import unicodedata
 from collections import Counter
@@ -43,7 +44,7 @@ from scipy import sparse
 from insight.core.errors import UsageError
 
 __all__ = ["Taxonomy", "taxonomy", "normalise", "tokenize", "load_corpus", "augment", "train", "ScenarioModel",
-           "load_model", "model_path", "fit_pipeline", "dev_half", "CHITCHAT", "OTHER", "evaluate_dialogues", "SEED"]
+           "load_model", "model_path", "shipped_model_path", "fit_pipeline", "dev_half", "CHITCHAT", "OTHER", "evaluate_dialogues", "SEED"]
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "scenarios"
 CHITCHAT = "chitchat"
@@ -221,7 +222,16 @@ def augment(pairs: list[tuple[str, str]], copies: int, seed: int = SEED) -> list
 
 # -- model -----------------------------------------------------------------------------------------
 def model_path() -> Path:
+    """The model this installation classifies with (not in git: `train --db` replaces it with one that has
+    learnt a store's corrections)."""
     return DATA / "model.joblib"
+
+
+def shipped_model_path() -> Path:
+    """The model trained on the corpus alone, committed so that no installation and no test run trains it
+    (a minute of both cores). Rebuilt with ``python -m insight train --out data/scenarios/shipped-model.joblib``
+    after the corpus, taxonomy, dictionary or parameters change (a test says so when it is behind)."""
+    return DATA / "shipped-model.joblib"
 
 
 def _fingerprint(extra: list[tuple[str, str]]) -> str:
@@ -550,6 +560,29 @@ def train(corrections: list[tuple[str, str]] = (), out: Path | None = None) -> S
     return model
 
 
+def shipped_version() -> str | None:
+    """The shipped model's version, None when it is missing or unreadable."""
+    import joblib
+
+    try:
+        return joblib.load(shipped_model_path()).get("version")
+    except (OSError, AttributeError, ImportError, EOFError, KeyError, pickle.UnpicklingError):
+        return None
+
+
+def _install_shipped(path: Path, seen_mtime: float | None) -> bool:
+    """Put the shipped model in place of a missing or outdated one when it is current (what training would
+    give); False when it is not, and training is left to the caller."""
+    if shipped_version() != _fingerprint([]):
+        return False
+    with _training_lock(path):
+        if not (path.exists() and path.stat().st_mtime != seen_mtime):  # nobody replaced it meanwhile
+            partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+            shutil.copyfile(shipped_model_path(), partial)
+            os.replace(partial, path)
+    return True
+
+
 @contextlib.contextmanager
 def _training_lock(path: Path):
     """One process trains a missing or stale model; the others wait for it, then load what it saved."""
@@ -568,30 +601,33 @@ _LOADED: dict = {}
 
 
 def load_model(path: Path | None = None, train_if_missing: bool = True) -> ScenarioModel:
-    """The saved model (loaded once per process); trained first when there is none or when the
-    corpus, taxonomy, dictionary or parameters changed since it was saved."""
+    """The saved model (loaded once per process). In place of a missing, unreadable or outdated one (the
+    corpus, taxonomy, dictionary or parameters changed since it was saved): the shipped model when it is
+    current, else one trained now (``train_if_missing``) or a UsageError saying how to train it."""
     import joblib
 
     path = Path(path or model_path())
     key = (str(path), path.stat().st_mtime if path.exists() else None)
     if key in _LOADED:
         return _LOADED[key]
-    blob = None
+    unreadable = None
     if path.exists():
         try:
             blob = joblib.load(path)
         except (AttributeError, ImportError, EOFError, KeyError, pickle.UnpicklingError) as exc:
-            # Saved by another layout or version of this code: it cannot be read, only trained anew.
-            if not train_if_missing:
-                raise UsageError(f"场景模型 {path} 由旧版本保存，无法读取（{type(exc).__name__}），"
-                                 "请运行 python -m insight train") from None
-    if blob is not None:
-        model = ScenarioModel(blob["pipeline"], blob["version"], blob["trained_at"], blob["n_examples"])
-        stale = model.version != _fingerprint([]) and path == model_path() and not blob.get("corrections")
-        if not (stale and train_if_missing):
-            _LOADED[key] = model
-            return model
-    elif not path.exists() and not train_if_missing:
+            blob, unreadable = None, exc  # saved by another layout or version of this code
+        if blob is not None:
+            model = ScenarioModel(blob["pipeline"], blob["version"], blob["trained_at"], blob["n_examples"])
+            stale = model.version != _fingerprint([]) and path == model_path() and not blob.get("corrections")
+            if not stale or (not train_if_missing and shipped_version() != _fingerprint([])):
+                _LOADED[key] = model
+                return model
+    if path == model_path() and _install_shipped(path, key[1]):
+        return load_model(path, train_if_missing=False)
+    if not train_if_missing:
+        if unreadable is not None:
+            raise UsageError(f"场景模型 {path} 由旧版本保存，无法读取（{type(unreadable).__name__}），"
+                             "请运行 python -m insight train") from None
         raise UsageError(f"没有找到场景模型 {path}，请先运行 python -m insight train")
     with _training_lock(path):
         if path.exists() and path.stat().st_mtime != key[1]:  # another process trained it meanwhile
