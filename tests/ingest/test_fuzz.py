@@ -7,11 +7,13 @@ INSIGHT_FUZZ_EXAMPLES for a longer local run."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,9 +39,11 @@ def _csv(header: list[str], rows: list[list[str]]) -> bytes:
     return "\n".join(",".join(cell(v) for v in r) for r in [header, *rows]).encode("utf-8") + b"\n"
 
 
-def _base(folder: Path) -> Path:
-    db = folder / "store" / "store.duckdb"
-    db.parent.mkdir(parents=True)
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A store holding one chat, imported once: each example starts from a copy."""
+    folder = tmp_path_factory.mktemp("fuzz-template")
+    db = folder / "store.duckdb"
     with Store(db) as store:
         import_paths(store, [write_dataset(folder / "base", messages=[
             {"message_id": "m0", "shop_id": "S1", "session_id": "c0", "buyer_id": "b", "sender_role": "buyer",
@@ -47,10 +51,12 @@ def _base(folder: Path) -> Path:
     return db
 
 
-def _check(make_file) -> None:
+def _check(template: Path, make_file) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        db = _base(tmp)
+        db = tmp / "store" / "store.duckdb"
+        db.parent.mkdir()
+        shutil.copyfile(template, db)  # closed, so the file holds everything (no write-ahead log beside it)
         inputs, cwd = tmp / "in", tmp / "cwd"
         inputs.mkdir()
         cwd.mkdir()
@@ -78,7 +84,7 @@ def _check(make_file) -> None:
 @FUZZ
 @given(extra_headers=st.lists(text, max_size=4), renamed=st.dictionaries(st.sampled_from(COLUMNS), text, max_size=2),
        cells=st.lists(st.lists(text, min_size=0, max_size=10), min_size=0, max_size=5))
-def test_csv_headers_and_cells(extra_headers, renamed, cells):
+def test_csv_headers_and_cells(template, extra_headers, renamed, cells):
     header = [renamed.get(c, c) for c in COLUMNS] + extra_headers
     rows = []
     for i, values in enumerate(cells):
@@ -91,12 +97,12 @@ def test_csv_headers_and_cells(extra_headers, renamed, cells):
         path.write_bytes(_csv(header, rows))
         return path
 
-    _check(make)
+    _check(template, make)
 
 
 @FUZZ
 @given(names=st.lists(text, min_size=1, max_size=5, unique=True), value=text)
-def test_parquet_column_names(names, value):
+def test_parquet_column_names(template, names, value):
     def make(folder: Path) -> Path:
         columns = {c: [v] for c, v in zip(COLUMNS, ["p1", "S1", "c1", "b1", "buyer", None, "2024-05-10 10:00:00", value])}
         for n in names:
@@ -105,4 +111,4 @@ def test_parquet_column_names(names, value):
         pq.write_table(pa.table(columns), path)
         return path
 
-    _check(make)
+    _check(template, make)
