@@ -203,3 +203,17 @@ def open_app(monkeypatch):
         assert not at.exception, [e.message for e in at.exception]
         return at
     return run
+
+
+# -- scheduling -----------------------------------------------------------------------------------------
+# The longest files first: `make test` hands whole files to two workers in collection order, so a long one
+# collected last would run alone at the end while the other worker idles (longest-first keeps both busy).
+LONGEST_FIRST = ("derive/test_spark_parity.py", "e2e/")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = item.nodeid.removeprefix("tests/")
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the order within each group is pytest's
