@@ -548,9 +548,11 @@ def train(corrections: list[tuple[str, str]] = (), out: Path | None = None) -> S
     import joblib
 
     extra = list(corrections)
+    path = Path(out or model_path())
+    if not extra and path.resolve() != shipped_model_path().resolve() and _install_shipped(path, None, wait=False):
+        return load_model(path, train_if_missing=False)  # what training on the corpus alone gives, already fitted
     pipeline, n_examples = fit_pipeline(extra)
     model = ScenarioModel(pipeline, _fingerprint(extra), time.strftime("%Y-%m-%d %H:%M:%S"), n_examples)
-    path = out or model_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and moved in: a reader (another process, a test worker) never sees half a file.
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
@@ -562,21 +564,32 @@ def train(corrections: list[tuple[str, str]] = (), out: Path | None = None) -> S
 
 def shipped_version() -> str | None:
     """The shipped model's version, None when it is missing or unreadable."""
+    path = shipped_model_path()
+    try:
+        return _version_of(str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=4)
+def _version_of(path: str, mtime_ns: int) -> str | None:
     import joblib
 
     try:
-        return joblib.load(shipped_model_path()).get("version")
+        return joblib.load(path).get("version")
     except (OSError, AttributeError, ImportError, EOFError, KeyError, pickle.UnpicklingError):
         return None
 
 
-def _install_shipped(path: Path, seen_mtime: float | None) -> bool:
-    """Put the shipped model in place of a missing or outdated one when it is current (what training would
-    give); False when it is not, and training is left to the caller."""
+def _install_shipped(path: Path, seen_mtime: float | None, wait: bool = True) -> bool:
+    """Put the shipped model at ``path`` when it is current (what training on the corpus alone gives); False
+    when it is not, and training is left to the caller. ``wait``: unless another process replaced the file
+    since it was seen (``seen_mtime``), then that one stands."""
     if shipped_version() != _fingerprint([]):
         return False
-    with _training_lock(path):
-        if not (path.exists() and path.stat().st_mtime != seen_mtime):  # nobody replaced it meanwhile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _training_lock(path) if wait else contextlib.nullcontext():
+        if not (wait and path.exists() and path.stat().st_mtime != seen_mtime):
             partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
             shutil.copyfile(shipped_model_path(), partial)
             os.replace(partial, path)
