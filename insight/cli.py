@@ -6,6 +6,7 @@ Errors end with a non-zero exit and one line on stderr that says what to fix.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import os
 import sys
@@ -15,7 +16,7 @@ from insight.core.errors import InsightError, UsageError
 from insight.core.filters import CHANNELS, HOURS, STAGES
 from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, StoreSettings
 
-__all__ = ["main"]
+__all__ = ["main", "run_beside", "FORWARDED"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -449,8 +450,14 @@ def _cmd_docs(args) -> int:
     return 0
 
 
+# A command the server runs for the command line (``run_beside``) was given its password by the caller.
+_GIVEN_PASSWORD: contextvars.ContextVar[str | None] = contextvars.ContextVar("given_password", default=None)
+
+
 def _read_password(prompt: str) -> str:
     """From a terminal without echo (typed twice), else the first line of standard input."""
+    if (given := _GIVEN_PASSWORD.get()) is not None:
+        return given
     if sys.stdin.isatty():
         import getpass
 
@@ -538,20 +545,96 @@ def _cmd_alerts(args) -> int:
     return 0
 
 
-def main(argv=None, extra_commands: dict | None = None) -> int:
-    """``extra_commands``: handlers from layers above this one (``serve`` lives in ``insight.ui``)."""
+_COMMANDS = {"import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo, "settings": _cmd_settings,
+             "docs": _cmd_docs, "train": _cmd_train, "classify": _cmd_classify, "evaluate": _cmd_evaluate,
+             "users": _cmd_users, "replay": _cmd_replay, "alerts": _cmd_alerts, "weekly": _cmd_weekly,
+             "build-parts": _cmd_build_parts}
+# The commands that open a store file: beside a server of that store they are run by the server.
+FORWARDED = ("import", "metrics", "settings", "train", "users", "alerts", "weekly")
+# Arguments that name files or folders: resolved against the caller's working directory, not the server's.
+_PATHS = ("db", "paths", "report_dir", "out", "data", "parts", "file", "input", "output", "folder")
+
+
+def _store_of(args) -> Path | None:
+    """The store file the command opens, None when it opens none (``metrics --data``, ``train`` alone)."""
+    from insight.store import default_db_path
+
+    if args.command not in FORWARDED or (args.command in ("metrics", "train") and not args.db):
+        return None
+    return default_db_path(args.db).resolve()
+
+
+def _resolved(args, cwd: Path):
+    for name in _PATHS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value and "://" not in value:
+            setattr(args, name, str(cwd / value))
+        elif isinstance(value, list):
+            setattr(args, name, [str(cwd / v) for v in value])
+    return args
+
+
+def _store_busy(args) -> bool:
+    from insight.core.errors import StoreBusy
+    from insight.store import Store
+
     try:
-        args = _parser().parse_args(argv)
-        if args.command in ("import", "train"):  # one thread here: bulk classification may fork per core
-            os.environ.setdefault("INSIGHT_SCENARIO_WORKERS", "0")
+        Store(_store_of(args), read_only=True).close()
+    except StoreBusy:
+        return True
+    except InsightError:
+        return False
+    return False
+
+
+def _forward(served, args, argv: list[str]) -> int | None:
+    """Run the command in the server that holds the store, print what it printed, return its exit code (None:
+    there is no server after all)."""
+    import urllib.error
+    import urllib.request
+
+    # the store the caller means, named: the server's own default ($INSIGHT_DB, its folder) may differ
+    body = {"argv": argv if args.db else [*argv, "--db", str(_store_of(args))], "cwd": os.getcwd()}
+    if args.command == "users" and args.users_command in ("add", "set-password"):
+        body["password"] = _read_password("密码: " if args.users_command == "add" else "新密码: ")
+        _GIVEN_PASSWORD.set(body["password"])  # read once: a command that runs itself after all reads it here
+    print(f"（数据库正由运行中的服务使用：此命令经由该服务执行，{served.url}）", file=sys.stderr, flush=True)
+    request = urllib.request.Request(f"{served.url}/api/v1/local/command", data=json.dumps(body).encode("utf-8"),
+                                     headers={"Content-Type": "application/json", "X-Insight-Secret": served.secret})
+    # never through a proxy: the server is on this machine
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=None) as response:
+            result = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error") or exc.reason
+        except ValueError:
+            message = exc.reason
+        raise UsageError(f"运行中的服务拒绝了此命令：{message}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        if isinstance(getattr(exc, "reason", exc), ConnectionRefusedError) and not _store_busy(args):
+            return None  # the note outlived its server (killed): the store is free, the command runs itself
+        raise UsageError(f"数据库 {args.db or _store_of(args)} 正由服务（进程 {served.pid}）使用，但无法连接 {served.url}"
+                         f"（{getattr(exc, 'reason', exc)}）：服务可能正在启动或停止，请稍后重试") from None
+    sys.stdout.write(result.get("stdout", ""))
+    sys.stderr.write(result.get("stderr", ""))
+    return int(result.get("code", 1))
+
+
+def _run(args, extra_commands: dict | None = None, argv: list[str] | None = None) -> int:
+    """Run a parsed command; errors end as one line on stderr and exit code 2."""
+    try:
         if args.command == "serve" and "serve" not in (extra_commands or {}):
             raise UsageError("serve 需要网页界面：请用 python -m insight serve 启动")
-        commands = {**(extra_commands or {}), "import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo,
-                    "settings": _cmd_settings, "docs": _cmd_docs, "train": _cmd_train,
-                    "classify": _cmd_classify, "evaluate": _cmd_evaluate, "users": _cmd_users,
-                    "replay": _cmd_replay, "alerts": _cmd_alerts, "weekly": _cmd_weekly,
-                    "build-parts": _cmd_build_parts}
-        return commands[args.command](args)
+        if argv is not None and (db := _store_of(args)) is not None:
+            from insight.store import served_by
+
+            if (served := served_by(db)) is not None and served.pid != os.getpid():
+                code = _forward(served, args, argv)
+                if code is not None:
+                    return code
+        return {**(extra_commands or {}), **_COMMANDS}[args.command](args)
     except InsightError as exc:
         print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
@@ -562,3 +645,37 @@ def main(argv=None, extra_commands: dict | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断，数据库未改变", file=sys.stderr)
         return 130
+
+
+def main(argv=None, extra_commands: dict | None = None) -> int:
+    """``extra_commands``: handlers from layers above this one (``serve`` lives in ``insight.ui``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+    except InsightError as exc:
+        print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    if args.command in ("import", "train"):  # one thread here: bulk classification may fork per core
+        os.environ.setdefault("INSIGHT_SCENARIO_WORKERS", "0")  # (never in a server: run_beside leaves it)
+    return _run(args, extra_commands, argv)
+
+
+def run_beside(argv: list[str], cwd: str, db: str, password: str | None = None) -> int:
+    """Run a command line for a caller on this machine, in the process that serves ``db`` (the caller could
+    not open it): parsed as ``main`` parses it, its files resolved against the caller's ``cwd``, refused
+    unless it opens that very store. What it prints goes to this thread's sys.stdout/stderr."""
+    try:
+        args = _parser().parse_args(argv)
+        if args.command not in FORWARDED:
+            raise UsageError(f"{args.command} 不需要经由服务执行，请直接运行")
+        args = _resolved(args, Path(cwd))
+        if _store_of(args) != Path(db).resolve():
+            raise UsageError("该命令使用的数据库不是此服务的数据库")
+    except InsightError as exc:
+        print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    token = _GIVEN_PASSWORD.set(password)
+    try:
+        return _run(args)
+    finally:
+        _GIVEN_PASSWORD.reset(token)

@@ -22,7 +22,7 @@ from insight.core.limits import Limits, parse_size
 from insight.core.schema import ACCOUNT_UPGRADES, SCENARIO_DDL, SQUARE_UNIT_SECONDS, TABLES, all_ddl, scenario_parts_sql
 from insight.core.settings import DEFAULT_ROBOT_NAMES, StoreSettings
 
-__all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION", "robot_names"]
+__all__ = ["Store", "default_db_path", "transaction", "SCHEMA_VERSION", "robot_names", "serve_in_this_process"]
 
 SCHEMA_VERSION = "5"
 # 5: the parts keep the squares of durations (the means' intervals). Their columns are added last, as
@@ -90,6 +90,17 @@ def robot_names(con) -> tuple[str, ...]:
     return tuple(json.loads(rows[0][0])) if rows else DEFAULT_ROBOT_NAMES
 
 
+# Stores this process serves: another Store of the same file here joins the server's database instance.
+_SERVED_HERE: set[Path] = set()
+
+
+def serve_in_this_process(path: str | os.PathLike) -> None:
+    """This process serves ``path`` (``serve``): a read-only Store of it opened here as well (a command the
+    server runs for the command line) joins the open instance — DuckDB refuses a second configuration of
+    one file in a process — and only reads, as asked."""
+    _SERVED_HERE.add(Path(path).resolve())
+
+
 class Store:
     """A DuckDB connection with the Service Insight schema.
 
@@ -116,7 +127,8 @@ class Store:
                 raise StoreError(f"数据库文件不存在: {self.path}（请先导入数据: python -m insight import --db {self.path} 数据目录）")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+            joins = read_only and self.path is not None and self.path.resolve() in _SERVED_HERE
+            self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only and not joins)
         except duckdb.Error as exc:  # locked by another writer, not a DuckDB file, …
             if "lock" in str(exc).lower():
                 raise StoreBusy(f"数据库 {self.path} 正被另一个程序使用（可能正在导入数据），请稍后重试") from exc

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from insight import accounts, web
 from insight.core.limits import Limits
 from insight.derive import settle_pending
-from insight.store import Store, default_db_path
+from insight.store import Store, announce_serving, default_db_path, serve_in_this_process, withdraw_serving
 
 __all__ = ["build_app", "serve", "ENTRY", "SERVER_OPTIONS"]
 
@@ -38,8 +38,8 @@ SERVER_OPTIONS = {
 }
 
 
-def build_app(db_path: str) -> st.App:
-    return st.App(ENTRY, routes=web.routes(db_path),
+def build_app(db_path: str, served=None) -> st.App:
+    return st.App(ENTRY, routes=web.routes(db_path, served),
                   middleware=[Middleware(web.AuthMiddleware, db_path=db_path)])
 
 
@@ -73,8 +73,14 @@ def serve(args) -> int:
         open_parts(args.parts).close()  # a folder that cannot be read stops here, with the reason
         os.environ["INSIGHT_PARTS"] = str(Path(args.parts).resolve())
     print(_first_run_note(db_path, args.host, args.port), file=sys.stderr, flush=True)
-    build_app(db_path).run(config={
-        **SERVER_OPTIONS, "server.address": args.host, "server.port": int(args.port),
-        "server.maxUploadSize": int(args.max_upload_mb or Limits.from_env().max_upload_mb),
-    })
+    # Commands run beside the server (users add, weekly, import …) reach the store through it.
+    serve_in_this_process(db_path)
+    served = announce_serving(db_path, args.port)
+    try:
+        build_app(db_path, served).run(config={
+            **SERVER_OPTIONS, "server.address": args.host, "server.port": int(args.port),
+            "server.maxUploadSize": int(args.max_upload_mb or Limits.from_env().max_upload_mb),
+        })
+    finally:
+        withdraw_serving(served)
     return 0

@@ -26,7 +26,9 @@ __all__ = ["AuthMiddleware", "auth_routes", "VIEWER_KEY", "viewer_of", "is_local
 
 VIEWER_KEY = "insight_viewer"  # where the middleware leaves the viewer in the ASGI scope's state
 # Reachable without signing in: the sign-in pages and Streamlit's health probe (no data in either).
-_OPEN_PATHS = ("/auth/login", "/auth/link", "/auth/logout", "/_stcore/health", "/healthz")
+# A command line beside the server (``_local``): it proves itself with the serving note's secret, not an account.
+LOCAL_COMMAND_PATH = "/api/v1/local/command"
+_OPEN_PATHS = ("/auth/login", "/auth/link", "/auth/logout", "/_stcore/health", "/healthz", LOCAL_COMMAND_PATH)
 _MAX_FORM_BYTES = 4096
 
 
