@@ -7,16 +7,18 @@ import datetime as dt
 import html
 import io
 import json
+import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from insight.present.formatting import format_cell
 
 __all__ = ["table_csv", "table_xlsx", "safe_filename", "neutralise", "neutralise_frame", "neutralise_sql",
-           "FORMULA_START", "HtmlReport", "report_json"]
+           "FORMULA_START", "HtmlReport", "report_json", "json_records", "json_value"]
 
 # OWASP's CSV-injection rule: a cell starting with one of these is read as a formula by Excel,
 # LibreOffice or Google Sheets; a leading apostrophe makes it text.
@@ -243,6 +245,33 @@ def _report_figure(fig, width: int | None = None):
     out.update_layout(margin={"l": max(margin.l or 0, 60), "r": max(margin.r or 0, 30),
                               "t": max(margin.t or 0, 60), "b": max(margin.b or 0, 50)})
     return out
+
+
+def json_value(value):
+    """One value as JSON has it: missing (None, NaN, NaT, pd.NA) is null — never the invalid bare NaN —,
+    numpy booleans and numbers are true/false and numbers (not the text "False"), times are ISO text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    return value
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """A table's rows for a JSON answer: every value through ``json_value``; a float column holding only
+    whole numbers (a count that became float beside a missing value) as integers."""
+    whole = _whole_numbers(frame).astype(object)
+    return [{str(k): json_value(v) for k, v in row.items()} for row in whole.to_dict(orient="records")]
 
 
 def report_json(report: dict) -> str:

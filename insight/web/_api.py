@@ -16,7 +16,7 @@ from insight.core.filters import Filters
 from insight.core.periods import Period, parse_date
 from insight.core.settings import SalesSettings
 from insight.metrics.engine import MetricEngine
-from insight.present.exports import report_json
+from insight.present.exports import json_records, json_value, report_json
 
 from ._auth import viewer_of
 from ._db import shared_store
@@ -110,12 +110,12 @@ def api_routes(db_path: str):
             snap = await run_in_threadpool(snapshot)
         except UsageError as exc:
             return _error(404, str(exc))
-        body = {"shop_id": shop, "as_of": snap["as_of"], "shop": snap["shop"],
-                "agents": snap["agents"].to_dict(orient="records"),
-                "arrivals": snap["arrivals"].to_dict(orient="records")}
-        if "so_far" in snap:  # NaN is not JSON: an unavailable figure is null with its reason
-            body["so_far"] = snap["so_far"].astype(object).where(snap["so_far"].notna(), None).to_dict(orient="records")
-        return Response(json.dumps(body, ensure_ascii=False, default=str),
+        # Strict JSON: an unavailable figure is null (with its reason), a flag true/false, a count an integer.
+        body = {"shop_id": shop, "as_of": json_value(snap["as_of"]), "shop": json_value(snap["shop"]),
+                "agents": json_records(snap["agents"]), "arrivals": json_records(snap["arrivals"])}
+        if "so_far" in snap:
+            body["so_far"] = json_records(snap["so_far"])
+        return Response(json.dumps(body, ensure_ascii=False, allow_nan=False),
                         media_type="application/json; charset=utf-8")
 
     async def not_found(request: Request) -> Response:

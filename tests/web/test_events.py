@@ -166,6 +166,12 @@ def test_a_crash_between_commit_and_derivation_is_derived_at_the_next_start(db):
         assert store.con.execute(parts, [DAY]).fetchone()[0] == before + 1
 
 
+def _strict_json(response):
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+    return json.loads(response.text, parse_constant=refuse)
+
+
 def test_live_snapshot_follows_the_events(db):
     path, tokens = db
     client = _client(path)
@@ -173,9 +179,14 @@ def test_live_snapshot_follows_the_events(db):
     _post(client, tokens["boss"], [_message("w1", "buyer", "14:00:00", session="w"),
                                    _message("w2", "agent", "14:00:20", session="w"),
                                    _message("w3", "buyer", "14:02:00", session="w")])
-    live = client.get("/api/v1/live", params={"shop": "S1"}, headers=headers).json()
+    live = _strict_json(client.get("/api/v1/live", params={"shop": "S1"}, headers=headers))
     assert live["as_of"].startswith(f"{DAY} 14:02:00") and live["shop"]["buyers_waiting"] == 1
     assert any(a["agent_id"] == "A1" and a["buyers_waiting"] == 1 for a in live["agents"])
+    # strict JSON: no bare NaN, a flag is true/false (not "False"), a count an integer (not 1.0)
+    assert live["shop"]["alert"] is False and type(live["shop"]["buyers_waiting"]) is int
+    for agent in live["agents"]:
+        assert all(type(v) is int for k, v in agent.items() if k.startswith(("buyers_", "sessions")) and v is not None)
+        assert all(type(v) is bool for k, v in agent.items() if k in ("alert", "online"))
     _post(client, tokens["boss"], [_message("w4", "agent", "14:02:30", session="w")])
     live = client.get("/api/v1/live", params={"shop": "S1"}, headers=headers).json()
     assert live["shop"]["buyers_waiting"] == 0
@@ -183,7 +194,7 @@ def test_live_snapshot_follows_the_events(db):
                       headers={"Authorization": f"Bearer {tokens['lead']}"}).status_code == 403
     # compare=1: today so far against yesterday and last week until the same time (the data starts today)
     def compared():
-        live = client.get("/api/v1/live", params={"shop": "S1", "compare": "1"}, headers=headers).json()
+        live = _strict_json(client.get("/api/v1/live", params={"shop": "S1", "compare": "1"}, headers=headers))
         return {r["key"]: r for r in live["so_far"]}
     rows = _eventually(compared, lambda r: r["buyer_messages"]["today"] == 3)  # derived after the answer
     assert rows["buyer_messages"]["today"] == 3 and rows["buyer_messages"]["yesterday"] is None
