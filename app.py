@@ -25,8 +25,15 @@ SECTIONS = {
     "数据": [("pages/data.py", "数据管理", ":material/database:"),
            ("pages/accounts.py", "账号与审计", ":material/admin_panel_settings:")],
 }
-pages = {section: [st.Page(path, title=title, icon=icon, default=path == "pages/home.py")
-                   for path, title, icon in group if path in allowed]
+# A page this viewer may not open stays at its address, hidden, and says 无权查看 (not Streamlit's English
+# "Page not found" over the home page).
+pages = {section: [st.Page(path, title=title, icon=icon, default=path == "pages/home.py") if path in allowed
+                   else st.Page(auth.refused_page(title), title=title, url_path=path.removeprefix("pages/")[:-3],
+                                visibility="hidden")
+                   for path, title, icon in group]
          for section, group in SECTIONS.items()}
+# A section with nothing to show is left out of the menu; its hidden pages go with the first section.
+shown = {section: group for section, group in pages.items() if any(p.visibility == "visible" for p in group)}
+shown[""] += [p for section, group in pages.items() if section not in shown for p in group]
 auth.account_box(viewer)
-st.navigation({section: group for section, group in pages.items() if group}).run()
+st.navigation(shown).run()

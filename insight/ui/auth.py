@@ -37,6 +37,17 @@ def allowed_pages(viewer: Viewer) -> set[str]:
     return pages
 
 
+def refused_page(title: str):
+    """The page in place of one the viewer's role does not open: its title, 无权查看 and the way home."""
+    def page():
+        st.title(title)
+        viewer = run_viewer()
+        st.error(f"无权查看：{viewer.name or '当前账号'}（{ROLE_LABELS.get(viewer.role, viewer.role)}）不能打开「{title}」。"
+                 "需要时请管理员调整账号的角色或授权。", icon=":material/block:")
+        st.page_link("pages/home.py", label="返回首页", icon=":material/home:")
+    return page
+
+
 def refuse(message: str) -> None:
     """无权查看: the message, nothing of what was asked, and the page stops."""
     st.error(f"无权查看：{message}", icon=":material/block:")

@@ -109,6 +109,13 @@ def test_agent_has_their_own_page_only(server):
         page.goto(url + "/agent?shop=S001&agent=S001-A02")
         page.wait_for_selector("text=无权查看", timeout=60_000)
         page.screenshot(path=str(SHOTS / "accounts-agent-refused.png"), full_page=True)
+        for path, title in (("overview", "店铺总览"), ("accounts", "账号与审计")):  # a page the role does not open
+            page.goto(f"{url}/{path}")
+            wait_rendered(page)
+            body = page.inner_text("body")
+            assert title in page.locator("h1").first.inner_text() and "无权查看" in body, body[:300]
+            assert "Page not found" not in body and title not in " ".join(_nav(page))
+        page.screenshot(path=str(SHOTS / "accounts-agent-page-refused.png"), full_page=True)
 
 
 def test_one_time_link_signs_the_admin_in_once_and_the_audit_log_has_the_exports(server, tmp_path):
