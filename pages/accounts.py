@@ -38,6 +38,8 @@ shop_ids = list(shops["shop_id"]) if shops is not None else []
 labels = dict(zip(shops["shop_id"], shops["shop_name"].fillna(shops["shop_id"]))) if shops is not None else {}
 
 st.subheader("账号")
+if done := st.session_state.pop("_accounts_done", None):  # said after the rerun that shows the new row
+    st.success(done, icon=":material/check_circle:")
 users = auth.with_accounts(accounts.list_users)
 if users.empty:
     widgets.empty_state("还没有账号：现在只有本机可以访问。", "先创建一个管理员账号，再用它登录或生成一次性登录链接。")
@@ -58,12 +60,25 @@ with st.expander("新增账号", expanded=users.empty, icon=":material/person_ad
         pii = st.checkbox("可查看买家手机号、地址、证件号（默认打码）")
         can_import = st.checkbox("可导入授权店铺的数据（主管：数据管理页，其他店铺的行会被拒绝）")
         password = st.text_input("初始密码", type="password", help=f"至少 {accounts.MIN_PASSWORD} 个字符；登录后可自行修改")
-        if st.form_submit_button("创建账号", type="primary"):
-            made = _call(accounts.add_user, name.strip(), role, password, shops=granted,
-                         agent_id=agent.strip() or None, pii=pii, can_import=can_import)
-            if made is not FAILED:
-                st.success(f"已创建 {md(made.name)}（{ROLE_LABELS[made.role]}）")
-                st.rerun()
+        submitted = st.form_submit_button("创建账号", type="primary")
+    if submitted and users.empty and role != "admin":
+        # the machine's own access ends with the first account: without an admin nobody could manage accounts
+        st.error("第一个账号须为管理员：创建后本机不再自动视为管理员，需要用它登录来管理其他账号。")
+    elif submitted:
+        made = _call(accounts.add_user, name.strip(), role, password, shops=granted,
+                     agent_id=agent.strip() or None, pii=pii, can_import=can_import)
+        if made is not FAILED and users.empty:
+            # From the next click on, this machine must sign in: hand it the way in now, not "未登录".
+            link = _call(accounts.issue_login_link, made.name)
+            st.success(f"已创建第一个管理员 {md(made.name)}。从现在起打开应用需要登录：点下面的按钮以 "
+                       f"{md(made.name)} 登录（15 分钟内有效，只能使用一次），或在登录页输入用户名和密码。")
+            if link is not FAILED:
+                st.link_button(f"以 {md(made.name)} 登录", f"/auth/link?token={link}", type="primary",
+                               icon=":material/login:")
+            st.stop()
+        if made is not FAILED:
+            st.session_state["_accounts_done"] = f"已创建 {made.name}（{ROLE_LABELS[made.role]}）"
+            st.rerun()
 
 if not users.empty:
     st.markdown("#### 管理一个账号")
@@ -79,13 +94,18 @@ if not users.empty:
             st.caption("把链接发给对方：15 分钟内有效，只能使用一次。")
     if cols[1].button("生成 API 令牌", icon=":material/key:", help="用于 BI 工具：Authorization: Bearer 令牌"):
         token = _call(accounts.issue_token, who)
-        if token is not FAILED:
-            st.code(token, language=None)
-            st.caption("令牌只显示这一次，请妥善保存；用法见 docs/api.md。")
+        if token is not FAILED:  # shown after the rerun that counts it in the table above
+            st.session_state["_accounts_token"] = (who, token)
+            st.rerun()
     if cols[2].button("撤销全部 API 令牌", icon=":material/key_off:"):
         n = _call(accounts.revoke_tokens, who)
         if n is not FAILED:
-            st.success(f"已撤销 {n} 个令牌")
+            st.session_state["_accounts_done"] = f"已撤销 {who} 的 {n} 个令牌"
+            st.rerun()
+    if (shown := st.session_state.pop("_accounts_token", None)) and shown[0] == who:
+        st.success(f"已为 {md(who)} 生成 API 令牌：", icon=":material/key:")
+        st.code(shown[1], language=None)
+        st.caption("令牌只显示这一次，请妥善保存；用法见 docs/api.md。")
     with cols[3].popover("删除账号", icon=":material/delete:"):
         st.write(f"删除 {md(who)}？其令牌和登录链接一并失效。")
         if st.button("确认删除", type="primary", key="confirm_remove"):
