@@ -232,8 +232,11 @@ if uploads:
     rd = data.reader()
     known_shops = data.shops(data.store_path(), rd.version) if rd else None
     shop_ids = [] if known_shops is None else list(known_shops["shop_id"])
+    shop_names = {} if known_shops is None else dict(zip(known_shops["shop_id"], known_shops["shop_name"]))
     shop = st.selectbox("没有店铺列的文件（平台按店铺导出的聊天记录、评价、订单）属于哪个店铺", [None, *shop_ids],
-                        format_func=lambda s: "（文件自带店铺列）" if s is None else s, key="upload_shop",
+                        format_func=lambda s: "（文件自带店铺列）" if s is None
+                        else f"{shop_names[s]} · {s}" if isinstance(shop_names.get(s), str) and shop_names[s] != s else s,
+                        key="upload_shop",
                         help="平台导出的文件通常没有店铺ID：选一个店铺，这些文件的每一行都归到它（命令行：--shop）。"
                              "新店铺请先导入 shops 表。")
     folder = st.session_state.get("upload_folder")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from insight.core.errors import UsageError
 
-__all__ = ["Period", "FIRST_DAY", "LAST_DAY", "PRESETS", "preset", "parse_date", "change", "trend_window", "trend_grains", "coverage_reason", "TREND_GRAINS", "GRAIN_LABELS",
+__all__ = ["Period", "FIRST_DAY", "LAST_DAY", "PRESETS", "preset", "complete_anchor", "parse_date", "change", "trend_window", "trend_grains", "coverage_reason", "TREND_GRAINS", "GRAIN_LABELS",
            "MIN_TREND_BUCKETS"]
 
 PRESETS = {"day": "日", "week": "自然周", "month": "自然月", "last7": "近7天", "last30": "近30天",
@@ -86,6 +86,20 @@ def preset(kind: str, anchor: dt.date, start: dt.date | None = None, end: dt.dat
             raise UsageError("自定义周期需要开始和结束日期")
         return Period(start, end)
     raise UsageError(f"未知的周期类型 {kind!r}，应为 {'/'.join(PRESETS)}")
+
+
+def complete_anchor(kind: str, first: dt.date, last: dt.date) -> dt.date:
+    """The default day of a preset over data from ``first`` to ``last``: for 自然周/自然月 a day of the last
+    *complete* week or month (the one ending on or before ``last``; its 上期 is complete too) — the current
+    one has days without data yet and no 环比 to speak of; the last day for the others. When the data holds
+    no complete week or month, the last day."""
+    if kind == "week":
+        end = last - dt.timedelta(days=(last.weekday() + 1) % 7)  # the Sunday on or before ``last``
+    elif kind == "month":
+        end = last if (last + dt.timedelta(days=1)).day == 1 else last.replace(day=1) - dt.timedelta(days=1)
+    else:
+        return last
+    return end if preset(kind, end).start >= first else last
 
 
 GRAIN_LABELS = {"day": "按日", "week": "按周", "month": "按月"}

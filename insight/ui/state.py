@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from insight.core.filters import CHANNELS, HOURS, STAGES, Filters
-from insight.core.periods import PRESETS, Period, preset
+from insight.core.periods import PRESETS, Period, complete_anchor, preset
 from insight.core.schema import PLATFORM_LABELS
 from insight.core.settings import ATTRIBUTION_RULES, SalesSettings, work_hours_label
 from insight.present.formatting import markdown_text
@@ -45,9 +45,12 @@ class View:
 
 
 def _shop_label(row) -> str:
-    name = row["shop_name"] if isinstance(row["shop_name"], str) and row["shop_name"] else row["shop_id"]
+    """Name, id and peers group: typing either the name or the id (S040) finds the shop."""
+    shop_id = row["shop_id"]
+    name = row["shop_name"] if isinstance(row["shop_name"], str) and row["shop_name"] else shop_id
     platform = PLATFORM_LABELS.get(row["platform"], row["platform"])
-    return f"{name}（{platform}·{row['category']}·第{row['tier']}层）"
+    named = f"{name} · {shop_id}" if name != shop_id else shop_id
+    return f"{named}（{platform}·{row['category']}·第{row['tier']}层）"
 
 
 # Every key a shared link may carry; anything else in a link is named and ignored.
@@ -178,10 +181,21 @@ def sidebar_view(stage_in_sidebar: bool = True) -> View | None:
             period = Period(start, start)
     else:
         label = {"day": "日期", "week": "所在周的任一天", "month": "所在月的任一天"}.get(kind, "截止日期")
-        anchor = synced(side.date_input, "date", None, last, parse=dt.date.fromisoformat, label=label,
+        # Until the user picks a day, the day follows the period kind: 自然周/自然月 open on the last complete one.
+        default = complete_anchor(kind, first, last)
+        values = st.session_state.setdefault("_filters", {})
+        first_run, linked = "date" not in values, st.query_params.get("date")
+        if values.get("_date_auto") and values.get("date") != default:
+            values["date"] = default
+            st.session_state.pop("date", None)  # the widget starts again from it (its own state would win)
+        anchor = synced(side.date_input, "date", None, default, parse=dt.date.fromisoformat, label=label,
                         valid=lambda d: first <= d <= last, min_value=first, max_value=last)
         anchor = min(max(anchor, first), last)
+        values["_date_auto"] = anchor == default and (linked in (None, str(default)) if first_run
+                                                      else values.get("_date_auto", False))
         period = preset(kind, anchor)
+        if values["_date_auto"] and default != last:
+            side.caption(f"默认为最近一个完整的{PRESETS[kind]}：数据截至 {last}，所在的{PRESETS[kind]}还不完整")
     side.caption(f"本期 {period.label}（{period.days} 天）· 上期 {period.previous().label}")
     channel = synced(side.radio, "channel", list(CHANNELS), "all", label="接待方式", format_func=CHANNELS.get,
                       horizontal=True)

@@ -1,5 +1,7 @@
 """The bottom layer: filters as SQL, the hours bucket, settings validation, labels from the rules."""
 
+import datetime as dt
+
 import duckdb
 import pytest
 
@@ -46,3 +48,26 @@ def test_coverage_reason_names_the_period_the_data_covers_in_part():
     assert coverage_reason(now, now.previous(), day("2024-05-11"), day("2024-05-15")).startswith("上期 05-10～05-12")
     assert "截至 2024-05-14" in coverage_reason(now, now.previous(), day("2024-05-01"), day("2024-05-14"))
     assert coverage_reason(now, now.previous(), None, None) is None
+
+
+@pytest.mark.parametrize("last, kind, expected", [
+    ("2024-06-12", "week", "2024-06-09"),   # a Wednesday: the week before, Monday 3rd to Sunday 9th
+    ("2024-06-09", "week", "2024-06-09"),   # a Sunday: its own week is complete
+    ("2024-06-12", "month", "2024-05-31"),  # mid-June: May
+    ("2024-06-30", "month", "2024-06-30"),  # the month's last day: June itself
+    ("2024-06-12", "last7", "2024-06-12"),  # rolling periods end at the last day
+    ("2024-06-12", "day", "2024-06-12"),
+])
+def test_week_and_month_open_on_the_last_complete_one(last, kind, expected):
+    from insight.core.periods import complete_anchor, preset
+
+    last = dt.date.fromisoformat(last)
+    anchor = complete_anchor(kind, dt.date(2024, 1, 1), last)
+    assert anchor == dt.date.fromisoformat(expected) and preset(kind, anchor).end <= last
+
+
+def test_without_a_complete_week_the_last_day_is_kept():
+    from insight.core.periods import complete_anchor
+
+    assert complete_anchor("week", dt.date(2024, 6, 11), dt.date(2024, 6, 12)) == dt.date(2024, 6, 12)
+    assert complete_anchor("month", dt.date(2024, 6, 2), dt.date(2024, 6, 12)) == dt.date(2024, 6, 12)
