@@ -1,14 +1,18 @@
 """Demo data (determinism, coverage, plausible metrics) and the CLI contract."""
 
+import contextlib
 import datetime as dt
 import filecmp
+import io
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from insight import Filters, MetricEngine, Period, Store, import_paths
+from insight.cli import main
 from insight.core.settings import DEFAULT_ROBOT_NAMES
 from insight.demo.generator import DemoConfig, write_demo
 from insight.demo.text import BUYER
@@ -30,9 +34,23 @@ def demo(tmp_path_factory):
     return folder, db, summary, report
 
 
-def _run(*args):
+def _process(*args):
+    """``python -m insight …`` as a user runs it (the entry point, a process of its own)."""
     return subprocess.run([sys.executable, "-m", "insight", *args], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
+
+
+def _run(*args):
+    """The same command line through ``main`` in this process (what it prints, its exit code), without a
+    Python start per call; the environment a command sets for itself is put back."""
+    out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def test_demo_is_deterministic_per_seed(tmp_path):
@@ -86,8 +104,8 @@ def test_demo_metrics_are_plausible(demo):
 
 def test_cli_metrics_json_contract(demo):
     _, db, _, _ = demo
-    proc = _run("metrics", "--db", str(db), "--shop", "S001", "--start", "2026-10-25", "--end", "2026-10-31",
-                "--json")
+    proc = _process("metrics", "--db", str(db), "--shop", "S001", "--start", "2026-10-25", "--end", "2026-10-31",
+                    "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     keys = set(registry().keys())
