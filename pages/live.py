@@ -23,7 +23,7 @@ shop = state.synced(side.selectbox, "shop", list(labels), next(iter(labels)), la
                     format_func=lambda s: f"{labels[s]}（{s}）")
 every = side.selectbox("自动刷新", [5, 10, 30, 60], index=1, format_func=lambda s: f"每 {s} 秒")
 side.caption(f"在线 = 最近 {ONLINE_MINUTES} 分钟内发过消息；排队 = 人工会话里买家最后的消息还没有客服回复"
-             f"（{ACTIVE_MINUTES} 分钟没有新消息的会话不再计入）；超时 = 等待超过 {REPLY_SLA_SECONDS // 60} 分钟。"
+             f"（平台已结束的会话、{ACTIVE_MINUTES} 分钟没有新消息的会话不再计入）；超时 = 等待超过 {REPLY_SLA_SECONDS // 60} 分钟。"
              "数据经 POST /api/v1/events 实时写入（见 docs/live.md），或 python -m insight replay 回放。")
 reg = registry()
 

@@ -24,17 +24,20 @@ _STATE_SQL = f"""
 WITH recent AS (
     SELECT m.session_id, m.sender_role AS role, m.agent_id, m.sent_at, m._seq
     FROM messages m WHERE m.shop_id = $shop AND m.sent_at > $as_of - INTERVAL 2 HOUR AND m.sent_at <= $as_of),
-sessions AS (
+chats AS (
     SELECT r.session_id, max(r.sent_at) AS last_at,
         max(r.sent_at) FILTER (WHERE r.role = 'agent') AS last_reply,
         coalesce(any_value(f.agent_id), arg_max(r.agent_id, r.sent_at) FILTER (WHERE r.role = 'agent')) AS agent_id,
-        any_value(f.channel) AS channel, any_value(f.transferred_at) AS transferred_at
+        any_value(f.channel) AS channel, any_value(f.transferred_at) AS transferred_at,
+        any_value(p.ended_at) AS closed_at
     FROM recent r LEFT JOIN f_sessions f ON f.shop_id = $shop AND f.session_id = r.session_id
+    LEFT JOIN sessions p ON p.shop_id = $shop AND p.session_id = r.session_id  -- the platform's own record
     GROUP BY r.session_id),
-waiting AS (  -- a manual session's buyer messages after the last reply: the buyer waits since the first
+waiting AS (  -- a manual session's buyer messages after the last reply: the buyer waits since the first;
+              -- not once the platform closed the session (the buyer left unserved: a breach, not a queue)
     SELECT s.session_id, s.agent_id, min(r.sent_at) AS since
-    FROM sessions s JOIN recent r ON r.session_id = s.session_id AND r.role = 'buyer'
-    WHERE s.last_at > $as_of - INTERVAL {ACTIVE_MINUTES} MINUTE
+    FROM chats s JOIN recent r ON r.session_id = s.session_id AND r.role = 'buyer'
+    WHERE s.last_at > $as_of - INTERVAL {ACTIVE_MINUTES} MINUTE AND coalesce(s.closed_at > $as_of, true)
       AND (s.channel = 'manual' OR s.last_reply IS NOT NULL)
       AND r.sent_at > coalesce(s.last_reply, s.transferred_at - INTERVAL 1 SECOND, TIMESTAMP '-infinity')
     GROUP BY ALL),
@@ -48,17 +51,17 @@ SELECT coalesce(s.agent_id, '（未分配）') AS agent_id,
     count(*) FILTER (WHERE s.last_at > $as_of - INTERVAL {ACTIVE_MINUTES} MINUTE) AS sessions_open,
     count(w.session_id) AS buyers_waiting,
     max(epoch($as_of) - epoch(w.since)) AS longest_wait,
-    (SELECT count(*) FROM replies p JOIN sessions x USING (session_id)
+    (SELECT count(*) FROM replies p JOIN chats x USING (session_id)
      WHERE x.agent_id IS NOT DISTINCT FROM s.agent_id AND p.role = 'buyer'
        AND p.sent_at > $as_of - INTERVAL 1 HOUR
        AND (x.channel = 'manual' OR x.last_reply IS NOT NULL)
        AND epoch(coalesce(p.next_reply, $as_of)) - epoch(p.sent_at) > {REPLY_SLA_SECONDS}) AS breaches_1h,
     max(s.last_reply) AS last_reply,
-    (SELECT count(*) FROM replies p JOIN sessions x USING (session_id)
+    (SELECT count(*) FROM replies p JOIN chats x USING (session_id)
      WHERE x.agent_id IS NOT DISTINCT FROM s.agent_id AND p.role = 'buyer'
        AND p.sent_at > $as_of - INTERVAL 1 HOUR
        AND (x.channel = 'manual' OR x.last_reply IS NOT NULL)) AS buyer_msgs_1h
-FROM sessions s LEFT JOIN waiting w USING (session_id)
+FROM chats s LEFT JOIN waiting w USING (session_id)
 GROUP BY ALL"""
 
 

@@ -78,3 +78,22 @@ def test_today_so_far_against_yesterday_and_last_week_until_the_same_time(tmp_pa
     agent = Viewer("x", "agent", frozenset({"S1"}), agent_id="A2")
     assert so_far(MetricEngine(store), "S1", dt.datetime(2024, 5, 10, 11, 0), viewer=agent).set_index(
         "key").at["buyer_messages", "today"] == 2
+
+
+def test_a_session_the_platform_closed_leaves_the_queue(tmp_path):
+    """A buyer whose session the platform ended unserved is no longer waiting (their unanswered message
+    stays a breach of the hour): the queue is who can still be answered."""
+    chats = [Chat("c1", "b1").buyer("10:00:00", "在吗").agent("10:01:00", "在的", "A1").buyer("10:05:00", "发货了吗"),
+             Chat("c2", "b2").buyer("10:02:00", "你好").agent("10:02:30", "您好", "A2").buyer("10:03:00", "还在吗")]
+    sessions = [{"session_id": "c1", "shop_id": "S1", "buyer_id": "b1", "started_at": "2024-05-10 10:00:00",
+                 "ended_at": "2024-05-10 10:07:00"},  # closed by the platform, the buyer unanswered
+                {"session_id": "c2", "shop_id": "S1", "buyer_id": "b2", "started_at": "2024-05-10 10:02:00",
+                 "ended_at": "2024-05-10 10:30:00"}]  # still open at 10:10
+    store = load(tmp_path, messages=messages_of(*chats), agents=AGENTS, sessions=sessions)
+    before = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL, as_of=dt.datetime(2024, 5, 10, 10, 6))
+    assert before["agents"].set_index("agent_id").at["A1", "buyers_waiting"] == 1  # open until 10:07
+    snap = live_snapshot(MetricEngine(store), "S1", viewer=LOCAL, as_of=dt.datetime(2024, 5, 10, 10, 10))
+    agents = snap["agents"].set_index("agent_id")
+    assert agents.at["A1", "buyers_waiting"] == 0 and agents.at["A2", "buyers_waiting"] == 1
+    assert snap["shop"]["buyers_waiting"] == 1 and snap["shop"]["longest_wait"] == 420.0  # c2 since 10:03
+    assert agents.at["A1", "breaches_1h"] == 1  # c1's 10:05 message went unanswered past 3 minutes
