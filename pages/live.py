@@ -11,13 +11,14 @@ from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.formatting import format_change, format_seconds, format_value
 from insight.present.formatting import markdown_text as md
-from insight.ui import data, state, widgets
+from insight.ui import auth, data, state, widgets
 from insight.ui.boot import require_navigation
 from insight.ui.columns import as_shown
 
 require_navigation()
 st.title("实时监控")
 labels = state.shop_labels()
+own_row_only = auth.run_viewer().role == "agent"
 side = st.sidebar
 shop = state.synced(side.selectbox, "shop", list(labels), next(iter(labels)), label="店铺",
                     format_func=lambda s: f"{labels[s]}（{s}）")
@@ -84,10 +85,16 @@ def monitor() -> None:
     for alert in data.live_alerts(shop, snap):  # the shop's thresholds (python -m insight alerts)
         st.error(md(alert.message), icon=":material/alarm:")
     cols = st.columns(4)
-    cols[0].metric("排队买家", f"{head['buyers_waiting']:,}", border=True)
-    cols[1].metric("最长等待", _wait(head["longest_wait"]), border=True)
-    cols[2].metric("在线客服", f"{head['agents_online']:,}", border=True)
-    cols[3].metric("近 1 小时超时消息", f"{head['breaches_1h']:,}", border=True,
+    # A 客服 sees their own row only: the cards say so, and their state is 在线/离线, not a count of one.
+    mine = "（我的）" if own_row_only else ""
+    cols[0].metric(f"排队买家{mine}", f"{head['buyers_waiting']:,}", border=True)
+    cols[1].metric(f"最长等待{mine}", _wait(head["longest_wait"]), border=True)
+    if own_row_only:
+        cols[2].metric("我的状态", "在线" if head["agents_online"] else "离线", border=True,
+                       help=f"最近 {ONLINE_MINUTES} 分钟内发过消息为在线")
+    else:
+        cols[2].metric("在线客服", f"{head['agents_online']:,}", border=True)
+    cols[3].metric(f"近 1 小时超时消息{mine}", f"{head['breaches_1h']:,}", border=True,
                    help=f"买家消息 {REPLY_SLA_SECONDS // 60} 分钟内没有客服回复（含至今未回复）")
     agents = snap["agents"]
     if agents.empty:

@@ -176,9 +176,12 @@ def report_download(report: HtmlReport, filename: str, container=None) -> None:
 
 
 def weekly_downloads(view, container=None) -> None:
-    """周报 of the view's shop and period, as HTML and as PDF (each built only when clicked)."""
+    """周报 of the view's shop and period, as HTML and as PDF (each built only when clicked). Not for a 客服:
+    the 周报 is the whole shop's, and their pages are their own."""
     box = container or st.sidebar
     viewer = auth.run_viewer()  # taken now: the report is built when clicked, outside any page run
+    if viewer.role == "agent":
+        return
     stem = safe_filename("周报", view.shop_id, f"{view.period.start}~{view.period.end}")
 
     def build(kind):

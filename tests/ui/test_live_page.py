@@ -36,6 +36,9 @@ def test_an_agent_sees_their_row(tmp_path, open_app, monkeypatch):
     at = open_app(_db(tmp_path), "pages/live.py")
     frame = at.dataframe[0].value
     assert list(frame["客服账号"]) == ["A2"]
+    # their own cards: their state, not "在线客服 0/1" read as the shop's count
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["我的状态"] == "在线" and "在线客服" not in metrics and metrics["排队买家（我的）"] == "1"
 
 
 def test_big_screen_shows_the_day_in_large_numbers(tmp_path, open_app):

@@ -28,7 +28,7 @@ def test_supervisor_sees_only_granted_shops(demo_db, as_viewer, page):
     with Store(demo_db) as store:  # (the app in this process has the file open for writing)
         names = dict(store.con.execute("SELECT shop_id, shop_name FROM shops").fetchall())
     assert shops.value == "S002"
-    assert sorted(o.split("（")[0] for o in shops.options) == sorted([names["S001"], names["S002"]])
+    assert sorted(o.split("（")[0] for o in shops.options) == [f"{names[s]} · {s}" for s in ("S001", "S002")]
 
 
 @pytest.mark.parametrize("page", ANALYSIS)
@@ -57,6 +57,7 @@ def test_agent_sees_their_own_figures_only(demo_db, as_viewer):
     options = at.selectbox(key="agent").options
     assert len(options) == 1 and "S001-A01" in options[0]
     assert at.selectbox(key="agent").value == "S001-A01"
+    assert not [b for b in at.get("download_button") if "周报" in b.proto.label]  # the whole shop's report
     at = as_viewer(AGENT, demo_db, "pages/agent.py", {"agent": "S001-A02"})
     assert any("无权查看" in e.value for e in at.error) and not at.metric
 
