@@ -22,13 +22,24 @@ st.markdown("""<style>
 [data-testid="stMainBlockContainer"] {max-width: 100%; padding: 1.5rem 2.5rem;}
 h1, h2, h3, p, span, label, [data-testid="stMarkdownContainer"] {color: #e5e7eb !important;}
 [data-testid="stMetric"] {background: #111a2e; border-radius: 14px; padding: 18px 22px;}
-[data-testid="stMetricLabel"] p {font-size: 1.6rem !important; color: #94a3b8 !important;}
+[data-testid="stMetricLabel"] p {font-size: 1.45rem !important; color: #94a3b8 !important;}
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; height: auto !important;}
 [data-testid="stMetricValue"] {font-size: 3.6rem !important; color: #f8fafc !important;}
+/* The alert is what the TV is for: white on strong red, large, not the page's pale text on pale pink. */
+[data-testid="stMain"] [data-testid="stAlertContainer"] {background: #b91c1c !important; border-radius: 14px;}
+[data-testid="stMain"] [data-testid="stAlertContainer"] p,
+[data-testid="stMain"] [data-testid="stAlertContainer"] span {color: #ffffff !important; font-size: 2rem !important;
+  font-weight: 700;}
 </style>""", unsafe_allow_html=True)
 
 labels = state.shop_labels()
-raw = st.query_params.get("shop")
-shop = raw if raw in labels else next(iter(labels))  # a TV shows one shop: ?shop=S001 in its link
+# A TV shows one shop (?shop=S001 in its link); opened from the menu, the shop is picked here and the way back
+# is beside it (the sidebar is hidden on this page).
+top = st.columns([3, 6, 1], vertical_alignment="center")
+shop = state.synced(top[0].selectbox, "shop", list(labels), next(iter(labels)), label="店铺",
+                    format_func=lambda s: labels[s], label_visibility="collapsed")
+top[2].page_link("pages/live.py", label="退出大屏", icon=":material/close_fullscreen:")
 reg = registry()
 
 

@@ -68,3 +68,11 @@ def test_today_so_far_against_yesterday_until_the_same_time(tmp_path, open_app):
     assert table.loc["3分钟人工回复率(消息)", "较昨日"].endswith("个百分点（波动内）")
     assert table.loc["满意率", "今日至此"] == "—"  # nothing rated: unavailable, not 0
     assert any("暂不可计算：满意率" in c.value for c in at.caption)
+
+
+def test_big_screen_opened_from_the_menu_has_a_shop_picker_and_a_way_back(tmp_path, open_app):
+    at = open_app(_db(tmp_path), "pages/bigscreen.py")  # no ?shop= in the link
+    picker = at.selectbox(key="shop")
+    assert picker.value == "S1" and picker.options
+    assert [e.proto.page for e in at.get("page_link")] == ["live"]  # 退出大屏
+    assert at.query_params["shop"] in ("S1", ["S1"])  # the TV's link, once picked
