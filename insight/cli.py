@@ -138,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--token", required=True, help="API 令牌（python -m insight users token 名字）")
     p.add_argument("--speed", type=float, default=60.0, help="倍速（默认 60：一小时的事件一分钟发完）")
     p.add_argument("--day", default=None, help="回放哪一天 YYYY-MM-DD（默认消息最多的一天）")
+    p.add_argument("--as-day", default="today",
+                   help="把这一天的事件当作哪一天发生的（默认 today：今天，实时监控随之变化；ID 加日期后缀，"
+                        "不与已导入的行冲突）；original：按原日期、原 ID 发送")
 
     p = sub.add_parser("alerts", help="查看或设置店铺的实时告警阈值与 webhook（钉钉/企业微信/飞书机器人）")
     p.add_argument("--shop", required=True)
@@ -505,20 +508,36 @@ def _cmd_users(args) -> int:
 
 
 def _cmd_replay(args) -> int:
+    import datetime as dt
+    import time
+
     from insight.core.periods import parse_date
-    from insight.ingest.replay import day_events, http_poster, replay
+    from insight.ingest.replay import day_events, http_poster, moved_to, replay
 
     day, events = day_events(args.folder, parse_date(args.day, "--day") if args.day else None)
+    as_day = {"today": dt.date.today(), "original": day}.get(args.as_day) or parse_date(args.as_day, "--as-day")
+    if as_day != day:  # (the day itself is in the store already: sent again, nothing would move)
+        events = moved_to(events, day, as_day)
     timed = [t for t, _ in events if t is not None]
-    print(f"回放 {day}：{len(events):,} 个事件（{timed[0]:%H:%M} ~ {timed[-1]:%H:%M}），{args.speed:g} 倍速"
-          if timed else f"回放 {day}：{len(events):,} 个事件", file=sys.stderr, flush=True)
+    moved = f"（当作 {as_day}，ID 加后缀 ~{as_day:%Y%m%d}）" if as_day != day else ""
+    span = (timed[-1] - timed[0]).total_seconds() / args.speed / 60 if timed else 0
+    print(f"回放 {day}{moved}：{len(events):,} 个事件（{timed[0]:%H:%M} ~ {timed[-1]:%H:%M}），{args.speed:g} 倍速，"
+          f"约 {span:.0f} 分钟发完" if timed else f"回放 {day}：{len(events):,} 个事件", file=sys.stderr, flush=True)
+    tty, said = sys.stderr.isatty(), [0.0]
 
     def progress(totals, at):
-        if sys.stderr.isatty() and at is not None:
-            print(f"\r{at:%H:%M:%S}  已发送 {totals['posted']:,}，接受 {totals['accepted']:,}，拒绝 {totals['rejected']:,}",
-                  end="", file=sys.stderr, flush=True)
+        if at is None:
+            return
+        line = f"{at:%H:%M:%S}  已发送 {totals['posted']:,}，接受 {totals['accepted']:,}，拒绝 {totals['rejected']:,}"
+        if tty:
+            print(f"\r{line}", end="", file=sys.stderr, flush=True)
+        elif time.monotonic() - said[0] >= 10:  # a log, not a terminal: a line every 10 seconds
+            said[0] = time.monotonic()
+            print(line, file=sys.stderr, flush=True)
     totals = replay(events, http_poster(args.url, args.token), speed=args.speed, progress=progress)
-    print(json.dumps({"day": str(day), **totals}, ensure_ascii=False))
+    if tty:
+        print(file=sys.stderr)
+    print(json.dumps({"day": str(day), "as_day": str(as_day), **totals}, ensure_ascii=False))
     return 0
 
 

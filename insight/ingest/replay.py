@@ -16,7 +16,7 @@ import duckdb
 from insight.core.errors import UsageError
 from insight.ingest.events import EVENT_TABLES
 
-__all__ = ["day_events", "replay", "http_poster", "ANCHORS"]
+__all__ = ["day_events", "replay", "http_poster", "ANCHORS", "moved_to"]
 
 # When each table's row happens (DATA.md's anchor times); agents are sent first, as they are.
 ANCHORS = {"messages": "sent_at", "sessions": "started_at", "evaluations": "coalesce(rated_at, invited_at)",
@@ -57,6 +57,29 @@ def day_events(folder, day: dt.date | None = None) -> tuple[dt.date, list[tuple[
                     events.append((t, {"table": table, **_present(row)}))
     events.sort(key=lambda e: (e[0] is not None, e[0] or dt.datetime.min))
     return day, events
+
+
+# The keys of the event tables' rows and what refers to them: a day moved to another gets its own keys (the
+# original day's rows may be in the store already, and a key with other content would be refused).
+_KEYS = ("message_id", "session_id", "order_id", "refund_id", "escalation_id")
+
+
+def moved_to(events: list[tuple[dt.datetime | None, dict]], day: dt.date, to_day: dt.date):
+    """``day``'s events as if they happened on ``to_day``: every time moved by the days between (the hour
+    kept), every key given that day's suffix (``m123~20261207``), agents unchanged."""
+    delta, suffix = to_day - day, f"~{to_day:%Y%m%d}"
+
+    def move(row: dict) -> dict:
+        out = {}
+        for key, value in row.items():
+            if key in _KEYS and value not in (None, ""):
+                value = f"{value}{suffix}"
+            elif key.endswith("_at") and value not in (None, ""):
+                value = _plain(dt.datetime.fromisoformat(str(value)) + delta)
+            out[key] = value
+        return out
+
+    return [(None if t is None else t + delta, row if row["table"] == "agents" else move(row)) for t, row in events]
 
 
 def _present(row: dict) -> dict:

@@ -127,3 +127,16 @@ def test_the_endpoint_refuses_anyone_without_the_secret(served):
         result = json.loads(response.read())
     assert result["code"] == 2 and "不是此服务的数据库" in result["stderr"]
     assert not (served.caller / "other.duckdb").exists()
+
+
+def test_a_day_replayed_beside_the_server_moves_to_today_and_says_how_it_goes(served):
+    """README's replay on a store that holds the day: sent as today's rows (new keys), accepted, with
+    progress lines in a log (not a terminal) and the totals."""
+    token = _cli(served, "users", "token", "boss", "--db", str(served.db))
+    assert token.returncode == 0, token
+    replayed = _cli(served, "replay", "more", "--url", served.url, "--token", token.stdout.strip(), "--speed", "1e6")
+    assert replayed.returncode == 0, replayed
+    totals = json.loads(replayed.stdout)
+    assert totals["as_day"] != DAY and totals["accepted"] == totals["posted"] > 0 and totals["rejected"] == 0
+    assert "当作" in replayed.stderr and "已发送" in replayed.stderr
+

@@ -106,3 +106,48 @@ def _data_columns(table):
     from insight.core.schema import TABLES
 
     return TABLES[table].column_names
+
+
+def test_a_day_moved_to_another_lands_beside_the_original(demo, tmp_path):
+    """The demo day is in the store already: replayed as it was, every row is a repeat and nothing moves.
+    Moved to the next day (``replay --as-day``, today by default), it arrives as that day's rows with
+    their own keys — every reference between the tables kept — and 实时监控 follows it."""
+    from insight.analyses.live import live_snapshot
+    from insight.core.access import LOCAL
+    from insight.ingest.replay import moved_to
+    from insight.metrics.engine import MetricEngine
+
+    folder, last = demo
+    _, events = day_events(folder, last)
+    to_day = last + dt.timedelta(days=1)
+    moved = moved_to(events, last, to_day)
+    assert [t - dt.timedelta(days=1) if t else None for t, _ in moved] == [t for t, _ in events]
+    rows = [row for _, row in moved]
+    sessions = {r["session_id"] for r in rows if r["table"] == "sessions"}
+    assert sessions and all(s.endswith(f"~{to_day:%Y%m%d}") for s in sessions)
+    assert all(r["message_id"].endswith(f"~{to_day:%Y%m%d}") and r["session_id"].endswith(f"~{to_day:%Y%m%d}")
+               for r in rows if r["table"] == "messages")
+    assert {r["session_id"] for r in rows if r["table"] == "evaluations"} <= sessions
+    assert [r for _, r in moved if r["table"] == "agents"] == [r for _, r in events if r["table"] == "agents"]
+    db = tmp_path / "store.duckdb"
+    with Store(db) as store:
+        import_paths(store, [folder], classify=False)
+        accounts.add_user(store.con, "feeder", "admin", "correct horse")
+        token = accounts.issue_token(store.con, "feeder")
+    app = Starlette(routes=web.routes(str(db)), middleware=[Middleware(web.AuthMiddleware, db_path=str(db))])
+    client = TestClient(app, base_url="http://insight.test")
+
+    def post(lines):
+        r = client.post("/api/v1/events", content="\n".join(lines).encode(),
+                        headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        return r.json()
+    totals = replay(moved, post, speed=1e9, tick=0)
+    web.close_all()
+    assert totals["rejected"] == 0 and totals["accepted"] == totals["posted"] == len(moved)
+    with Store(db) as store:
+        per_day = dict(store.con.execute("SELECT CAST(sent_at AS DATE), count(*) FROM messages "
+                                         "WHERE CAST(sent_at AS DATE) IN (?, ?) GROUP BY 1", [last, to_day]).fetchall())
+        assert per_day[to_day] == per_day[last] > 0
+        snap = live_snapshot(MetricEngine(store), "S001", viewer=LOCAL)
+        assert snap["as_of"].date() == to_day
