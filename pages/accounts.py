@@ -8,6 +8,7 @@ from insight import accounts
 from insight.core.access import ROLE_LABELS, ROLES
 from insight.core.errors import InsightError
 from insight.present.formatting import markdown_text as md
+from insight.present.formatting import readable_detail
 from insight.ui import auth, data, widgets
 from insight.ui.boot import require_navigation
 
@@ -146,7 +147,9 @@ if log.empty:
     widgets.empty_state("这段时间没有记录。", "换一个时间范围或账号；登录、导入、导出、更正和账号变更都会记在这里。")
 else:
     log = log.assign(action=log["action"].map(lambda a: accounts.ACTION_LABELS.get(a, a)),
-                     ok=log["ok"].map({True: "成功", False: "失败"}))
+                     ok=log["ok"].map({True: "成功", False: "失败"}),
+                     logged_at=log["logged_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),  # (stored to the microsecond)
+                     detail=log["detail"].map(readable_detail))
     widgets.table(log.rename(columns={"logged_at": "时间 (UTC)", "user_name": "账号", "action": "操作",
                                       "target": "对象", "detail": "详情", "ok": "结果"}),
                   "审计日志", key="audit_table")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from insight.analyses.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows
+from insight.analyses.diagnosis import CAPABILITY_GROUPS, STATUS_LABELS, metric_rows, metric_rows_export
 from insight.core.settings import FCR_WINDOW_HOURS
 from insight.metrics.stats import SIGNIFICANCE_NOTE
 from insight.present.exports import HtmlReport
@@ -48,7 +48,9 @@ table.insert(0, "分组", [next(g for g, ks in CAPABILITY_GROUPS.items() if k in
 shown = table[["分组", "指标", "方向", "本期", "区间", "样本量", "上期", "环比", "环比说明", "同行平均", "同行优秀",
                "对比同行", "说明"]].rename(columns={"区间": "95% 区间"})
 st.subheader("指标一览")
-widgets.table(shown, f"服务能力诊断_{view.file_stem}", key="cap_table", report=report)
+export = metric_rows_export(table)
+export.insert(0, "分组", table["分组"])
+widgets.table(shown, f"服务能力诊断_{view.file_stem}", key="cap_table", report=report, export=export)
 
 st.subheader("趋势")
 widgets.trend_section(view, all_keys, "reply_3min_rate_msg", report, key="cap_trend")

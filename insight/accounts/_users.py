@@ -11,7 +11,7 @@ import threading
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from insight.core.access import ROLES, Viewer
+from insight.core.access import ROLE_LABELS, ROLES, Viewer
 from insight.core.errors import AuthError, UsageError
 from insight.store import transaction
 
@@ -115,9 +115,15 @@ def add_user(con, name: str, role: str, password: str, *, shops=None, agent_id=N
                     "created_at, password_changed_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
                     [name, role, shop_list, agent, bool(pii), bool(can_import), _hasher.hash(password), _now(), _now(),
                      secrets.token_urlsafe(16)])
-        audit(con, by, "user.add", name, f"role={role} shops={','.join(shop_list or ['*'])}"
-              + (f" agent={agent}" if agent else "") + (" pii" if pii else "") + (" import" if can_import else ""))
+        audit(con, by, "user.add", name, _scope_text(role, shop_list, agent, pii, can_import))
     return viewer_for(con, name)
+
+
+def _scope_text(role: str, shops, agent: str | None = None, pii: bool = False, can_import: bool = False) -> str:
+    """An account's grant as the audit log reads it: 角色 主管（子账号） · 店铺 S001,S002 · 可导入."""
+    parts = [f"角色 {ROLE_LABELS.get(role, role)}", f"店铺 {','.join(shops) if shops else '全部'}"]
+    parts += [f"客服账号 {agent}"] * bool(agent) + ["可看买家信息"] * bool(pii) + ["可导入"] * bool(can_import)
+    return " · ".join(parts)
 
 
 def update_user(con, name: str, *, role=None, shops=None, agent_id=None, pii=None, can_import=None,
@@ -138,7 +144,7 @@ def update_user(con, name: str, *, role=None, shops=None, agent_id=None, pii=Non
         con.execute("UPDATE users SET role = ?, shops = ?, agent_id = ?, pii = ?, can_import = ?, "
                     "session_epoch = session_epoch + 1 WHERE name = ?",
                     [role, shop_list, agent, bool(pii), bool(can_import), name])
-        audit(con, by, "user.update", name, f"role={role} shops={','.join(shop_list or ['*'])}")
+        audit(con, by, "user.update", name, _scope_text(role, shop_list))
     return viewer_for(con, name)
 
 

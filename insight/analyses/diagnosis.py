@@ -10,7 +10,7 @@ from insight.metrics.stats import outside
 from insight.present.formatting import format_change, format_value
 
 __all__ = ["CAPABILITY_GROUPS", "SATISFACTION_CARDS", "AGENT_CARDS", "versus", "peer_status", "status_note", "change_note",
-           "metric_rows", "agent_vs_shop", "STATUS_LABELS"]
+           "metric_rows", "metric_rows_export", "agent_vs_shop", "STATUS_LABELS"]
 
 # As 淘宝服务诊断 groups them (seeds 000/001): 贴心服务, 服务保障, 快捷简单.
 CAPABILITY_GROUPS = {
@@ -94,7 +94,7 @@ def metric_rows(report: dict, keys) -> pd.DataFrame:
         status = peer_status(m, value, peers["peer_avg"], peers["peer_excellent"], interval)
         rows.append({
             "key": key, "指标": m.name, "方向": {"up": "越高越好", "down": "越低越好"}.get(m.direction, ""),
-            "value": value, "本期": format_value(m, value), "上期": format_value(m, prev),
+            "value": value, "本期": format_value(m, value), "previous": prev, "上期": format_value(m, prev),
             "interval": interval,
             "区间": "—" if interval is None else f"{format_value(m, interval[0])}–{format_value(m, interval[1])}",
             "change": report["change"][key], "环比": format_change(m, report["change"][key]),
@@ -110,6 +110,32 @@ def metric_rows(report: dict, keys) -> pd.DataFrame:
             "说明": report["unavailable"].get(key) or (info["reason"] if status == "no_peers" else "") or "",
         })
     return pd.DataFrame(rows)
+
+
+# A metric's format → the unit its figures are exported in, and the factor from the stored value.
+_EXPORT_UNITS = {"percent": ("%", 100.0), "seconds": ("秒", 1.0), "yuan": ("元", 1.0), "ratio": ("", 1.0)}
+
+
+def metric_rows_export(rows: pd.DataFrame) -> pd.DataFrame:
+    """``metric_rows`` for a spreadsheet: the page's figures as numbers (not the text "46.30%", nor a 环比 that a
+    spreadsheet would read as a formula), each in the unit named beside it — a rate in %, a time in seconds —
+    and the 环比 in 个百分点 for a rate, in % otherwise."""
+    reg = registry()
+    out = []
+    for row in rows.itertuples(index=False):
+        m = reg[row.key]
+        unit, factor = _EXPORT_UNITS.get(m.format, ("", 1.0))
+
+        def scaled(value, k=factor):
+            return None if value is None or value != value else float(value) * k
+        low, high = row.interval if row.interval is not None else (None, None)
+        out.append({"指标": row.指标, "单位": unit, "方向": row.方向, "本期": scaled(row.value),
+                    "95% 区间下限": scaled(low), "95% 区间上限": scaled(high), "样本量": row.n,
+                    "上期": scaled(row.previous), "环比": scaled(row.change, 100.0),
+                    "环比单位": "个百分点" if m.is_rate else "%", "环比说明": row.环比说明,
+                    "同行平均": scaled(row.peer_avg), "同行优秀": scaled(row.peer_excellent), "对比同行": row.对比同行,
+                    "说明": row.说明})
+    return pd.DataFrame(out)
 
 
 # 客服个人's cards: the agent's own figure next to the shop's.

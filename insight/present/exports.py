@@ -43,7 +43,8 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
-            out[col] = out[col].astype(object).map(neutralise)
+            # (built as objects: a map would infer floats again, and 127 would be written 127.0)
+            out[col] = pd.Series([neutralise(v) for v in out[col].astype(object)], index=out.index, dtype=object)
     out.columns = [neutralise(str(c)) if isinstance(c, str) else c for c in out.columns]
     return out
 
@@ -66,9 +67,36 @@ def _whole_numbers(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _whole_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns mixing counts and fractions (a long table's 本期: 127 buyers, a 0.4632 rate): each whole
+    number written as one (127, not 127.0)."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_float_dtype(values.dtype):
+            whole = values.notna() & (values == values.round()) & (values.abs() < 2 ** 53)
+            if whole.any():
+                out[col] = values.astype(object).where(~whole, values.where(whole).astype("Int64").astype(object))
+    return out
+
+
+def _yes_no(frame: pd.DataFrame) -> pd.DataFrame:
+    """Flag columns as 是/否 (a reader of the sheet reads Chinese, not True/False)."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        flags = pd.api.types.is_bool_dtype(values.dtype) or (
+            values.dtype == object and values.notna().any()
+            and values.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).all())
+        if flags:
+            out[col] = pd.Series([None if pd.isna(v) else ("是" if v else "否") for v in values.astype(object)],
+                                 index=out.index, dtype=object)
+    return out
+
+
 def table_csv(frame: pd.DataFrame) -> bytes:
     # The BOM makes Excel on Chinese Windows read the file as UTF-8 instead of GBK.
-    return neutralise_frame(_whole_numbers(frame)).to_csv(index=False).encode("utf-8-sig")
+    return neutralise_frame(_whole_cells(_whole_numbers(_yes_no(frame)))).to_csv(index=False).encode("utf-8-sig")
 
 
 # A page's number format (``formatting.format_cell``) as an Excel number format and the unit its
@@ -105,7 +133,7 @@ def table_xlsx(frame: pd.DataFrame, sheet: str = "数据", formats: dict[str, st
 
     buf = io.BytesIO()
     formats = formats or {}
-    out = neutralise_frame(_whole_numbers(frame))
+    out = neutralise_frame(_whole_numbers(_yes_no(frame)))
     for col in out.columns:  # Excel has no time zones
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.tz_localize(None)

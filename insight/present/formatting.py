@@ -59,6 +59,26 @@ def format_value(metric, value) -> str:
     return f"{value:,.0f}"
 
 
+_OLD_GRANT = re.compile(r"\brole=(admin|supervisor|agent)\b")
+_SCENARIO_CODE = re.compile(r"(?<![\w.])([a-z_]+\.[a-z_]+\.[a-z_]+)(?![\w.])")
+
+
+def readable_detail(text) -> str:
+    """An audit log's detail as a person reads it: a role by its name (role=agent → 角色=客服, in rows written
+    before details were worded), a scenario code with its three levels beside it."""
+    if not isinstance(text, str) or not text:
+        return "" if text is None or text != text else str(text)
+    from insight.core.access import ROLE_LABELS
+    from insight.scenarios.model import taxonomy
+
+    codes = set(taxonomy().codes)
+    text = _OLD_GRANT.sub(lambda m: f"角色={ROLE_LABELS[m.group(1)]}", text)
+    if "（" in text:  # worded already: 物流 / 发货 / 催发货（logistics.shipping.urge）
+        return text
+    return _SCENARIO_CODE.sub(lambda m: f"{' / '.join(taxonomy().levels(m.group(1)))}（{m.group(1)}）"
+                              if m.group(1) in codes else m.group(1), text)
+
+
 def format_change(metric, delta) -> str:
     """环比 as shown: percentage points for rates, relative change otherwise."""
     if delta is None:

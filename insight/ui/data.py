@@ -438,7 +438,8 @@ def save_correction(shop_id: str, session_id: str, code: str, taxonomy) -> None:
 
     def save(con):
         correct(con, shop_id, session_id, code, taxonomy)
-        audit(con, viewer.name, "correction", f"{shop_id}/{session_id}", code)
+        # the scenario as the page names it, its code after it (a spreadsheet matches on the code)
+        audit(con, viewer.name, "correction", f"{shop_id}/{session_id}", f"{' / '.join(taxonomy.levels(code))}（{code}）")
     _writing(save)
 
 

@@ -129,7 +129,8 @@ _ROW_PX = 35  # st.dataframe's row (and header) height
 def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = None,
           column_config: dict | None = None, height="auto", export: pd.DataFrame | None = None,
           **kwargs):
-    """A table with CSV and XLSX downloads of ``export`` (default: the table as shown)."""
+    """A table with CSV and XLSX downloads of ``export`` (default: the table as shown; the HTML report shows
+    the table as the page does)."""
     # A missing value reads "—", never "None" (the page says why a figure is unavailable).
     shown, shown_config = as_shown(frame, column_config)
     if isinstance(height, int):  # a fixed height never leaves blank rows under a short table
@@ -158,7 +159,7 @@ def table(frame: pd.DataFrame, name: str, key: str, report: HtmlReport | None = 
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
     if report is not None:
-        report.table(out, formats)
+        report.table(frame, formats)
     return event
 
 

@@ -133,3 +133,19 @@ def test_agent_vs_shop_rows_show_both_with_a_tested_gap(tmp_path):
               "peers_info": {"agent_sales_amount": {"reason": ""}}}
     total = agent_vs_shop(report, {"metrics": {"agent_sales_amount": 900.0}}, keys=("agent_sales_amount",)).iloc[0]
     assert total["全店"] == "¥900.00" and total["对比全店"] is None
+
+
+def test_the_metric_table_exports_numbers_in_named_units(tmp_path):
+    """服务能力诊断's 指标一览 in a spreadsheet: numbers (not "33.33%"), a rate in %, a time in seconds, the
+    环比 of a rate in 个百分点 — the page's figures, each unit named beside it."""
+    from insight.analyses.diagnosis import metric_rows, metric_rows_export
+
+    engine = MetricEngine(_store(tmp_path))
+    rows = metric_rows(engine.report("S1", DAY), ("satisfaction_rate", "first_response_time", "consult_buyers"))
+    export = metric_rows_export(rows).set_index("指标")
+    sat, first, buyers = export.iloc[0], export.iloc[1], export.iloc[2]
+    assert sat["单位"] == "%" and sat["本期"] == pytest.approx(50.0) and sat["样本量"] == 6
+    assert sat["95% 区间下限"] < 50.0 < sat["95% 区间上限"] and sat["环比单位"] == "个百分点"
+    assert first["单位"] == "秒" and first["本期"] == pytest.approx(rows.iloc[1]["value"])
+    assert buyers["单位"] == "" and float(buyers["本期"]).is_integer()
+    assert not any(isinstance(v, str) and v.endswith("%") for v in export[["本期", "上期", "环比"]].to_numpy().ravel())

@@ -66,3 +66,27 @@ def test_html_report_escapes_data():
     report.table(pd.DataFrame({"客服": ["<img src=http://127.0.0.1:9/x.png>"]}))
     html = report.render()
     assert "<img src=" not in html and "<script>alert" not in html
+
+
+def test_exports_write_numbers_as_numbers_and_flags_in_chinese():
+    """A long table's 本期 mixes counts and rates: 127 is written 127 (not 127.0), 0.4632 stays; a flag reads
+    是/否 (not True/False); missing stays empty."""
+    import numpy as np
+
+    frame = pd.DataFrame({"本期": [127.0, 0.4632, np.nan], "可导入": [True, False, None], "说明": ["x", "-", ""]})
+    lines = table_csv(frame).decode("utf-8-sig").splitlines()
+    assert lines == ["本期,可导入,说明", "127,是,x", "0.4632,否,'-", ",,"]
+    sheet = openpyxl.load_workbook(io.BytesIO(table_xlsx(frame))).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows() if any(c.value is not None for c in row)]
+    assert ["是", "否"] == [r[1] for r in rows if r[1] in ("是", "否")]
+    assert 127 in [r[0] for r in rows] and 0.4632 in [r[0] for r in rows]
+
+
+def test_audit_details_read_as_words():
+    from insight.present.formatting import readable_detail
+
+    assert readable_detail("role=agent shops=S001") == "角色=客服 shops=S001"
+    assert readable_detail("logistics.shipping.urge").endswith("（logistics.shipping.urge）")
+    assert "/" in readable_detail("logistics.shipping.urge")
+    assert readable_detail("version 1.2.3 of a.b") == "version 1.2.3 of a.b"  # not a scenario code
+    assert readable_detail(None) == ""

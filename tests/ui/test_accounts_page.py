@@ -57,6 +57,7 @@ def test_admin_creates_a_supervisor_and_sees_it_in_the_audit_log(db, open_app, m
         assert viewer.shops == frozenset({"S001", "S002"}) and viewer.role == "supervisor"
         log = accounts.audit_rows(store.con, action="user.add")
         assert list(log.loc[log["target"] == "lead", "user_name"]) == ["boss"]
+        assert list(log.loc[log["target"] == "lead", "detail"]) == ["角色 主管（子账号） · 店铺 S001,S002"]
     assert "lead" in at.selectbox(key="manage_user").options
 
 
