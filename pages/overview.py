@@ -4,7 +4,7 @@ import streamlit as st
 
 from insight.analyses.overview import OVERVIEW_METRICS, STATUS_LABELS
 from insight.core.filters import CHANNELS, STAGES, Filters
-from insight.core.periods import preset
+from insight.core.periods import Period
 from insight.core.schema import PLATFORM_LABELS
 from insight.metrics.registry import registry
 from insight.present import charts
@@ -20,23 +20,26 @@ shops = data.shops(data.store_path(), rd.version) if rd else None
 if shops is None or shops["data_end"].dropna().empty:
     widgets.no_data_page()
 shops = shops[shops["data_end"].notna()]
-last = max(shops["data_end"])
 
 side = st.sidebar
 side.markdown("### 筛选")
 kind = state.synced(side.selectbox, "period", ["last7", "last30", "week", "month"], "last30", label="周期",
                     format_func={"last7": "近7天", "last30": "近30天", "week": "自然周", "month": "自然月"}.get)
-period = preset(kind, last)
-side.caption(f"本期 {period.label}（{period.days} 天）· 上期 {period.previous().label} · 截至各店最新数据日 {last}")
 channel = state.synced(side.radio, "channel", list(CHANNELS), "all", label="接待方式", format_func=CHANNELS.get,
                        horizontal=True)
 stage = state.synced(side.radio, "stage", list(STAGES), "all", label="售前/售后", format_func=STAGES.get,
                      horizontal=True)
 filters = Filters(channel, stage)
 
-frame = data.shops_overview(data.store_path(), rd.version, period, filters)
-st.caption(f"{len(shops)} 个店铺 · 本期 {period.label} · {CHANNELS[channel]}·{STAGES[stage]} · "
-           f"{widgets.peer_definition()} · 点击列名排序，点“查看”进入该店铺")
+frame = data.shops_overview(data.store_path(), rd.version, kind, filters)
+# Each shop up to its own last data day: a shop whose data ends earlier keeps its whole period and its 环比.
+spans = frame.drop_duplicates("shop_id").groupby(["period_start", "period_end"]).size().sort_values(ascending=False)
+period = Period(*spans.index[0])  # the most shops'
+side.caption(f"本期 {period.label}（{period.days} 天）· 上期 {period.previous().label} · 截至各店最新数据日")
+others = spans.iloc[1:].sum()
+st.caption(f"{len(shops)} 个店铺 · 本期 {period.label}"
+           + (f"（另有 {others} 个店铺数据截至更早，按各自的最新数据日计算，见表中“本期”列）" if others else "")
+           + f" · {CHANNELS[channel]}·{STAGES[stage]} · {widgets.peer_definition()} · 点击列名排序，点“查看”进入该店铺")
 report = HtmlReport("店铺总览", f"{period.label} · {CHANNELS[channel]}·{STAGES[stage]}")
 widgets.report_download(report, f"店铺总览_{period.start}~{period.end}")
 
@@ -66,7 +69,12 @@ wide = wide[[m.key for m in metrics]].rename(columns={m.key: m.name for m in met
 info = view.drop_duplicates("shop_id").set_index("shop_id")[["shop_name", "platform", "category", "tier"]]
 info["platform"] = [PLATFORM_LABELS.get(p, p) for p in info["platform"]]  # 淘宝, not taobao
 table = info.join(wide).reset_index()
-table.insert(1, "查看", [f"/satisfaction?shop={s}" for s in table["shop_id"]])
+own = view.drop_duplicates("shop_id").set_index("shop_id")
+if others:  # the shop's own period, where shops differ
+    table.insert(2, "本期", [f"{own.at[s, 'period_start']} ~ {own.at[s, 'period_end']}" for s in table["shop_id"]])
+# the shop's page on the same period (its own, when it ends earlier)
+table.insert(1, "查看", [f"/satisfaction?shop={s}&period=custom&range={own.at[s, 'period_start']}~{own.at[s, 'period_end']}"
+                       for s in table["shop_id"]])
 table = table.rename(columns={"shop_id": "店铺ID", "shop_name": "店铺", "platform": "平台", "category": "类目", "tier": "层级"})
 config = {"查看": st.column_config.LinkColumn("查看", display_text="查看", help="打开该店铺的满意度监测")}
 if shown_as == "本期值":
@@ -84,7 +92,8 @@ export = view.assign(metric=[reg[k].name for k in view["metric"]],
 export = export.rename(columns={"shop_id": "店铺ID", "shop_name": "店铺", "platform": "平台", "category": "类目",
                                 "tier": "层级", "metric": "指标", "value": "本期", "reason": "无法计算的原因",
                                 "n": "样本量", "previous": "上期", "change": "环比", "peer_avg": "同行平均",
-                                "peer_excellent": "同行优秀", "status": "相对同行"})
+                                "peer_excellent": "同行优秀", "status": "相对同行", "period_start": "本期开始",
+                                "period_end": "本期结束"})
 widgets.table(table, f"店铺总览_{period.start}~{period.end}", key="overview_table", report=report,
               column_config=config, export=export)
 st.caption("下载的表格是长表：每个店铺每个指标一行，含本期、上期、环比、样本量、同行平均/优秀和相对同行的位置。"

@@ -3,6 +3,9 @@ the previous period, the change and where each stands against its peer group."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 import pandas as pd
 
 from insight.analyses.diagnosis import STATUS_LABELS as DIAGNOSIS_LABELS
@@ -21,19 +24,33 @@ OVERVIEW_METRICS = ("consult_buyers", "satisfaction_rate", "dissatisfaction_rate
 STATUS_LABELS = {**DIAGNOSIS_LABELS, "no_peers": "同行不足"}
 
 
-def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filters(),
+def shops_overview(engine: MetricEngine, period: Period | Callable[[dt.date], Period], filters: Filters = Filters(),
                    settings: SalesSettings | None = None, keys=OVERVIEW_METRICS) -> pd.DataFrame:
     """One row per (shop, metric) over the engine's viewer's shops: value, reason, n, previous value,
     change (points for rates, relative otherwise; none where the shop's data covers either period only
-    in part), peer average and excellent, status. Three grouped
-    sums in all (this period, the previous one, and each peer group once), not a query per shop."""
+    in part), peer average and excellent, status, and the period the row is of. ``period``: one for every
+    shop, or a function of a shop's last data day giving its own (截至各店最新数据日: a shop whose data ends
+    earlier is not shown days it has no data for). Per distinct period, three grouped sums (this period,
+    the previous one, and each peer group once), not a query per shop."""
     filters = filters.without_agent()
     shops = engine.store.shops_with_span(viewer=engine.viewer)
     shops = shops[shops["data_end"].notna()]
-    columns = ["shop_id", "shop_name", "platform", "category", "tier", "metric", "value", "reason", "n",
-               "previous", "change", "peer_avg", "peer_excellent", "status"]
     if shops.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=_COLUMNS)
+    period_of = period if callable(period) else (lambda _end: period)
+    periods = [period_of(end) for end in shops["data_end"]]
+    rows = []
+    for each in dict.fromkeys(periods):  # (in the order first met)
+        group = shops[[p == each for p in periods]]
+        rows += _rows(engine, group, each, filters, settings, keys)
+    return pd.DataFrame(rows, columns=_COLUMNS)
+
+
+_COLUMNS = ["shop_id", "shop_name", "platform", "category", "tier", "metric", "value", "reason", "n",
+            "previous", "change", "peer_avg", "peer_excellent", "status", "period_start", "period_end"]
+
+
+def _rows(engine: MetricEngine, shops: pd.DataFrame, period: Period, filters: Filters, settings, keys) -> list[dict]:
     ids = list(shops["shop_id"])
     now = engine.sums(ids, period, filters, settings, group_by="shop")
     before = engine.sums(ids, period.previous(), filters, settings, group_by="shop")
@@ -67,8 +84,9 @@ def shops_overview(engine: MetricEngine, period: Period, filters: Filters = Filt
                 "peer_avg": bench["peer_avg"], "peer_excellent": bench["peer_excellent"],
                 "status": (peer_status(metric, value, bench["peer_avg"], bench["peer_excellent"], interval)
                            if metric.direction != "none" else None),
+                "period_start": period.start, "period_end": period.end,
             })
-    return pd.DataFrame(rows, columns=columns)
+    return rows
 
 
 def _value(frame: pd.DataFrame, shop: str, key: str):

@@ -205,10 +205,15 @@ def live_alerts(shop_id: str, snapshot: dict) -> list:
 
 
 @_loader(32)
-def shops_overview(rd: Reader, viewer: Viewer, period: Period, filters: Filters) -> pd.DataFrame:
-    from insight.analyses.overview import shops_overview as overview
+def shops_overview(rd: Reader, viewer: Viewer, kind: str, filters: Filters) -> pd.DataFrame:
+    """Each shop over the preset ``kind`` up to its own last data day (自然周/月: its last complete one)."""
+    import datetime as dt
 
-    return overview(rd.engine.scoped(viewer), period, filters)
+    from insight.analyses.overview import shops_overview as overview
+    from insight.core.periods import complete_anchor, preset
+
+    return overview(rd.engine.scoped(viewer), lambda end: preset(kind, complete_anchor(kind, dt.date.min, end)),
+                    filters)
 
 
 @_loader(8)

@@ -92,3 +92,32 @@ def test_agents_have_no_overview(demo_db, open_app, monkeypatch):
     monkeypatch.setattr(auth, "_viewer_for_tests", Viewer("x", "agent", frozenset({"S001"}), agent_id="S001-A01"))
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         open_app(demo_db, "pages/overview.py")
+
+
+def test_each_shop_is_shown_up_to_its_own_last_day(tmp_path):
+    """One shop got newer data than another: 近7天 of each ends at its own last day (截至各店最新数据日), so
+    the other keeps its 7 full days, its figures and its 环比 — not 4 empty days and a lost comparison."""
+    import datetime as dt
+
+    from insight.core.periods import preset
+
+    from conftest import SHOP, Chat, load, messages_of
+
+    chats = []
+    for offset in range(20):
+        day = dt.date(2024, 5, 1) + dt.timedelta(days=offset)
+        for shop in ("S1", "S2"):
+            if shop == "S2" and offset > 15:
+                continue  # S2's data ends four days earlier
+            chats.append(Chat(f"{shop}-{offset}", f"b{shop}{offset}", day=str(day), shop_id=shop)
+                         .buyer("10:00:00", "在吗").agent("10:00:30", "在的", agent_id=f"{shop}-A"))
+    store = load(tmp_path, messages=messages_of(*chats),
+                 shops=[SHOP, {**SHOP, "shop_id": "S2", "shop_name": "二店"}])
+    engine = MetricEngine(store)
+    frame = shops_overview(engine.scoped(LOCAL), lambda end: preset("last7", end)).set_index(["shop_id", "metric"])
+    own = {"S1": Period(dt.date(2024, 5, 14), dt.date(2024, 5, 20)), "S2": Period(dt.date(2024, 5, 10), dt.date(2024, 5, 16))}
+    for shop, period in own.items():
+        row = frame.loc[(shop, "consult_buyers")]
+        assert (row["period_start"], row["period_end"]) == (period.start, period.end)
+        assert row["value"] == engine.report(shop, period)["metrics"]["consult_buyers"] == 7
+        assert row["change"] == 0 and row["change"] is not None  # a whole previous week: the same 7 buyers
