@@ -32,13 +32,13 @@ stage = state.synced(side.radio, "stage", list(STAGES), "all", label="售前/售
 filters = Filters(channel, stage)
 
 frame = data.shops_overview(data.store_path(), rd.version, kind, filters)
-# Each shop up to its own last data day: a shop whose data ends earlier keeps its whole period and its 环比.
+# Each shop up to its own last data day: a shop whose data ends on another day keeps its whole period and 环比.
 spans = frame.drop_duplicates("shop_id").groupby(["period_start", "period_end"]).size().sort_values(ascending=False)
 period = Period(*spans.index[0])  # the most shops'
 side.caption(f"本期 {period.label}（{period.days} 天）· 上期 {period.previous().label} · 截至各店最新数据日")
 others = spans.iloc[1:].sum()
 st.caption(f"{len(shops)} 个店铺 · 本期 {period.label}"
-           + (f"（另有 {others} 个店铺数据截至更早，按各自的最新数据日计算，见表中“本期”列）" if others else "")
+           + (f"（另有 {others} 个店铺的最新数据日不同，按各自的最新数据日计算，见表中“本期”列）" if others else "")
            + f" · {CHANNELS[channel]}·{STAGES[stage]} · {widgets.peer_definition()} · 点击列名排序，点“查看”进入该店铺")
 report = HtmlReport("店铺总览", f"{period.label} · {CHANNELS[channel]}·{STAGES[stage]}")
 widgets.report_download(report, f"店铺总览_{period.start}~{period.end}")
