@@ -8,6 +8,7 @@ import streamlit as st
 
 from insight.analyses.tables import RATING_LABELS
 from insight.core.errors import UsageError
+from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
@@ -18,11 +19,14 @@ from insight.ui import data, state, widgets
 view = state.page_view("咨询场景洞察")
 
 tax = taxonomy()
+# What this page counts: the sessions invited to rate (the registry's 邀评会话数; 评价会话 are the rated ones).
+INVITED = registry()["invited_sessions"].name
 try:
     model = data.scenario_model()
 except UsageError as exc:
     widgets.empty_state(f"还没有可用的咨询场景模型：{md(exc)}",
-                        "点击下方按钮训练（约 2 分钟，固定随机种子，可复现），或在命令行运行 python -m insight train。")
+                        "点击下方按钮准备模型（随附的模型几秒就绪；语料更新后重新训练约 1 分钟，固定随机种子，可复现），"
+                        "或在命令行运行 python -m insight train。")
     if st.button("训练场景模型", type="primary", key="train_model", icon=":material/model_training:"):
         with st.spinner("正在训练咨询场景模型…"):
             data.train_scenario_model()
@@ -66,15 +70,15 @@ st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view
 # -- level-1 distribution ----------------------------------------------------------------------
 level1 = data.scenario_table(view.path, view.version, view.shop_id, view.period, view.filters, 1)
 if level1.empty:
-    widgets.empty_state("本期没有评价会话。", "换一个更长的周期，或检查是否导入了 evaluations 表。")
+    widgets.empty_state(f"本期没有{INVITED.removesuffix('数')}。", "换一个更长的周期，或检查是否导入了 evaluations 表。")
     st.stop()
 left, right = st.columns([3, 2])
 with left:
     report.heading("一级场景分布")
     widgets.chart(charts.scenario_share_figure(level1), f"一级场景分布_{view.file_stem}", report, key="l1_chart")
 with right:
-    st.markdown("**一级场景 · 评价量与满意率**")
-    shown = pd.DataFrame({"场景": level1["name"], "评价会话": level1["evaluated"], "占比": level1["share"],
+    st.markdown("**一级场景 · 邀评量与满意率**")
+    shown = pd.DataFrame({"场景": level1["name"], INVITED: level1["evaluated"], "占比": level1["share"],
                           "满意率": level1["satisfaction"], "已评分": level1["rated"]})
     widgets.table(shown, f"一级场景_{view.file_stem}", key="l1_table", report=report, column_config={
         "已评分": st.column_config.NumberColumn(format="%d", help="满意率的样本量：已评分的会话数"),
@@ -120,7 +124,7 @@ if shop_report["change_reason"]:  # the same rule as every page: no 环比 again
     widgets.change_notice(shop_report)
 detail = pd.DataFrame({
     "场景": ["　" * (lvl - 1) + name.split(" / ")[-1] for lvl, name in zip(tree["level"], tree["name"])],
-    "级别": tree["level"], "代码": tree["key"], "评价会话": tree["evaluated"], "评价占比": tree["share"],
+    "级别": tree["level"], "代码": tree["key"], INVITED: tree["evaluated"], "邀评占比": tree["share"],
     "同行平均占比": tree["peer_share_avg"], "同行优秀占比": tree["peer_share_excellent"],
     "满意率": tree["satisfaction"], "满意率环比(百分点)": tree["change"] * 100,
     "同行平均满意率": tree["peer_sat_avg"], "同行优秀满意率": tree["peer_sat_excellent"], "已评分（样本量）": tree["rated"],
@@ -129,7 +133,7 @@ pct = st.column_config.NumberColumn(format="percent")
 # the code is for a spreadsheet (matching across exports), not for reading: in the download only
 widgets.table(detail.drop(columns=["代码"]), f"场景明细_{view.file_stem}", key="tree_table", report=report, height=420,
               export=detail, column_config={
-    "评价占比": pct, "同行平均占比": pct, "同行优秀占比": pct, "满意率": pct, "同行平均满意率": pct, "同行优秀满意率": pct,
+    "邀评占比": pct, "同行平均占比": pct, "同行优秀占比": pct, "满意率": pct, "同行平均满意率": pct, "同行优秀满意率": pct,
     "满意率环比(百分点)": st.column_config.NumberColumn(format="%+.2f")})
 st.caption("同行列为空：同层同行中有该场景评价的店铺不足 5 家。")
 

@@ -270,15 +270,19 @@ def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, tit
 
 
 def scenario_share_figure(frame: pd.DataFrame) -> go.Figure:
-    """Level-1 scenarios of evaluated sessions: count bars with their share; ``frame``: name, evaluated, share."""
+    """Level-1 scenarios of the invited sessions (邀评会话, the registry's word: 评价会话 are the rated ones):
+    count bars with their share; ``frame``: name, evaluated, share."""
+    from insight.metrics.registry import registry
+
+    invited = registry()["invited_sessions"].name  # 邀评会话数
     frame = frame.sort_values("evaluated", ascending=True)
     trace = {"type": "bar", "x": frame["evaluated"].tolist(), "y": frame["name"].tolist(), "orientation": "h",
              "marker": {"color": COLORS["shop"]},
              "text": [f"{int(n):,}（{s * 100:.1f}%）" for n, s in zip(frame["evaluated"], frame["share"])],
              "textposition": "outside", "cliponaxis": False, "customdata": [[f"{s * 100:.1f}%"] for s in frame["share"]],
-             "hovertemplate": "%{y}<br>评价会话：%{x:,} 个<br>占比：%{customdata[0]}<extra></extra>"}
-    return _figure([trace], "评价会话的一级咨询场景分布（个）", height=max(300, 44 * len(frame) + 100),
-                   xaxis={"title": {"text": "评价会话数（个）"}, "rangemode": "tozero"},
+             "hovertemplate": f"%{{y}}<br>{invited}：%{{x:,}} 个<br>占比：%{{customdata[0]}}<extra></extra>"}
+    return _figure([trace], f"{invited.removesuffix('数')}的一级咨询场景分布（个）", height=max(300, 44 * len(frame) + 100),
+                   xaxis={"title": {"text": f"{invited}（个）"}, "rangemode": "tozero"},
                    margin={"l": 10, "r": 110, "t": 50, "b": 10})  # room for "25（32.9%）" past the longest bar
 
 

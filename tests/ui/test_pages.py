@@ -1,5 +1,7 @@
 """Every page with AppTest: demo data, an empty store, every filter value, links, page switches."""
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -196,3 +198,16 @@ def test_agents_page_shows_platform_figures_beside_ours_and_across_shops(tmp_pat
     assert beside.loc[beside["客服"] == "小美", "满意率（平台口径）"].iloc[0] == pytest.approx(93.5)
     cross = next(v for v in frames if "平台" in v.columns and "客服" in v.columns)
     assert list(cross["平台"]) == ["taobao", "taobao"]
+
+
+def test_one_word_for_invited_sessions_on_the_scenario_page(demo_db, open_app):
+    """咨询场景洞察 counts invited sessions: it says 邀评会话 (the registry's name), never 评价会话 — which on
+    满意度监测 means the rated ones."""
+    from insight.metrics.registry import registry
+
+    invited, rated = registry()["invited_sessions"].name, registry()["evaluated_sessions"].name
+    at = open_app(demo_db, "pages/scenarios.py")
+    columns = [c for frame in at.dataframe for c in frame.value.columns]
+    assert invited in columns and rated not in columns and "评价会话" not in columns
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+    assert any(t.startswith(invited.removesuffix("数")) for t in titles), titles
