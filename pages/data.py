@@ -339,7 +339,7 @@ if viewer.is_admin:  # demo shops are new shops: the 主账号's decision
     shops_n = c1.number_input("店铺数", 5, 200, 40, key="demo_shops")
     days_n = c2.number_input("天数", 7, 365, 120, key="demo_days")
     c3.caption("生成一个跨平台、多类目的演示数据集（聊天、评价、订单、退款、平台介入），并导入当前数据库。"
-               "40 家店 × 120 天约 120 万条消息，需要半分钟左右。")
+               "40 家店 × 120 天约 120 万条消息，在 2 核机器上生成并导入约需 4–5 分钟；店铺或天数少些会快得多。")
     existing = data.open_store()
     real_shops = demo_refusal(existing) if existing is not None else None
     if real_shops:
@@ -376,12 +376,14 @@ if info is None:
 else:
     c = st.columns(4)
     c[0].metric("店铺", f"{info['shops']:,}")
-    c[1].metric("会话", f"{info['sessions']:,}")
+    c[1].metric("会话（分析口径）", f"{info['sessions']:,}",
+                help="导入的会话记录，加上只在聊天消息中出现、按规则切分出的会话；下表“各表行数”里的会话只数导入的记录")
     c[2].metric("消息", f"{info['messages']:,}")
     c[3].metric("覆盖天数", f"{info['days']:,}", help=f"{info['start']} ~ {info['end']}（店铺当地日期）")
-    missing = [t for t in TABLES if t not in info["present"]]
+    # peers are optional: without an imported peer table the benchmarks come from this store's own shops
+    missing = [t for t in TABLES if t not in info["present"] and t != "peers"]
     if missing:
-        st.caption("尚未导入：" + "、".join(f"{t}（{TABLES[t].label}）" for t in missing) + "。相关指标会显示为不可用并说明原因。")
+        st.caption("尚未导入：" + "、".join(f"{TABLES[t].label}（{t}）" for t in missing) + "。相关指标会显示为不可用并说明原因。")
     left, right = st.columns([1, 2])
     with left:
         widgets.table(info["tables"], "各表行数", key="ov_tables", report=report)
@@ -389,5 +391,11 @@ else:
         widgets.table(info["per_shop"], "店铺数据覆盖", key="ov_shops", height=300, report=report)
     if viewer.is_admin:  # a batch can span shops: the 主账号's record
         with st.expander("导入历史"):
-            hist = data.imports_history(data.store_path(), rd.version)
-            widgets.table(hist, "导入历史", key="hist", report=report)
+            hist, events = data.imports_history(data.store_path(), rd.version)
+            if hist.empty:
+                st.caption("还没有文件导入。")
+            else:
+                widgets.table(hist, "导入历史", key="hist", report=report)
+            if events["batches"]:
+                st.caption(f"另有 {events['batches']:,} 批实时事件（POST /api/v1/events），最近一批 "
+                           f"{events['latest']:%Y-%m-%d %H:%M:%S}；不逐批列出。")

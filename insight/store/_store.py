@@ -337,10 +337,30 @@ class Store:
             frame[col] = [None if v is None or v != v else getattr(v, "date", lambda: v)() for v in frame[col]]
         return frame
 
-    def import_history(self, limit: int = 50):
-        return self.con.execute(
-            "SELECT import_id AS 批次, started_at AS 开始时间, finished_at AS 完成时间, files AS 文件, "
-            "summary AS 摘要 FROM imports ORDER BY import_id DESC LIMIT ?", [int(limit)]).df()
+    def import_history(self, limit: int = 50) -> tuple:
+        """(the latest file imports as a person reads them — when, how long, which files, rows accepted and
+        rejected per table —, the live event batches summed: count, rows, the latest). Event batches come by
+        the hundred during a promotion: listed one by one they would bury the imports."""
+        import pandas as pd
+
+        rows = self.con.execute(
+            "SELECT import_id, started_at, finished_at, files, summary FROM imports "
+            "WHERE files NOT LIKE '%\"events:%' ORDER BY import_id DESC LIMIT ?", [int(limit)]).fetchall()
+        out = []
+        for batch, started, finished, files, summary in rows:
+            names = [Path(f).name if "/" in f or "\\" in f else f for f in json.loads(files or "[]")]
+            tables = (json.loads(summary or "{}").get("tables") or {})
+            out.append({"批次": batch, "开始时间": started.strftime("%Y-%m-%d %H:%M:%S"),
+                        "用时（秒）": round((finished - started).total_seconds(), 1),
+                        "文件": "、".join(names[:5]) + (f" 等 {len(names)} 个" if len(names) > 5 else "")
+                        or "（时间窗口外的行移出）",
+                        "接受行数": sum(int(t.get("accepted") or 0) for t in tables.values()),
+                        "拒绝行数": sum(int(t.get("rejected") or 0) for t in tables.values()),
+                        "各表": "；".join(f"{TABLES[n].label if n in TABLES else n} {int(t.get('accepted') or 0):,}"
+                                        for n, t in tables.items() if t.get("read"))})
+        events = self.con.execute(
+            "SELECT count(*), max(finished_at) FROM imports WHERE files LIKE '%\"events:%'").fetchone()
+        return pd.DataFrame(out), {"batches": events[0], "latest": events[1]}
 
     def data_range(self, shop_id: str | None = None):
         """(first day, last day) of messages, optionally for one shop; (None, None) when empty."""

@@ -287,9 +287,10 @@ def transcript(rd: Reader, viewer: Viewer, session_id: str, shop_id: str) -> pd.
 
 
 @_loader(8)
-def imports_history(rd: Reader, viewer: Viewer) -> pd.DataFrame:
-    history = rd.store.import_history()
-    return history if viewer.is_admin else history.iloc[0:0]  # batches span shops: the 主账号's record
+def imports_history(rd: Reader, viewer: Viewer) -> tuple[pd.DataFrame, dict]:
+    """(file imports, live event batches summed) — the 主账号's record: a batch spans shops."""
+    history, events = rd.store.import_history()
+    return (history, events) if viewer.is_admin else (history.iloc[0:0], {"batches": 0, "latest": None})
 
 
 # -- 咨询场景 ------------------------------------------------------------------------------------

@@ -165,3 +165,26 @@ def test_an_in_memory_store_dropped_without_close_leaves_no_folder_behind():
     folder = closed.work_dir
     closed.close()
     assert not folder.exists()
+
+
+def test_the_import_history_reads_as_imports_with_event_batches_summed(tmp_path):
+    """数据管理's 导入历史: a file import as when, how long, which files, rows accepted and rejected (not the
+    raw JSON record); live event batches, hundreds during a promotion, summed in one line."""
+    import json
+
+    from insight.ingest.events import import_events, parse_events
+
+    path = tmp_path / "store.duckdb"
+    with Store(path) as store:
+        import_paths(store, [write_dataset(tmp_path / "d", messages=messages_of(
+            Chat("c1").buyer("09:00:00", "在吗").agent("09:00:30", "在的")))])
+        for n in range(3):
+            row = {"table": "messages", "message_id": f"e{n}", "shop_id": "S1", "session_id": "live",
+                   "buyer_id": "bx", "sender_role": "buyer", "sent_at": f"2024-05-10 10:0{n}:00", "content": "你好"}
+            import_events(store, parse_events(json.dumps(row).encode()), store.scratch_dir("t-"), by="boss")
+        history, events = store.import_history()
+    assert len(history) == 1 and events["batches"] == 3 and events["latest"] is not None
+    row = history.iloc[0]
+    assert row["文件"] == "messages.csv、shops.csv" and row["接受行数"] == 3 and row["拒绝行数"] == 0
+    assert "聊天消息 2" in row["各表"] and len(row["开始时间"]) == 19  # to the second
+    assert not any("{" in str(v) for v in row.values)  # no raw record
