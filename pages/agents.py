@@ -9,6 +9,7 @@ from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
+from insight.present.formatting import verdict_text
 from insight.ui import data, state, widgets
 from insight.ui.columns import beside_column_config, metric_column_config, metric_frame, platform_column_config
 
@@ -56,13 +57,19 @@ else:
     keys = [k for k in AGENT_TABLE_METRICS if k in table.columns]
     extra = [c for c in ("n_evaluated", "satisfaction_shrunk") if c in table.columns]
     changes = [f"{k}_change" for k in AGENT_CHANGE_METRICS if f"{k}_change" in table.columns]
+    # each change with the cards' verdict beside it (显著 / 波动内): a big move on two ratings is not news
+    verdicts = [f"{c}_real" for c in changes if f"{c}_real" in table.columns]
     # the shop's own figures first, then each agent: the comparison every row needs
     rows_shown = pd.concat([pd.DataFrame([shop_row(rep)]), table], ignore_index=True)
-    frame = rows_shown[["agent_id", "agent_name", "team", *keys, *extra, *changes]].copy()
+    paired = [c for col in changes for c in (col, f"{col}_real") if c in rows_shown.columns]
+    frame = rows_shown[["agent_id", "agent_name", "team", *keys, *extra, *paired]].copy()
+    for col in verdicts:
+        frame[col] = [verdict_text(v) for v in frame[col]]
     for key in AGENT_CHANGE_METRICS:  # shown as the cards show 环比: points for rates, percent otherwise
         if f"{key}_change" in frame:
             frame[f"{key}_change"] = frame[f"{key}_change"].astype(float) * 100
     change_names = {f"{k}_change": f"{registry()[k].name}环比" for k in AGENT_CHANGE_METRICS}
+    change_names |= {f"{k}_change_real": f"{registry()[k].name}环比判断" for k in AGENT_CHANGE_METRICS}
     shown = metric_frame(frame, keys).rename(
         columns={"agent_id": "客服账号", "agent_name": "客服", "team": "分组", "n_evaluated": "评价数（满意率样本量）",
                  "satisfaction_shrunk": "满意率（排名用，按样本量校正）", **change_names})
@@ -87,7 +94,8 @@ else:
     metric = registry()[pick]
     bars = table.assign(label=table["agent_name"].fillna(table["agent_id"]))
     if bars[pick].notna().any():
-        widgets.chart(charts.distribution_figure(metric, bars, "label", f"各客服{metric.name}"),
+        widgets.chart(charts.distribution_figure(metric, bars, "label", f"各客服{metric.name}",
+                                                 n_col=f"n_{pick}" if f"n_{pick}" in bars else None),
                       f"各客服{metric.name}_{view.file_stem}", report, key="agent_bars")
     else:
         widgets.empty_state(f"本期没有客服有{metric.name}的数值。")

@@ -11,6 +11,7 @@ from insight.metrics.stats import SIGNIFICANCE_NOTE
 from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
+from insight.present.formatting import verdict_text
 from insight.ui import data, state, widgets
 
 view = state.page_view("满意度监测")
@@ -72,7 +73,8 @@ with right:
 if not tags.empty:
     shown = pd.DataFrame({
         "标签": tags["tag"], "本期次数": tags["count"], "上期次数": tags["prev_count"],
-        "次数环比": tags["change_count"], "占1–3分会话": tags["share_bad"], "上期占比": tags["prev_share_bad"],
+        "次数环比": tags["change_count"], "次数变化": [verdict_text(v) for v in tags["change_count_real"]],
+        "占1–3分会话": tags["share_bad"], "上期占比": tags["prev_share_bad"],
         "占比变化(百分点)": tags["change_share"] * 100,
     })
     widgets.table(shown, f"评价标签TOP10_{view.file_stem}", key="tag_table", report=report, column_config={

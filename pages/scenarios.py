@@ -12,6 +12,7 @@ from insight.metrics.registry import registry
 from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import markdown_text as md
+from insight.present.formatting import verdict_text
 from insight.scenarios.model import taxonomy
 from insight.scenarios.store import scenario_tree, stale_notice, worst_scenarios
 from insight.ui import data, state, widgets
@@ -127,6 +128,7 @@ detail = pd.DataFrame({
     "级别": tree["level"], "代码": tree["key"], INVITED: tree["evaluated"], "邀评占比": tree["share"],
     "同行平均占比": tree["peer_share_avg"], "同行优秀占比": tree["peer_share_excellent"],
     "满意率": tree["satisfaction"], "满意率环比(百分点)": tree["change"] * 100,
+    "环比判断": [verdict_text(None if c != c else r) for c, r in zip(tree["change"], tree["change_real"])],
     "同行平均满意率": tree["peer_sat_avg"], "同行优秀满意率": tree["peer_sat_excellent"], "已评分（样本量）": tree["rated"],
 })
 pct = st.column_config.NumberColumn(format="percent")

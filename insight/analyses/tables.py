@@ -16,7 +16,7 @@ from insight.core.schema import PLATFORM_LABELS, TABLES
 from insight.core.settings import SalesSettings
 from insight.derive import COUNTED_TABLES
 from insight.metrics.engine import MetricEngine
-from insight.metrics.stats import beta_prior, shrink
+from insight.metrics.stats import beta_prior, changed, counts_changed, shrink
 
 __all__ = ["store_overview", "sales_funnel", "evaluated_agents", "tag_top", "rating_mix", "agent_table", "shop_row",
            "AGENT_CHANGE_METRICS", "evaluated_sessions", "transcript", "AGENT_TABLE_METRICS",
@@ -52,7 +52,7 @@ def tag_top(engine: MetricEngine, shop_id: str, period: Period, filters: Filters
     bad_prev = _bad_sessions(engine, shop_id, prev, filters)
     if now_counts.empty:
         return pd.DataFrame(columns=["tag", "count", "share_bad", "prev_count", "prev_share_bad",
-                                     "change_count", "change_share"])
+                                     "change_count", "change_count_real", "change_share"])
     out = now_counts.merge(prev_counts, how="left", left_index=True, right_index=True,
                            suffixes=("", "_prev")).fillna(0.0)
     out = out.reset_index().sort_values(["n", "tag"], ascending=[False, True]).head(top)
@@ -64,6 +64,9 @@ def tag_top(engine: MetricEngine, shop_id: str, period: Period, filters: Filters
         "prev_share_bad": out["n_bad_prev"] / bad_prev if bad_prev else float("nan"),
     })
     result["change_count"] = [(c / p - 1) if p else float("nan") for c, p in zip(result["count"], result["prev_count"])]
+    # the cards' rule for a change: beyond chance or not (2 → 5 mentions is not), never a bare percentage
+    result["change_count_real"] = [counts_changed(c, p, ratio=period.days / prev.days)
+                                   for c, p in zip(result["count"], result["prev_count"])]
     result["change_share"] = result["share_bad"] - result["prev_share_bad"]
     return result.reset_index(drop=True)
 
@@ -121,6 +124,9 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
     kinds = [names["kind"].get(a) if a in names.index else "human" for a in table.index]
     table = table.loc[np.array([k != "robot" for k in kinds], dtype=bool)]  # (an empty list would pick columns)
     table.index.name = "agent_id"
+    for key in metrics:  # the units behind each rate (``n_<key>``): a ranking says on how many it stands
+        if engine.reg[key].is_rate and key in dens:
+            table[f"n_{key}"] = dens[key].reindex(table.index).fillna(0).astype(int)
     n_eval = dens["satisfaction_rate"].reindex(table.index) if "satisfaction_rate" in dens else None
     if n_eval is not None:
         table["n_evaluated"] = n_eval.fillna(0).astype(int)
@@ -131,11 +137,21 @@ def agent_table(engine: MetricEngine, shop_id: str, period: Period, filters: Fil
         mean, strength = beta_prior(k, n)
         table["satisfaction_shrunk"] = np.where(n > 0, shrink(k, n, mean, strength), np.nan)
     if changes and len(table):  # 环比 per agent: points for rates, relative for the rest (core.periods.change)
-        before, _ = engine.by_agent(shop_id, period.previous(), filters.without_agent(), settings)
+        before, dens_before = engine.by_agent(shop_id, period.previous(), filters.without_agent(), settings)
         for key in changes:
             prev = before[key].reindex(table.index) if key in before else pd.Series(np.nan, index=table.index)
             table[f"{key}_change"] = [change(_plain(a), _plain(b), is_rate=engine.reg[key].is_rate)
                                       for a, b in zip(table[key], prev)]
+            # ``_real``: the cards' verdict on that change (None where nothing can be tested: an amount)
+            if engine.reg[key].is_rate and key in dens and key in dens_before:
+                n1, n0 = dens[key].reindex(table.index), dens_before[key].reindex(table.index)
+                table[f"{key}_change_real"] = [
+                    None if any(_plain(x) is None for x in (a, b, m, n)) else changed(a * m, m, b * n, n)
+                    for a, b, m, n in zip(table[key], prev, n1, n0)]
+            elif engine.reg[key].type == "count":
+                table[f"{key}_change_real"] = [None if _plain(a) is None or _plain(b) is None
+                                               else counts_changed(a, b, ratio=period.days / period.previous().days)
+                                               for a, b in zip(table[key], prev)]
     return table.reset_index().sort_values("consult_buyers", ascending=False, na_position="last")
 
 
@@ -148,6 +164,7 @@ def shop_row(report: dict, metrics=AGENT_TABLE_METRICS, changes=AGENT_CHANGE_MET
     row = {"agent_id": "（全店）", "agent_name": "全店合计", "team": None}
     row |= {k: report["metrics"].get(k) for k in metrics}
     row |= {f"{k}_change": report["change"].get(k) for k in changes}
+    row |= {f"{k}_change_real": (report.get("change_significant") or {}).get(k) for k in changes}  # the cards' verdict
     sat_n = report["n"].get("satisfaction_rate")
     row["n_evaluated"] = None if sat_n is None else int(sat_n)
     row["satisfaction_shrunk"] = report["metrics"].get("satisfaction_rate")

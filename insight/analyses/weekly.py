@@ -16,7 +16,7 @@ from insight.metrics.engine import MetricEngine
 from insight.metrics.stats import SIGNIFICANCE_NOTE
 from insight.present import charts
 from insight.present.exports import HtmlReport
-from insight.present.formatting import format_change
+from insight.present.formatting import format_change, verdict_text
 
 __all__ = ["WEEKLY_CARDS", "WEEKLY_TRENDS", "weekly_report"]
 
@@ -144,7 +144,10 @@ def _agent_rows(agents: pd.DataFrame, reg) -> pd.DataFrame:
         "满意率": agents["satisfaction_rate"],
         "评价数": agents["n_evaluated"],
         "满意率（校正）": agents["satisfaction_shrunk"],
-        "满意率环比": [format_change(sat, None if v != v else v) for v in agents["satisfaction_rate_change"]],
+        # with the cards' verdict: +66.67个百分点 on 2 ratings is 波动内, not news
+        "满意率环比": [format_change(sat, None if v != v else v) + ("" if v != v else f"（{verdict_text(r)}）")
+                  for v, r in zip(agents["satisfaction_rate_change"], agents.get("satisfaction_rate_change_real",
+                                                                          pd.Series([None] * len(agents))))],
         "询单转化率": agents["inquiry_pay_rate"],
         "客服销售额": agents["agent_sales_amount"],
         "销售额环比": [format_change(sales, None if v != v else v) for v in agents["agent_sales_amount_change"]],

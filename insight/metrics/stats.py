@@ -14,9 +14,11 @@ import math
 import numpy as np
 from scipy import stats as _stats
 
-__all__ = ["CONFIDENCE", "ALPHA", "wilson", "two_proportion_p", "changed", "outside", "beta_prior", "shrink",
+__all__ = ["SMALL_SAMPLE", "CONFIDENCE", "ALPHA", "wilson", "two_proportion_p", "changed", "counts_changed", "outside", "beta_prior",
+           "shrink",
            "beta_interval", "mean_spread", "mean_interval", "means_differ", "SIGNIFICANCE_NOTE"]
 
+SMALL_SAMPLE = 30  # below this many units a figure is labelled a small sample (样本少，谨慎解读)
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 _Z = float(_stats.norm.ppf(1 - ALPHA / 2))  # 1.96
@@ -60,6 +62,18 @@ def changed(k1: float, n1: float, k0: float, n0: float, alpha: float = ALPHA) ->
     """Whether a rate moved beyond what chance explains at ``alpha`` (None: nothing to compare)."""
     p = two_proportion_p(k1, n1, k0, n0)
     return None if p is None else p < alpha
+
+
+def counts_changed(k1: float, k0: float, alpha: float = ALPHA, ratio: float = 1.0) -> bool | None:
+    """Whether a count (a tag's mentions) moved beyond chance between two periods of equal exposure
+    (``ratio``: this period's length over the previous one's): given the k1 + k0 events, k1 is binomial with
+    p = ratio / (1 + ratio) when nothing changed (the exact conditional test of two Poisson rates). 2 → 5
+    is within chance (p ≈ 0.45); None when neither period has any."""
+    total = round(k1) + round(k0)
+    if total <= 0:
+        return None
+    p = float(_stats.binomtest(round(k1), total, ratio / (1 + ratio), alternative="two-sided").pvalue)
+    return p < alpha
 
 
 def mean_spread(total: float, squares: float, n: float) -> tuple[float, float] | None:

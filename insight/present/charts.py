@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 
 from insight.core.periods import GRAIN_LABELS
 from insight.metrics.registry import Metric
-from insight.present.formatting import format_value, plot_text
+from insight.metrics.stats import SMALL_SAMPLE, wilson
+from insight.present.formatting import format_value, plot_text, verdict_text
 
 __all__ = ["trend_figure", "rating_mix_figure", "tag_top_figure", "split_figure", "funnel_figure",
            "scenario_share_figure", "worst_scenarios_figure",
@@ -192,11 +193,13 @@ def tag_top_figure(tags: pd.DataFrame) -> go.Figure:
     """Evaluation-tag TOP10: count this vs previous period, largest on top."""
     tags = tags.sort_values("count", ascending=True)
 
-    def rel(v):
-        return "—（上期为 0）" if v != v else f"{v * 100:+.1f}%"
+    def rel(v, real):
+        return "—（上期为 0）" if v != v else f"{v * 100:+.1f}%（{verdict_text(real)}）"
 
-    custom = [[int(c), int(p), rel(ch), "—" if s != s else f"{s * 100:.1f}%"]
-              for c, p, ch, s in zip(tags["count"], tags["prev_count"], tags["change_count"], tags["share_bad"])]
+    reals = tags["change_count_real"] if "change_count_real" in tags else [None] * len(tags)
+    custom = [[int(c), int(p), rel(ch, real), "—" if s != s else f"{s * 100:.1f}%"]
+              for c, p, ch, real, s in zip(tags["count"], tags["prev_count"], tags["change_count"], reals,
+                                           tags["share_bad"])]
     hover = ("%{y}<br>本期：%{customdata[0]} 次<br>上期：%{customdata[1]} 次<br>环比：%{customdata[2]}"
              "<br>占 1–3 分会话：%{customdata[3]}<extra></extra>")
     traces = [
@@ -257,16 +260,36 @@ def sales_split_figure(agent_sales: float, silent_sales: float) -> go.Figure:
     return _figure([trace], "客服销售额与静默销售额（元）", height=320, showlegend=False)
 
 
-def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, title: str) -> go.Figure:
-    """One bar per row (e.g. per agent), sorted, with the value and n in the hover."""
+def distribution_figure(metric: Metric, frame: pd.DataFrame, label_col: str, title: str,
+                        n_col: str | None = None) -> go.Figure:
+    """One bar per row (e.g. per agent), sorted, with the value in the hover. With ``n_col`` (the units behind
+    a rate) the ranking carries the cards' rules: each bar says its n, a rate has its 95% interval as an error
+    bar, and a bar on fewer than SMALL_SAMPLE units is pale — 25% on 4 ratings is not the worst agent."""
     frame = frame.dropna(subset=[metric.key]).sort_values(metric.key, ascending=metric.direction != "down")
-    trace = {"type": "bar", "x": frame[metric.key].astype(float).tolist(), "y": [plot_text(v) for v in frame[label_col]],
+    values = frame[metric.key].astype(float)
+    trace = {"type": "bar", "x": values.tolist(), "y": [plot_text(v) for v in frame[label_col]],
              "orientation": "h", "marker": {"color": COLORS["shop"]},
              "customdata": [[_fmt(metric, v)] for v in frame[metric.key]],
              "hovertemplate": "%{y}：%{customdata[0]}<extra></extra>"}
+    if n_col is not None and n_col in frame:
+        sizes = frame[n_col].fillna(0).astype(float)
+        small = sizes < SMALL_SAMPLE
+        trace["marker"] = {"color": [COLORS["prev"] if s else COLORS["shop"] for s in small]}
+        trace["text"] = [f"{_fmt(metric, v)}（n={n:,.0f}）" for v, n in zip(values, sizes)]
+        trace["textposition"] = "outside"
+        trace["cliponaxis"] = False
+        trace["customdata"] = [[t] for t in trace["text"]]
+        if metric.is_rate:
+            bounds = [wilson(round(v * n), n) or (v, v) for v, n in zip(values, sizes)]
+            trace["error_x"] = {"type": "data", "array": [hi - v for (_, hi), v in zip(bounds, values)],
+                                "arrayminus": [v - lo for (lo, _), v in zip(bounds, values)],
+                                "color": "#475569", "thickness": 1.2, "width": 3}
+        if small.any():
+            title = f"{title}（浅色：样本少于 {SMALL_SAMPLE}，谨慎解读{'；横线为 95% 区间' if metric.is_rate else ''}）"
     xaxis = ({"tickformat": ".0%", "title": {"text": f"{metric.name}（%）"}} if metric.format == "percent"
              else {"title": {"text": f"{metric.name}（{axis_unit(metric)}）"}})
-    return _figure([trace], title, height=max(300, 26 * len(frame) + 100), xaxis=xaxis)
+    room = {"margin": {"l": 10, "r": 120, "t": 60, "b": 40}} if "text" in trace else {}  # for "25.00%（n=4）"
+    return _figure([trace], title, height=max(300, 26 * len(frame) + 100), xaxis=xaxis, **room)
 
 
 def scenario_share_figure(frame: pd.DataFrame) -> go.Figure:

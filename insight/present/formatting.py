@@ -79,6 +79,14 @@ def readable_detail(text) -> str:
                               if m.group(1) in codes else m.group(1), text)
 
 
+VERDICTS = {True: "显著", False: "波动内"}
+
+
+def verdict_text(real) -> str:
+    """A change's verdict as the cards word it: 显著 (beyond chance), 波动内 (within it), — (nothing to test)."""
+    return "—" if real is None or real != real else VERDICTS[bool(real)]
+
+
 def format_change(metric, delta) -> str:
     """环比 as shown: percentage points for rates, relative change otherwise."""
     if delta is None:

@@ -23,7 +23,7 @@ from insight.core.privacy import mask_frame
 from insight.core.schema import EFFECTIVE_CODE_SQL, SCENARIO_MEASURES, scenario_parts_sql
 from insight.metrics.engine import peer_percentiles
 from insight.metrics.registry import registry
-from insight.metrics.stats import beta_interval, beta_prior, shrink, wilson
+from insight.metrics.stats import beta_interval, beta_prior, changed, shrink, wilson
 from insight.scenarios.model import OTHER, usable_cores
 from insight.store import transaction
 
@@ -202,7 +202,7 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
     now = _sums(con, sorted(benchmark | {shop_id}), period, filters, level)
     before = _sums(con, [shop_id], period.previous(), filters, level)
     cols = ["key", "name", "evaluated", "rated", "share", "satisfaction", "sat_k", "sat_n", "prev_satisfaction", "change",
-            "peer_share_avg", "peer_share_excellent", "peer_sat_avg", "peer_sat_excellent", "peer_shops"]
+            "change_real", "peer_share_avg", "peer_share_excellent", "peer_sat_avg", "peer_sat_excellent", "peer_shops"]
     if now.empty:
         return pd.DataFrame(columns=cols)
     for frame in (now, before):
@@ -217,12 +217,16 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
         share_avg, share_exc = _pct(peer["share"].dropna(), satisfaction.direction)
         sat_avg, sat_exc = _pct(peer["sat"].dropna(), satisfaction.direction)
         prev_sat = float(prev.loc[key, "sat"]) if key in prev.index else np.nan
+        k1, n1 = float(row[list(satisfaction.numerator)].sum()), float(row[list(satisfaction.denominator)].sum())
+        k0, n0 = ((float(prev.loc[key, list(satisfaction.numerator)].sum()),
+                   float(prev.loc[key, list(satisfaction.denominator)].sum())) if key in prev.index else (0.0, 0.0))
         rows.append({
             "key": key, "name": _name(taxonomy, key), "evaluated": int(row["ev_invited"]),
             "rated": int(row["ev_rated"]), "share": float(row["share"]), "satisfaction": float(row["sat"]),
             "sat_k": float(row[list(satisfaction.numerator)].sum()),
             "sat_n": float(row[list(satisfaction.denominator)].sum()),
             "prev_satisfaction": prev_sat, "change": float(row["sat"]) - prev_sat,
+            "change_real": changed(k1, n1, k0, n0),  # the cards' verdict: -100 points on 2 ratings is 波动内
             "peer_share_avg": share_avg, "peer_share_excellent": share_exc,
             "peer_sat_avg": sat_avg, "peer_sat_excellent": sat_exc,
             "peer_shops": int(len(peer)),

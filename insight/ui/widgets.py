@@ -13,6 +13,7 @@ from insight.core.periods import GRAIN_LABELS, trend_grains
 from insight.core.settings import SalesSettings
 from insight.metrics.engine import MIN_PEERS
 from insight.metrics.registry import registry
+from insight.metrics.stats import SMALL_SAMPLE
 from insight.present import charts
 from insight.present.charts import png_config
 from insight.present.exports import HtmlReport, safe_filename, table_csv, table_xlsx
@@ -23,7 +24,7 @@ from insight.ui.columns import as_shown
 __all__ = ["set_export_about", "export_about", "forget_export_about", "guarded_store", "release_uploads", "peer_definition", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
-SMALL_N = 30  # below this many units a rate is labelled as a small sample
+SMALL_N = SMALL_SAMPLE  # below this many units a rate is labelled as a small sample
 
 
 

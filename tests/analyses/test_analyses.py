@@ -149,3 +149,18 @@ def test_the_metric_table_exports_numbers_in_named_units(tmp_path):
     assert first["单位"] == "秒" and first["本期"] == pytest.approx(rows.iloc[1]["value"])
     assert buyers["单位"] == "" and float(buyers["本期"]).is_integer()
     assert not any(isinstance(v, str) and v.endswith("%") for v in export[["本期", "上期", "环比"]].to_numpy().ravel())
+
+
+def test_changes_in_tables_carry_the_cards_verdict(tmp_path):
+    """客服绩效 and 周报's per-agent 环比 and the tag TOP10's 次数环比 come with 显著/波动内 by the cards' tests:
+    a count 2 → 5 is within chance; a rate's change on a handful of ratings too."""
+    from insight.analyses.tables import agent_table, tag_top
+    from insight.metrics.stats import counts_changed
+
+    assert counts_changed(5, 2) is False and counts_changed(60, 20) is True and counts_changed(0, 0) is None
+    engine = MetricEngine(_store(tmp_path))
+    table = agent_table(engine, "S1", DAY)
+    assert {"satisfaction_rate_change_real", "consult_buyers_change_real", "n_satisfaction_rate"} <= set(table.columns)
+    assert all(v in (True, False, None) for v in table["satisfaction_rate_change_real"])
+    tags = tag_top(engine, "S1", DAY)
+    assert "change_count_real" in tags.columns

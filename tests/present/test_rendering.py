@@ -90,3 +90,20 @@ def test_audit_details_read_as_words():
     assert "/" in readable_detail("logistics.shipping.urge")
     assert readable_detail("version 1.2.3 of a.b") == "version 1.2.3 of a.b"  # not a scenario code
     assert readable_detail(None) == ""
+
+
+def test_a_ranking_of_rates_carries_n_interval_and_small_sample_shading():
+    """各客服满意率: 25% on 4 ratings is not ranked bare at the bottom — its bar says n=4, is pale (fewer than
+    30), and its 95% interval (Wilson) reaches far up."""
+    from insight.metrics.registry import registry
+    from insight.metrics.stats import wilson
+
+    metric = registry()["satisfaction_rate"]
+    frame = pd.DataFrame({"name": ["甲", "乙"], "satisfaction_rate": [0.25, 0.9], "n_satisfaction_rate": [4, 200]})
+    trace = charts.distribution_figure(metric, frame, "name", "各客服满意率", n_col="n_satisfaction_rate").data[0]
+    assert list(trace.y) == ["甲", "乙"] and trace.text[0].endswith("（n=4）") and trace.text[1].endswith("（n=200）")
+    assert trace.marker.color[0] == charts.COLORS["prev"] and trace.marker.color[1] == charts.COLORS["shop"]
+    low, high = wilson(1, 4)
+    assert trace.error_x.array[0] == pytest.approx(high - 0.25) and trace.error_x.arrayminus[0] == pytest.approx(0.25 - low)
+    plain = charts.distribution_figure(metric, frame, "name", "各客服满意率").data[0]
+    assert plain.text is None  # without n nothing is claimed
