@@ -24,6 +24,7 @@ _BADGE = {"excellent": ":green-badge[达到同行优秀]", "between": ":blue-bad
 
 all_keys = [k for keys in CAPABILITY_GROUPS.values() for k in keys]
 rows = metric_rows(rep, all_keys).set_index("key")
+widgets.what_happened(rep)
 widgets.change_notice(rep)
 counts = rows["status"].value_counts()
 st.markdown(" ".join(f"{_BADGE[s]} **{int(counts.get(s, 0))}** 项" for s in ("excellent", "between", "level", "near", "below")

@@ -24,6 +24,7 @@ st.caption(f"{md(view.shop_label)} · 本期 {view.period.label} · 上期 {view
            f" · 评价按邀评时间归属 · {widgets.peer_definition()}")
 
 rows = metric_rows(rep, SATISFACTION_CARDS)
+widgets.what_happened(rep)
 widgets.change_notice(rep)
 # three cards a row: six in one row cut a 环比 such as "−17.82个百分点" exactly when it matters
 for start in range(0, len(rows), 3):

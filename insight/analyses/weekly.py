@@ -18,13 +18,48 @@ from insight.present import charts
 from insight.present.exports import HtmlReport
 from insight.present.formatting import format_change, verdict_text
 
-__all__ = ["WEEKLY_CARDS", "WEEKLY_TRENDS", "weekly_report"]
+__all__ = ["WEEKLY_CARDS", "WEEKLY_TRENDS", "weekly_report", "what_happened"]
 
 WEEKLY_CARDS = ("satisfaction_rate", "dissatisfaction_rate", "evaluated_sessions", "reply_3min_rate_msg",
                 "first_response_time", "avg_response_time", "fcr_3day", "aftersale_resolution_rate",
                 "consult_buyers", "inquiry_pay_rate", "agent_sales_amount", "avg_refund_duration")
 WEEKLY_TRENDS = ("satisfaction_rate", "reply_3min_rate_msg", "consult_buyers")
 EXAMPLE_MESSAGES = 12  # of one example chat: enough to see what went wrong
+
+
+def what_happened(rep: dict, keys=WEEKLY_CARDS, say_why_no_change: bool = True) -> str:
+    """本期发生了什么, in one paragraph from the cards' own rules: the volume, every change beyond chance (and
+    which way is better), how many moved only within chance, and where the shop is behind its peers. Said
+    on the pages a weekly review starts from and at the top of the 周报."""
+    from insight.metrics.registry import registry
+
+    reg = registry()
+    rows = metric_rows(rep, keys).set_index("key")
+    parts = []
+    buyers = rep["metrics"].get("consult_buyers")
+    if buyers is not None:
+        parts.append(f"本期咨询 {buyers:,.0f} 人")
+    moved, within = [], 0
+    for key, row in rows.iterrows():
+        if row["value"] is None or row["change"] is None or row["change"] != row["change"]:
+            continue
+        if row["change_significant"]:
+            better = (row["change"] > 0) == (reg[key].direction == "up")
+            tone = "" if reg[key].direction == "none" else ("，变好" if better else "，变差")
+            moved.append(f"{reg[key].name} {row['本期']}（环比 {row['环比']}{tone}）")
+        elif row["change_significant"] is False:
+            within += 1
+    if rep.get("change_reason"):
+        if say_why_no_change:  # (a page says it in its own notice)
+            parts.append(f"环比不可比：{rep['change_reason']}")
+    elif moved:
+        parts.append("超出正常波动的变化：" + "；".join(moved) + (f"；另有 {within} 项指标的环比在正常波动内" if within else ""))
+    elif within:
+        parts.append(f"{within} 项指标的环比都在正常波动内，没有需要追的变化")
+    behind = [reg[k].name for k, row in rows.iterrows() if row["status"] == "below"]
+    if behind:
+        parts.append("差于同行平均：" + "、".join(behind))
+    return "。".join(parts) + "。" if parts else "本期没有可总结的数据。"
 
 
 def weekly_report(engine: MetricEngine, shop_id: str, period: Period, *, viewer: Viewer,
@@ -41,6 +76,9 @@ def weekly_report(engine: MetricEngine, shop_id: str, period: Period, *, viewer:
     title = f"服务周报 · {shop['shop_name'] or shop_id}"
     report = HtmlReport(title, f"{shop_id} · 本期 {period.label} · 上期 {prev.label} · 全部接待")
     reg = engine.reg
+
+    report.heading("本期发生了什么")
+    report.note(what_happened(rep))
 
     # -- key figures --------------------------------------------------------------------------
     report.heading("核心指标")

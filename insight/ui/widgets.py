@@ -21,7 +21,7 @@ from insight.present.formatting import format_value, markdown_text
 from insight.ui import auth, data
 from insight.ui.columns import as_shown
 
-__all__ = ["set_export_about", "export_about", "forget_export_about", "guarded_store", "release_uploads", "peer_definition", "house_style", "metric_card", "agent_card", "change_notice", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
+__all__ = ["set_export_about", "export_about", "forget_export_about", "guarded_store", "release_uploads", "peer_definition", "house_style", "metric_card", "agent_card", "change_notice", "what_happened", "chart", "table", "report_download", "weekly_downloads", "empty_state", "no_data_page", "small_sample_note",
            "transcript_view", "trend_section", "format_metric", "SMALL_N"]
 
 SMALL_N = SMALL_SAMPLE  # below this many units a rate is labelled as a small sample
@@ -104,6 +104,13 @@ def metric_card(container, row: pd.Series | dict, compared: str | None = None) -
     if row.get("环比说明") and not row.get("partial"):  # a partial period is said once, above the cards
         lines.append(markdown_text(row["环比说明"]))
     container.caption("  \n".join(x for x in lines if x))
+
+
+def what_happened(report: dict) -> None:
+    """本期发生了什么: the 周报's opening paragraph (``analyses.weekly.what_happened``) where a review starts."""
+    from insight.analyses.weekly import what_happened as summary
+
+    st.markdown(f"**本期发生了什么**　{markdown_text(summary(report, say_why_no_change=False))}")
 
 
 def change_notice(report: dict) -> None:

@@ -164,3 +164,27 @@ def test_changes_in_tables_carry_the_cards_verdict(tmp_path):
     assert all(v in (True, False, None) for v in table["satisfaction_rate_change_real"])
     tags = tag_top(engine, "S1", DAY)
     assert "change_count_real" in tags.columns
+
+
+def test_what_happened_says_the_volume_the_real_changes_and_the_rest_within_chance(tmp_path):
+    """本期发生了什么 (周报's opening, 满意度监测 and 服务能力诊断): from the cards' own rules — a change beyond
+    chance is named with its direction, the others counted as within chance; no 环比 where it is not
+    comparable, and the page may leave the why to its own notice."""
+    import copy
+
+    from insight.analyses.weekly import what_happened
+
+    engine = MetricEngine(_store(tmp_path))
+    rep = engine.report("S1", DAY)
+    assert what_happened(rep).startswith(f"本期咨询 {rep['metrics']['consult_buyers']:,.0f} 人")
+    partial = {**rep, "change_reason": "店铺数据从 2024-05-10 开始，上期没有完整数据"}
+    assert "环比不可比：店铺数据从" in what_happened(partial)
+    assert "环比不可比" not in what_happened(partial, say_why_no_change=False)
+    moved = copy.deepcopy(rep)
+    moved["change_reason"] = None
+    for key in moved["change"]:
+        moved["change"][key], moved["change_significant"][key] = None, None
+    moved["change"]["satisfaction_rate"], moved["change_significant"]["satisfaction_rate"] = -0.2, True
+    moved["change"]["first_response_time"], moved["change_significant"]["first_response_time"] = 0.1, False
+    text = what_happened(moved)
+    assert "满意率" in text and "变差" in text and "另有 1 项指标的环比在正常波动内" in text
