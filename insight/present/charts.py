@@ -86,9 +86,16 @@ def _figure(traces: list[dict], title: str, height: int = 360, xaxis: dict | Non
     return go.Figure(data=traces, layout=base, _validate=False)
 
 
-def _metric_axis(metric: Metric) -> dict:
+def _metric_axis(metric: Metric, drawn=()) -> dict:
+    """A line chart's value axis. A rate's axis spans the drawn values with some room (within 0–100 %), not
+    0–100 % — where a trend between 90 % and 100 % would read as a flat line; its ticks say where it starts."""
     if metric.format == "percent":
-        return {"tickformat": ".0%", "title": {"text": f"{metric.name}（%）"}, "rangemode": "tozero"}
+        axis = {"tickformat": ".0%", "title": {"text": f"{metric.name}（%）"}}
+        if drawn:
+            low, high = min(drawn), max(drawn)
+            pad = max(high - low, 0.02) * 0.25
+            return {**axis, "range": [max(0.0, low - pad), min(1.0, high + pad)], "tickformat": ".1%"}
+        return {**axis, "rangemode": "tozero"}
     return {"title": {"text": f"{metric.name}（{axis_unit(metric)}）"}, "rangemode": "tozero"}
 
 
@@ -154,7 +161,8 @@ def trend_figure(metric: Metric, values: pd.Series, grain: str, peers: pd.DataFr
              "dtick": _date_step(grain, len(x))}
     span = f"{x[0]} ~ {values.index[-1]}" if x else ""
     title = f"{metric.name}趋势 · {GRAIN_LABELS[grain]}（{span}）"
-    return _figure(traces, title, xaxis=xaxis, yaxis=_metric_axis(metric), shapes=shapes, annotations=notes)
+    drawn = [v for t in traces for v in t["y"] if v is not None and v == v]
+    return _figure(traces, title, xaxis=xaxis, yaxis=_metric_axis(metric, drawn), shapes=shapes, annotations=notes)
 
 
 def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:
@@ -175,12 +183,17 @@ def rating_mix_figure(mix: pd.DataFrame) -> go.Figure:
              "<br>对满意率变化的贡献：%{customdata[4]}<br>占满意率变化：%{customdata[5]}<extra></extra>")
     traces = [
         {"type": "bar", "y": labels, "x": mix["prev_share"].astype(float).tolist(), "name": "上期", "orientation": "h",
-         "marker": {"color": COLORS["prev"]}, "customdata": custom, "hovertemplate": hover},
-        {"type": "bar", "y": labels, "x": mix["share"].astype(float).tolist(), "name": "本期", "orientation": "h",
-         "marker": {"color": [COLORS["bad"] if r <= 3 else COLORS["shop"] for r in mix["rating"]]},
-         "customdata": custom, "hovertemplate": hover, "text": [pct(v) for v in mix["share"]],
-         "textposition": "outside", "cliponaxis": False},
+         "marker": {"color": COLORS["prev"]}, "customdata": custom, "hovertemplate": hover, "offsetgroup": "prev"},
     ]
+    # 本期 as two traces in one slot (offsetgroup): 1–3 分 red, 4–5 分 blue — each legend entry the colour of
+    # its bars (one trace of two colours shows a legend swatch that matches neither)
+    for name, bad, color in (("本期 1–3 分", True, COLORS["bad"]), ("本期 4–5 分", False, COLORS["shop"])):
+        keep = [(r <= 3) == bad for r in mix["rating"]]
+        traces.append({"type": "bar", "y": labels, "x": [v if k else None for v, k in zip(mix["share"].astype(float), keep)],
+                       "name": name, "orientation": "h", "marker": {"color": color}, "offsetgroup": "now",
+                       "customdata": custom, "hovertemplate": hover,
+                       "text": [pct(v) if k else "" for v, k in zip(mix["share"], keep)],
+                       "textposition": "outside", "cliponaxis": False})
     widest = pd.concat([mix["share"], mix["prev_share"]]).astype(float).max()
     widest = widest if widest == widest and widest > 0 else 1.0
     # room past the longest bar for its label ("50.0%"), which plotly would otherwise cut at the axis

@@ -44,7 +44,10 @@ def test_trend_keeps_empty_buckets_as_gaps_and_draws_peer_lines():
     assert shop.name == "本店" and avg.name == "同行平均" and exc.name == "同行优秀"
     assert math.isnan(shop.y[1])  # a gap, never 0
     assert list(shop.customdata[0]) == ["80.00%", "n = 10"]
-    assert "满意率趋势" in fig.layout.title.text and fig.layout.yaxis.tickformat == ".0%"
+    assert "满意率趋势" in fig.layout.title.text and fig.layout.yaxis.tickformat == ".1%"
+    # the axis spans the drawn 70–95 % with room, not 0–100 % (a 90–100 % trend would read flat)
+    low, high = fig.layout.yaxis.range
+    assert 0.6 < low < 0.7 and 0.95 < high <= 1.0
     assert fig.layout.shapes[0].x0 == "2024-05-03"  # the pending bucket is shaded
     no_peers = trend_figure(REG["first_response_time"], values, "week", None)
     assert len(no_peers.data) == 1 and "秒" in no_peers.layout.yaxis.title.text
@@ -67,13 +70,15 @@ def test_rating_mix_hover_carries_both_periods_and_the_share_of_change():
                         "prev_count": [2, 2, 2, 4, 10], "prev_share": [0.1, 0.1, 0.1, 0.2, 0.5],
                         "contribution": [0.05, 0.05, 0.0, 0.1, 0.0], "share_of_change": [0.5, 0.5, 0.0, 1.0, 0.0]})
     fig = rating_mix_figure(mix)
-    prev, now = fig.data
-    assert (prev.name, now.name) == ("上期", "本期")
-    assert list(now.x) == [0.05, 0.05, 0.1, 0.3, 0.5]
-    assert list(now.customdata[3]) == [6, 4, "30.0%", "20.0%", "+10.00个百分点", "100.0%"]
-    assert "占满意率变化" in now.hovertemplate
+    prev, bad, good = fig.data
+    assert (prev.name, bad.name, good.name) == ("上期", "本期 1–3 分", "本期 4–5 分")
+    # each legend entry has its bars' one colour, and 本期's two traces share one slot per rating
+    assert bad.marker.color == "#ef4444" and good.marker.color == "#2563eb" and bad.offsetgroup == good.offsetgroup
+    assert list(bad.x) == [0.05, 0.05, 0.1, None, None] and list(good.x) == [None, None, None, 0.3, 0.5]
+    assert list(good.customdata[3]) == [6, 4, "30.0%", "20.0%", "+10.00个百分点", "100.0%"]
+    assert "占满意率变化" in good.hovertemplate
     # the longest bar's label ("50.0%") has room inside the axis and is never clipped
-    assert fig.layout.xaxis.range[1] >= 0.5 * 1.15 and now.cliponaxis is False
+    assert fig.layout.xaxis.range[1] >= 0.5 * 1.15 and good.cliponaxis is False
     no_ratings = rating_mix_figure(mix.assign(share=np.nan, prev_share=np.nan))
     assert no_ratings.layout.xaxis.range[1] == 1.2
 
