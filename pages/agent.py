@@ -57,7 +57,8 @@ else:
                           "标签": worst["tags"].fillna(""), "评价内容": worst["comment"].fillna(""), "邀评时间": worst["invited_at"],
                           "首次响应(秒)": worst["first_wait"]})
     event = widgets.table(shown, f"差评会话_{agent_id}_{view.file_stem}", key="worst_table", report=report,
-                          on_select="rerun", selection_mode="single-row", height=280)
+                          on_select="rerun", selection_mode="single-row", height=280,
+                          column_config={"评价内容": st.column_config.TextColumn(width="large")})  # (not cut short)
     picked = event.selection.rows if event is not None else []
     if picked:
         sid = shown.iloc[picked[0]]["会话ID"]

@@ -108,7 +108,8 @@ else:
     })
     st.caption(f"显示 {len(shown):,} 条（最多 100 条，低分在前；用评分和客服筛选缩小范围）。点选一行查看完整聊天记录。")
     event = widgets.table(shown, f"评价明细_{view.file_stem}", key="ev_table", on_select="rerun",
-                          selection_mode="single-row", height=320)
+                          selection_mode="single-row", height=320,
+                          column_config={"评价内容": st.column_config.TextColumn(width="large")})  # (not cut short)
     picked = event.selection.rows if event is not None else []
     if picked:
         session = shown.iloc[picked[0]]
