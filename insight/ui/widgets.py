@@ -62,12 +62,15 @@ def small_sample_note(n) -> str:
 
 # The house style, our own constant CSS (never data), for English that Streamlit cannot translate: the
 # "Fullscreen" button it adds to every plotly toolbar (the element toolbar above a chart offers full
-# screen as well), and the uploader's "Upload" / "… per file" (the uploader's label says both in Chinese).
+# screen as well), and the uploader's "Upload" / "… per file" (the uploader's label says both in Chinese) —
+# on its browse button only, not on an uploaded file's remove button (which it used to label and cover).
 _HOUSE_CSS = """<style>
 .modebar-btn[data-title="Fullscreen"], .modebar-btn[data-title="Close fullscreen"] { display: none !important; }
 [data-testid="stFileUploaderDropzoneInstructions"] { display: none !important; }
-[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] { display: none !important; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "选择文件"; }
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *, [data-testid="stFileChipDeleteBtn"])
+  [data-testid="stMarkdownContainer"] { display: none !important; }
+[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *, [data-testid="stFileChipDeleteBtn"])::after {
+  content: "选择文件"; white-space: nowrap; }
 </style>"""
 
 

@@ -92,9 +92,10 @@ def chromium(width: int = 1440, height: int = 1000):
             browser.close()
 
 
-def wait_rendered(page, timeout_ms: int = 60_000, stable_ms: int = 900) -> None:
+def wait_rendered(page, timeout_ms: int = 60_000, stable_ms: int = 900) -> float:
     """The run has ended (no status widget, nothing stale, a title drawn) and the page's text has not
-    changed for ``stable_ms``: elements that arrive after the title (an uploader, a table) are there."""
+    changed for ``stable_ms``: elements that arrive after the title (an uploader, a table) are there.
+    Returns when (time.monotonic) the page last changed: how long it took, without the wait for quiet."""
     page.wait_for_timeout(150)  # let the rerun start before we look for its end
     page.wait_for_function(RENDERED_JS, timeout=timeout_ms)
     deadline = time.monotonic() + timeout_ms / 1000
@@ -104,8 +105,9 @@ def wait_rendered(page, timeout_ms: int = 60_000, stable_ms: int = 900) -> None:
         if text != last:
             last, since = text, time.monotonic()
         elif (time.monotonic() - since) * 1000 >= stable_ms and page.evaluate(RENDERED_JS):
-            return
+            return since
         page.wait_for_timeout(150)
+    return since
 
 
 def upload_and_import(page, path, shop: str, table: str = "messages", timeout_ms: int = 120_000) -> None:

@@ -115,6 +115,11 @@ def test_an_upload_with_platform_headers_gets_a_mapping(app_url, page, tmp_path)
     page.get_by_text("识别为 shops").wait_for(timeout=30_000)
     wait_rendered(page)
     assert page.get_by_role("button", name="开始导入 1 个文件").is_visible()
+    # "选择文件" labels the uploader's add button only, not the file's remove button (it covered the name)
+    after = "els => els.map(e => getComputedStyle(e, '::after').content)"
+    assert set(page.eval_on_selector_all('[data-testid="stFileChipDeleteBtn"], [data-testid="stFileChipDeleteBtn"] *',
+                                         after)) <= {"none", "normal"}
+    assert '"选择文件"' in page.eval_on_selector_all('[data-testid="stFileUploaderDropzone"] button', after)
     page.screenshot(path=str(SHOTS / "data-upload.png"), full_page=True)
 
 
