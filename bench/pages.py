@@ -54,8 +54,13 @@ def main() -> None:
     rows = []
     with streamlit_server(db) as url, chromium(height=1400) as page:
         # Times run to the page's last change (wait_rendered's answer), not to the end of its wait for quiet.
-        page.goto(f"{url}/satisfaction")  # the server warm: its first run loads the model and the store
-        wait_rendered(page, 120_000)
+        # The server warm: every page served once (the process has imported what it uses, loaded the
+        # scenario model and opened the store); then a new browser session opens each page for the first time.
+        for name in PAGES + OPENED:
+            page.goto(f"{url}/{name}")
+            wait_rendered(page, 120_000)
+        page.context.clear_cookies()
+        page = page.context.new_page()
         for name in PAGES + OPENED:
             t0 = time.monotonic()
             page.goto(f"{url}/{name}")
