@@ -25,6 +25,24 @@ def demo(tmp_path_factory):
     return folder, last
 
 
+def _events_poster(db, folder):
+    """``folder`` imported into the store ``db``, and a function posting NDJSON lines to its events endpoint
+    (in process) as an admin: what ``replay`` posts through."""
+    with Store(db) as store:
+        import_paths(store, [folder], classify=False)
+        accounts.add_user(store.con, "feeder", "admin", "correct horse")
+        token = accounts.issue_token(store.con, "feeder")
+    app = Starlette(routes=web.routes(str(db)), middleware=[Middleware(web.AuthMiddleware, db_path=str(db))])
+    client = TestClient(app, base_url="http://insight.test")
+
+    def post(lines):
+        r = client.post("/api/v1/events", content="\n".join(lines).encode(),
+                        headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        return r.json()
+    return post
+
+
 def test_a_day_in_time_order_with_agents_first(demo):
     folder, last = demo
     day, events = day_events(folder, last)
@@ -66,18 +84,7 @@ def test_a_replayed_day_equals_importing_it(demo, tmp_path):
     whole, fed = tmp_path / "whole.duckdb", tmp_path / "fed.duckdb"
     with Store(whole) as store:
         import_paths(store, [folder], classify=False)
-    with Store(fed) as store:
-        import_paths(store, [history], classify=False)
-        accounts.add_user(store.con, "feeder", "admin", "correct horse")
-        token = accounts.issue_token(store.con, "feeder")
-    app = Starlette(routes=web.routes(str(fed)), middleware=[Middleware(web.AuthMiddleware, db_path=str(fed))])
-    client = TestClient(app, base_url="http://insight.test")
-
-    def post(lines):
-        r = client.post("/api/v1/events", content="\n".join(lines).encode(),
-                        headers={"Authorization": f"Bearer {token}"})
-        assert r.status_code == 200, r.text
-        return r.json()
+    post = _events_poster(fed, history)
     # the last day of chats, and the days after it that still hold orders or escalations
     for offset in range(4):
         _, events = day_events(folder, last + dt.timedelta(days=offset))
@@ -130,19 +137,7 @@ def test_a_day_moved_to_another_lands_beside_the_original(demo, tmp_path):
     assert {r["session_id"] for r in rows if r["table"] == "evaluations"} <= sessions
     assert [r for _, r in moved if r["table"] == "agents"] == [r for _, r in events if r["table"] == "agents"]
     db = tmp_path / "store.duckdb"
-    with Store(db) as store:
-        import_paths(store, [folder], classify=False)
-        accounts.add_user(store.con, "feeder", "admin", "correct horse")
-        token = accounts.issue_token(store.con, "feeder")
-    app = Starlette(routes=web.routes(str(db)), middleware=[Middleware(web.AuthMiddleware, db_path=str(db))])
-    client = TestClient(app, base_url="http://insight.test")
-
-    def post(lines):
-        r = client.post("/api/v1/events", content="\n".join(lines).encode(),
-                        headers={"Authorization": f"Bearer {token}"})
-        assert r.status_code == 200, r.text
-        return r.json()
-    totals = replay(moved, post, speed=1e9, tick=0)
+    totals = replay(moved, _events_poster(db, folder), speed=1e9, tick=0)
     web.close_all()
     assert totals["rejected"] == 0 and totals["accepted"] == totals["posted"] == len(moved)
     with Store(db) as store:
