@@ -23,7 +23,10 @@ def test_the_week_has_every_section_read_as_the_pages_show_it(week):
     report = weekly_report(MetricEngine(store), "S001", period, viewer=LOCAL)
     kinds = [kind for kind, _ in report.blocks]
     headings = [item for kind, item in report.blocks if kind == "h2"]
-    assert headings == ["核心指标", "趋势", "评价标签 TOP10", "满意率最低的咨询场景", "客服"]
+    assert headings == ["本期发生了什么", "核心指标", "趋势", "评价标签 TOP10", "满意率最低的咨询场景", "客服"]
+    first = next(i for i, (kind, item) in enumerate(report.blocks) if kind == "h2")
+    opening = report.blocks[first + 1]
+    assert opening[0] == "note" and opening[1].startswith("本期咨询")  # the paragraph, under its heading
     cards = next(item for kind, item in report.blocks if kind == "cards")
     sat = next(c for c in cards if c["name"].startswith("满意率"))
     assert re.fullmatch(r"\d+\.\d\d%", sat["value"]) and any(line.startswith("95% 区间") for line in sat["lines"])
