@@ -61,9 +61,11 @@ java:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
-# Two processes, a test file each at a time (its module fixtures, e.g. one server, stay in one process).
+# A test file at a time per process (its module fixtures, e.g. one server, stay in one process). Three
+# processes on two cores: the browser and server tests spend much of their time waiting (a page's quiet
+# moment, a server's start), time a third process uses.
 test: $(TEST_STAMP) browser java
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 3 --dist loadfile
 
 bench: $(TEST_STAMP) browser
 	$(PY) bench/pipeline.py
