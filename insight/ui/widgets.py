@@ -63,7 +63,8 @@ def small_sample_note(n) -> str:
 # The house style, our own constant CSS (never data), for English that Streamlit cannot translate: the
 # "Fullscreen" button it adds to every plotly toolbar (the element toolbar above a chart offers full
 # screen as well), and the uploader's "Upload" / "… per file" (the uploader's label says both in Chinese) —
-# on its browse button only, not on an uploaded file's remove button (which it used to label and cover).
+# on its browse button only, not on an uploaded file's remove button (which it used to label and cover); and
+# a select box's "No results" when nothing matches what was typed (the one option without a key).
 _HOUSE_CSS = """<style>
 .modebar-btn[data-title="Fullscreen"], .modebar-btn[data-title="Close fullscreen"] { display: none !important; }
 [data-testid="stFileUploaderDropzoneInstructions"] { display: none !important; }
@@ -71,6 +72,8 @@ _HOUSE_CSS = """<style>
   [data-testid="stMarkdownContainer"] { display: none !important; }
 [data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChipDeleteBtn"] *, [data-testid="stFileChipDeleteBtn"])::after {
   content: "选择文件"; white-space: nowrap; }
+[role="option"]:not([data-key]) > span { visibility: hidden; font-size: 0 !important; }
+[role="option"]:not([data-key]) > span::after { visibility: visible; content: "没有匹配项"; font-size: 0.875rem; }
 </style>"""
 
 

@@ -67,6 +67,14 @@ def test_a_sidebar_filter_changes_the_view_and_the_link(app_url, page):
     checked = page.locator('[data-testid="stSidebar"] [role="radiogroup"] input:checked').first
     assert checked.evaluate("e => e.closest('label').innerText").strip() == "人工"
     page.screenshot(path=str(SHOTS / "satisfaction-manual.png"), full_page=True)
+    # typing a shop that matches nothing: 没有匹配项, not Streamlit's English "No results"
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').first.click()
+    page.keyboard.type("zzzz")
+    page.wait_for_selector('[role="option"]:not([data-key]) > span', state="attached", timeout=10_000)
+    assert "No results" not in page.inner_text("body")
+    assert page.eval_on_selector('[role="option"]:not([data-key]) > span',
+                                 "e => getComputedStyle(e, '::after').content") == '"没有匹配项"'
+    page.keyboard.press("Escape")
 
 
 def test_a_table_downloads_as_csv_with_its_content(app_url, page, tmp_path):
