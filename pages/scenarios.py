@@ -154,7 +154,16 @@ rated = int(by_key.loc[pick, "rated"])
 shown_note = f"显示评分最低的 {len(chats)} 个，共 {rated} 个" if len(chats) == 50 and rated > 50 else f"共 {len(chats)} 个"
 st.caption(f"该场景已评分的会话，评分从低到高（{shown_note}）。黄色底色为触发该场景的买家语句，加粗为权重最高的词。")
 code_labels = {c: " / ".join(tax.levels(c)) for c in tax.codes}
-for row in chats.itertuples():
+# Ten chats at a time: each holds a transcript and a 纠正 picker of every code, and fifty of them took the
+# page's first open past two seconds.
+PER_PAGE = 10
+if len(chats) > PER_PAGE:
+    starts = list(range(0, len(chats), PER_PAGE))
+    start = st.segmented_control("显示", starts, default=0, key=f"chat_page_{pick}",
+                                 format_func=lambda i: f"第 {i + 1}–{min(len(chats), i + PER_PAGE)} 个") or 0
+else:
+    start = 0
+for row in chats.iloc[start:start + PER_PAGE].itertuples():
     label = (f"{row.rating}分 {RATING_LABELS.get(row.rating, '')} · {md(row.session_id)} · "
              f"{md(row.agent_name) if isinstance(row.agent_name, str) else '机器人/未分配'}"
              + (" · 已纠正" if row.corrected else f" · 置信度 {row.confidence:.2f}"))

@@ -211,3 +211,24 @@ def test_one_word_for_invited_sessions_on_the_scenario_page(demo_db, open_app):
     assert invited in columns and rated not in columns and "评价会话" not in columns
     titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
     assert any(t.startswith(invited.removesuffix("数")) for t in titles), titles
+
+
+def test_the_scenario_chats_come_ten_at_a_time(tmp_path, open_app):
+    """咨询场景洞察's 查看原声: ten chats a page (each a transcript and a 纠正 picker), the rest a click away."""
+    chats, evaluations = [], []
+    for i in range(14):
+        chats.extend(Chat(f"s{i:02d}", f"b{i}").buyer("10:00:00", "我要退货，怎么退？退货地址发我一下")
+                     .agent("10:00:20", "亲，可以在订单里申请退货", agent_id="A1").rows)
+        evaluations.append({"session_id": f"s{i:02d}", "shop_id": "S1", "buyer_id": f"b{i}", "invited_by": "agent",
+                            "invited_at": "2024-05-10 10:05:00", "rating": 1 + i % 5,
+                            "rated_at": "2024-05-10 10:06:00"})
+    db = tmp_path / "store.duckdb"
+    with Store(db) as store:
+        import_paths(store, [write_dataset(tmp_path / "d", messages=chats, evaluations=evaluations)])
+    at = open_app(db, "pages/scenarios.py", {"period": "custom", "range": "2024-05-10~2024-05-10"})
+    first = [e.label for e in at.expander]
+    assert len(first) == 10 and at.get("button_group")  # fourteen rated chats of one scenario
+    at.session_state[f"chat_page_{at.selectbox(key='drill').value}"] = 10  # 第 11–14 个
+    at.run()
+    second = [e.label for e in at.expander]
+    assert len(second) == 4 and set(second).isdisjoint(first)
