@@ -601,8 +601,8 @@ def _store_busy(args) -> bool:
         Store(_store_of(args), read_only=True).close()
     except StoreBusy:
         return True
-    except InsightError:
-        return False
+    except InsightError:  # (missing, not a store: not busy — the command itself says what is wrong)
+        pass
     return False
 
 
@@ -641,6 +641,12 @@ def _forward(served, args, argv: list[str]) -> int | None:
     return int(result.get("code", 1))
 
 
+def _failed(exc: Exception) -> int:
+    """An error as the command line ends on it: one line on stderr, exit code 2."""
+    print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
+    return 2
+
+
 def _run(args, extra_commands: dict | None = None, argv: list[str] | None = None) -> int:
     """Run a parsed command; errors end as one line on stderr and exit code 2."""
     try:
@@ -655,8 +661,7 @@ def _run(args, extra_commands: dict | None = None, argv: list[str] | None = None
                     return code
         return {**(extra_commands or {}), **_COMMANDS}[args.command](args)
     except InsightError as exc:
-        print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+        return _failed(exc)
     except OSError as exc:  # a path that cannot be read or written (--out /proc/x, a full disk, no rights)
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"错误: 无法读写 {where}{exc.strerror or exc}", file=sys.stderr)
@@ -672,8 +677,7 @@ def main(argv=None, extra_commands: dict | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
     except InsightError as exc:
-        print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+        return _failed(exc)
     if args.command in ("import", "train"):  # one thread here: bulk classification may fork per core
         os.environ.setdefault("INSIGHT_SCENARIO_WORKERS", "0")  # (never in a server: run_beside leaves it)
     return _run(args, extra_commands, argv)
@@ -691,8 +695,7 @@ def run_beside(argv: list[str], cwd: str, db: str, password: str | None = None) 
         if _store_of(args) != Path(db).resolve():
             raise UsageError("该命令使用的数据库不是此服务的数据库")
     except InsightError as exc:
-        print(f"错误: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+        return _failed(exc)
     token = _GIVEN_PASSWORD.set(password)
     try:
         return _run(args)

@@ -68,8 +68,8 @@ def _whole_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _whole_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Float columns mixing counts and fractions (a long table's 本期: 127 buyers, a 0.4632 rate): each whole
-    number written as one (127, not 127.0)."""
+    """Each whole number of a float column written as one (127, not 127.0) — in a column of counts, and in one
+    mixing counts and fractions (a long table's 本期: 127 buyers, a 0.4632 rate)."""
     out = frame.copy()
     for col in out.columns:
         values = out[col]
@@ -96,7 +96,7 @@ def _yes_no(frame: pd.DataFrame) -> pd.DataFrame:
 
 def table_csv(frame: pd.DataFrame) -> bytes:
     # The BOM makes Excel on Chinese Windows read the file as UTF-8 instead of GBK.
-    return neutralise_frame(_whole_cells(_whole_numbers(_yes_no(frame)))).to_csv(index=False).encode("utf-8-sig")
+    return neutralise_frame(_whole_cells(_yes_no(frame))).to_csv(index=False).encode("utf-8-sig")
 
 
 # A page's number format (``formatting.format_cell``) as an Excel number format and the unit its

@@ -562,6 +562,10 @@ def train(corrections: list[tuple[str, str]] = (), out: Path | None = None) -> S
     return model
 
 
+# What a model file saved by another layout or version of this code raises when loaded.
+_UNREADABLE = (AttributeError, ImportError, EOFError, KeyError, pickle.UnpicklingError)
+
+
 def shipped_version() -> str | None:
     """The shipped model's version, None when it is missing or unreadable."""
     path = shipped_model_path()
@@ -577,7 +581,7 @@ def _version_of(path: str, mtime_ns: int) -> str | None:
 
     try:
         return joblib.load(path).get("version")
-    except (OSError, AttributeError, ImportError, EOFError, KeyError, pickle.UnpicklingError):
+    except (OSError, *_UNREADABLE):
         return None
 
 
@@ -627,7 +631,7 @@ def load_model(path: Path | None = None, train_if_missing: bool = True) -> Scena
     if path.exists():
         try:
             blob = joblib.load(path)
-        except (AttributeError, ImportError, EOFError, KeyError, pickle.UnpicklingError) as exc:
+        except _UNREADABLE as exc:
             blob, unreadable = None, exc  # saved by another layout or version of this code
         if blob is not None:
             model = ScenarioModel(blob["pipeline"], blob["version"], blob["trained_at"], blob["n_examples"])

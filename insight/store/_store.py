@@ -339,7 +339,7 @@ class Store:
 
     def import_history(self, limit: int = 50) -> tuple:
         """(the latest file imports as a person reads them — when, how long, which files, rows accepted and
-        rejected per table —, the live event batches summed: count, rows, the latest). Event batches come by
+        rejected per table —, the live event batches summed: how many, the latest). Event batches come by
         the hundred during a promotion: listed one by one they would bury the imports."""
         import pandas as pd
 
