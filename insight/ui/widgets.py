@@ -77,8 +77,27 @@ _HOUSE_CSS = """<style>
 </style>"""
 
 
+# A help icon's label for screen readers is Streamlit's English "Help for <label>" (no option changes it):
+# rewritten to Chinese wherever one appears, by one observer per browser tab (our own constant script).
+_HOUSE_SCRIPT = """<script>
+(() => {
+  if (window.__insightAria) return;
+  window.__insightAria = true;
+  const fix = (root) => root.querySelectorAll('[aria-label^="Help"]').forEach((e) => {
+    const label = e.getAttribute('aria-label');
+    if (label === 'Help') e.setAttribute('aria-label', '说明');
+    else if (label.startsWith('Help for ')) e.setAttribute('aria-label', label.slice(9) + ' 的说明');
+  });
+  fix(document);
+  new MutationObserver(() => fix(document)).observe(document.body, {subtree: true, childList: true,
+                                                                    attributes: true, attributeFilter: ['aria-label']});
+})();
+</script>"""
+
+
 def house_style() -> None:
     st.html(_HOUSE_CSS)
+    st.html(_HOUSE_SCRIPT, unsafe_allow_javascript=True)
 
 
 def metric_card(container, row: pd.Series | dict, compared: str | None = None) -> None:
