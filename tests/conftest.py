@@ -206,9 +206,11 @@ def open_app(monkeypatch):
 
 
 # -- scheduling -----------------------------------------------------------------------------------------
-# The longest files first: `make test` hands whole files to two workers in collection order, so a long one
-# collected last would run alone at the end while the other worker idles (longest-first keeps both busy).
-LONGEST_FIRST = ("derive/test_spark_parity.py", "e2e/")
+# The longest files first: `make test` hands whole files to two workers in collection order (with
+# --no-loadscope-reorder: xdist would otherwise put the files with the most tests first), so a long one
+# collected last would run alone at the end while the other worker idles. Measured with --durations=0.
+LONGEST_FIRST = ("derive/test_spark_parity.py", "e2e/test_browser.py", "e2e/test_browser_payloads.py", "e2e/",
+                 "ui/test_pages.py", "web/test_events.py", "derive/test_incremental.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -5,12 +5,13 @@ tests/screenshots/."""
 
 import json
 import re
+import shutil
 import urllib.parse
 
 import pytest
 
-from browser import chromium, reading_problems, streamlit_server, upload_and_import, wait_rendered
-from conftest import REPO, demo_store
+from browser import chromium, reading_problems, streamlit_server, upload_and_import, visit, wait_rendered
+from conftest import REPO
 
 SHOTS = REPO / "tests" / "screenshots"
 # page → its path and the title it opens with (大屏 has none: it is a screen, not a page to read)
@@ -22,8 +23,9 @@ CHARTED = ("satisfaction", "capability", "agents", "agent", "scenarios")
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    db = demo_store(tmp_path_factory.mktemp("browser"), shops=10, days=40, seed=11, sessions_per_day=10)
+def app_url(demo_db, tmp_path_factory):
+    db = tmp_path_factory.mktemp("browser") / "store.duckdb"  # a copy: the tests below import into it
+    shutil.copy(demo_db, db)
     with streamlit_server(db) as url:
         yield url
 
@@ -41,8 +43,7 @@ def test_every_page_opens_with_its_title_no_error_and_reads_in_chinese(app_url, 
     name belongs (platform codes, table names, scenario codes, a model hash)."""
     problems = {}
     for name, (path, title) in PAGES.items():
-        page.goto(f"{app_url}/{path}")
-        wait_rendered(page)
+        visit(page, app_url, path)
         if title:
             assert title in page.locator("h1").first.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0, name
@@ -148,8 +149,6 @@ def test_a_scraped_qianniu_workbook_is_shown_as_it_will_be_imported_then_lands(a
     """A real layout (tests/ingest/layouts/qianniu_scraped_xlsx): recognised by content, its first messages
     shown before anything is written, the day taken from the file name; then imported for the shop.
     Named for the demo's last day and imported for S002, so that the other tests' periods stay as they were."""
-    import shutil
-
     path = tmp_path / "千牛聊天记录_10月31日.xlsx"
     shutil.copy(REPO / "tests" / "ingest" / "layouts" / "qianniu_scraped_xlsx" / "千牛聊天记录_11月9日.xlsx", path)
     page.goto(f"{app_url}/data")

@@ -8,7 +8,7 @@ import pytest
 
 from insight import Store, import_paths
 
-from browser import chromium, streamlit_server, wait_rendered
+from browser import chromium, streamlit_server, visit, wait_rendered
 from conftest import REPO, Chat, write_dataset
 
 SHOTS = REPO / "tests" / "screenshots"
@@ -124,8 +124,7 @@ def test_every_page_fetches_nothing_the_names_point_at(payload_app, browser_page
     page = browser_page
     for path in ("/", "/overview", "/satisfaction?period=custom&range=2024-05-10~2024-05-14", "/capability",
                  "/agents", "/live", "/bigscreen", "/data", "/accounts"):
-        page.goto(payload_app + path)
-        wait_rendered(page)
+        visit(page, payload_app, path.removeprefix("/"))
         _no_live_payload(page)
     page.screenshot(path=str(SHOTS / "payloads-bigscreen.png"), full_page=True)
     assert page.outside_requests == [], page.outside_requests

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from browser import chromium, streamlit_server, wait_rendered
+from browser import chromium, streamlit_server, visit
 from conftest import REPO
 
 SHOTS = REPO / "tests" / "screenshots"
@@ -34,8 +34,7 @@ def test_pages_over_a_parts_folder(app_url):
     texts = {}
     with chromium(1440, 1100) as page:
         for path in PAGES:
-            page.goto(f"{app_url}/{path}")
-            wait_rendered(page)
+            visit(page, app_url, path)
             texts[path] = page.inner_text("body")
             page.screenshot(path=str(SHOTS / f"parts-{path or 'home'}.png"), full_page=True)
     for path, text in texts.items():
