@@ -18,8 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# Done = no script running and no element left stale from the previous run.
+# Done = no script running, no spinner or skeleton, and no element left stale from the previous run.
 RENDERED_JS = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"]')
     && document.querySelectorAll('[data-stale="true"]').length === 0
     && !!document.querySelector('[data-testid="stMainBlockContainer"] h1')"""
 
