@@ -402,7 +402,7 @@ class ScenarioModel:
         clf = self.pipeline.named_steps["clf"]
         if not texts:
             empty = np.zeros((0, len(self.classes)))
-            return empty, np.zeros((n_chats, len(self.classes))), None
+            return empty, np.zeros((n_chats, len(self.classes))), None, None
         summed = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(n_chats, len(owner)))
         # Chats repeat themselves (好的, 在吗, order numbers, quick replies): count each distinct
         # sentence once and expand.
@@ -417,7 +417,7 @@ class ScenarioModel:
             turn_parts.append(weighting.transform(counts))
             chat_parts.append(weighting.transform(summed @ counts))
         turn_x, chat_x = sparse.hstack(turn_parts).tocsr(), sparse.hstack(chat_parts).tocsr()
-        return clf.predict_proba(turn_x), clf.predict_proba(chat_x), turn_x
+        return clf.predict_proba(turn_x), clf.predict_proba(chat_x), turn_x, chat_x
 
     def predict_turns(self, texts: list[str]) -> list[str]:
         return [self.classes[i] for i in self.turn_proba(texts).argmax(axis=1)]
@@ -480,6 +480,33 @@ class ScenarioModel:
         """One main scenario per chat (list of {"role", "content"} messages). ``explain=False`` leaves
         the triggers' words out (a quarter of the time on long chats): the store keeps which turns
         triggered and how strongly, and a page explains the few chats it shows (``explain``)."""
+        turns, rows_of, proba, doc_proba, turn_x, _ = self._read(chats)
+        return [self._decide(rows_of(ci), proba, doc_proba[ci], turns, turn_x, with_triggers, max_triggers, explain)
+                for ci in range(len(chats))]
+
+    def chat_evidence(self, chats: list[list[dict]]) -> tuple[np.ndarray, sparse.csr_matrix]:
+        """Per chat, each scenario's share of the evidence the decision weighs (``codes`` order; a row of
+        zeros when there is nothing to go on: no buyer text, or greetings only), and the chat's buyer text
+        as features scaled to unit length (the dot product of two rows says how alike two chats read)."""
+        turns, rows_of, proba, doc_proba, _, chat_x = self._read(chats)
+        shares = np.zeros((len(chats), len(self._codes)))
+        for ci in range(len(chats)):
+            found = self._evidence(rows_of(ci), proba, doc_proba[ci])
+            if found is not None:
+                shares[ci] = found[0] / found[0].sum()
+        if chat_x is None:
+            return shares, sparse.csr_matrix((len(chats), len(self._feature_names)))
+        norms = np.sqrt(np.asarray(chat_x.multiply(chat_x).sum(axis=1)).ravel())
+        return shares, sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ chat_x
+
+    @property
+    def codes(self) -> list[str]:
+        """The scenario codes, in the order of ``chat_evidence``'s columns."""
+        return list(self._codes)
+
+    def _read(self, chats):
+        """The chats' buyer turns ((message index, text)), a function from chat to its rows there, and the
+        probabilities and features of turns and chats."""
         turns, owner = [], []
         for ci, messages in enumerate(chats):
             for mi, msg in enumerate(messages):
@@ -487,23 +514,29 @@ class ScenarioModel:
                 if msg.get("role") == "buyer" and text:
                     turns.append((mi, text))
                     owner.append(ci)
-        proba, doc_proba, turn_x = self._turn_and_chat_proba([t for _, t in turns], owner, len(chats))
-        owner = np.array(owner, dtype=int)
-        starts = np.searchsorted(owner, np.arange(len(chats) + 1))  # turns are grouped by chat, in order
-        return [self._decide(np.arange(starts[ci], starts[ci + 1]), proba, doc_proba[ci], turns, turn_x,
-                             with_triggers, max_triggers, explain) for ci in range(len(chats))]
+        proba, doc_proba, turn_x, chat_x = self._turn_and_chat_proba([t for _, t in turns], owner, len(chats))
+        starts = np.searchsorted(np.array(owner, dtype=int), np.arange(len(chats) + 1))  # grouped by chat, in order
+        return turns, lambda ci: np.arange(starts[ci], starts[ci + 1]), proba, doc_proba, turn_x, chat_x
 
-    def _decide(self, rows, proba, doc, turns, turn_x, with_triggers, max_triggers, explain=True) -> ChatScenario:
+    def _evidence(self, rows, proba, doc):
+        """(score per code, the turns' code probabilities, their chit-chat probability); None when the chat
+        has nothing to go on (no buyer turn, or greetings and order numbers only)."""
         if len(rows) == 0:
-            return ChatScenario(OTHER, 0.0, [])
+            return None
         p = proba[rows][:, self._code_idx]  # turn × code, chit-chat left out
         chit = proba[rows, self._chit]
         if (chit >= p.max(axis=1)).all() and doc[self._chit] >= 0.5:
-            return ChatScenario(OTHER, 0.0, [])  # greetings and order numbers only
+            return None
         # Evidence: the whole conversation's buyer text read as one document (words add up before
         # the classifier decides), plus each turn's probabilities summed and normalised.
         turn_score = (p ** TURN_POWER).sum(axis=0)
-        score = DOC_WEIGHT * doc[self._code_idx] + turn_score / max(float(turn_score.sum()), 1e-9)
+        return DOC_WEIGHT * doc[self._code_idx] + turn_score / max(float(turn_score.sum()), 1e-9), p, chit
+
+    def _decide(self, rows, proba, doc, turns, turn_x, with_triggers, max_triggers, explain=True) -> ChatScenario:
+        found = self._evidence(rows, proba, doc)
+        if found is None:
+            return ChatScenario(OTHER, 0.0, [])
+        score, p, chit = found
         allowed = np.ones(len(self._codes), dtype=bool)
         for level in (1, 2):
             member = self._groups[level]
