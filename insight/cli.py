@@ -117,6 +117,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="输出文件（默认标准输出）")
     p.add_argument("--batch", type=int, default=2000, help="每批聊天数")
 
+    p.add_argument("--model", default=None, help="模型文件（默认 data/scenarios/model.joblib）")
+
+    p = sub.add_parser("scenarios", help="场景纠正：列出最值得确认的聊天、批量写入纠正")
+    scen = p.add_subparsers(dest="scenarios_command", required=True, parser_class=_Parser)
+    s = scen.add_parser("suggest", help="最值得确认的聊天（JSON lines：session_id、模型判定、前三个场景、相似聊天数）")
+    s.add_argument("--db", default=None)
+    s.add_argument("--shop", required=True)
+    s.add_argument("--n", type=int, default=20)
+    s.add_argument("--model", default=None, help="模型文件（默认 data/scenarios/model.joblib）")
+    s = scen.add_parser("correct", help="批量写入纠正：JSON lines {\"session_id\", \"code\"[, \"shop_id\"]}，全部成功或全部不写")
+    s.add_argument("--db", default=None)
+    s.add_argument("--input", default=None, help="输入文件（默认标准输入）")
+
     p = sub.add_parser("evaluate", help="在带标注的对话集上评估场景模型")
     p.add_argument("--data", required=True, help="JSON lines：{id, messages, scenario}")
     p.add_argument("--json", action="store_true")
@@ -396,7 +409,7 @@ def _read_jsonl(handle, source: str):
 def _cmd_classify(args) -> int:
     from insight.scenarios import model as scenarios
 
-    model = scenarios.load_model()
+    model = scenarios.load_model(Path(args.model), train_if_missing=False) if args.model else scenarios.load_model()
     source = args.input or "标准输入"
     src = open(args.input, encoding="utf-8") if args.input else sys.stdin
     dst = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
@@ -564,12 +577,58 @@ def _cmd_alerts(args) -> int:
     return 0
 
 
+def _cmd_scenarios(args) -> int:
+    from insight.scenarios import learning
+    from insight.scenarios import model as scenarios
+    from insight.store import Store, default_db_path
+
+    db = default_db_path(args.db)
+    if not db.exists():
+        raise UsageError(f"数据库文件不存在: {db}")
+    if args.scenarios_command == "suggest":
+        model = scenarios.load_model(Path(args.model), train_if_missing=False) if args.model else scenarios.load_model()
+        with Store(db, read_only=True) as store:
+            if args.shop not in set(store.shops()["shop_id"]):
+                raise UsageError(f"没有店铺 {args.shop}")
+            for row in learning.suggest(store.con, args.shop, args.n, model):
+                print(json.dumps(row, ensure_ascii=False))
+        return 0
+    source = args.input or "标准输入"
+    handle = open(args.input, encoding="utf-8") if args.input else sys.stdin
+    try:
+        rows = []
+        for n, line in enumerate(handle, start=1):
+            if not line.strip():
+                rows.append({})  # (keeps the line numbers; refused below as not a correction)
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{source} 第 {n} 行不是合法的 JSON: {exc.msg}") from None
+            if not isinstance(row, dict):
+                raise UsageError(f"{source} 第 {n} 行应为 {{\"session_id\": …, \"code\": …}}")
+            rows.append(row)
+    finally:
+        if args.input:
+            handle.close()
+    while rows and rows[-1] == {}:
+        rows.pop()
+    with Store(db) as store:
+        counts = learning.correct_many(store.con, rows, source)
+        from insight.accounts import audit
+
+        for shop, count in counts.items():
+            audit(store.con, "本机", "correction", shop, f"命令行纠正 {count} 个会话的场景")
+    print(json.dumps({"corrected": sum(counts.values()), "shops": counts}, ensure_ascii=False))
+    return 0
+
+
 _COMMANDS = {"import": _cmd_import, "metrics": _cmd_metrics, "demo": _cmd_demo, "settings": _cmd_settings,
              "docs": _cmd_docs, "train": _cmd_train, "classify": _cmd_classify, "evaluate": _cmd_evaluate,
              "users": _cmd_users, "replay": _cmd_replay, "alerts": _cmd_alerts, "weekly": _cmd_weekly,
-             "build-parts": _cmd_build_parts}
+             "build-parts": _cmd_build_parts, "scenarios": _cmd_scenarios}
 # The commands that open a store file: beside a server of that store they are run by the server.
-FORWARDED = ("import", "metrics", "settings", "train", "users", "alerts", "weekly")
+FORWARDED = ("import", "metrics", "settings", "train", "users", "alerts", "weekly", "scenarios")
 # Arguments that name files or folders: resolved against the caller's working directory, not the server's.
 _PATHS = ("db", "paths", "report_dir", "out", "data", "parts", "file", "input", "output", "folder")
 
@@ -609,14 +668,33 @@ def _store_busy(args) -> bool:
 def _forward(served, args, argv: list[str]) -> int | None:
     """Run the command in the server that holds the store, print what it printed, return its exit code (None:
     there is no server after all)."""
-    import urllib.error
-    import urllib.request
-
     # the store the caller means, named: the server's own default ($INSIGHT_DB, its folder) may differ
     body = {"argv": argv if args.db else [*argv, "--db", str(_store_of(args))], "cwd": os.getcwd()}
+    if args.command == "scenarios" and args.scenarios_command == "correct" and not args.input:
+        # what comes on standard input goes to the server as a file only this user may read, removed after
+        import tempfile
+
+        text = sys.stdin.read()
+        with tempfile.TemporaryDirectory() as folder:
+            given = Path(folder) / "stdin.jsonl"
+            given.write_text(text, encoding="utf-8")
+            body["argv"] = [*body["argv"], "--input", str(given)]
+            code = _post(served, args, body)
+        if code is None:  # no server after all: the command runs itself on what was read
+            import io
+
+            sys.stdin = io.StringIO(text)
+        return code
     if args.command == "users" and args.users_command in ("add", "set-password"):
         body["password"] = _read_password("密码: " if args.users_command == "add" else "新密码: ")
         _GIVEN_PASSWORD.set(body["password"])  # read once: a command that runs itself after all reads it here
+    return _post(served, args, body)
+
+
+def _post(served, args, body: dict) -> int | None:
+    import urllib.error
+    import urllib.request
+
     print(f"（数据库正由运行中的服务使用：此命令经由该服务执行，{served.url}）", file=sys.stderr, flush=True)
     request = urllib.request.Request(f"{served.url}/api/v1/local/command", data=json.dumps(body).encode("utf-8"),
                                      headers={"Content-Type": "application/json", "X-Insight-Secret": served.secret})

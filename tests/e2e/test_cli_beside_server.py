@@ -108,6 +108,13 @@ def test_import_and_training_beside_the_server(served):
     trained = _cli(served, "train", "--db", db, "--out", "model.joblib")
     assert trained.returncode == 0 and json.loads(trained.stdout)["corrections"] == 0, trained
     assert (served.caller / "model.joblib").exists()
+    # the chats worth confirming, and the answers given on standard input, beside the server
+    suggested = _cli(served, "scenarios", "suggest", "--db", db, "--shop", "S1", "--n", "2")
+    assert suggested.returncode == 0, suggested
+    ids = [json.loads(line)["session_id"] for line in suggested.stdout.splitlines()]
+    answers = "".join(json.dumps({"session_id": i, "code": "aftersale.return.policy"}) + "\n" for i in ids)
+    corrected = _cli(served, "scenarios", "correct", "--db", db, stdin=answers)
+    assert corrected.returncode == 0 and json.loads(corrected.stdout)["corrected"] == len(ids) == 2, corrected
 
 
 def test_the_endpoint_refuses_anyone_without_the_secret(served):
