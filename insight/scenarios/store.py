@@ -27,7 +27,7 @@ from insight.metrics.stats import beta_interval, beta_prior, changed, shrink, wi
 from insight.scenarios.model import OTHER, usable_cores
 from insight.store import transaction
 
-__all__ = ["classify_pending", "scenario_workers", "WORKERS_ENV", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "stale_notice", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training",
+__all__ = ["classify_pending", "scenario_workers", "WORKERS_ENV", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "stale_notice", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training", "training_pairs",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
 BATCH_SESSIONS = 20_000
@@ -157,13 +157,18 @@ def correct(con, shop_id: str, session_id: str, code: str, taxonomy) -> None:
 
 
 def corrections_for_training(con, model=None) -> list[tuple[str, str]]:
-    """(buyer sentence, corrected code) for the next training. With a model, sentences it reads
-    as chit-chat are left out (a 好的 in a 退款 chat is not about 退款)."""
+    """(buyer sentence, corrected code) for the next training (``training_pairs`` of the corrected chats)."""
     rows = con.execute("""
         SELECT m.content, c.code FROM scenario_corrections c
         JOIN messages m ON m.shop_id = c.shop_id AND m.session_id = c.session_id
         WHERE m.sender_role = 'buyer' AND length(trim(coalesce(m.content, ''))) > 0""").fetchall()
-    pairs = [(text, code) for text, code in rows]
+    return training_pairs([(text, code) for text, code in rows], model)
+
+
+def training_pairs(sentences: list[tuple[str, str]], model=None) -> list[tuple[str, str]]:
+    """A corrected chat's buyer sentences, each with the chat's code, as training examples. With a model,
+    sentences it reads as chit-chat are left out (a 好的 in a 退款 chat is not about 退款)."""
+    pairs = [(text, code) for text, code in sentences if text and text.strip()]
     if model is not None and pairs:
         keep = [p != "chitchat" for p in model.predict_turns([t for t, _ in pairs])]
         pairs = [pair for pair, k in zip(pairs, keep) if k]
