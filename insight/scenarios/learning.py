@@ -91,7 +91,7 @@ def suggest(con, shop_id: str, n: int, model, pool_limit: int = POOL_LIMIT) -> l
     shares, features = model.chat_evidence(chats)
     likeness = (features @ features.T).toarray()
     np.fill_diagonal(likeness, 0.0)
-    decided = model.classify([chats[i] for i in range(len(chats))], with_triggers=False)
+    decided = model.classify(chats, with_triggers=False)
     tax, codes = taxonomy(), model.codes
     out = []
     for i in _selection(shares, likeness, n):
