@@ -63,17 +63,16 @@ def _selection(shares: np.ndarray, likeness: np.ndarray, n: int) -> list[int]:
     read_as = shares.argmax(axis=1)
     cap = max(2, math.ceil(n / 5))
     picked: list[int] = []
-    per_code: dict[int, int] = {}
+    per_code = np.zeros(shares.shape[1], dtype=int)
     closest = np.zeros(len(shares))
-    while len(picked) < n:
-        score = useful * (1.0 - closest)
+    while len(picked) < n and len(shares):
+        score = np.where(per_code[read_as] >= cap, -np.inf, useful * (1.0 - closest))
         score[picked] = -np.inf
-        score[[i for i in range(len(shares)) if per_code.get(read_as[i], 0) >= cap]] = -np.inf
-        best = int(np.argmax(score)) if len(score) else -1
-        if best < 0 or not np.isfinite(score[best]) or score[best] < 0:
+        best = int(np.argmax(score))
+        if not np.isfinite(score[best]) or score[best] < 0:
             break
         picked.append(best)
-        per_code[read_as[best]] = per_code.get(read_as[best], 0) + 1
+        per_code[read_as[best]] += 1
         closest = np.maximum(closest, likeness[best])
     return picked
 
@@ -91,13 +90,13 @@ def suggest(con, shop_id: str, n: int, model, pool_limit: int = POOL_LIMIT) -> l
     shares, features = model.chat_evidence(chats)
     likeness = (features @ features.T).toarray()
     np.fill_diagonal(likeness, 0.0)
-    decided = model.classify(chats, with_triggers=False)
     tax, codes = taxonomy(), model.codes
     out = []
-    for i in _selection(shares, likeness, n):
+    picked = _selection(shares, likeness, n)
+    for i, decided in zip(picked, model.decided_codes(shares[picked])):
         order = np.argsort(-shares[i])
-        top = [decided[i].code] + [codes[j] for j in order if codes[j] != decided[i].code][:2]
-        out.append({"session_id": ids[i], "code": decided[i].code,
+        top = [decided] + [codes[j] for j in order if codes[j] != decided][:2]
+        out.append({"session_id": ids[i], "code": decided,
                     "top": [{"code": c, "name": " / ".join(tax.levels(c)), "share": round(float(shares[i][codes.index(c)]), 4)}
                             for c in top],
                     "margin": round(float(np.diff(np.sort(shares[i])[-2:])[0]), 4),

@@ -532,18 +532,27 @@ class ScenarioModel:
         turn_score = (p ** TURN_POWER).sum(axis=0)
         return DOC_WEIGHT * doc[self._code_idx] + turn_score / max(float(turn_score.sum()), 1e-9), p, chit
 
-    def _decide(self, rows, proba, doc, turns, turn_x, with_triggers, max_triggers, explain=True) -> ChatScenario:
-        found = self._evidence(rows, proba, doc)
-        if found is None:
-            return ChatScenario(OTHER, 0.0, [])
-        score, p, chit = found
+    def _code_of(self, score: np.ndarray) -> tuple[str, float]:
+        """The decision on a chat's evidence (any scale): level 1, then level 2 inside it, then level 3 inside
+        that; 其他 when the chosen code's share is below MIN_SHARE. (code, its share)."""
         allowed = np.ones(len(self._codes), dtype=bool)
         for level in (1, 2):
             member = self._groups[level]
             allowed &= member[:, int(np.argmax((score * allowed) @ member))] > 0
         k = int(np.argmax(np.where(allowed, score, -1.0)))
         share = float(score[k] / score.sum())
-        code = self._codes[k] if share >= MIN_SHARE else OTHER
+        return (self._codes[k] if share >= MIN_SHARE else OTHER), share
+
+    def decided_codes(self, shares: np.ndarray) -> list[str]:
+        """What ``classify`` decides for chats, from their ``chat_evidence`` shares (a row of zeros: 其他)."""
+        return [self._code_of(row)[0] if row.sum() > 0 else OTHER for row in shares]
+
+    def _decide(self, rows, proba, doc, turns, turn_x, with_triggers, max_triggers, explain=True) -> ChatScenario:
+        found = self._evidence(rows, proba, doc)
+        if found is None:
+            return ChatScenario(OTHER, 0.0, [])
+        score, p, chit = found
+        code, share = self._code_of(score)
         k = self._codes.index(code)
         triggers = []
         if with_triggers:
