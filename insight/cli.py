@@ -406,10 +406,15 @@ def _read_jsonl(handle, source: str):
         yield row
 
 
-def _cmd_classify(args) -> int:
+def _model_of(args):
+    """The model named by ``--model`` (never trained in its place), else the installed one."""
     from insight.scenarios import model as scenarios
 
-    model = scenarios.load_model(Path(args.model), train_if_missing=False) if args.model else scenarios.load_model()
+    return scenarios.load_model(Path(args.model), train_if_missing=False) if args.model else scenarios.load_model()
+
+
+def _cmd_classify(args) -> int:
+    model = _model_of(args)
     source = args.input or "标准输入"
     src = open(args.input, encoding="utf-8") if args.input else sys.stdin
     dst = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
@@ -579,14 +584,13 @@ def _cmd_alerts(args) -> int:
 
 def _cmd_scenarios(args) -> int:
     from insight.scenarios import learning
-    from insight.scenarios import model as scenarios
     from insight.store import Store, default_db_path
 
     db = default_db_path(args.db)
     if not db.exists():
         raise UsageError(f"数据库文件不存在: {db}")
     if args.scenarios_command == "suggest":
-        model = scenarios.load_model(Path(args.model), train_if_missing=False) if args.model else scenarios.load_model()
+        model = _model_of(args)
         with Store(db, read_only=True) as store:
             if args.shop not in set(store.shops()["shop_id"]):
                 raise UsageError(f"没有店铺 {args.shop}")

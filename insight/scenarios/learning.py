@@ -16,7 +16,7 @@ import numpy as np
 
 from insight.core.errors import UsageError
 from insight.scenarios.model import taxonomy
-from insight.scenarios.store import refresh_parts
+from insight.scenarios.store import record_correction, refresh_parts
 from insight.store import transaction
 
 __all__ = ["suggest", "correct_many", "shop_chats", "ALIKE", "POOL_LIMIT"]
@@ -131,10 +131,7 @@ def correct_many(con, rows: list[dict], source: str = "输入", shops=None) -> d
     now = dt.datetime.now()
     with transaction(con):
         for shop, session, code in resolved:
-            previous = con.execute("SELECT code FROM session_scenarios WHERE shop_id = ? AND session_id = ?",
-                                   [shop, session]).fetchall()
-            con.execute("INSERT OR REPLACE INTO scenario_corrections VALUES (?, ?, ?, ?, ?)",
-                        [shop, session, code, previous[0][0] if previous else None, now])
+            record_correction(con, shop, session, code, now)
         touched = sorted({shop for shop, _, _ in resolved})
         if touched:
             refresh_parts(con, touched)

@@ -27,7 +27,7 @@ from insight.metrics.stats import beta_interval, beta_prior, changed, shrink, wi
 from insight.scenarios.model import OTHER, usable_cores
 from insight.store import transaction
 
-__all__ = ["classify_pending", "scenario_workers", "WORKERS_ENV", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "stale_notice", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "corrections_for_training", "training_pairs",
+__all__ = ["classify_pending", "scenario_workers", "WORKERS_ENV", "forget_scenarios", "pending_sessions", "classify_sessions", "reclassify", "scenario_status", "stale_notice", "worst_scenarios", "scenario_tree", "refresh_parts", "correct", "record_correction", "corrections_for_training", "training_pairs",
            "scenario_table", "scenario_chats", "EFFECTIVE_CODE_SQL"]
 
 BATCH_SESSIONS = 20_000
@@ -149,11 +149,17 @@ def correct(con, shop_id: str, session_id: str, code: str, taxonomy) -> None:
     if code not in taxonomy.names:
         raise UsageError(f"未知场景代码 {code!r}")
     with transaction(con):
-        row = con.execute("SELECT code FROM session_scenarios WHERE shop_id = ? AND session_id = ?",
-                          [shop_id, session_id]).fetchall()
-        con.execute("INSERT OR REPLACE INTO scenario_corrections VALUES (?, ?, ?, ?, ?)",
-                    [shop_id, session_id, code, row[0][0] if row else None, dt.datetime.now()])
+        record_correction(con, shop_id, session_id, code, dt.datetime.now())
         refresh_parts(con, [shop_id])
+
+
+def record_correction(con, shop_id: str, session_id: str, code: str, at: dt.datetime) -> None:
+    """One correction row, with the code the model had given (inside the caller's transaction; the caller
+    refreshes the shop's parts)."""
+    row = con.execute("SELECT code FROM session_scenarios WHERE shop_id = ? AND session_id = ?",
+                      [shop_id, session_id]).fetchall()
+    con.execute("INSERT OR REPLACE INTO scenario_corrections VALUES (?, ?, ?, ?, ?)",
+                [shop_id, session_id, code, row[0][0] if row else None, at])
 
 
 def corrections_for_training(con, model=None) -> list[tuple[str, str]]:
@@ -228,8 +234,7 @@ def scenario_table(con, shop_id: str, peers: list[str], period: Period, filters:
         rows.append({
             "key": key, "name": _name(taxonomy, key), "evaluated": int(row["ev_invited"]),
             "rated": int(row["ev_rated"]), "share": float(row["share"]), "satisfaction": float(row["sat"]),
-            "sat_k": float(row[list(satisfaction.numerator)].sum()),
-            "sat_n": float(row[list(satisfaction.denominator)].sum()),
+            "sat_k": k1, "sat_n": n1,
             "prev_satisfaction": prev_sat, "change": float(row["sat"]) - prev_sat,
             "change_real": changed(k1, n1, k0, n0),  # the cards' verdict: -100 points on 2 ratings is 波动内
             "peer_share_avg": share_avg, "peer_share_excellent": share_exc,
